@@ -1,0 +1,8 @@
+"""Imports every command module so each registers itself on `provision.cli.app.app`.
+
+Add one line per command module; keep the modules' top-level imports light.
+"""
+
+from __future__ import annotations
+
+from provision.cli import version_cmd  # noqa: F401

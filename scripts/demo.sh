@@ -1,0 +1,5 @@
+#!/usr/bin/env bash
+# The main job, offline on the emulator. Run through `make demo`.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+provision version
