@@ -12,6 +12,8 @@ import threading
 from collections.abc import Mapping, Sequence
 from dataclasses import replace
 
+from provision.blueprint.expand import expand
+from provision.blueprint.loader import LoadedBlueprint
 from provision.errors import PlanError, ProvisionError
 from provision.gcp.retry import RunInterruptedError
 from provision.graph import State, run_graph
@@ -21,6 +23,20 @@ from provision.resources.base import Context
 from provision.resources.symbols import resolve
 
 DEFAULT_WORKERS = 16
+
+
+def plan_blueprint(
+    loaded: LoadedBlueprint, ctx: Context, *, workers: int = DEFAULT_WORKERS
+) -> Plan:
+    """Expand the blueprint and plan it against the live state."""
+    return plan_resources(
+        expand(loaded),
+        ctx,
+        blueprint_path=str(loaded.path),
+        blueprint_digest=loaded.digest,
+        warnings=[str(w) for w in loaded.warnings],
+        workers=workers,
+    )
 
 
 def plan_resources(

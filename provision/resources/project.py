@@ -71,7 +71,7 @@ class ProjectKind(Kind):
                 diffs=tuple(field_diffs({}, wanted, [k for k in OWNED if wanted.get(k)])),
                 reason=reason,
                 depends_on=resource.depends_on,
-                observed_exists=False if observed.fields.get("visible") is None else None,
+                observed_exists=False,
             )
         fields = observed.fields
         if fields.get("state") not in (None, "ACTIVE", 1):
