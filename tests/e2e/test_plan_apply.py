@@ -24,7 +24,10 @@ def calls(emulator: RunningEmulator, api: str, method_id: str) -> list[dict[str,
 
 def policy_of(google: Any) -> dict[str, Any]:
     crm = google("cloudresourcemanager", "v3")
-    return crm.projects().getIamPolicy(resource=f"projects/{PROJECT}", body={}).execute()
+    policy: dict[str, Any] = (
+        crm.projects().getIamPolicy(resource=f"projects/{PROJECT}", body={}).execute()
+    )
+    return policy
 
 
 def members(policy: dict[str, Any], role: str) -> list[str]:
