@@ -5,4 +5,7 @@ Add one line per command module; keep the modules' top-level imports light.
 
 from __future__ import annotations
 
-from provision.cli import version_cmd  # noqa: F401
+from provision.cli import (
+    emulator_cmd,  # noqa: F401
+    version_cmd,  # noqa: F401
+)

@@ -1,0 +1,69 @@
+"""`provision emulator serve`: run the local emulator of the Google APIs in the foreground."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Annotated
+
+import typer
+
+from provision.cli.app import emulator_app
+
+
+@emulator_app.command()
+def serve(
+    host: Annotated[str, typer.Option(help="Address to bind (loopback by default).")] = "127.0.0.1",
+    port: Annotated[int, typer.Option(help="Port to listen on (0 picks a free one).")] = 8765,
+    state: Annotated[
+        Path | None,
+        typer.Option(help="SQLite file to keep state in across restarts (default: in memory)."),
+    ] = None,
+    latency_ms: Annotated[float, typer.Option(help="Added latency per request.")] = 0.0,
+    latency_jitter_ms: Annotated[float, typer.Option(help="Random extra latency, up to.")] = 0.0,
+    error_rate: Annotated[
+        float, typer.Option(help="Probability a request fails before doing anything.")
+    ] = 0.0,
+    error_codes: Annotated[
+        str, typer.Option(help="Comma list of injected HTTP codes (0 = connection reset).")
+    ] = "503",
+    errors_after_commit: Annotated[
+        float, typer.Option(help="Probability a write commits, then answers with an error.")
+    ] = 0.0,
+    seed: Annotated[int, typer.Option(help="Seed for ids, etags and fault dice.")] = 0,
+    lro_polls: Annotated[int, typer.Option(help="Polls before an operation is done.")] = 1,
+    lro_seconds: Annotated[float, typer.Option(help="Minimum operation duration.")] = 0.0,
+    quotas: Annotated[bool, typer.Option(help="Enforce Google's default quotas.")] = False,
+    quiet: Annotated[bool, typer.Option(help="Do not log one line per request.")] = False,
+) -> None:
+    """Serve every emulated Google API at one base URL until interrupted."""
+    from provision.emulator.core.settings import EmulatorSettings
+    from provision.emulator.server import build
+
+    try:
+        codes = tuple(int(code) for code in error_codes.split(",") if code.strip())
+    except ValueError:
+        raise typer.BadParameter("--error-codes takes HTTP codes like 429,503") from None
+    settings = EmulatorSettings(
+        seed=seed,
+        latency_ms=latency_ms,
+        latency_jitter_ms=latency_jitter_ms,
+        error_rate=error_rate,
+        error_codes=codes or (503,),
+        errors_after_commit=errors_after_commit,
+        lro_polls=lro_polls,
+        lro_seconds=lro_seconds,
+        quotas=quotas,
+    )
+    try:
+        running = build(state, host=host, port=port, settings=settings, log_requests=not quiet)
+    except OSError as error:
+        raise typer.BadParameter(f"cannot listen on {host}:{port}: {error.strerror}") from None
+    where = f" (state in {state})" if state else " (state in memory)"
+    typer.echo(f"provision emulator listening on {running.base_url}{where}", err=True)
+    try:
+        running.server.serve_forever()
+    except KeyboardInterrupt:
+        typer.echo("stopped", err=True)
+    finally:
+        running.server.server_close()
+        running.world.store.close()

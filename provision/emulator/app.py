@@ -1,0 +1,170 @@
+"""The emulator's WSGI application: one server, Google's own paths for every API.
+
+Each request: match a route, sleep the injected latency, maybe inject a fault, run the handler in
+one store transaction (so a failed request changes nothing), maybe replace the answer with an
+error after the commit, and record the exchange in the journal.
+"""
+
+from __future__ import annotations
+
+import socket
+import struct
+import sys
+import time
+from collections.abc import Iterable
+from typing import Any
+
+from werkzeug.wrappers import Request, Response
+
+from provision.emulator import control
+from provision.emulator.core.errors import ApiError
+from provision.emulator.core.faults import RESET, Faults, injected_error
+from provision.emulator.core.journal import Entry
+from provision.emulator.core.routing import (
+    Ctx,
+    Reply,
+    Route,
+    Router,
+    error_response,
+    json_response,
+)
+from provision.emulator.core.world import World
+
+
+def api_routes(world: World) -> list[Route]:
+    """Every API's routes. Each API package exposes `routes(world) -> list[Route]`."""
+    from provision.emulator import api_modules
+
+    routes: list[Route] = []
+    for module in api_modules.MODULES:
+        routes.extend(module.routes(world))
+    return routes
+
+
+class EmulatorApp:
+    def __init__(self, world: World, *, log_requests: bool = False) -> None:
+        self.world = world
+        self.router = Router(api_routes(world))
+        self.faults = Faults(world.settings.seed)
+        self.log_requests = log_requests
+
+    def __call__(self, environ: dict[str, Any], start_response: Any) -> Iterable[bytes]:
+        request = Request(environ)
+        response = self.dispatch(request)
+        return response(environ, start_response)
+
+    def dispatch(self, request: Request) -> Response:
+        raw_path = request.environ.get("RAW_URI") or request.environ.get("REQUEST_URI") or ""
+        raw_path = raw_path.split("?", 1)[0] or request.path
+        if raw_path.startswith("/_emulator/"):
+            return control.handle(self, request, raw_path)
+        if request.method == "OPTIONS":
+            return _with_cors(Response(status=204), request)
+        started = time.perf_counter()
+        start_wall = time.time()
+        matched = self.router.match(request.method, raw_path)
+        injected = ""
+        if matched is None:
+            error = ApiError("NOT_FOUND", f"The requested URL {raw_path} was not found.")
+            response = error_response(error, "esf")
+            route_api, method_id, mutating = "unknown", "unknown", False
+        else:
+            route, params = matched
+            route_api, method_id, mutating = route.api, route.method_id, route.mutating
+            response, injected = self._run(route, params, request)
+        response = _with_cors(response, request)
+        elapsed = (time.perf_counter() - started) * 1000.0
+        self.world.journal.append(
+            Entry(
+                method=request.method,
+                path=raw_path,
+                query=request.query_string.decode("latin-1"),
+                status=response.status_code,
+                api=route_api,
+                method_id=method_id,
+                mutating=mutating,
+                ms=round(elapsed, 3),
+                start=start_wall,
+                injected=injected,
+            )
+        )
+        if self.log_requests:
+            print(
+                f"{request.method} {raw_path} -> {response.status_code} ({elapsed:.1f} ms)"
+                f"{' [' + injected + ']' if injected else ''}",
+                file=sys.stderr,
+                flush=True,
+            )
+        return response
+
+    def _run(self, route: Route, params: dict[str, str], request: Request) -> tuple[Response, str]:
+        settings = self.world.settings
+        self.faults.delay(settings)
+        fault = self.faults.choose(settings, route.api, route.method_id, route.mutating)
+        if fault is not None and not fault.after_commit:
+            if fault.status == RESET:
+                _reset_connection(request)
+                return Response(status=500), "reset"
+            return self._error(injected_error(fault.status, route.api), route), "before-commit"
+        ctx = Ctx(self.world, request, params, route)
+        try:
+            with self.world.store.transaction():
+                result = route.handler(ctx)
+                response = _to_response(result)
+        except ApiError as error:
+            return self._error(error, route), ""
+        if fault is not None and response.status_code < 400:
+            if fault.status == RESET:
+                _reset_connection(request)
+                return Response(status=500), "after-commit reset"
+            return self._error(injected_error(fault.status, route.api), route), "after-commit"
+        return response, ""
+
+    def _error(self, error: ApiError, route: Route) -> Response:
+        return error_response(
+            error,
+            route.dialect,
+            status_field=self.world.settings.storage_error_status_field,
+        )
+
+
+def _to_response(result: Any) -> Response:
+    if isinstance(result, Response):
+        return result
+    if isinstance(result, Reply):
+        if isinstance(result.body, bytes):
+            return Response(
+                result.body,
+                status=result.status,
+                headers=result.headers,
+                content_type=result.content_type,
+            )
+        if result.body is None:
+            return Response(status=result.status, headers=result.headers)
+        return json_response(result.status, result.body, result.headers)
+    return json_response(200, result)
+
+
+def _with_cors(response: Response, request: Request) -> Response:
+    """Let a browser viewer served from another origin call the emulator."""
+    origin = request.headers.get("Origin")
+    response.headers["Access-Control-Allow-Origin"] = origin or "*"
+    response.headers["Access-Control-Allow-Methods"] = "GET, POST, PUT, PATCH, DELETE, OPTIONS"
+    response.headers["Access-Control-Allow-Headers"] = request.headers.get(
+        "Access-Control-Request-Headers", "Authorization, Content-Type, Accept"
+    )
+    response.headers["Access-Control-Expose-Headers"] = "Content-Type, Content-Location"
+    response.headers["Access-Control-Max-Age"] = "3600"
+    return response
+
+
+def _reset_connection(request: Request) -> None:
+    """Drop the client's connection with a TCP reset (SO_LINGER 0, then close)."""
+    sock = request.environ.get("werkzeug.socket")
+    if not isinstance(sock, socket.socket):
+        return
+    try:
+        sock.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, struct.pack("ii", 1, 0))
+        sock.shutdown(socket.SHUT_RDWR)
+    except OSError:
+        pass

@@ -1,0 +1,232 @@
+"""IAM policies with etags, shared by Resource Manager, Healthcare and Cloud Storage.
+
+The three differ only in a few rules, given by `Flavor`: which error a stale etag gets (409
+ABORTED, or 412 on Storage), whether conditions are allowed, and which member forms are valid.
+"""
+
+from __future__ import annotations
+
+import copy
+from dataclasses import dataclass
+from typing import Any
+
+from provision.emulator.core.errors import ApiError, aborted_concurrent_policy_change
+from provision.emulator.core.ids import policy_etag
+from provision.emulator.core.world import POLICIES, World
+
+MAX_MEMBERS = 1500
+BASIC_ROLES = frozenset({"roles/owner", "roles/editor", "roles/viewer"})
+MEMBER_PREFIXES = (
+    "user:",
+    "serviceAccount:",
+    "group:",
+    "domain:",
+    "principal://",
+    "principalSet://",
+    "deleted:",
+)
+STORAGE_PREFIXES = ("projectOwner:", "projectEditor:", "projectViewer:")
+
+
+@dataclass(frozen=True)
+class Flavor:
+    name: str
+    conditions: bool
+    """Whether conditional bindings are accepted at all."""
+    public_members: bool
+    """Whether `allUsers` / `allAuthenticatedUsers` are accepted."""
+    storage: bool = False
+
+
+RESOURCE_MANAGER = Flavor("resourcemanager", conditions=True, public_members=False)
+HEALTHCARE = Flavor("healthcare", conditions=False, public_members=True)
+STORAGE = Flavor("storage", conditions=True, public_members=True, storage=True)
+
+
+def _record(world: World, resource: str) -> dict[str, Any]:
+    return world.store.get(POLICIES, resource) or {"bindings": [], "revision": 1}
+
+
+def has_conditions(bindings: list[dict[str, Any]]) -> bool:
+    return any("condition" in binding for binding in bindings)
+
+
+def get_policy(world: World, resource: str, requested_version: int = 0) -> dict[str, Any]:
+    """The policy as getIamPolicy returns it (without Storage's `kind`/`resourceId`)."""
+    if requested_version not in (0, 1, 3):
+        raise ApiError(
+            "INVALID_ARGUMENT", f"Invalid requested policy version: {requested_version}."
+        )
+    record = _record(world, resource)
+    return _render(record)
+
+
+def _render(record: dict[str, Any]) -> dict[str, Any]:
+    policy: dict[str, Any] = {}
+    bindings = record.get("bindings") or []
+    if bindings:
+        policy["version"] = 3 if has_conditions(bindings) else 1
+        policy["bindings"] = copy.deepcopy(bindings)
+    if record.get("auditConfigs"):
+        policy["auditConfigs"] = copy.deepcopy(record["auditConfigs"])
+    policy["etag"] = policy_etag(int(record["revision"]))
+    return policy
+
+
+def set_policy(
+    world: World,
+    resource: str,
+    policy: dict[str, Any],
+    flavor: Flavor,
+    *,
+    update_mask: str | None = None,
+    uniform_access: bool = True,
+) -> dict[str, Any]:
+    """Validate and store `policy`; returns the stored policy with its new etag."""
+    record = _record(world, resource)
+    current_etag = policy_etag(int(record["revision"]))
+    sent_etag = policy.get("etag")
+    if sent_etag and sent_etag != current_etag:
+        if flavor.storage:
+            raise ApiError(
+                "FAILED_PRECONDITION",
+                "Precondition Failed",
+                http=412,
+                legacy_reason="conditionNotMet",
+            )
+        raise aborted_concurrent_policy_change()
+    bindings = policy.get("bindings") or []
+    _validate_bindings(world, bindings, policy.get("version"), flavor, uniform_access)
+    mask = {part.strip() for part in (update_mask or "bindings,etag").split(",")}
+    new_record = {"bindings": record.get("bindings", []), "revision": int(record["revision"]) + 1}
+    if "auditConfigs" in record:
+        new_record["auditConfigs"] = record["auditConfigs"]
+    if "bindings" in mask:
+        new_record["bindings"] = copy.deepcopy(bindings)
+    new_record["grantedAt"] = _grant_times(world, record, new_record["bindings"])
+    if "auditConfigs" in mask or "audit_configs" in mask:
+        new_record["auditConfigs"] = copy.deepcopy(policy.get("auditConfigs") or [])
+    world.store.put(POLICIES, resource, new_record)
+    return _render(new_record)
+
+
+def _grant_times(
+    world: World, record: dict[str, Any], bindings: list[dict[str, Any]]
+) -> dict[str, float]:
+    """When each (role, member) was first granted; drives the IAM effect delay."""
+    before = dict(record.get("grantedAt") or {})
+    now = world.now()
+    times: dict[str, float] = {}
+    for binding in bindings:
+        for member in binding.get("members", []):
+            key = f"{binding['role']} {member}"
+            times[key] = float(before.get(key, now))
+    return times
+
+
+def set_bindings_directly(world: World, resource: str, bindings: list[dict[str, Any]]) -> None:
+    """Store bindings with no validation (used when Google itself grants a role)."""
+    record = _record(world, resource)
+    record["bindings"] = bindings
+    record["grantedAt"] = _grant_times(world, record, bindings)
+    record["revision"] = int(record["revision"]) + 1
+    world.store.put(POLICIES, resource, record)
+
+
+def delete_policy(world: World, resource: str) -> None:
+    world.store.delete(POLICIES, resource)
+
+
+def _validate_bindings(
+    world: World,
+    bindings: list[dict[str, Any]],
+    version: Any,
+    flavor: Flavor,
+    uniform_access: bool,
+) -> None:
+    if version not in (None, 0, 1, 3):
+        raise ApiError("INVALID_ARGUMENT", f"Invalid policy version: {version}.")
+    total = 0
+    for binding in bindings:
+        role = binding.get("role")
+        members = binding.get("members") or []
+        if not isinstance(role, str) or not role:
+            raise ApiError("INVALID_ARGUMENT", "Policy binding is missing a role.")
+        if not members:
+            raise ApiError(
+                "INVALID_ARGUMENT", f"Policy binding for role {role} must contain a member."
+            )
+        if not (role.startswith("roles/") or "/roles/" in role):
+            raise ApiError("INVALID_ARGUMENT", f"Role {role} is not supported for this resource.")
+        total += len(members)
+        if "condition" in binding:
+            _validate_condition(role, version, flavor, uniform_access)
+        for member in members:
+            _validate_member(world, member, flavor)
+    if total > MAX_MEMBERS:
+        raise ApiError(
+            "INVALID_ARGUMENT",
+            f"The number of members in the policy ({total:,}) is larger than the maximum "
+            f"allowed size {MAX_MEMBERS:,}.",
+        )
+
+
+def _validate_condition(role: str, version: Any, flavor: Flavor, uniform_access: bool) -> None:
+    if not flavor.conditions:
+        raise ApiError(
+            "INVALID_ARGUMENT", "Conditions are not supported on this resource's IAM policy."
+        )
+    if flavor.storage and not uniform_access:
+        raise ApiError(
+            "FAILED_PRECONDITION",
+            "IAM conditions require uniform bucket-level access: enable uniform bucket-level "
+            "access on the bucket first.",
+            http=412,
+            legacy_reason="conditionNotMet",
+        )
+    if version != 3:
+        minimum = "at least 3" if flavor.storage else "3"
+        raise ApiError(
+            "INVALID_ARGUMENT",
+            f"The policy version must be {minimum} to set a policy with conditions.",
+            legacy_reason="invalid" if flavor.storage else "badRequest",
+        )
+    if role in BASIC_ROLES:
+        raise ApiError("INVALID_ARGUMENT", f"Conditions are not supported for basic role {role}.")
+
+
+def _validate_member(world: World, member: Any, flavor: Flavor) -> None:
+    reason = "invalid" if flavor.storage else "badRequest"
+    if not isinstance(member, str) or not member:
+        raise ApiError("INVALID_ARGUMENT", "Invalid member.", legacy_reason=reason)
+    if member in ("allUsers", "allAuthenticatedUsers"):
+        if not flavor.public_members:
+            raise ApiError(
+                "INVALID_ARGUMENT",
+                f"Member {member} is not allowed on this resource's IAM policy.",
+                legacy_reason=reason,
+            )
+        return
+    prefixes = MEMBER_PREFIXES + (STORAGE_PREFIXES if flavor.storage else ())
+    if not member.startswith(prefixes):
+        raise ApiError("INVALID_ARGUMENT", f"Invalid member: {member}.", legacy_reason=reason)
+    if member.startswith("serviceAccount:"):
+        email = member.removeprefix("serviceAccount:")
+        if email.endswith(".gserviceaccount.com") and world.service_account(email) is None:
+            raise ApiError(
+                "INVALID_ARGUMENT",
+                f"Service account {email} does not exist.",
+                legacy_reason=reason,
+            )
+
+
+def member_holds(world: World, resource: str, member: str, role: str) -> bool:
+    """True when `member` holds `role` on `resource` and the grant has taken effect."""
+    record = world.store.get(POLICIES, resource)
+    if record is None:
+        return False
+    for binding in record.get("bindings", []):
+        if binding.get("role") == role and member in binding.get("members", []):
+            granted_at = float(record.get("grantedAt", {}).get(f"{role} {member}", 0.0))
+            return world.now() >= granted_at + world.settings.iam_effect_delay_s
+    return False

@@ -1,0 +1,85 @@
+"""Every knob of the emulator: fault injection, propagation windows, LRO timing, quotas and the
+facts the fidelity spec marks unverified. All have CLI flags on `provision emulator serve` and can
+be changed at run time with `POST /_emulator/settings`.
+"""
+
+from __future__ import annotations
+
+from dataclasses import asdict, dataclass, field, fields, replace
+from typing import Any
+
+
+@dataclass(frozen=True)
+class FaultRule:
+    """Fail matching requests. Matching is on `api` and `method_id` (`*` = any), `mutating`.
+
+    `after_commit`: perform the request, then answer with the error anyway.
+    `status` is an HTTP code, or 0 for a connection reset. `times` caps how often it fires.
+    """
+
+    probability: float = 1.0
+    status: int = 503
+    api: str = "*"
+    method_id: str = "*"
+    mutating_only: bool = False
+    after_commit: bool = False
+    times: int | None = None
+
+
+@dataclass(frozen=True)
+class EmulatorSettings:
+    seed: int = 0
+    # --- fault injection
+    latency_ms: float = 0.0
+    latency_jitter_ms: float = 0.0
+    error_rate: float = 0.0
+    """Probability that a request fails before doing anything, with one of `error_codes`."""
+    error_codes: tuple[int, ...] = (503,)
+    """HTTP codes for injected errors; 429 comes with RATE_LIMIT_EXCEEDED; 0 = connection reset."""
+    errors_after_commit: float = 0.0
+    """Probability that a mutating request commits and then answers with an injected error."""
+    rules: tuple[FaultRule, ...] = ()
+    # --- long-running operations
+    lro_polls: int = 1
+    """Polls (operations.get) before an operation reports done; 0 = done at once."""
+    lro_seconds: float = 0.0
+    """Minimum age before an operation reports done."""
+    # --- eventual consistency windows (seconds)
+    service_enable_propagation_s: float = 0.0
+    """After enabling an API, calls to it still answer 403 SERVICE_DISABLED for this long."""
+    service_agent_delay_s: float = 0.0
+    """After enabling an API, its service agent appears only after this long."""
+    iam_effect_delay_s: float = 0.0
+    """A new binding is honoured (e.g. by imports) only after this long."""
+    dataset_init_s: float = 0.0
+    """After creating a dataset, calls under it answer 404 "dataset not initialized"."""
+    # --- quotas
+    quotas: bool = False
+    """Enforce Google's default per-minute quotas (429 RATE_LIMIT_EXCEEDED)."""
+    # --- facts the spec marks unverified
+    qido_empty_status: int = 204
+    """QIDO-RS answer for no matches: 204 (observed 2020) or 200 with `[]`."""
+    storage_error_status_field: bool = False
+    """Add `status` to Cloud Storage error bodies, as some newer responses do."""
+    auto_grant_service_agent_role: bool = True
+    """Enabling an API grants its service agent its role on the project, as Google does."""
+    extra: dict[str, Any] = field(default_factory=dict)
+
+    def updated(self, changes: dict[str, Any]) -> EmulatorSettings:
+        """A copy with `changes` applied; unknown keys raise ValueError."""
+        known = {f.name for f in fields(self)}
+        unknown = sorted(set(changes) - known)
+        if unknown:
+            raise ValueError(f"unknown settings: {', '.join(unknown)}")
+        values = dict(changes)
+        if "rules" in values:
+            values["rules"] = tuple(
+                rule if isinstance(rule, FaultRule) else FaultRule(**rule)
+                for rule in values["rules"]
+            )
+        if "error_codes" in values:
+            values["error_codes"] = tuple(int(code) for code in values["error_codes"])
+        return replace(self, **values)
+
+    def to_json(self) -> dict[str, Any]:
+        return asdict(self)
