@@ -23,7 +23,7 @@ from pydantic import ValidationError
 
 from provision.blueprint.messages import describe_value, findings_from_error
 from provision.blueprint.schema import TEMPLATE_CONTEXT, Blueprint, SiteTemplate
-from provision.blueprint.sites import TEMPLATE, expand_sites
+from provision.blueprint.sites import TEMPLATE, expand_sites, malformed_placeholders
 from provision.blueprint.source import Finding, SourceMap, format_path
 from provision.blueprint.validate import check_references
 from provision.blueprint.yaml_reader import parse_yaml
@@ -118,11 +118,15 @@ def _validate_template(doc: dict[str, Any]) -> tuple[Any, list[Finding]]:
     if not isinstance(sites, dict) or "template" not in sites:
         return None, []
     template = sites["template"]
+    findings = malformed_placeholders(template, TEMPLATE)
     try:
         SiteTemplate.model_validate(template, by_name=False, context={TEMPLATE_CONTEXT: True})
     except ValidationError as error:
-        return template, findings_from_error(error, SiteTemplate, TEMPLATE)
-    return template, []
+        malformed = {f.path for f in findings}
+        findings += [
+            f for f in findings_from_error(error, SiteTemplate, TEMPLATE) if f.path not in malformed
+        ]
+    return template, findings
 
 
 def _without_template(doc: dict[str, Any]) -> dict[str, Any]:

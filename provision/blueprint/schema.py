@@ -129,7 +129,7 @@ class Model(BaseModel):
 class Condition(Model):
     """An IAM condition (CEL expression); only projects and uniform-access buckets take them."""
 
-    title: str
+    title: str = Field(description="A short name for the condition.")
     expression: str = Field(description="A CEL expression, e.g. `request.time < timestamp(...)`.")
     description: str = ""
 
@@ -220,7 +220,7 @@ class BigQueryDestination(Model):
 class StreamConfig(Model):
     """Stream the metadata of every instance stored to BigQuery."""
 
-    bigquery_destination: BigQueryDestination
+    bigquery_destination: BigQueryDestination = Field(description="Where to stream.")
 
 
 class DicomStore(Model):
@@ -230,8 +230,12 @@ class DicomStore(Model):
     labels: DicomStoreLabels = Field(
         default_factory=dict, description=f"Labels: {rules.DICOM_STORE_LABEL_RULE}."
     )
-    notification_configs: list[NotificationConfig] = Field(default_factory=list)
-    stream_configs: list[StreamConfig] = Field(default_factory=list)
+    notification_configs: list[NotificationConfig] = Field(
+        default_factory=list, description="Pub/Sub notifications for new instances."
+    )
+    stream_configs: list[StreamConfig] = Field(
+        default_factory=list, description="BigQuery streaming of instance metadata."
+    )
     iam: list[Binding] = Field(
         default_factory=list, description="Store-level IAM (conditions are not accepted)."
     )
@@ -266,7 +270,9 @@ class Dataset(Model):
     iam: list[Binding] = Field(
         default_factory=list, description="Dataset-level IAM (conditions are not accepted)."
     )
-    dicom_stores: list[DicomStore] = Field(default_factory=list)
+    dicom_stores: list[DicomStore] = Field(
+        default_factory=list, description="The DICOM stores in this dataset."
+    )
     deletion_protection: bool = Field(
         default=True,
         description="Refuse to delete this dataset even when named with --allow-delete.",
@@ -289,7 +295,7 @@ class Bucket(Model):
     location: BucketLocation = Field(default="US", description=rules.BUCKET_LOCATION_RULE + ".")
     storage_class: Literal[
         "STANDARD", "NEARLINE", "COLDLINE", "ARCHIVE", "MULTI_REGIONAL", "REGIONAL"
-    ] = "STANDARD"
+    ] = Field(default="STANDARD", description="Default storage class of new objects.")
     uniform_bucket_level_access: bool = Field(
         default=True, description="IAM only, no object ACLs; needed for IAM conditions."
     )
@@ -355,7 +361,10 @@ class ServiceAgent(Model):
     """
 
     service: ServiceName = Field(description="The API whose agent this is.")
-    grants: list[Grant] | None = None
+    grants: list[Grant] | None = Field(
+        default=None,
+        description="Roles to grant the agent; omitted means the default described above.",
+    )
 
 
 class Import(Model):
@@ -381,9 +390,9 @@ class SiteTemplate(Model):
     """Resources stamped out once per site. Strings may use `{site}`, `{project}`, `{location}`
     and any key of the site file's `vars`."""
 
-    datasets: list[Dataset] = Field(default_factory=list)
-    buckets: list[Bucket] = Field(default_factory=list)
-    imports: list[Import] = Field(default_factory=list)
+    datasets: list[Dataset] = Field(default_factory=list, description="Datasets per site.")
+    buckets: list[Bucket] = Field(default_factory=list, description="Buckets per site.")
+    imports: list[Import] = Field(default_factory=list, description="Imports per site.")
     service_agent_grants: list[Grant] = Field(
         default_factory=list, description="Extra grants for the Healthcare service agent."
     )
@@ -393,7 +402,7 @@ class Sites(Model):
     """Per-site resources: one file per site, rendered through `template`."""
 
     include: str = Field(description="Glob, relative to the blueprint, of the site files.")
-    template: SiteTemplate
+    template: SiteTemplate = Field(description="What each site gets; see SiteTemplate.")
     default_location: str | None = Field(
         default=None, description="`{location}` for sites whose file sets no `location`."
     )
@@ -443,18 +452,28 @@ class Site(Model):
 class Blueprint(Model):
     """A whole blueprint after site expansion: what the planner works from."""
 
-    version: Literal[1] = 1
-    project: Project
+    version: Literal[1] = Field(default=1, description="Blueprint format version; always 1.")
+    project: Project = Field(description="The project everything lives in.")
     services: list[ServiceName] = Field(
         default_factory=list, description="APIs to enable, e.g. `healthcare.googleapis.com`."
     )
     iam: list[Binding] = Field(default_factory=list, description="Project-level IAM.")
-    datasets: list[Dataset] = Field(default_factory=list)
-    buckets: list[Bucket] = Field(default_factory=list)
-    service_agents: list[ServiceAgent] = Field(default_factory=list)
-    imports: list[Import] = Field(default_factory=list)
-    oauth: OAuth | None = None
-    sites: Sites | None = None
+    datasets: list[Dataset] = Field(
+        default_factory=list, description="Cloud Healthcare datasets and their DICOM stores."
+    )
+    buckets: list[Bucket] = Field(
+        default_factory=list, description="Cloud Storage buckets, e.g. import sources."
+    )
+    service_agents: list[ServiceAgent] = Field(
+        default_factory=list, description="Google-managed service agents and their grants."
+    )
+    imports: list[Import] = Field(
+        default_factory=list, description="DICOM imports from Cloud Storage (run once each)."
+    )
+    oauth: OAuth | None = Field(default=None, description="The viewer's OAuth web client.")
+    sites: Sites | None = Field(
+        default=None, description="Per-site datasets, buckets and imports from a template."
+    )
 
     @field_validator("iam")
     @classmethod

@@ -92,9 +92,6 @@ def expand_sites(
     template = sites.get("template")
     if not render or not isinstance(template, Mapping):
         return expansion
-    expansion.findings += _malformed_placeholders(template, TEMPLATE)
-    if expansion.findings:
-        return expansion
     project = doc.get("project")
     project_id = project.get("id") if isinstance(project, Mapping) else None
     if not isinstance(project_id, str) or rules.check_project_id(project_id) is not None:
@@ -198,7 +195,7 @@ def _read_site(path: FsPath, relative: str, expansion: Expansion) -> _LoadedSite
     return _LoadedSite(site_file, site, parsed.source)
 
 
-def _malformed_placeholders(value: Any, path: Path) -> list[Finding]:
+def malformed_placeholders(value: Any, path: Path) -> list[Finding]:
     """Braces in template strings that are neither `{name}` nor `{{` / `}}`."""
     if isinstance(value, str):
         bad = [
@@ -218,10 +215,10 @@ def _malformed_placeholders(value: Any, path: Path) -> list[Finding]:
     findings: list[Finding] = []
     if isinstance(value, Mapping):
         for key, item in value.items():
-            findings += _malformed_placeholders(item, (*path, key))
+            findings += malformed_placeholders(item, (*path, key))
     elif isinstance(value, list):
         for index, item in enumerate(value):
-            findings += _malformed_placeholders(item, (*path, index))
+            findings += malformed_placeholders(item, (*path, index))
     return findings
 
 

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import Annotated
+
 import typer
 
 from provision.cli.app import app
@@ -9,7 +11,9 @@ from provision.cli.app import app
 
 @app.command()
 def schema(
-    site: bool = typer.Option(False, "--site", help="Print the schema of a site file instead."),
+    site: Annotated[
+        bool, typer.Option("--site", help="Print the schema of a site file instead.")
+    ] = False,
 ) -> None:
     """Print the JSON Schema of a blueprint document (or of a site file)."""
     import json

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Annotated
 
 import typer
 
@@ -11,7 +12,7 @@ from provision.cli.app import app
 
 @app.command()
 def validate(
-    blueprint: Path = typer.Argument(..., help="The blueprint YAML file.", show_default=False),
+    blueprint: Annotated[Path, typer.Argument(help="The blueprint YAML file.", show_default=False)],
 ) -> None:
     """Check a blueprint: syntax, Google's naming rules, references; print every problem."""
     from provision.blueprint.loader import load
