@@ -4,4 +4,6 @@ from __future__ import annotations
 
 from types import ModuleType
 
-MODULES: list[ModuleType] = []
+from provision.emulator.dicomweb import routes as dicomweb
+
+MODULES: list[ModuleType] = [dicomweb]
