@@ -1,8 +1,9 @@
 """The manual OAuth steps a browser viewer (OHIF) needs, with the exact values to enter.
 
 Google offers no API for the OAuth consent screen or for "Web application" OAuth clients, so
-these stay manual. The planner shows each `ChecklistItem` as a `manual` step; `provision config
-oauth` prints them. Pure: reads the blueprint, validates `oauth.origins`, calls nothing.
+these stay manual. `manual_changes` turns the items into `manual` plan changes (shown as `!`
+steps with their checklist); `provision config oauth` prints them. Pure: reads the blueprint,
+validates `oauth.origins`, calls nothing.
 """
 
 from __future__ import annotations
@@ -12,9 +13,13 @@ from dataclasses import dataclass
 from urllib.parse import urlsplit
 
 from provision.blueprint.schema import Blueprint
+from provision.model import Action, Address, Change
 from provision.outputs.ohif import HEALTHCARE_SCOPE, PROJECTS_READONLY_SCOPE, REDIRECT_PATH
+from provision.outputs.plan_text import MANUAL_CHECKLIST_KEY
 from provision.outputs.stores import ViewerConfigError
 
+CHECKLIST_KIND = "oauth.checklist"
+"""Address kind of the manual OAuth steps in a plan."""
 CLOUD_RESOURCE_MANAGER_API = "cloudresourcemanager.googleapis.com"
 LOCAL_HOSTS = frozenset({"localhost", "127.0.0.1", "::1"})
 """Hosts for which Google accepts plain `http://` origins."""
@@ -22,8 +27,11 @@ LOCAL_HOSTS = frozenset({"localhost", "127.0.0.1", "::1"})
 
 @dataclass(frozen=True)
 class ChecklistItem:
-    """One manual step: a short imperative title and the lines that say exactly what to do."""
+    """One manual step: a stable key, a short imperative title and the lines that say exactly
+    what to do."""
 
+    key: str
+    """Stable identifier, e.g. `consent-screen`; part of the step's plan address."""
     title: str
     lines: tuple[str, ...]
 
@@ -46,6 +54,22 @@ def oauth_checklist(blueprint: Blueprint) -> list[ChecklistItem]:
     items.append(_client_item(project, origins))
     items.append(_client_id_item(oauth.client_id))
     return items
+
+
+def manual_changes(blueprint: Blueprint) -> list[Change]:
+    """The checklist as `manual` plan changes: one per item, at address
+    `oauth.checklist:projects/{project}/oauth/{key}`, with `after = {"checklist": [lines]}` and the
+    title as reason. Raises like `oauth_checklist`."""
+    project = blueprint.project.id
+    return [
+        Change(
+            address=Address(CHECKLIST_KIND, f"projects/{project}/oauth/{item.key}"),
+            action=Action.MANUAL,
+            after={MANUAL_CHECKLIST_KEY: list(item.lines)},
+            reason=item.title,
+        )
+        for item in oauth_checklist(blueprint)
+    ]
 
 
 def redirect_uri(origin: str) -> str:
@@ -116,6 +140,7 @@ def _console(page: str, project: str) -> str:
 
 def _resource_manager_item(project: str) -> ChecklistItem:
     return ChecklistItem(
+        "enable-cloudresourcemanager",
         "Enable the Cloud Resource Manager API",
         (
             "OHIF's data source configuration UI lists projects through "
@@ -129,6 +154,7 @@ def _resource_manager_item(project: str) -> ChecklistItem:
 
 def _consent_screen_item(project: str) -> ChecklistItem:
     return ChecklistItem(
+        "consent-screen",
         "Configure the OAuth consent screen",
         (
             f"Open {_console('auth/overview', project)} (Google Auth Platform; older consoles: "
@@ -158,7 +184,7 @@ def _client_item(project: str, origins: list[str]) -> ChecklistItem:
             "(e.g. http://localhost:3000) and run this again to get the values to enter."
         )
     lines.append("OHIF uses no client secret: keep it out of the blueprint and the viewer config.")
-    return ChecklistItem("Create the OAuth web client", tuple(lines))
+    return ChecklistItem("web-client", "Create the OAuth web client", tuple(lines))
 
 
 def _client_id_item(client_id: str | None) -> ChecklistItem:
@@ -173,6 +199,7 @@ def _client_id_item(client_id: str | None) -> ChecklistItem:
             "as `oauth.clientId`."
         )
     return ChecklistItem(
+        "client-id",
         "Record the client ID",
         (
             first,

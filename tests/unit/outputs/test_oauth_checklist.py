@@ -2,13 +2,16 @@ from __future__ import annotations
 
 import pytest
 
+from provision.model import Action
 from provision.outputs.oauth_checklist import (
     ChecklistItem,
     check_origins,
+    manual_changes,
     oauth_checklist,
     origin_problem,
     redirect_uri,
 )
+from provision.outputs.plan_text import change_lines
 from provision.outputs.stores import ViewerConfigError
 from tests.unit.outputs.blueprints import CLIENT_ID, blueprint
 
@@ -133,3 +136,30 @@ def test_check_origins_names_every_bad_field() -> None:
     assert "oauth.origins[1] 'http://bad.example.org'" in message
     assert "oauth.origins[2] 'https://ok.example.org': it is listed twice" in message
     assert "oauth.origins[0]" not in message
+
+
+def test_items_have_stable_keys() -> None:
+    items = oauth_checklist(blueprint(oauth={"origins": ["https://viewer.example.org"]}))
+    assert [item.key for item in items] == [
+        "enable-cloudresourcemanager",
+        "consent-screen",
+        "web-client",
+        "client-id",
+    ]
+
+
+def test_manual_changes_render_as_plan_checklists() -> None:
+    bp = blueprint(oauth={"origins": ["https://viewer.example.org"]})
+    changes = manual_changes(bp)
+    assert [str(c.address) for c in changes] == [
+        "oauth.checklist:projects/demo-imaging/oauth/enable-cloudresourcemanager",
+        "oauth.checklist:projects/demo-imaging/oauth/consent-screen",
+        "oauth.checklist:projects/demo-imaging/oauth/web-client",
+        "oauth.checklist:projects/demo-imaging/oauth/client-id",
+    ]
+    assert all(c.action is Action.MANUAL and not c.is_mutation for c in changes)
+    client = changes[2]
+    assert client.reason == "Create the OAuth web client"
+    rendered = "\n".join(change_lines(client))
+    assert "[ ] Authorized redirect URIs: https://viewer.example.org/callback" in rendered
+    assert manual_changes(blueprint()) == []
