@@ -24,11 +24,13 @@ from pydantic import (
     BaseModel,
     ConfigDict,
     Field,
+    ValidationError,
     ValidationInfo,
     field_validator,
     model_validator,
 )
 from pydantic.alias_generators import to_camel
+from pydantic_core import ErrorDetails
 
 from provision.blueprint import rules
 
@@ -407,6 +409,17 @@ class Sites(Model):
         default=None, description="`{location}` for sites whose file sets no `location`."
     )
 
+    @field_validator("template", mode="before")
+    @classmethod
+    def _template_allows_placeholders(cls, value: Any) -> Any:
+        """Validate the template in template mode whoever validates the blueprint."""
+        if not isinstance(value, dict):
+            return value
+        try:
+            return SiteTemplate.model_validate(value, context={TEMPLATE_CONTEXT: True})
+        except ValidationError as error:
+            raise RuleError([_problem(detail) for detail in error.errors()]) from None
+
     @field_validator("include")
     @classmethod
     def _relative_glob(cls, include: str) -> str:
@@ -417,6 +430,12 @@ class Sites(Model):
                 [((), "the include glob must be relative to the blueprint's directory", "value")]
             )
         return include
+
+
+def _problem(detail: ErrorDetails) -> Problem:
+    cause = (detail.get("ctx") or {}).get("error")
+    message = str(cause) if isinstance(cause, ValueError) else detail["msg"]
+    return tuple(detail["loc"]), message, "value"
 
 
 RESERVED_SITE_VARS = frozenset({"site", "project", "location"})
