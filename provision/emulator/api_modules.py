@@ -4,4 +4,12 @@ from __future__ import annotations
 
 from types import ModuleType
 
-MODULES: list[ModuleType] = []
+from provision.emulator.billing import routes as billing_routes
+from provision.emulator.resourcemanager import routes as resourcemanager_routes
+from provision.emulator.serviceusage import routes as serviceusage_routes
+
+MODULES: list[ModuleType] = [
+    resourcemanager_routes,
+    serviceusage_routes,
+    billing_routes,
+]
