@@ -1,0 +1,1 @@
+"""DICOMweb (STOW-RS, QIDO-RS, WADO-RS) on the emulator\x27s DICOM stores."""

@@ -1,0 +1,53 @@
+"""multipart/related bodies: parsing STOW-RS requests and building WADO-RS answers."""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Iterable
+from email.message import Message
+
+from provision.emulator.core.errors import ApiError
+
+
+def content_type_params(header: str) -> tuple[str, dict[str, str]]:
+    """Split `type/subtype; a=b; c="d"` into the media type and its parameters."""
+    message = Message()
+    message["content-type"] = header
+    params = {key.lower(): value for key, value in message.get_params(failobj=[])[1:]}
+    return message.get_content_type(), params
+
+
+def parse(body: bytes, content_type: str) -> list[tuple[dict[str, str], bytes]]:
+    """The parts of a multipart/related body: (lower-cased headers, payload) each."""
+    _, params = content_type_params(content_type)
+    boundary = params.get("boundary")
+    if not boundary:
+        raise ApiError("INVALID_ARGUMENT", "multipart/related request without a boundary.")
+    delimiter = b"--" + boundary.encode()
+    parts: list[tuple[dict[str, str], bytes]] = []
+    for chunk in body.split(delimiter)[1:]:
+        if chunk.startswith(b"--"):
+            break
+        head, separator, payload = chunk.removeprefix(b"\r\n").partition(b"\r\n\r\n")
+        if not separator:
+            raise ApiError("INVALID_ARGUMENT", "malformed multipart/related part.")
+        headers: dict[str, str] = {}
+        for line in head.decode("latin-1").split("\r\n"):
+            name, colon, value = line.partition(":")
+            if colon:
+                headers[name.strip().lower()] = value.strip()
+        parts.append((headers, payload.removesuffix(b"\r\n")))
+    return parts
+
+
+def build(parts: Iterable[tuple[str, bytes]], part_type: str) -> tuple[bytes, str]:
+    """A multipart/related body of (content type, payload) parts; returns (body, content type)."""
+    boundary = uuid.uuid4().hex
+    chunks: list[bytes] = []
+    for content_type, payload in parts:
+        chunks.append(f"--{boundary}\r\nContent-Type: {content_type}\r\n\r\n".encode())
+        chunks.append(payload)
+        chunks.append(b"\r\n")
+    chunks.append(f"--{boundary}--\r\n".encode())
+    header = f'multipart/related; type="{part_type}"; boundary={boundary}'
+    return b"".join(chunks), header
