@@ -4,6 +4,14 @@ from __future__ import annotations
 
 from types import ModuleType
 
+from provision.emulator.billing import routes as billing_routes
 from provision.emulator.dicomweb import routes as dicomweb
+from provision.emulator.resourcemanager import routes as resourcemanager_routes
+from provision.emulator.serviceusage import routes as serviceusage_routes
 
-MODULES: list[ModuleType] = [dicomweb]
+MODULES: list[ModuleType] = [
+    resourcemanager_routes,
+    serviceusage_routes,
+    billing_routes,
+    dicomweb,
+]
