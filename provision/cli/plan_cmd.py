@@ -71,8 +71,6 @@ def plan(
     from provision.resources.base import Context
 
     loaded = load(blueprint)
-    for warning in loaded.warnings:
-        print(str(warning), file=sys.stderr)
     target = TargetOptions(endpoint, emulator, credentials, impersonate_service_account)
     with connect(target) as connection:
         options = engine_options(

@@ -62,7 +62,7 @@ class ProjectKind(Kind):
                 raise PlanError(f"{resource.address}: project does not exist and create is false")
             reason = ""
             if observed.fields.get("visible") is False:
-                reason = "not visible to this identity; it will be created"
+                reason = "does not exist or is not visible to this identity; it will be created"
             return Change(
                 resource.address,
                 Action.CREATE,

@@ -305,3 +305,21 @@ def test_json_and_markdown_plans(cli: CliFn, blueprint: Path) -> None:
     }
     markdown = cli("plan", blueprint, "--format", "markdown")
     assert markdown.stdout.startswith("### provision plan for")
+
+
+def test_plan_reads_run_in_dependency_waves(
+    cli: CliFn, blueprint: Path, emulator: RunningEmulator
+) -> None:
+    """Project first; then billing, services and project IAM together (2 waves, not 4)."""
+    assert cli("apply", blueprint, "--yes").exit_code == 0
+    set_faults(emulator, latency_ms=150)
+    clear_journal(emulator)
+    assert cli("plan", blueprint, "--detailed-exitcode").exit_code == 0
+    entries = journal(emulator)
+    project = [e for e in entries if e["method_id"] == "projects.get"]
+    others = [e for e in entries if e["method_id"] != "projects.get"]
+    assert len(project) == 1 and len(others) == 3
+    project_end = project[0]["start"] + project[0]["ms"] / 1000
+    starts = [e["start"] for e in others]
+    assert min(starts) >= project_end - 0.01  # the second wave waits for the project
+    assert max(starts) - min(starts) < 0.15  # ...and runs together
