@@ -5,5 +5,7 @@ from __future__ import annotations
 from types import ModuleType
 
 from provision.emulator.dicomweb import routes as dicomweb
+from provision.emulator.healthcare import routes as healthcare
+from provision.emulator.storage import routes as storage
 
-MODULES: list[ModuleType] = [dicomweb]
+MODULES: list[ModuleType] = [dicomweb, healthcare, storage]

@@ -63,6 +63,10 @@ class EmulatorSettings:
     """Add `status` to Cloud Storage error bodies, as some newer responses do."""
     auto_grant_service_agent_role: bool = True
     """Enabling an API grants its service agent its role on the project, as Google does."""
+    # --- Healthcare and Cloud Storage facts the spec marks unverified
+    import_failure_code: int = 3
+    """google.rpc.Code of a finished import operation's `error` when some files failed (the
+    real code is unverified; 3 = INVALID_ARGUMENT)."""
     extra: dict[str, Any] = field(default_factory=dict)
 
     def updated(self, changes: dict[str, Any]) -> EmulatorSettings:
