@@ -4,8 +4,18 @@ from __future__ import annotations
 
 from types import ModuleType
 
+from provision.emulator.billing import routes as billing_routes
 from provision.emulator.dicomweb import routes as dicomweb
 from provision.emulator.healthcare import routes as healthcare
+from provision.emulator.resourcemanager import routes as resourcemanager_routes
+from provision.emulator.serviceusage import routes as serviceusage_routes
 from provision.emulator.storage import routes as storage
 
-MODULES: list[ModuleType] = [dicomweb, healthcare, storage]
+MODULES: list[ModuleType] = [
+    resourcemanager_routes,
+    serviceusage_routes,
+    billing_routes,
+    dicomweb,
+    healthcare,
+    storage,
+]

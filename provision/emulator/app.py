@@ -7,6 +7,7 @@ error after the commit, and record the exchange in the journal.
 
 from __future__ import annotations
 
+import io
 import socket
 import struct
 import sys
@@ -54,6 +55,8 @@ class EmulatorApp:
         return response(environ, start_response)
 
     def dispatch(self, request: Request) -> Response:
+        if request.method == "POST" and request.headers.get("X-HTTP-Method-Override"):
+            request = _method_overridden(request)
         raw_path = request.environ.get("RAW_URI") or request.environ.get("REQUEST_URI") or ""
         raw_path = raw_path.split("?", 1)[0] or request.path
         if raw_path.startswith("/_emulator/"):
@@ -106,6 +109,17 @@ class EmulatorApp:
                 _reset_connection(request)
                 return Response(status=500), "reset"
             return self._error(injected_error(fault.status, route.api), route), "before-commit"
+        if settings.quotas:
+            exceeded = self.world.quotas.charge(
+                route.api,
+                route.method_id,
+                route.mutating,
+                _consumer(self.world, params, request),
+                self.world.now(),
+                settings.quota_limits,
+            )
+            if isinstance(exceeded, ApiError):
+                return self._error(exceeded, route), "quota"
         ctx = Ctx(self.world, request, params, route)
         try:
             with self.world.store.transaction():
@@ -126,6 +140,32 @@ class EmulatorApp:
             route.dialect,
             status_field=self.world.settings.storage_error_status_field,
         )
+
+
+def _method_overridden(request: Request) -> Request:
+    """Honour `X-HTTP-Method-Override` as Google's front ends do: a discovery client sends a
+    GET whose URL would be too long as a POST with the query string as a form body."""
+    method = request.headers["X-HTTP-Method-Override"].upper()
+    data = request.get_data()
+    environ = dict(request.environ)
+    environ["REQUEST_METHOD"] = method
+    if method == "GET" and request.mimetype == "application/x-www-form-urlencoded":
+        query = environ.get("QUERY_STRING", "")
+        form = data.decode("latin-1")
+        environ["QUERY_STRING"] = f"{query}&{form}" if query else form
+        data = b""
+    environ["wsgi.input"] = io.BytesIO(data)
+    environ["CONTENT_LENGTH"] = str(len(data))
+    return Request(environ)
+
+
+def _consumer(world: World, params: dict[str, str], request: Request) -> str:
+    """The consumer project a request is charged to: the project it names (path parameter
+    `project`, or `?project=` as Storage's bucket insert has), else `x-goog-user-project`."""
+    ref = params.get("project") or request.args.get("project")
+    ref = ref or request.headers.get("x-goog-user-project") or "0"
+    project = world.find_project(ref) if ref not in ("-", "0") else None
+    return str(project["number"]) if project is not None else ref
 
 
 def _to_response(result: Any) -> Response:

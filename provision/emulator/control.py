@@ -9,6 +9,10 @@
 - `GET  /_emulator/journal`          JSON array of requests (method, path, status, api, ...)
 - `DELETE /_emulator/journal`        clear the journal
 - `GET  /_emulator/health`           `{"ok": true}`
+- `POST /_emulator/projects`         seed a ready project: `{"projectId", "billingAccountName"?,
+                                     "services"?: [...], "displayName"?, "parent"?, "labels"?}`
+                                     -> the Project (billing linked, services enabled and
+                                     propagated, service agents present with their roles)
 """
 
 from __future__ import annotations
@@ -18,7 +22,8 @@ from typing import TYPE_CHECKING, Any
 
 from werkzeug.wrappers import Request, Response
 
-from provision.emulator.core.routing import json_response
+from provision.emulator.core.errors import ApiError
+from provision.emulator.core.routing import error_response, json_response
 
 if TYPE_CHECKING:
     from provision.emulator.app import EmulatorApp
@@ -49,11 +54,19 @@ def handle(app: EmulatorApp, request: Request, path: str) -> Response:
                 if "seed" in body:
                     app.faults.reseed(world.settings.seed)
             return json_response(200, world.settings.to_json())
+        if action == "projects" and request.method == "POST":
+            from provision.emulator.seeding import seed_project
+
+            with world.store.transaction():
+                project = seed_project(world, body)
+            return json_response(200, project)
         if action == "journal":
             if request.method == "DELETE":
                 world.journal.clear()
                 return json_response(200, {"ok": True})
             return json_response(200, world.journal.to_json())
+    except ApiError as error:
+        return error_response(error, "esf")
     except (ValueError, TypeError) as error:
         return json_response(400, {"error": {"code": 400, "message": str(error)}})
     return json_response(404, {"error": {"code": 404, "message": f"unknown control {path}"}})

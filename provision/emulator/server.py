@@ -43,7 +43,11 @@ def build(
 ) -> RunningEmulator:
     """Create the world and a bound (not yet serving) server."""
     settings = settings or EmulatorSettings()
-    world = World(store=Store(state_path), settings=settings, ids=Ids(settings.seed))
+    store = Store(state_path)
+    # A state file outlives this process: continue its id sequence instead of repeating it.
+    generation = store.next_value("server-starts") if state_path is not None else 1
+    seed = settings.seed if generation == 1 else settings.seed * 1_000_003 + generation
+    world = World(store=store, settings=settings, ids=Ids(seed))
     app = EmulatorApp(world, log_requests=log_requests)
     logging.getLogger("werkzeug").setLevel(logging.ERROR)
     server = make_server(host, port, app, threaded=True)

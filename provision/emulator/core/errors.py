@@ -130,10 +130,26 @@ def permission_denied(permission: str, resource: str, domain: str) -> ApiError:
     )
 
 
-def rate_limited(service: str, consumer: str, metric: str, limit_name: str, limit: int) -> ApiError:
+def rate_limited(
+    service: str,
+    consumer: str,
+    metric: str,
+    limit_name: str,
+    limit: int,
+    *,
+    metric_title: str | None = None,
+    limit_title: str | None = None,
+    retry_delay_s: int = 1,
+) -> ApiError:
+    """429 RESOURCE_EXHAUSTED / RATE_LIMIT_EXCEEDED as Google sends it for a per-minute quota.
+
+    `consumer` is a project number, with or without a `projects/` prefix.
+    """
+    number = consumer.removeprefix("projects/")
     message = (
-        f"Quota exceeded for quota metric '{metric}' and limit '{limit_name}' of service "
-        f"'{service}' for consumer '{consumer}'."
+        f"Quota exceeded for quota metric '{metric_title or metric}' and limit "
+        f"'{limit_title or limit_name}' of service '{service}' for consumer "
+        f"'project_number:{number}'."
     )
     return ApiError(
         "RESOURCE_EXHAUSTED",
@@ -144,16 +160,27 @@ def rate_limited(service: str, consumer: str, metric: str, limit_name: str, limi
                 "RATE_LIMIT_EXCEEDED",
                 "googleapis.com",
                 {
-                    "consumer": consumer,
+                    "consumer": f"projects/{number}",
                     "quota_limit": limit_name,
                     "quota_limit_value": str(limit),
+                    "quota_location": "global",
                     "quota_metric": metric,
                     "service": service,
                 },
             ),
             {
+                "@type": "type.googleapis.com/google.rpc.Help",
+                "links": [
+                    {
+                        "description": "Request a higher quota limit.",
+                        "url": "https://cloud.google.com/docs/quota#requesting_higher_quota",
+                    }
+                ],
+            },
+            {
                 "@type": "type.googleapis.com/google.rpc.RetryInfo",
-                "retryDelay": "1s",
+                "retryDelay": f"{retry_delay_s}s",
             },
         ],
+        headers={"Retry-After": str(retry_delay_s)},
     )

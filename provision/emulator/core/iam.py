@@ -43,8 +43,70 @@ HEALTHCARE = Flavor("healthcare", conditions=False, public_members=True)
 STORAGE = Flavor("storage", conditions=True, public_members=True, storage=True)
 
 
+PENDING_GRANTS = "pending_grants"
+"""Grants Google makes on its own at a later time (a service agent's role), keyed by resource."""
+
+
 def _record(world: World, resource: str) -> dict[str, Any]:
+    _apply_due_grants(world, resource)
     return world.store.get(POLICIES, resource) or {"bindings": [], "revision": 1}
+
+
+def schedule_grant(world: World, resource: str, role: str, member: str, *, at: float) -> None:
+    """Add `member` to `role` on `resource` at time `at` without validation, as Google does when
+    it creates a service agent. Applied when the policy is next read or written at or after `at`.
+    """
+    pending = world.store.get(PENDING_GRANTS, resource) or {"grants": []}
+    pending["grants"].append({"role": role, "member": member, "at": at})
+    world.store.put(PENDING_GRANTS, resource, pending)
+    _apply_due_grants(world, resource)
+
+
+def _apply_due_grants(world: World, resource: str) -> None:
+    pending = world.store.get(PENDING_GRANTS, resource)
+    if pending is None:
+        return
+    now = world.now()
+    due = [grant for grant in pending["grants"] if float(grant["at"]) <= now]
+    if not due:
+        return
+    later = [grant for grant in pending["grants"] if float(grant["at"]) > now]
+    if later:
+        world.store.put(PENDING_GRANTS, resource, {"grants": later})
+    else:
+        world.store.delete(PENDING_GRANTS, resource)
+    record = world.store.get(POLICIES, resource) or {"bindings": [], "revision": 1}
+    bindings: list[dict[str, Any]] = copy.deepcopy(record.get("bindings") or [])
+    granted_at = dict(record.get("grantedAt") or {})
+    for grant in due:
+        role, member = grant["role"], grant["member"]
+        binding = next(
+            (b for b in bindings if b.get("role") == role and "condition" not in b), None
+        )
+        if binding is None:
+            binding = {"role": role, "members": []}
+            bindings.append(binding)
+        if member not in binding["members"]:
+            binding["members"].append(member)
+            granted_at.setdefault(f"{role} {member}", float(grant["at"]))
+    record["bindings"] = bindings
+    record["grantedAt"] = granted_at
+    record["revision"] = int(record["revision"]) + 1
+    world.store.put(POLICIES, resource, record)
+
+
+def rename_member(world: World, old: str, new: str) -> None:
+    """Replace `old` by `new` in every stored policy (e.g. `deleted:serviceAccount:...?uid=`)."""
+    for resource, record in world.store.items(POLICIES):
+        changed = False
+        for binding in record.get("bindings") or []:
+            members = binding.get("members") or []
+            if old in members:
+                binding["members"] = [new if member == old else member for member in members]
+                changed = True
+        if changed:
+            record["revision"] = int(record["revision"]) + 1
+            world.store.put(POLICIES, resource, record)
 
 
 def has_conditions(bindings: list[dict[str, Any]]) -> bool:
@@ -222,6 +284,7 @@ def _validate_member(world: World, member: Any, flavor: Flavor) -> None:
 
 def member_holds(world: World, resource: str, member: str, role: str) -> bool:
     """True when `member` holds `role` on `resource` and the grant has taken effect."""
+    _apply_due_grants(world, resource)
     record = world.store.get(POLICIES, resource)
     if record is None:
         return False

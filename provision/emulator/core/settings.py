@@ -26,6 +26,26 @@ class FaultRule:
     times: int | None = None
 
 
+DEFAULT_BILLING_REQUIRED: tuple[str, ...] = (
+    "aiplatform.googleapis.com",
+    "artifactregistry.googleapis.com",
+    "cloudbuild.googleapis.com",
+    "cloudfunctions.googleapis.com",
+    "cloudkms.googleapis.com",
+    "composer.googleapis.com",
+    "compute.googleapis.com",
+    "container.googleapis.com",
+    "dataflow.googleapis.com",
+    "dataproc.googleapis.com",
+    "file.googleapis.com",
+    "healthcare.googleapis.com",
+    "redis.googleapis.com",
+    "run.googleapis.com",
+    "secretmanager.googleapis.com",
+    "sqladmin.googleapis.com",
+)
+
+
 @dataclass(frozen=True)
 class EmulatorSettings:
     seed: int = 0
@@ -63,6 +83,35 @@ class EmulatorSettings:
     """Add `status` to Cloud Storage error bodies, as some newer responses do."""
     auto_grant_service_agent_role: bool = True
     """Enabling an API grants its service agent its role on the project, as Google does."""
+    billing_required_services: tuple[str, ...] = DEFAULT_BILLING_REQUIRED
+    """Services whose enablement needs a billing account (400 UREQ_PROJECT_BILLING_NOT_FOUND).
+    Observed for compute and healthcare; the rest of the list is inferred."""
+    billing_propagation_s: float = 0.0
+    """After linking billing, enabling a paid API still fails the billing check for this long."""
+    closed_billing_accounts: tuple[str, ...] = ()
+    """Billing accounts that are closed: linking one leaves `billingEnabled` false."""
+    extra_services: tuple[str, ...] = ()
+    """Service names Service Usage knows in addition to its built-in catalogue."""
+    service_activation_conflict_s: float = 0.0
+    """An enable/disable of a service changed less than this long ago answers 400 "Another
+    activation or deactivation is in progress" (0 = never)."""
+    services_list_lag_s: float = 0.0
+    """`services.list?filter=state:ENABLED` omits services enabled less than this long ago."""
+    noop_operation_status: int = 400
+    """HTTP status of `operations.get` on `operations/noop.DONE_OPERATION` (third-party reports
+    say 400; unverified)."""
+    # --- Resource Manager and IAM
+    caller: str = "user:owner@example.com"
+    """The identity the emulator treats as the caller: owner of every project it creates."""
+    denied_permissions: tuple[str, ...] = ()
+    """Permissions `testIamPermissions` reports as not held (everything else is held)."""
+    project_search_lag_s: float = 0.0
+    """`projects.search` omits projects created less than this long ago (eventually consistent)."""
+    service_account_visible_s: float = 0.0
+    """A new service account is invisible (404, and "does not exist" in grants) for this long."""
+    quota_limits: dict[str, float] = field(default_factory=dict)
+    """Per-limit overrides of Google's default quotas, keyed by limit name
+    (e.g. `{"MutateRequestsPerMinutePerProject": 10}`)."""
     # --- Healthcare and Cloud Storage facts the spec marks unverified
     import_failure_code: int = 3
     """google.rpc.Code of a finished import operation's `error` when some files failed (the
@@ -83,6 +132,10 @@ class EmulatorSettings:
             )
         if "error_codes" in values:
             values["error_codes"] = tuple(int(code) for code in values["error_codes"])
+        for item in fields(self):
+            value = values.get(item.name)
+            if isinstance(value, list) and isinstance(getattr(self, item.name), tuple):
+                values[item.name] = tuple(value)
         return replace(self, **values)
 
     def to_json(self) -> dict[str, Any]:

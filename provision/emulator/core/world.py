@@ -15,6 +15,7 @@ from typing import Any
 from provision.emulator.core.errors import ApiError, error_info, permission_denied
 from provision.emulator.core.ids import Ids
 from provision.emulator.core.journal import Journal
+from provision.emulator.core.quotas import QuotaLedger
 from provision.emulator.core.settings import EmulatorSettings
 from provision.emulator.core.store import Store
 
@@ -23,7 +24,7 @@ PROJECTS = "projects"  # projectId
 SERVICES = "services"  # "{projectNumber}/{service}"
 BILLING = "billing"  # projectId
 SERVICE_ACCOUNTS = "service_accounts"  # email (user-created accounts and service agents)
-POLICIES = "policies"  # full resource name
+POLICIES = "policies"  # full resource name; a project's policy is "projects/{projectNumber}"
 OPERATIONS = "operations"  # operation name
 
 SERVICE_TITLES: Mapping[str, str] = {
@@ -61,6 +62,7 @@ class World:
     journal: Journal = field(default_factory=Journal)
     clock: Callable[[], float] = time.time
     settings_lock: threading.Lock = field(default_factory=threading.Lock)
+    quotas: QuotaLedger = field(default_factory=QuotaLedger)
 
     def now(self) -> float:
         return self.clock()
@@ -77,6 +79,7 @@ class World:
         with self.store.lock:
             self.store.clear()
             self.journal.clear()
+            self.quotas.clear()
             self.settings = settings or EmulatorSettings()
             self.ids.reseed(self.settings.seed)
 
@@ -101,6 +104,23 @@ class World:
             name = ref if ref.startswith("projects/") else f"projects/{ref}"
             raise permission_denied(permission, name, domain)
         return project
+
+    # ----- billing
+
+    def billing_enabled(self, project_id: str, *, settled: bool = False) -> bool:
+        """True when an open billing account is linked to the project.
+
+        `settled` also requires the link to be older than `billing_propagation_s`.
+        """
+        info = self.store.get(BILLING, project_id)
+        if info is None or not info.get("billingAccountName"):
+            return False
+        if info["billingAccountName"] in self.settings.closed_billing_accounts:
+            return False
+        if settled:
+            linked_at = float(info.get("linkedAt", 0.0))
+            return self.now() >= linked_at + self.settings.billing_propagation_s
+        return True
 
     # ----- services
 
@@ -166,6 +186,11 @@ class World:
             },
         )
         return email
+
+
+def project_policy_name(project_number: str) -> str:
+    """The key of a project's IAM policy in `POLICIES`."""
+    return f"projects/{project_number}"
 
 
 def service_disabled(project_number: str, service: str) -> ApiError:

@@ -1,0 +1,102 @@
+"""Which Google endpoint to talk to and with which identity.
+
+Application Default Credentials by default; a service-account key file with `credentials_file`;
+service-account impersonation with `impersonate`; anonymous credentials only when an endpoint
+(emulator or proxy) is given and nothing else is. Tokens stay inside the credential objects.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from provision.errors import ProvisionError
+
+CLOUD_PLATFORM_SCOPE = "https://www.googleapis.com/auth/cloud-platform"
+
+
+class CredentialsError(ProvisionError):
+    """No usable credentials; the message says how to provide them."""
+
+
+@dataclass(frozen=True)
+class Target:
+    """Where requests go and who makes them."""
+
+    endpoint: str | None = None
+    """Base URL of an emulator or proxy serving Google's paths; None for real Google."""
+    credentials_file: Path | None = None
+    impersonate: str | None = None
+    label: str = ""
+    """How to describe this target to the user (e.g. "emulator at http://...")."""
+
+    def describe(self) -> str:
+        if self.label:
+            return self.label
+        return f"endpoint {self.endpoint}" if self.endpoint else "Google Cloud"
+
+    @property
+    def anonymous(self) -> bool:
+        return self.endpoint is not None and not self.credentials_file and not self.impersonate
+
+
+@dataclass(frozen=True)
+class Identity:
+    credentials: Any
+    """A google.auth Credentials object."""
+    email: str | None
+    """The caller's e-mail when it can be known without a network call (key file, impersonation)."""
+
+    @property
+    def member(self) -> str | None:
+        """The caller as an IAM member (`serviceAccount:` or `user:`), when known."""
+        if not self.email:
+            return None
+        kind = "serviceAccount" if self.email.endswith(".gserviceaccount.com") else "user"
+        return f"{kind}:{self.email}"
+
+
+def resolve_identity(target: Target) -> Identity:
+    """Build the credentials for `target` (no network call; tokens are fetched on first use)."""
+    import google.auth
+    import google.auth.exceptions
+    from google.auth import credentials as auth_credentials
+    from google.auth import impersonated_credentials
+    from google.oauth2 import service_account
+
+    if target.anonymous:
+        return Identity(auth_credentials.AnonymousCredentials(), None)  # type: ignore[no-untyped-call]
+    email: str | None = None
+    try:
+        if target.credentials_file is not None:
+            path = target.credentials_file
+            if not path.is_file():
+                raise CredentialsError(f"credentials file not found: {path}")
+            source: Any = service_account.Credentials.from_service_account_file(  # type: ignore[no-untyped-call]
+                str(path), scopes=[CLOUD_PLATFORM_SCOPE]
+            )
+            email = source.service_account_email
+        else:
+            source, _project = google.auth.default(scopes=[CLOUD_PLATFORM_SCOPE])
+            email = getattr(source, "service_account_email", None)
+            if not isinstance(email, str) or "@" not in email:
+                email = None
+    except google.auth.exceptions.DefaultCredentialsError:
+        raise CredentialsError(
+            "no Google credentials found: run `gcloud auth application-default login`, "
+            "pass --credentials KEY_FILE, or use --emulator to run offline"
+        ) from None
+    except (ValueError, google.auth.exceptions.MalformedError) as error:
+        raise CredentialsError(
+            f"cannot use credentials file {target.credentials_file}: {error}"
+        ) from None
+    if target.impersonate:
+        impersonated = impersonated_credentials.Credentials(  # type: ignore[no-untyped-call]
+            source_credentials=source,
+            target_principal=target.impersonate,
+            target_scopes=[CLOUD_PLATFORM_SCOPE],
+            lifetime=3600,
+        )
+        return Identity(impersonated, target.impersonate)
+    return Identity(source, email)

@@ -1,0 +1,138 @@
+"""Waiting for long-running operations (CRM, Service Usage, Healthcare) and for conditions.
+
+Operations already `done` (e.g. Service Usage's `operations/noop.DONE_OPERATION`) are never
+polled. Polling uses capped exponential backoff with a little jitter; a finished operation with
+`error` becomes a GoogleApiError; `progress` is told what is running and for how long.
+"""
+
+from __future__ import annotations
+
+import random
+import threading
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any
+
+from provision.errors import GoogleApiError
+from provision.gcp.errors import from_operation_error
+from provision.gcp.retry import sleep
+from provision.gcp.settings import PollPolicy
+
+JSON = dict[str, Any]
+
+
+@dataclass(frozen=True)
+class Progress:
+    """A progress report: `what` has been running for `elapsed` seconds."""
+
+    what: str
+    elapsed: float
+    done: bool = False
+
+
+ProgressFn = Callable[[Progress], None]
+
+
+class OperationTimeoutError(GoogleApiError):
+    """An operation or condition did not finish within its deadline."""
+
+
+def operation_get_method(name: str, api: str) -> str:
+    """The discovery method id that polls operation `name` issued by `api`."""
+    if api == "healthcare" or "/datasets/" in name:
+        return "healthcare.projects.locations.datasets.operations.get"
+    if api == "cloudresourcemanager":
+        return "cloudresourcemanager.operations.get"
+    if api == "serviceusage":
+        return "serviceusage.operations.get"
+    raise ValueError(f"no operation poller for API {api!r}")
+
+
+def poll_delays(policy: PollPolicy, rng: random.Random | None = None) -> Callable[[], float]:
+    """A generator of successive poll delays: initial, x multiplier, capped, +-10% jitter."""
+    state = {"next": policy.initial_delay}
+    draw = (rng or random.Random()).random
+
+    def next_delay() -> float:
+        base = state["next"]
+        state["next"] = min(policy.max_delay, base * policy.multiplier)
+        return base * (0.9 + 0.2 * draw())
+
+    return next_delay
+
+
+def wait_operation(
+    operation: JSON,
+    *,
+    get: Callable[[str], JSON],
+    what: str,
+    policy: PollPolicy,
+    method: str = "",
+    progress: ProgressFn | None = None,
+    cancel: threading.Event | None = None,
+    clock: Callable[[], float] = time.monotonic,
+) -> JSON:
+    """Poll `operation` with `get(name)` until done; return the finished operation.
+
+    Raises GoogleApiError for a failed operation and OperationTimeoutError past the deadline.
+    """
+    start = clock()
+    next_delay = poll_delays(policy)
+    last_report = start
+    current = operation
+    while not current.get("done"):
+        name = current.get("name")
+        if not isinstance(name, str) or not name:
+            raise GoogleApiError(500, "INTERNAL", f"{what}: operation has no name", method=method)
+        elapsed = clock() - start
+        if elapsed > policy.deadline:
+            raise OperationTimeoutError(
+                504,
+                "DEADLINE_EXCEEDED",
+                f"{what}: operation {name} still running after {elapsed:.0f}s",
+                method=method,
+            )
+        sleep(next_delay(), cancel)
+        current = get(name)
+        now = clock()
+        if progress is not None and now - last_report >= policy.progress_every:
+            last_report = now
+            progress(Progress(what, now - start))
+    if progress is not None and clock() - start >= policy.progress_every:
+        progress(Progress(what, clock() - start, done=True))
+    error = current.get("error")
+    if isinstance(error, dict):
+        raise from_operation_error(error, method=method or what)
+    return current
+
+
+def wait_until(
+    check: Callable[[], bool],
+    *,
+    what: str,
+    policy: PollPolicy,
+    progress: ProgressFn | None = None,
+    cancel: threading.Event | None = None,
+    clock: Callable[[], float] = time.monotonic,
+) -> float:
+    """Call `check` with bounded backoff until it returns True; return the seconds waited.
+
+    For eventual consistency (an enabled API listed as enabled, a service agent appearing):
+    no fixed sleeps, the first check happens at once.
+    """
+    start = clock()
+    next_delay = poll_delays(policy)
+    last_report = start
+    while not check():
+        elapsed = clock() - start
+        if elapsed > policy.deadline:
+            raise OperationTimeoutError(
+                504, "DEADLINE_EXCEEDED", f"{what}: not reached after {elapsed:.0f}s"
+            )
+        sleep(next_delay(), cancel)
+        now = clock()
+        if progress is not None and now - last_report >= policy.progress_every:
+            last_report = now
+            progress(Progress(what, now - start))
+    return clock() - start

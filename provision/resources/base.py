@@ -1,0 +1,166 @@
+"""The contract every resource kind implements, and the context it runs in.
+
+A kind is one module under `provision.resources` defining a `Kind` subclass decorated with
+`@register` (see `registry`). The planner calls `read` (API reads only) and the pure `diff`; the
+applier calls `create` / `update` / `delete` / `run` with the planned `Change`, whose `after` is
+the desired spec (symbols already resolved, see `symbols`).
+"""
+
+from __future__ import annotations
+
+import threading
+from collections.abc import Callable, Iterable, Mapping
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Any, ClassVar
+
+from provision.errors import PlanError
+from provision.model import JSON, Action, Address, Change, FieldDiff, Observed, Resource
+from provision.resources.symbols import Facts
+
+if TYPE_CHECKING:
+    from provision.gcp.api import GoogleApi
+    from provision.gcp.operations import Progress
+
+
+@dataclass(frozen=True)
+class Options:
+    """User choices that change what may be planned or applied."""
+
+    allow_delete: frozenset[str] = frozenset()
+    """Addresses (`kind:name`) that may be deleted when no longer in the blueprint."""
+    allow_disable_services: frozenset[str] = frozenset()
+    """Services that may be disabled when enabled but not listed in the blueprint."""
+    allow_remove_own_access: bool = False
+    """Allow a change that removes the caller's own ability to manage IAM."""
+    caller: str | None = None
+    """The caller as an IAM member (e.g. `serviceAccount:ci@p.iam.gserviceaccount.com`)."""
+
+
+@dataclass
+class Context:
+    """What a kind's API-facing methods get: the API gateway, known facts, options, progress."""
+
+    api: GoogleApi
+    facts: Facts
+    options: Options = field(default_factory=Options)
+    progress: Callable[[Progress], None] | None = None
+    cancel: threading.Event = field(default_factory=threading.Event)
+
+    def for_change(self, progress: Callable[[Progress], None] | None) -> Context:
+        """The same context reporting progress to `progress`."""
+        return Context(self.api, self.facts, self.options, progress, self.cancel)
+
+
+class Kind:
+    """Base class of a resource kind. Subclasses set `name` and `api` and override methods."""
+
+    name: ClassVar[str]
+    """The address kind, e.g. `project`, `healthcare.dicom_store`."""
+    api: ClassVar[str]
+    """The Google API it calls (bounds apply concurrency per API)."""
+    iam_admin_roles: ClassVar[frozenset[str]] = frozenset()
+    """For IAM kinds: roles whose loss would stop the caller managing this policy."""
+
+    # -- planning -------------------------------------------------------------------------
+
+    def read(self, ctx: Context, resource: Resource) -> Observed:
+        """Read the live object. Absent -> `Observed.absent()`; 401/403 must raise, never absent."""
+        raise NotImplementedError
+
+    def diff(self, resource: Resource, observed: Observed, options: Options) -> Change:
+        """Pure: the change that brings `observed` to `resource.spec`."""
+        raise NotImplementedError
+
+    def facts(self, resource: Resource, observed: Observed) -> Mapping[str, str]:
+        """Facts learned from a read or a write (e.g. the project number), for symbols."""
+        return {}
+
+    def orphans(
+        self, ctx: Context, resource: Resource, observed: Observed, desired: frozenset[Address]
+    ) -> Iterable[tuple[Address, Observed]]:
+        """Objects this tool manages under `resource` that the blueprint no longer lists.
+
+        The planner turns each into `forget`, or `delete` when named with --allow-delete.
+        Kinds that mark ownership (a `managed-by: provision` label) override this.
+        """
+        return ()
+
+    # -- applying -------------------------------------------------------------------------
+
+    def create(self, ctx: Context, change: Change) -> Observed | None:
+        raise NotImplementedError(f"{self.name} cannot be created")
+
+    def update(self, ctx: Context, change: Change) -> Observed | None:
+        raise NotImplementedError(f"{self.name} cannot be updated")
+
+    def delete(self, ctx: Context, change: Change) -> None:
+        raise NotImplementedError(f"{self.name} cannot be deleted")
+
+    def run(self, ctx: Context, change: Change) -> Observed | None:
+        raise NotImplementedError(f"{self.name} has nothing to run")
+
+    # -- saved plans ----------------------------------------------------------------------
+
+    def staleness(self, saved: Change, observed: Observed, options: Options) -> list[str]:
+        """Why `saved` no longer fits `observed` (empty when it still does).
+
+        Default: existence changed, or re-diffing the saved spec gives another action or other
+        field changes.
+        """
+        if saved.observed_exists is None:
+            return []
+        if saved.observed_exists != observed.exists:
+            was = "existed" if saved.observed_exists else "did not exist"
+            now = "exists" if observed.exists else "is gone"
+            return [f"{saved.address} {was} at plan time and now {now}"]
+        if saved.action in (Action.DELETE, Action.FORGET) or saved.after is None:
+            return []
+        fresh = self.diff(resource_of(saved), observed, options)
+        if fresh.action != saved.action or fresh.diffs != saved.diffs:
+            return [f"{saved.address}: {describe_drift(saved, fresh)}"]
+        return []
+
+
+def resource_of(change: Change) -> Resource:
+    """The desired resource a change was planned from."""
+    return Resource(change.address, dict(change.after or {}), change.depends_on)
+
+
+def describe_drift(saved: Change, fresh: Change) -> str:
+    if fresh.action != saved.action:
+        return f"planned {saved.action.value}, now it would be {fresh.action.value}"
+    saved_paths = {d.path: d for d in saved.diffs}
+    fresh_paths = {d.path: d for d in fresh.diffs}
+    moved = sorted(
+        path
+        for path in saved_paths.keys() | fresh_paths.keys()
+        if saved_paths.get(path) != fresh_paths.get(path)
+    )
+    return "changed since the plan: " + ", ".join(moved or ["(fields)"])
+
+
+def field_diffs(
+    before: Mapping[str, Any], after: Mapping[str, Any], keys: Iterable[str]
+) -> list[FieldDiff]:
+    """FieldDiffs for `keys` whose values differ (missing counts as None)."""
+    return [
+        FieldDiff(key, before.get(key), after.get(key))
+        for key in keys
+        if before.get(key) != after.get(key)
+    ]
+
+
+def map_diffs(path: str, before: Mapping[str, Any], wanted: Mapping[str, Any]) -> list[FieldDiff]:
+    """FieldDiffs for the keys of `wanted` (e.g. labels) whose value differs in `before`."""
+    return [
+        FieldDiff(f"{path}.{key}", before.get(key), value)
+        for key, value in sorted(wanted.items())
+        if before.get(key) != value
+    ]
+
+
+def require(spec: JSON, key: str, address: Address) -> Any:
+    """A mandatory spec key (a bug in expansion when missing)."""
+    if key not in spec:
+        raise PlanError(f"{address}: spec has no {key!r}")
+    return spec[key]

@@ -1,0 +1,75 @@
+"""Kind `billing` (`projects/{id}/billingInfo`): the project's billing account link.
+
+spec = {"projectId", "billingAccountName": "billingAccounts/XXXXXX-XXXXXX-XXXXXX"}
+
+Only linking is managed: a blueprint without `billingAccount` has no billing resource, and
+provision never unlinks billing.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from typing import Any
+
+from provision.model import Action, Change, FieldDiff, Observed, Resource
+from provision.resources.base import Context, Kind, Options
+from provision.resources.registry import register
+
+
+@register
+class BillingKind(Kind):
+    name = "billing"
+    api = "cloudbilling"
+
+    def read(self, ctx: Context, resource: Resource) -> Observed:
+        info = ctx.api.call(
+            "cloudbilling.projects.getBillingInfo", name=f"projects/{resource.spec['projectId']}"
+        )
+        return observe(info)
+
+    def diff(self, resource: Resource, observed: Observed, options: Options) -> Change:
+        wanted = {
+            "projectId": resource.spec["projectId"],
+            "billingAccountName": resource.spec["billingAccountName"],
+        }
+        current = observed.fields.get("billingAccountName") or ""
+        if observed.exists and current == wanted["billingAccountName"]:
+            action = Action.NOOP
+        else:
+            action = Action.UPDATE if observed.exists else Action.CREATE
+        diffs: tuple[FieldDiff, ...] = ()
+        if action is not Action.NOOP:
+            diffs = (
+                FieldDiff("billingAccountName", current or None, wanted["billingAccountName"]),
+            )
+        return Change(
+            resource.address,
+            action,
+            before=dict(observed.fields) if observed.exists else None,
+            after=wanted,
+            diffs=diffs,
+            depends_on=resource.depends_on,
+            observed_exists=observed.exists,
+        )
+
+    def create(self, ctx: Context, change: Change) -> Observed | None:
+        return self.update(ctx, change)
+
+    def update(self, ctx: Context, change: Change) -> Observed | None:
+        spec = change.after or {}
+        info = ctx.api.call(
+            "cloudbilling.projects.updateBillingInfo",
+            name=f"projects/{spec['projectId']}",
+            body={"billingAccountName": spec["billingAccountName"]},
+        )
+        return observe(info)
+
+
+def observe(info: Mapping[str, Any]) -> Observed:
+    return Observed(
+        exists=True,
+        fields={
+            "billingAccountName": str(info.get("billingAccountName") or ""),
+            "billingEnabled": bool(info.get("billingEnabled", False)),
+        },
+    )

@@ -1,0 +1,167 @@
+"""The shared IAM kind: plan with `iam_policy.merge`, apply with an etag read-modify-write.
+
+A concrete IAM kind (project, dataset, DICOM store, bucket) subclasses `IamKind` and implements
+only `get_policy` and `set_policy` (and `conflict_method`); spec and semantics are shared:
+
+    spec = {"bindings": [{"role", "members", "condition"?, "authoritative"?}, ...]}
+
+The read-modify-write sends the etag it read; a conflict (409 ABORTED, Storage 412) restarts the
+whole cycle (read, merge, write) up to `RMW_ATTEMPTS` times with jittered backoff, so a
+concurrent writer's bindings are never lost. A change planned from a read starts with that read's
+policy and etag, saving one read; a stale etag just costs one conflict and a fresh read.
+"""
+
+from __future__ import annotations
+
+import random
+from collections.abc import Callable
+
+from provision.errors import GoogleApiError, RefusedError
+from provision.gcp.retry import Verdict, classify, sleep
+from provision.model import JSON, Action, Change, Observed, Resource
+from provision.resources.base import Context, Kind, Options
+from provision.resources.iam_policy import MergeResult, WantedBinding, merge, removals_of
+
+RMW_ATTEMPTS = 6
+ALLOW_FLAG = "--allow-remove-own-access"
+
+
+class IamKind(Kind):
+    """Base of every IAM policy kind."""
+
+    set_method: str = ""
+    """Discovery id of the setIamPolicy method (for conflict classification)."""
+
+    # -- to implement ---------------------------------------------------------------------
+
+    def get_policy(self, ctx: Context, resource_name: str) -> JSON:
+        raise NotImplementedError
+
+    def set_policy(self, ctx: Context, resource_name: str, policy: JSON) -> JSON:
+        raise NotImplementedError
+
+    def policy_target(self, change_or_resource: Change | Resource) -> str:
+        """The resource whose policy this is (default: the address name)."""
+        return change_or_resource.address.name
+
+    # -- planning -------------------------------------------------------------------------
+
+    def read(self, ctx: Context, resource: Resource) -> Observed:
+        policy = self.get_policy(ctx, self.policy_target(resource))
+        etag = policy.get("etag")
+        return Observed(exists=True, fields=policy, etag=str(etag) if etag else None)
+
+    def diff(self, resource: Resource, observed: Observed, options: Options) -> Change:
+        wanted = wanted_bindings(resource.spec)
+        current = observed.fields if observed.exists else {}
+        result = merge(current, wanted)
+        self.check_lockout(resource, result, options)
+        reason = "; ".join(f"authoritative {r.label} removes {r.member}" for r in result.removals)
+        if not observed.exists:
+            action = Action.CREATE
+        else:
+            action = Action.UPDATE if result.changed else Action.NOOP
+        return Change(
+            address=resource.address,
+            action=action,
+            before=dict(observed.fields) if observed.exists else None,
+            after=dict(resource.spec),
+            diffs=result.diffs,
+            reason=reason,
+            etag=observed.etag,
+            depends_on=resource.depends_on,
+            observed_exists=observed.exists,
+        )
+
+    def check_lockout(
+        self, resource: Resource | Change, result: MergeResult, options: Options
+    ) -> None:
+        """Refuse removing the caller from an IAM-admin role unless explicitly allowed."""
+        if options.allow_remove_own_access or not options.caller:
+            return
+        lost = removals_of(options.caller, result.removals, self.iam_admin_roles)
+        if lost:
+            roles = ", ".join(sorted({r.role for r in lost}))
+            raise RefusedError(
+                f"{resource.address}: this change removes {options.caller} (the identity "
+                f"running provision) from {roles}, which would stop it managing this policy; "
+                f"pass {ALLOW_FLAG} if that is intended"
+            )
+
+    # -- applying -------------------------------------------------------------------------
+
+    def create(self, ctx: Context, change: Change) -> Observed | None:
+        return self.apply_policy(ctx, change)
+
+    def update(self, ctx: Context, change: Change) -> Observed | None:
+        return self.apply_policy(ctx, change)
+
+    def apply_policy(self, ctx: Context, change: Change) -> Observed:
+        wanted = wanted_bindings(change.after or {})
+        target = self.policy_target(change)
+        first = None
+        if change.observed_exists and change.before is not None and change.etag:
+            first = dict(change.before)
+
+        def modify(policy: JSON) -> JSON | None:
+            result = merge(policy, wanted)
+            self.check_lockout(change, result, ctx.options)
+            return result.policy if result.changed else None
+
+        final = read_modify_write(
+            ctx,
+            read=lambda: self.get_policy(ctx, target),
+            write=lambda policy: self.set_policy(ctx, target, policy),
+            modify=modify,
+            set_method=self.set_method,
+            first=first,
+        )
+        etag = final.get("etag")
+        return Observed(exists=True, fields=final, etag=str(etag) if etag else None)
+
+
+def wanted_bindings(spec: JSON) -> list[WantedBinding]:
+    return [WantedBinding.from_spec(b) for b in spec.get("bindings") or []]
+
+
+def read_modify_write(
+    ctx: Context,
+    *,
+    read: Callable[[], JSON],
+    write: Callable[[JSON], JSON],
+    modify: Callable[[JSON], JSON | None],
+    set_method: str,
+    first: JSON | None = None,
+    attempts: int = RMW_ATTEMPTS,
+) -> JSON:
+    """Read (or start from `first`), modify, write with the etag; restart on conflicts.
+
+    Returns the policy as written (or as read when nothing needed changing).
+    """
+    policy = first
+    base = max(ctx.api.timing.retry.base_delay, 0.001)
+    for attempt in range(1, attempts + 1):
+        if policy is None:
+            policy = read()
+        new_policy = modify(policy)
+        if new_policy is None:
+            return policy
+        try:
+            return write(new_policy)
+        except GoogleApiError as error:
+            conflict = classify(error, set_method).verdict is Verdict.CONFLICT
+            if not conflict or attempt == attempts:
+                if conflict:
+                    raise GoogleApiError(
+                        error.http_status,
+                        error.status,
+                        f"{error.message} (policy kept changing: gave up after {attempts} "
+                        "read-modify-write attempts)",
+                        error.reason,
+                        error.method,
+                        error.details,
+                    ) from None
+                raise
+            sleep(random.uniform(0, base * 2 ** (attempt - 1)), ctx.cancel)
+            policy = None
+    raise AssertionError("unreachable")

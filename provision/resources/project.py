@@ -1,0 +1,246 @@
+"""Kind `project` (`projects/{id}`): the Google Cloud project itself.
+
+spec = {"projectId", "displayName"?, "parent"?, "labels": {..}, "create": bool}
+
+Cloud Resource Manager answers 403 both for a project that does not exist and for one the caller
+cannot see. With `create: false` that is a planning error saying both possibilities; with
+`create: true` the plan says "create" and, should the id be taken by a project the caller cannot
+see (or one deleted in the last 30 days), apply's create answers ALREADY_EXISTS and says so.
+Labels are additive: declared keys are set, other labels are left alone. Moving a project to
+another parent is not done; a different parent is a planning error.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Mapping
+from typing import Any
+
+from provision.errors import ApplyError, GoogleApiError, PlanError
+from provision.model import JSON, Action, Change, Observed, Resource
+from provision.resources.base import Context, Kind, Options, field_diffs, map_diffs
+from provision.resources.registry import register
+from provision.resources.symbols import fact_key
+
+OWNED = ("projectId", "displayName", "parent", "labels")
+
+
+@register
+class ProjectKind(Kind):
+    name = "project"
+    api = "cloudresourcemanager"
+
+    def read(self, ctx: Context, resource: Resource) -> Observed:
+        project_id = resource.spec["projectId"]
+        try:
+            project = ctx.api.call(
+                "cloudresourcemanager.projects.get", name=f"projects/{project_id}"
+            )
+        except GoogleApiError as error:
+            if error.http_status == 403 and error.reason in (
+                "",
+                "IAM_PERMISSION_DENIED",
+                "forbidden",
+            ):
+                if resource.spec.get("create", True):
+                    return Observed(exists=False, fields={"visible": False})
+                raise PlanError(
+                    f"{resource.address}: project {project_id!r} either does not exist (and "
+                    "`create: false` forbids creating it) or this identity cannot see it "
+                    "(it needs resourcemanager.projects.get). Google answered: "
+                    f"{error.message}"
+                ) from None
+            if error.http_status == 404:
+                return Observed.absent()
+            raise
+        return observe(project)
+
+    def diff(self, resource: Resource, observed: Observed, options: Options) -> Change:
+        spec = resource.spec
+        wanted = owned(spec)
+        if not observed.exists:
+            if not spec.get("create", True):
+                raise PlanError(f"{resource.address}: project does not exist and create is false")
+            reason = ""
+            if observed.fields.get("visible") is False:
+                reason = "not visible to this identity; it will be created"
+            return Change(
+                resource.address,
+                Action.CREATE,
+                before=None,
+                after=wanted,
+                diffs=tuple(field_diffs({}, wanted, [k for k in OWNED if wanted.get(k)])),
+                reason=reason,
+                depends_on=resource.depends_on,
+                observed_exists=False if observed.fields.get("visible") is None else None,
+            )
+        fields = observed.fields
+        if fields.get("state") not in (None, "ACTIVE", 1):
+            raise PlanError(
+                f"{resource.address}: project is {fields.get('state')} (pending deletion); "
+                "undelete it or choose another project id"
+            )
+        if spec.get("parent") and fields.get("parent") and spec["parent"] != fields["parent"]:
+            raise PlanError(
+                f"{resource.address}: project is under {fields['parent']} but the blueprint "
+                f"says {spec['parent']}; provision does not move projects"
+            )
+        diffs = []
+        if "displayName" in wanted:
+            diffs += field_diffs(fields, wanted, ["displayName"])
+        diffs += map_diffs("labels", fields.get("labels") or {}, wanted.get("labels") or {})
+        return Change(
+            resource.address,
+            Action.UPDATE if diffs else Action.NOOP,
+            before={k: fields[k] for k in (*OWNED, "number") if k in fields},
+            after=wanted,
+            diffs=tuple(diffs),
+            etag=observed.etag,
+            depends_on=resource.depends_on,
+            observed_exists=True,
+        )
+
+    def facts(self, resource: Resource, observed: Observed) -> Mapping[str, str]:
+        number = observed.fields.get("number")
+        if observed.exists and number:
+            return {fact_key(str(observed.fields["projectId"])): str(number)}
+        return {}
+
+    def create(self, ctx: Context, change: Change) -> Observed | None:
+        spec = change.after or {}
+        project_id = spec["projectId"]
+        body: JSON = {"projectId": project_id}
+        for key in ("displayName", "parent"):
+            if spec.get(key):
+                body[key] = spec[key]
+        if spec.get("labels"):
+            body["labels"] = dict(spec["labels"])
+        try:
+            operation = ctx.api.call("cloudresourcemanager.projects.create", body=body)
+            done = ctx.api.wait(
+                operation,
+                api="cloudresourcemanager",
+                what=f"creating project {project_id}",
+                progress=ctx.progress,
+            )
+        except GoogleApiError as error:
+            if error.http_status != 409:
+                raise
+            return self._adopt(ctx, change, error)
+        response = done.get("response")
+        if isinstance(response, dict) and response.get("projectId"):
+            return observe(response)
+        return observe(
+            ctx.api.call("cloudresourcemanager.projects.get", name=f"projects/{project_id}")
+        )
+
+    def _adopt(self, ctx: Context, change: Change, conflict: GoogleApiError) -> Observed:
+        """A 409 on create: adopt the project if it is visible and matches, else say why not."""
+        spec = change.after or {}
+        project_id = spec["projectId"]
+        try:
+            found = ctx.api.call("cloudresourcemanager.projects.get", name=f"projects/{project_id}")
+        except GoogleApiError as error:
+            if error.http_status != 403:
+                raise
+            raise ApplyError(
+                f"{change.address}: project id {project_id!r} is already taken (ALREADY_EXISTS), "
+                "by a project this identity cannot see or one deleted in the last 30 days; "
+                "choose another project id"
+            ) from None
+        observed = observe(found)
+        parent = spec.get("parent")
+        if parent and observed.fields.get("parent") not in (None, parent):
+            raise ApplyError(
+                f"{change.address}: project {project_id!r} already exists under "
+                f"{observed.fields.get('parent')}, not {parent}"
+            ) from None
+        # Created by an earlier attempt whose answer was lost, or by someone else with the
+        # same spec: adopt it, then bring display name and labels in line.
+        fix = self.diff(Resource(change.address, spec), observed, ctx.options)
+        if fix.action is Action.UPDATE:
+            return self.update(ctx, fix) or observed
+        return observed
+
+    def update(self, ctx: Context, change: Change) -> Observed | None:
+        spec = change.after or {}
+        project_id = spec["projectId"]
+        masks = sorted({d.path.split(".", 1)[0] for d in change.diffs})
+        body: JSON = {}
+        if "displayName" in masks:
+            body["displayName"] = spec.get("displayName")
+        if "labels" in masks:
+            current = dict((change.before or {}).get("labels") or {})
+            current.update(spec.get("labels") or {})
+            body["labels"] = current
+        if not body:
+            return None
+        operation = ctx.api.call(
+            "cloudresourcemanager.projects.patch",
+            name=f"projects/{project_id}",
+            updateMask=",".join(masks),
+            body=body,
+        )
+        done = ctx.api.wait(
+            operation,
+            api="cloudresourcemanager",
+            what=f"updating project {project_id}",
+            progress=ctx.progress,
+        )
+        response = done.get("response")
+        return (
+            observe(response) if isinstance(response, dict) and response.get("projectId") else None
+        )
+
+
+def number_lookup(ctx: Context) -> Callable[[str], str | None]:
+    """For `Facts(lookup=...)`: learn a project's number by reading the project."""
+
+    def lookup(key: str) -> str | None:
+        prefix = fact_key("")
+        if not key.startswith(prefix):
+            return None
+        project_id = key[len(prefix) :]
+        try:
+            project = ctx.api.call(
+                "cloudresourcemanager.projects.get", name=f"projects/{project_id}"
+            )
+        except GoogleApiError:
+            return None
+        return observe(project).fields.get("number")
+
+    return lookup
+
+
+def owned(spec: Mapping[str, Any]) -> JSON:
+    """The fields of a project spec the tool manages, plus the `create` flag."""
+    wanted: JSON = {"projectId": spec["projectId"]}
+    for key in ("displayName", "parent"):
+        if spec.get(key):
+            wanted[key] = spec[key]
+    wanted["labels"] = dict(spec.get("labels") or {})
+    wanted["create"] = bool(spec.get("create", True))
+    return wanted
+
+
+def observe(project: Mapping[str, Any]) -> Observed:
+    """A CRM v3 Project as Observed (fields normalised; `number` from `projects/{NUMBER}`)."""
+    name = str(project.get("name", ""))
+    number = name.split("/", 1)[1] if name.startswith("projects/") else None
+    state = project.get("state")
+    if state == 1:
+        state = "ACTIVE"
+    elif state == 2:
+        state = "DELETE_REQUESTED"
+    fields: JSON = {
+        "projectId": project.get("projectId"),
+        "labels": dict(project.get("labels") or {}),
+        "state": state,
+    }
+    if project.get("displayName"):
+        fields["displayName"] = project["displayName"]
+    if project.get("parent"):
+        fields["parent"] = project["parent"]
+    if number:
+        fields["number"] = number
+    etag = project.get("etag")
+    return Observed(exists=True, fields=fields, etag=str(etag) if etag else None)

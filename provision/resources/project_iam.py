@@ -1,0 +1,36 @@
+"""Kind `project_iam` (`projects/{id}`): bindings on the project's IAM policy.
+
+spec = {"bindings": [{"role", "members", "condition"?, "authoritative"?}, ...]}
+Semantics and the read-modify-write live in `provision.resources.iam`.
+"""
+
+from __future__ import annotations
+
+from provision.model import JSON
+from provision.resources.base import Context
+from provision.resources.iam import IamKind
+from provision.resources.registry import register
+
+
+@register
+class ProjectIamKind(IamKind):
+    name = "project_iam"
+    api = "cloudresourcemanager"
+    set_method = "cloudresourcemanager.projects.setIamPolicy"
+    iam_admin_roles = frozenset(
+        {"roles/owner", "roles/resourcemanager.projectIamAdmin", "roles/iam.securityAdmin"}
+    )
+
+    def get_policy(self, ctx: Context, resource_name: str) -> JSON:
+        return ctx.api.call(
+            "cloudresourcemanager.projects.getIamPolicy",
+            resource=resource_name,
+            body={"options": {"requestedPolicyVersion": 3}},
+        )
+
+    def set_policy(self, ctx: Context, resource_name: str, policy: JSON) -> JSON:
+        return ctx.api.call(
+            "cloudresourcemanager.projects.setIamPolicy",
+            resource=resource_name,
+            body={"policy": policy},
+        )

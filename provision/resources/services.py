@@ -1,0 +1,133 @@
+"""Kind `services` (`projects/{id}/services`): the set of APIs enabled on a project.
+
+spec = {"projectId", "services": [names]}
+
+One resource holds the whole wanted set: it is read with ONE `services.list?filter=state:ENABLED`
+(pages of 200) and enabled with `batchEnable` (at most 20 per call; a single service uses
+`services.enable`, since batchEnable rejects one item). After the operation finishes, the list is
+polled with bounded backoff until every service shows as enabled. Services enabled but not listed
+are left alone; they are disabled only when named with `--allow-disable-service`.
+"""
+
+from __future__ import annotations
+
+from provision.model import Action, Change, FieldDiff, Observed, Resource
+from provision.resources.base import Context, Kind, Options
+from provision.resources.registry import register
+
+BATCH_LIMIT = 20
+PAGE_SIZE = 200
+PROPAGATION_WINDOW = 300.0
+"""Seconds during which a 403 SERVICE_DISABLED after enabling is retried as propagation."""
+
+
+@register
+class ServicesKind(Kind):
+    name = "services"
+    api = "serviceusage"
+
+    def read(self, ctx: Context, resource: Resource) -> Observed:
+        return Observed(
+            exists=True, fields={"enabled": list_enabled(ctx, resource.spec["projectId"])}
+        )
+
+    def diff(self, resource: Resource, observed: Observed, options: Options) -> Change:
+        wanted = sorted(set(resource.spec.get("services") or []))
+        enabled = set(observed.fields.get("enabled") or []) if observed.exists else set()
+        disable = sorted((enabled - set(wanted)) & options.allow_disable_services)
+        managed = set(wanted) | set(disable)
+        before = sorted(enabled & managed)
+        after = wanted
+        diffs = (FieldDiff("services", before, after),) if before != after else ()
+        action = Action.UPDATE if diffs else Action.NOOP
+        if not observed.exists:
+            action = Action.CREATE
+        return Change(
+            resource.address,
+            action,
+            before={"enabled": sorted(enabled)} if observed.exists else None,
+            after={"projectId": resource.spec["projectId"], "services": wanted},
+            diffs=diffs,
+            reason=f"disables {', '.join(disable)}" if disable else "",
+            depends_on=resource.depends_on,
+            observed_exists=observed.exists,
+        )
+
+    def create(self, ctx: Context, change: Change) -> Observed | None:
+        return self.update(ctx, change)
+
+    def update(self, ctx: Context, change: Change) -> Observed | None:
+        spec = change.after or {}
+        project_id = spec["projectId"]
+        wanted = list(spec.get("services") or [])
+        before = set((change.before or {}).get("enabled") or [])
+        to_enable = [s for s in wanted if s not in before]
+        to_disable = sorted(
+            {s for d in change.diffs for s in (d.before or []) if s not in (d.after or [])}
+        )
+        for chunk in chunks(to_enable, BATCH_LIMIT):
+            enable(ctx, project_id, chunk)
+        for service in to_disable:
+            operation = ctx.api.call(
+                "serviceusage.services.disable",
+                name=f"projects/{project_id}/services/{service}",
+                body={"disableDependentServices": False},
+            )
+            ctx.api.wait(
+                operation, api="serviceusage", what=f"disabling {service}", progress=ctx.progress
+            )
+        enabled: list[str] = []
+
+        def settled() -> bool:
+            nonlocal enabled
+            enabled = list_enabled(ctx, project_id)
+            now = set(enabled)
+            return set(to_enable) <= now and not (set(to_disable) & now)
+
+        if to_enable or to_disable:
+            ctx.api.wait_until(
+                settled,
+                what=f"services to show as enabled on {project_id}",
+                progress=ctx.progress,
+            )
+        return Observed(exists=True, fields={"enabled": enabled})
+
+
+def list_enabled(ctx: Context, project_id: str) -> list[str]:
+    """Names of the services enabled on the project (one paged list call)."""
+    services = ctx.api.pages(
+        "serviceusage.services.list",
+        "services",
+        parent=f"projects/{project_id}",
+        filter="state:ENABLED",
+        pageSize=PAGE_SIZE,
+    )
+    names = []
+    for service in services:
+        name = str(service.get("config", {}).get("name") or service.get("name", ""))
+        names.append(name.rsplit("/", 1)[-1])
+    return sorted(set(names))
+
+
+def enable(ctx: Context, project_id: str, services: list[str]) -> None:
+    """Enable up to 20 services in one call and wait for the operation."""
+    what = f"enabling {', '.join(services)}"
+    if len(services) == 1:
+        operation = ctx.api.call(
+            "serviceusage.services.enable",
+            name=f"projects/{project_id}/services/{services[0]}",
+            body={},
+        )
+    else:
+        operation = ctx.api.call(
+            "serviceusage.services.batchEnable",
+            parent=f"projects/{project_id}",
+            body={"serviceIds": services},
+        )
+    ctx.api.wait(operation, api="serviceusage", what=what, progress=ctx.progress)
+    for service in services:
+        ctx.api.mark_enabled(project_id, service, PROPAGATION_WINDOW)
+
+
+def chunks(items: list[str], size: int) -> list[list[str]]:
+    return [items[i : i + size] for i in range(0, len(items), size)]

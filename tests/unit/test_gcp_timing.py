@@ -1,0 +1,135 @@
+"""Pacing, operation waiting and timing settings (pure, with injected clocks and pollers)."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from typing import Any
+
+import pytest
+
+from provision.errors import GoogleApiError
+from provision.gcp.operations import (
+    OperationTimeoutError,
+    Progress,
+    operation_get_method,
+    poll_delays,
+    wait_operation,
+)
+from provision.gcp.pacing import Pacer, TokenBucket
+from provision.gcp.settings import PacingPolicy, PollPolicy, Quota, Timing
+
+FAST = PollPolicy(initial_delay=0.001, max_delay=0.002, deadline=5, progress_every=0)
+
+
+def test_token_bucket_never_exceeds_the_quota_in_a_minute() -> None:
+    now = {"t": 0.0}
+    bucket = TokenBucket(Quota(per_minute=60, burst=15), clock=lambda: now["t"])
+    sent = 0.0
+    # batchEnable costs 5: simulate a greedy caller for one minute, sleeping as told
+    while now["t"] < 60:
+        wait = bucket.reserve(5)
+        now["t"] += wait
+        if now["t"] < 60:
+            sent += 5
+    assert sent <= 60
+
+
+def test_pacer_waits_only_for_writes_and_only_when_enabled() -> None:
+    pacer = Pacer(PacingPolicy(quotas={"serviceusage": Quota(per_minute=61, burst=1)}))
+    assert pacer.before("serviceusage.services.list") == 0.0
+    assert pacer.before("serviceusage.services.enable") == 0.0
+    waited = pacer.before("serviceusage.services.enable")
+    assert 0.5 < waited <= 1.1
+    off = Pacer(PacingPolicy(enabled=False))
+    assert off.before("serviceusage.services.batchEnable") == 0.0
+
+
+def test_done_operations_are_never_polled() -> None:
+    def get(name: str) -> dict[str, Any]:
+        raise AssertionError(f"polled {name}")
+
+    done = {"name": "operations/noop.DONE_OPERATION", "done": True}
+    assert wait_operation(done, get=get, what="enable", policy=FAST) is done
+
+
+def test_operation_is_polled_until_done_and_reports_progress() -> None:
+    answers: Iterator[dict[str, Any]] = iter(
+        [
+            {"name": "operations/cp.1"},
+            {"name": "operations/cp.1", "done": True, "response": {"x": 1}},
+        ]
+    )
+    reports: list[Progress] = []
+    final = wait_operation(
+        {"name": "operations/cp.1"},
+        get=lambda name: next(answers),
+        what="creating project",
+        policy=FAST,
+        progress=reports.append,
+    )
+    assert final["response"] == {"x": 1}
+    assert reports and reports[0].what == "creating project"
+
+
+def test_failed_operation_becomes_google_api_error() -> None:
+    failed = {
+        "name": "operations/x",
+        "done": True,
+        "error": {"code": 9, "message": "billing not enabled"},
+    }
+    with pytest.raises(GoogleApiError) as raised:
+        wait_operation(failed, get=lambda n: failed, what="enable", policy=FAST)
+    assert raised.value.status == "FAILED_PRECONDITION"
+    assert raised.value.http_status == 400
+
+
+def test_operation_deadline() -> None:
+    now = {"t": 0.0}
+
+    def get(name: str) -> dict[str, Any]:
+        now["t"] += 3
+        return {"name": name}
+
+    with pytest.raises(OperationTimeoutError, match="still running"):
+        wait_operation(
+            {"name": "operations/slow"}, get=get, what="w", policy=FAST, clock=lambda: now["t"]
+        )
+
+
+def test_poll_delays_grow_and_cap() -> None:
+    next_delay = poll_delays(PollPolicy(initial_delay=0.5, multiplier=2, max_delay=4))
+    delays = [next_delay() for _ in range(8)]
+    assert 0.45 <= delays[0] <= 0.55
+    assert all(d <= 4.4 for d in delays)
+    assert delays[-1] >= 3.6
+
+
+def test_operation_pollers_by_api() -> None:
+    assert (
+        operation_get_method("operations/cp.1", "cloudresourcemanager")
+        == "cloudresourcemanager.operations.get"
+    )
+    assert (
+        operation_get_method("operations/acf.p2-1-2", "serviceusage")
+        == "serviceusage.operations.get"
+    )
+    name = "projects/p/locations/us/datasets/d/operations/123"
+    assert (
+        operation_get_method(name, "healthcare")
+        == "healthcare.projects.locations.datasets.operations.get"
+    )
+
+
+def test_timing_from_env() -> None:
+    timing = Timing.from_env(
+        {
+            "PROVISION_RETRY_BASE_DELAY": "0.01",
+            "PROVISION_POLL_INITIAL": "0.02",
+            "PROVISION_PACING": "off",
+        }
+    )
+    assert timing.retry.base_delay == 0.01
+    assert timing.poll.initial_delay == 0.02
+    assert not timing.pacing.enabled
+    with pytest.raises(ValueError, match="PROVISION_POLL_MAX"):
+        Timing.from_env({"PROVISION_POLL_MAX": "soon"})

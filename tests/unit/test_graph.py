@@ -1,0 +1,72 @@
+"""The dependency-graph runner used by plan and apply."""
+
+from __future__ import annotations
+
+import threading
+import time
+
+import pytest
+
+from provision.graph import CycleError, State, run_graph, topological
+
+
+def test_topological_order_is_stable_and_detects_cycles() -> None:
+    deps = {"b": ["a"], "c": ["a"], "d": ["b", "c"]}
+    assert topological(["a", "b", "c", "d"], deps) == ["a", "b", "c", "d"]
+    order = topological(["d", "c", "b", "a"], deps)
+    assert order.index("a") < order.index("b") < order.index("d")
+    assert order.index("c") < order.index("d")
+    with pytest.raises(CycleError, match="a -> b -> a"):
+        topological(["a", "b"], {"a": ["b"], "b": ["a"]})
+
+
+def test_nodes_run_after_dependencies_and_in_parallel() -> None:
+    started: dict[str, float] = {}
+    finished: dict[str, float] = {}
+    lock = threading.Lock()
+
+    def work(node: str) -> str:
+        with lock:
+            started[node] = time.monotonic()
+        time.sleep(0.05)
+        with lock:
+            finished[node] = time.monotonic()
+        return node.upper()
+
+    deps = {"b": ["a"], "c": ["a"], "d": ["b", "c"]}
+    begin = time.monotonic()
+    result = run_graph(["a", "b", "c", "d"], deps, work, workers=4)
+    elapsed = time.monotonic() - begin
+    assert all(o.state is State.DONE for o in result.outcomes.values())
+    assert result.outcomes["d"].value == "D"
+    assert started["b"] >= finished["a"] and started["d"] >= max(finished["b"], finished["c"])
+    assert elapsed < 0.05 * 4  # b and c overlapped: three waves, not four
+
+
+def test_failure_skips_dependents_only() -> None:
+    def work(node: str) -> None:
+        if node == "b":
+            raise RuntimeError("boom")
+
+    result = run_graph(["a", "b", "c", "d"], {"b": ["a"], "c": ["b"], "d": ["a"]}, work)
+    states = {k: o.state for k, o in result.outcomes.items()}
+    assert states == {"a": State.DONE, "b": State.FAILED, "c": State.SKIPPED, "d": State.DONE}
+    assert "b failed" in result.outcomes["c"].reason
+
+
+def test_group_limits_bound_concurrency() -> None:
+    running = {"now": 0, "max": 0}
+    lock = threading.Lock()
+
+    def work(node: int) -> None:
+        with lock:
+            running["now"] += 1
+            running["max"] = max(running["max"], running["now"])
+        time.sleep(0.02)
+        with lock:
+            running["now"] -= 1
+
+    run_graph(
+        list(range(12)), {}, work, workers=12, group_of=lambda n: "api", group_limits={"api": 3}
+    )
+    assert running["max"] == 3
