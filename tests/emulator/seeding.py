@@ -1,57 +1,54 @@
-"""Seed the emulator's shared state exactly as Resource Manager and Service Usage store it:
-a project (`projects` keyed by ID, `name: projects/NUMBER`) and enabled services (`services`
-keyed `{number}/{service}`), with the Healthcare service agent created on enablement.
-"""
+"""Test helpers: projects made by the emulator's own Resource Manager, Service Usage and Billing
+code (`provision.emulator.seeding`), and discovery clients pointed at the emulator."""
 
 from __future__ import annotations
 
 import httplib2
 from googleapiclient.discovery import Resource, build
 
-from provision.emulator.core.world import PROJECTS, SERVICES, World
+from provision.emulator import seeding
+from provision.emulator.core.world import World
 from provision.emulator.server import RunningEmulator
+
+BILLING_ACCOUNT = "billingAccounts/012345-6789AB-CDEF01"
 
 
 def seed_project(
     world: World,
     project_id: str = "hc-test",
-    number: str = "123456789012",
     *,
     services: tuple[str, ...] = ("healthcare.googleapis.com",),
-) -> dict[str, str]:
-    project = {
-        "projectId": project_id,
-        "number": number,
-        "name": f"projects/{number}",
-        "state": "ACTIVE",
-        "createTime": world.now_rfc3339(),
-    }
-    world.store.put(PROJECTS, project_id, project)
-    for service in services:
-        enable(world, number, service)
-    return project
+) -> str:
+    """A billed project with `services` enabled (agents created and granted); returns its
+    number."""
+    project = seeding.seed_project(
+        world,
+        {
+            "projectId": project_id,
+            "billingAccountName": BILLING_ACCOUNT,
+            "services": list(services),
+        },
+    )
+    return str(project["name"]).removeprefix("projects/")
 
 
-def enable(world: World, number: str, service: str) -> None:
-    world.store.put(SERVICES, f"{number}/{service}", {"state": "ENABLED", "enabledAt": world.now()})
-    world.create_service_agent(number, service, delay=world.settings.service_agent_delay_s)
+def client(emulator: RunningEmulator, api: str, version: str, path: str = "") -> Resource:
+    return build(
+        api,
+        version,
+        static_discovery=True,
+        client_options={"api_endpoint": emulator.base_url + path},
+        http=httplib2.Http(),
+    )
 
 
 def healthcare_client(emulator: RunningEmulator) -> Resource:
-    return build(
-        "healthcare",
-        "v1",
-        static_discovery=True,
-        client_options={"api_endpoint": emulator.base_url},
-        http=httplib2.Http(),
-    )
+    return client(emulator, "healthcare", "v1")
 
 
 def storage_client(emulator: RunningEmulator) -> Resource:
-    return build(
-        "storage",
-        "v1",
-        static_discovery=True,
-        client_options={"api_endpoint": f"{emulator.base_url}/storage/v1/"},
-        http=httplib2.Http(),
-    )
+    return client(emulator, "storage", "v1", "/storage/v1/")
+
+
+def serviceusage_client(emulator: RunningEmulator) -> Resource:
+    return client(emulator, "serviceusage", "v1")

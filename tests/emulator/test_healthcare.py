@@ -12,10 +12,9 @@ from googleapiclient.errors import HttpError
 
 from provision.emulator.healthcare.models import compile_label_filter, valid_id
 from provision.emulator.server import RunningEmulator
-from tests.emulator.seeding import enable, healthcare_client, seed_project
+from tests.emulator.seeding import healthcare_client, seed_project, serviceusage_client
 
 PROJECT = "hc-test"
-NUMBER = "123456789012"
 LOCATION = f"projects/{PROJECT}/locations/us-central1"
 DATASET = f"{LOCATION}/datasets/ds"
 STORE = f"{DATASET}/dicomStores/main"
@@ -28,7 +27,7 @@ def _error(raised: pytest.ExceptionInfo[HttpError]) -> dict[str, Any]:
 
 @pytest.fixture
 def hc(emulator: RunningEmulator) -> Resource:
-    seed_project(emulator.world, PROJECT, NUMBER)
+    seed_project(emulator.world, PROJECT)
     return healthcare_client(emulator)
 
 
@@ -91,7 +90,7 @@ def test_label_filter(text: str, labels: dict[str, str], matches: bool) -> None:
 
 
 def test_service_disabled_before_enabling(emulator: RunningEmulator) -> None:
-    seed_project(emulator.world, PROJECT, NUMBER, services=())
+    number = seed_project(emulator.world, PROJECT, services=())
     hc = healthcare_client(emulator)
     with pytest.raises(HttpError) as disabled:
         _datasets(hc).list(parent=LOCATION).execute()
@@ -99,19 +98,23 @@ def test_service_disabled_before_enabling(emulator: RunningEmulator) -> None:
     assert disabled.value.resp.status == 403
     assert error["status"] == "PERMISSION_DENIED"
     assert error["message"].startswith(
-        f"Cloud Healthcare API has not been used in project {NUMBER} before or it is disabled."
+        f"Cloud Healthcare API has not been used in project {number} before or it is disabled."
     )
     info = error["details"][0]
     assert info["@type"] == "type.googleapis.com/google.rpc.ErrorInfo"
     assert info["reason"] == "SERVICE_DISABLED"
-    assert info["metadata"]["consumer"] == f"projects/{NUMBER}"
+    assert info["metadata"]["consumer"] == f"projects/{number}"
     assert info["metadata"]["service"] == "healthcare.googleapis.com"
     assert [d["@type"].rsplit(".", 1)[-1] for d in error["details"]] == [
         "ErrorInfo",
         "LocalizedMessage",
         "Help",
     ]
-    enable(emulator.world, NUMBER, "healthcare.googleapis.com")
+    serviceusage = serviceusage_client(emulator)
+    name = f"projects/{PROJECT}/services/healthcare.googleapis.com"
+    operation = serviceusage.services().enable(name=name, body={}).execute()
+    while not operation.get("done"):
+        operation = serviceusage.operations().get(name=operation["name"]).execute()
     assert _datasets(hc).list(parent=LOCATION).execute() == {}
 
     with pytest.raises(HttpError) as unknown:

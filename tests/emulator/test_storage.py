@@ -24,7 +24,6 @@ from tests.conftest import journal
 from tests.emulator.seeding import seed_project, storage_client
 
 PROJECT = "st-test"
-NUMBER = "246813579024"
 
 
 def _raw(emulator: RunningEmulator, method: str, path: str, body: Any = None) -> tuple[int, Any]:
@@ -41,7 +40,7 @@ def _raw(emulator: RunningEmulator, method: str, path: str, body: Any = None) ->
 
 @pytest.fixture
 def gcs(emulator: RunningEmulator) -> Iterator[Client]:
-    seed_project(emulator.world, PROJECT, NUMBER, services=())
+    seed_project(emulator.world, PROJECT, services=())
     yield Client(
         project=PROJECT,
         credentials=AnonymousCredentials(),  # type: ignore[no-untyped-call]
@@ -97,12 +96,12 @@ def test_crc32c_matches_the_reference_vector() -> None:
 
 
 def test_bucket_insert_has_googles_shape(emulator: RunningEmulator) -> None:
-    seed_project(emulator.world, PROJECT, NUMBER, services=())
+    number = seed_project(emulator.world, PROJECT, services=())
     status, bucket = _raw(emulator, "POST", f"/storage/v1/b?project={PROJECT}", {"name": "b-one"})
     assert status == 200
     assert bucket["kind"] == "storage#bucket"
     assert bucket["id"] == bucket["name"] == "b-one"
-    assert bucket["projectNumber"] == NUMBER
+    assert bucket["projectNumber"] == number
     assert bucket["metageneration"] == "1"
     assert bucket["location"] == "US"
     assert bucket["locationType"] == "multi-region"
@@ -116,15 +115,15 @@ def test_bucket_insert_has_googles_shape(emulator: RunningEmulator) -> None:
         assert bucket[key]
     assert "acl" not in bucket
     _, full = _raw(emulator, "GET", "/storage/v1/b/b-one?projection=full")
-    assert full["owner"] == {"entity": f"project-owners-{NUMBER}"}
+    assert full["owner"] == {"entity": f"project-owners-{number}"}
     assert {entry["entity"] for entry in full["acl"]} == {
-        f"project-{team}-{NUMBER}" for team in ("owners", "editors", "viewers")
+        f"project-{team}-{number}" for team in ("owners", "editors", "viewers")
     }
 
 
 def test_bucket_errors_use_the_storage_dialect(emulator: RunningEmulator) -> None:
-    seed_project(emulator.world, PROJECT, NUMBER, services=())
-    seed_project(emulator.world, "other-proj", "999999999999", services=())
+    seed_project(emulator.world, PROJECT, services=())
+    seed_project(emulator.world, "other-proj", services=())
     _raw(emulator, "POST", f"/storage/v1/b?project={PROJECT}", {"name": "taken"})
 
     status, body = _raw(emulator, "POST", f"/storage/v1/b?project={PROJECT}", {"name": "taken"})
@@ -351,7 +350,7 @@ def test_discovery_client_reads_and_deletes_objects(emulator: RunningEmulator, g
 def test_storage_emulator_host_variable(
     emulator: RunningEmulator, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    seed_project(emulator.world, PROJECT, NUMBER, services=())
+    seed_project(emulator.world, PROJECT, services=())
     monkeypatch.setenv("STORAGE_EMULATOR_HOST", emulator.base_url)
     client = Client(project=PROJECT)
     bucket = client.create_bucket("via-env")

@@ -10,7 +10,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import Any
 
-from provision.emulator.core import iam, lro
+from provision.emulator.core import iam, lro, paging
 from provision.emulator.core.errors import ApiError, invalid_argument
 from provision.emulator.core.routing import Ctx, Route
 from provision.emulator.core.world import World
@@ -57,22 +57,10 @@ def _store(ctx: Ctx) -> tuple[Names, dict[str, Any]]:
 def _page(
     ctx: Ctx, items: list[dict[str, Any]], default: int, maximum: int
 ) -> tuple[list[dict[str, Any]], str | None]:
-    """Offset paging with `pageSize` (0 or absent = default; larger values are clamped)."""
-    raw = ctx.query.get("pageSize") or "0"
-    try:
-        size = int(raw)
-    except ValueError:
-        raise invalid_argument(f"Invalid value at 'page_size' (TYPE_INT32), \"{raw}\"") from None
-    if size < 0:
-        raise invalid_argument("pageSize must not be negative.")
-    size = min(size or default, maximum)
-    token = ctx.query.get("pageToken") or "0"
-    if not token.isdigit():
-        raise invalid_argument("Invalid page token.")
-    start = int(token)
-    page = items[start : start + size]
-    end = start + len(page)
-    return page, (str(end) if end < len(items) else None)
+    """One page by `pageSize` / `pageToken` (tokens are bound to this list and filter)."""
+    size = paging.page_size(ctx.query.get("pageSize"), default=default, maximum=maximum)
+    scope = f"{ctx.request.path}?{ctx.query.get('filter', '')}"
+    return paging.paginate(items, size=size, token=ctx.query.get("pageToken"), scope=scope)
 
 
 def _listing(key: str, page: list[dict[str, Any]], token: str | None) -> dict[str, Any]:
@@ -230,7 +218,7 @@ def import_dicom(ctx: Ctx) -> dict[str, Any]:
     uri = source["uri"]
     models.check_import_uri(uri)
     created = ctx.world.now_rfc3339()
-    failure_code = int(getattr(ctx.world.settings, "import_failure_code", 3))
+    failure_code = ctx.world.settings.import_failure_code
     counter, error = models.run_import(ctx.world, store["name"], names.project, uri, failure_code)
     dataset = store["name"].split("/dicomStores/")[0]
     operation = lro.start(

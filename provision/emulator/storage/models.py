@@ -23,7 +23,7 @@ from urllib.parse import quote
 from provision.emulator.core import iam
 from provision.emulator.core.errors import ApiError
 from provision.emulator.core.ids import policy_etag
-from provision.emulator.core.world import POLICIES, World, rfc3339
+from provision.emulator.core.world import POLICIES, World, project_policy_name, rfc3339
 from provision.emulator.storage import checksums
 
 BUCKETS = "buckets"
@@ -531,7 +531,7 @@ def _render_policy(bucket: str, policy: dict[str, Any]) -> dict[str, Any]:
 
 def member_can_read_objects(world: World, bucket: dict[str, Any], member: str) -> bool:
     """True when `member` holds an object-reading role on the bucket or its project (in effect)."""
-    resources = (bucket_policy_name(bucket["name"]), f"projects/{bucket['projectNumber']}")
+    resources = (bucket_policy_name(bucket["name"]), project_policy_name(bucket["projectNumber"]))
     return any(
         iam.member_holds(world, resource, member, role)
         for resource in resources

@@ -23,8 +23,7 @@ JSON_BASE = "/storage/v1/b"
 
 
 def _caller(ctx: Ctx) -> str:
-    caller = str(getattr(ctx.world.settings, "caller", "user:owner@example.com"))
-    return caller.split(":", 1)[-1]
+    return ctx.world.settings.caller.split(":", 1)[-1]
 
 
 def _project(ctx: Ctx, permission: str) -> dict[str, Any]:
@@ -140,7 +139,7 @@ def test_bucket_permissions(ctx: Ctx) -> dict[str, Any]:
     asked = ctx.query.getlist("permissions")
     if not asked:
         raise required("permissions")
-    denied = set(getattr(ctx.world.settings, "denied_permissions", ()))
+    denied = set(ctx.world.settings.denied_permissions)
     for permission in asked:
         if not permission.startswith("storage."):
             raise error(
