@@ -6,6 +6,7 @@ from types import ModuleType
 
 from provision.emulator.billing import routes as billing_routes
 from provision.emulator.dicomweb import routes as dicomweb
+from provision.emulator.iam import routes as iam_routes
 from provision.emulator.resourcemanager import routes as resourcemanager_routes
 from provision.emulator.serviceusage import routes as serviceusage_routes
 
@@ -13,5 +14,6 @@ MODULES: list[ModuleType] = [
     resourcemanager_routes,
     serviceusage_routes,
     billing_routes,
+    iam_routes,
     dicomweb,
 ]
