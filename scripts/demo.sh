@@ -3,3 +3,4 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 provision version
+provision validate blueprints/dev.yaml

@@ -1,16 +1,119 @@
 """The blueprint language: pydantic models of what a YAML blueprint may say.
 
 YAML keys are camelCase (as in Google's APIs); Python attributes are snake_case. Every model
-forbids unknown keys. Google's id rules are checked by validators in `provision.blueprint.rules`;
-cross-references (stores, buckets) are checked in `provision.blueprint.validate`.
+forbids unknown keys and is immutable. Google's id rules live in `provision.blueprint.rules` and
+are attached here as validators, so one validation pass reports every malformed value at once.
+Checks that span several objects (duplicates, references to stores and buckets) live in
+`provision.blueprint.validate`.
+
+Validators raise `RuleError`, a `ValueError` that can point below the field it validates
+(e.g. at one label key or one member of a binding); `provision.blueprint.messages` turns those
+into diagnostics.
+
+Site templates: when validated with `context={TEMPLATE_CONTEXT: True}`, strings holding a
+placeholder such as `{site}` skip their id rule; the rendered copies are checked in full.
 """
 
 from __future__ import annotations
 
-from typing import Literal
+from collections.abc import Callable
+from typing import Annotated, Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import (
+    AfterValidator,
+    BaseModel,
+    ConfigDict,
+    Field,
+    ValidationError,
+    ValidationInfo,
+    field_validator,
+    model_validator,
+)
 from pydantic.alias_generators import to_camel
+from pydantic_core import ErrorDetails
+
+from provision.blueprint import rules
+
+TEMPLATE_CONTEXT = "site_template"
+"""Validation-context key: set it to True to validate a site template (placeholders allowed)."""
+
+SubPath = tuple[str | int, ...]
+Anchor = Literal["key", "value"]
+Problem = tuple[SubPath, str, Anchor]
+"""A path below the validated value, the message, and whether it is about a key or a value."""
+
+
+class RuleError(ValueError):
+    """One or more problems found by a validator, each at a path below the validated value."""
+
+    def __init__(self, problems: list[Problem]) -> None:
+        self.problems = problems
+        super().__init__("; ".join(message for _, message, _ in problems))
+
+
+def _in_template(info: ValidationInfo) -> bool:
+    return isinstance(info.context, dict) and bool(info.context.get(TEMPLATE_CONTEXT))
+
+
+def _rule(check: Callable[[str], str | None]) -> AfterValidator:
+    """A validator that applies one `rules.check_*` function to a string."""
+
+    def validate(value: str, info: ValidationInfo) -> str:
+        if _in_template(info) and rules.has_placeholder(value):
+            return value
+        problem = check(value)
+        if problem is not None:
+            raise RuleError([((), problem, "value")])
+        return value
+
+    return AfterValidator(validate)
+
+
+LabelCheck = Callable[[dict[str, str]], list[rules.LabelProblem]]
+
+
+def _labels_rule(check: LabelCheck) -> AfterValidator:
+    def validate(value: dict[str, str], info: ValidationInfo) -> dict[str, str]:
+        checked = value
+        if _in_template(info):
+            checked = {
+                k: v
+                for k, v in value.items()
+                if not (rules.has_placeholder(k) or rules.has_placeholder(v))
+            }
+        problems = check(checked)
+        if problems:
+            raise RuleError(
+                [(() if key is None else (key,), text, part) for key, part, text in problems]
+            )
+        return value
+
+    return AfterValidator(validate)
+
+
+ProjectId = Annotated[str, _rule(rules.check_project_id)]
+ProjectDisplayName = Annotated[str, _rule(rules.check_project_display_name)]
+Parent = Annotated[str, _rule(rules.check_parent)]
+BillingAccount = Annotated[str, _rule(rules.check_billing_account)]
+DatasetId = Annotated[str, _rule(rules.check_dataset_id)]
+DicomStoreId = Annotated[str, _rule(rules.check_dicom_store_id)]
+HealthcareLocation = Annotated[str, _rule(rules.check_healthcare_location)]
+TimeZone = Annotated[str, _rule(rules.check_time_zone)]
+PubsubTopic = Annotated[str, _rule(rules.check_pubsub_topic)]
+BigQueryTable = Annotated[str, _rule(rules.check_bigquery_table_uri)]
+BucketName = Annotated[str, _rule(rules.check_bucket_name)]
+BucketLocation = Annotated[str, _rule(rules.check_bucket_location)]
+ServiceName = Annotated[str, _rule(rules.check_service_name)]
+Role = Annotated[str, _rule(rules.check_role)]
+Member = Annotated[str, _rule(rules.check_member)]
+StoreRef = Annotated[str, _rule(rules.check_store_ref)]
+ImportUri = Annotated[str, _rule(rules.check_import_uri)]
+OAuthClientId = Annotated[str, _rule(rules.check_oauth_client_id)]
+OAuthOrigin = Annotated[str, _rule(rules.check_oauth_origin)]
+SiteName = Annotated[str, _rule(rules.check_site_name)]
+CrmLabels = Annotated[dict[str, str], _labels_rule(rules.check_crm_labels)]
+Labels = Annotated[dict[str, str], _labels_rule(rules.check_labels)]
+DicomStoreLabels = Annotated[dict[str, str], _labels_rule(rules.check_dicom_store_labels)]
 
 
 class Model(BaseModel):
@@ -28,8 +131,8 @@ class Model(BaseModel):
 class Condition(Model):
     """An IAM condition (CEL expression); only projects and uniform-access buckets take them."""
 
-    title: str
-    expression: str
+    title: str = Field(description="A short name for the condition.")
+    expression: str = Field(description="A CEL expression, e.g. `request.time < timestamp(...)`.")
     description: str = ""
 
 
@@ -41,22 +144,61 @@ class Binding(Model):
     would remove.
     """
 
-    role: str
-    members: list[str] = Field(min_length=1)
-    condition: Condition | None = None
-    authoritative: bool = False
+    role: Role = Field(description=f"The role: {rules.ROLE_RULE}.")
+    members: list[Member] = Field(min_length=1, description=f"Principals: {rules.MEMBER_RULE}.")
+    condition: Condition | None = Field(
+        default=None,
+        description="Only on the project and on buckets with uniform bucket-level access; "
+        "never with basic roles (owner, editor, viewer).",
+    )
+    authoritative: bool = Field(
+        default=False,
+        description="Make this role hold exactly these members; others are removed.",
+    )
+
+
+def _iam_problems(
+    bindings: list[Binding],
+    resource: rules.ResourceKind,
+    prefix: SubPath = (),
+    *,
+    uniform_bucket_level_access: bool = True,
+) -> list[Problem]:
+    """Per-resource IAM restrictions: who may be granted there, and whether conditions are OK."""
+    problems: list[Problem] = []
+    for index, binding in enumerate(bindings):
+        for position, member in enumerate(binding.members):
+            problem = rules.check_member_allowed(member, resource)
+            if problem is not None:
+                problems.append(((*prefix, index, "members", position), problem, "value"))
+        if binding.condition is not None:
+            problem = rules.check_condition_allowed(
+                resource, binding.role, uniform_bucket_level_access=uniform_bucket_level_access
+            )
+            if problem is not None:
+                problems.append(((*prefix, index, "condition"), problem, "key"))
+    return problems
+
+
+def _raise_if(problems: list[Problem]) -> None:
+    if problems:
+        raise RuleError(problems)
 
 
 class Project(Model):
-    id: str
-    display_name: str | None = None
-    parent: str | None = Field(
+    """The Google Cloud project everything lives in."""
+
+    id: ProjectId = Field(description=f"Project id: {rules.PROJECT_ID_RULE}.")
+    display_name: ProjectDisplayName | None = Field(
+        default=None, description=f"Shown in the console: {rules.PROJECT_DISPLAY_NAME_RULE}."
+    )
+    parent: Parent | None = Field(
         default=None, description="`organizations/N` or `folders/N`; omit for no parent."
     )
-    billing_account: str | None = Field(
+    billing_account: BillingAccount | None = Field(
         default=None, description="`billingAccounts/XXXXXX-XXXXXX-XXXXXX`."
     )
-    labels: dict[str, str] = Field(default_factory=dict)
+    labels: CrmLabels = Field(default_factory=dict, description=f"Labels: {rules.CRM_LABEL_RULE}.")
     create: bool = Field(
         default=True,
         description="Create the project when it does not exist; false to require an existing one.",
@@ -64,25 +206,41 @@ class Project(Model):
 
 
 class NotificationConfig(Model):
-    pubsub_topic: str = Field(description="`projects/{project}/topics/{topic}`.")
-    send_for_bulk_import: bool = False
+    """Publish a Pub/Sub message for every instance stored."""
+
+    pubsub_topic: PubsubTopic = Field(description="`projects/{project}/topics/{topic}`.")
+    send_for_bulk_import: bool = Field(
+        default=False, description="Also notify for instances stored by an import."
+    )
 
 
 class BigQueryDestination(Model):
-    table_uri: str = Field(description="`bq://project.dataset.table`.")
-    force: bool = False
+    table_uri: BigQueryTable = Field(description="`bq://project.dataset.table`.")
+    force: bool = Field(default=False, description="Overwrite a table whose schema differs.")
 
 
 class StreamConfig(Model):
-    bigquery_destination: BigQueryDestination
+    """Stream the metadata of every instance stored to BigQuery."""
+
+    bigquery_destination: BigQueryDestination = Field(description="Where to stream.")
 
 
 class DicomStore(Model):
-    id: str
-    labels: dict[str, str] = Field(default_factory=dict)
-    notification_configs: list[NotificationConfig] = Field(default_factory=list)
-    stream_configs: list[StreamConfig] = Field(default_factory=list)
-    iam: list[Binding] = Field(default_factory=list)
+    """A DICOM store inside a dataset."""
+
+    id: DicomStoreId = Field(description=f"Store id: {rules.HEALTHCARE_ID_RULE}.")
+    labels: DicomStoreLabels = Field(
+        default_factory=dict, description=f"Labels: {rules.DICOM_STORE_LABEL_RULE}."
+    )
+    notification_configs: list[NotificationConfig] = Field(
+        default_factory=list, description="Pub/Sub notifications for new instances."
+    )
+    stream_configs: list[StreamConfig] = Field(
+        default_factory=list, description="BigQuery streaming of instance metadata."
+    )
+    iam: list[Binding] = Field(
+        default_factory=list, description="Store-level IAM (conditions are not accepted)."
+    )
     deletion_protection: bool = Field(
         default=True,
         description="Refuse to delete this store even when named with --allow-delete.",
@@ -91,38 +249,109 @@ class DicomStore(Model):
         default=False, description="Take over an existing store not created by provision."
     )
 
+    @field_validator("iam")
+    @classmethod
+    def _store_iam(cls, iam: list[Binding]) -> list[Binding]:
+        _raise_if(_iam_problems(iam, "dicomStore"))
+        return iam
+
 
 class Dataset(Model):
-    id: str
-    location: str
-    time_zone: str | None = Field(default=None, description="IANA time zone; empty means UTC.")
-    labels: dict[str, str] = Field(default_factory=dict)
-    iam: list[Binding] = Field(default_factory=list)
-    dicom_stores: list[DicomStore] = Field(default_factory=list)
-    deletion_protection: bool = True
-    adopt: bool = False
+    """A Cloud Healthcare dataset and the DICOM stores in it."""
+
+    id: DatasetId = Field(description=f"Dataset id: {rules.HEALTHCARE_ID_RULE}.")
+    location: HealthcareLocation = Field(
+        description="A region that offers the Cloud Healthcare API, e.g. `us-central1`."
+    )
+    time_zone: TimeZone | None = Field(default=None, description="IANA time zone; empty means UTC.")
+    labels: Labels = Field(
+        default_factory=dict,
+        description="Kept for tooling; the Cloud Healthcare API has no labels on datasets, so "
+        "these are not applied (the loader warns).",
+    )
+    iam: list[Binding] = Field(
+        default_factory=list, description="Dataset-level IAM (conditions are not accepted)."
+    )
+    dicom_stores: list[DicomStore] = Field(
+        default_factory=list, description="The DICOM stores in this dataset."
+    )
+    deletion_protection: bool = Field(
+        default=True,
+        description="Refuse to delete this dataset even when named with --allow-delete.",
+    )
+    adopt: bool = Field(
+        default=False, description="Take over an existing dataset not created by provision."
+    )
+
+    @field_validator("iam")
+    @classmethod
+    def _dataset_iam(cls, iam: list[Binding]) -> list[Binding]:
+        _raise_if(_iam_problems(iam, "dataset"))
+        return iam
 
 
 class Bucket(Model):
-    name: str
-    location: str = "US"
+    """A Cloud Storage bucket (typically the source of DICOM imports)."""
+
+    name: BucketName = Field(description=f"Globally unique name: {rules.BUCKET_NAME_RULE}.")
+    location: BucketLocation = Field(default="US", description=rules.BUCKET_LOCATION_RULE + ".")
     storage_class: Literal[
         "STANDARD", "NEARLINE", "COLDLINE", "ARCHIVE", "MULTI_REGIONAL", "REGIONAL"
-    ] = "STANDARD"
-    uniform_bucket_level_access: bool = True
-    labels: dict[str, str] = Field(default_factory=dict)
-    iam: list[Binding] = Field(default_factory=list)
-    adopt: bool = False
+    ] = Field(default="STANDARD", description="Default storage class of new objects.")
+    uniform_bucket_level_access: bool = Field(
+        default=True, description="IAM only, no object ACLs; needed for IAM conditions."
+    )
+    labels: Labels = Field(default_factory=dict, description=f"Labels: {rules.LABEL_RULE}.")
+    iam: list[Binding] = Field(default_factory=list, description="Bucket-level IAM.")
+    adopt: bool = Field(
+        default=False, description="Take over an existing bucket not created by provision."
+    )
+
+    @model_validator(mode="after")
+    def _bucket_iam(self) -> Bucket:
+        ubla = self.uniform_bucket_level_access
+        _raise_if(_iam_problems(self.iam, "bucket", ("iam",), uniform_bucket_level_access=ubla))
+        return self
 
 
 class Grant(Model):
     """One role for a service agent, on exactly one target."""
 
-    role: str
+    role: Role = Field(description=f"The role: {rules.ROLE_RULE}.")
     project: bool = Field(default=False, description="Grant on the project itself.")
-    bucket: str | None = Field(default=None, description="Name of a bucket in this blueprint.")
-    topic: str | None = Field(default=None, description="`projects/{p}/topics/{t}`.")
-    dataset: str | None = Field(default=None, description="Id of a dataset in this blueprint.")
+    bucket: BucketName | None = Field(
+        default=None, description="Name of a bucket in this blueprint."
+    )
+    topic: PubsubTopic | None = Field(default=None, description="`projects/{p}/topics/{t}`.")
+    dataset: DatasetId | None = Field(
+        default=None, description="Id of a dataset in this blueprint."
+    )
+
+    @model_validator(mode="after")
+    def _exactly_one_target(self) -> Grant:
+        targets = [
+            name
+            for name, present in (
+                ("project: true", self.project),
+                ("bucket", self.bucket is not None),
+                ("topic", self.topic is not None),
+                ("dataset", self.dataset is not None),
+            )
+            if present
+        ]
+        if len(targets) != 1:
+            found = "none" if not targets else " and ".join(targets)
+            raise RuleError(
+                [
+                    (
+                        (),
+                        "a grant needs exactly one target: `project: true`, `bucket`, `topic` "
+                        f"or `dataset` (found {found})",
+                        "value",
+                    )
+                ]
+            )
+        return self
 
 
 class ServiceAgent(Model):
@@ -133,60 +362,146 @@ class ServiceAgent(Model):
     `roles/storage.objectViewer` on every bucket named by an import.
     """
 
-    service: str
-    grants: list[Grant] | None = None
+    service: ServiceName = Field(description="The API whose agent this is.")
+    grants: list[Grant] | None = Field(
+        default=None,
+        description="Roles to grant the agent; omitted means the default described above.",
+    )
 
 
 class Import(Model):
     """Import DICOM files from Cloud Storage into a store (a one-shot `run` step)."""
 
-    dicom_store: str = Field(description="`DATASET/STORE`, both declared in this blueprint.")
-    uri: str = Field(description="`gs://bucket/path` with `*`, `**` (at the end) or `?`.")
+    dicom_store: StoreRef = Field(description="`DATASET/STORE`, both declared in this blueprint.")
+    uri: ImportUri = Field(description="`gs://bucket/path` with `*`, `**` (at the end) or `?`.")
 
 
 class OAuth(Model):
     """The OAuth web client a browser viewer signs in with (created by hand; see the plan)."""
 
-    client_id: str | None = None
-    origins: list[str] = Field(default_factory=list)
+    client_id: OAuthClientId | None = Field(
+        default=None, description=f"{rules.OAUTH_CLIENT_ID_RULE}."
+    )
+    origins: list[OAuthOrigin] = Field(
+        default_factory=list,
+        description=f"Authorized JavaScript origins: {rules.OAUTH_ORIGIN_RULE}.",
+    )
 
 
 class SiteTemplate(Model):
     """Resources stamped out once per site. Strings may use `{site}`, `{project}`, `{location}`
     and any key of the site file's `vars`."""
 
-    datasets: list[Dataset] = Field(default_factory=list)
-    buckets: list[Bucket] = Field(default_factory=list)
-    imports: list[Import] = Field(default_factory=list)
+    datasets: list[Dataset] = Field(default_factory=list, description="Datasets per site.")
+    buckets: list[Bucket] = Field(default_factory=list, description="Buckets per site.")
+    imports: list[Import] = Field(default_factory=list, description="Imports per site.")
     service_agent_grants: list[Grant] = Field(
         default_factory=list, description="Extra grants for the Healthcare service agent."
     )
 
 
 class Sites(Model):
+    """Per-site resources: one file per site, rendered through `template`."""
+
     include: str = Field(description="Glob, relative to the blueprint, of the site files.")
-    template: SiteTemplate
-    default_location: str | None = None
+    template: SiteTemplate = Field(description="What each site gets; see SiteTemplate.")
+    default_location: str | None = Field(
+        default=None, description="`{location}` for sites whose file sets no `location`."
+    )
+
+    @field_validator("template", mode="before")
+    @classmethod
+    def _template_allows_placeholders(cls, value: Any) -> Any:
+        """Validate the template in template mode whoever validates the blueprint."""
+        if not isinstance(value, dict):
+            return value
+        try:
+            return SiteTemplate.model_validate(value, context={TEMPLATE_CONTEXT: True})
+        except ValidationError as error:
+            raise RuleError([_problem(detail) for detail in error.errors()]) from None
+
+    @field_validator("include")
+    @classmethod
+    def _relative_glob(cls, include: str) -> str:
+        if not include.strip():
+            raise RuleError([((), "the include glob is empty; write e.g. `sites/*.yaml`", "value")])
+        if include.startswith(("/", "\\")) or (len(include) > 1 and include[1] == ":"):
+            raise RuleError(
+                [((), "the include glob must be relative to the blueprint's directory", "value")]
+            )
+        return include
+
+
+def _problem(detail: ErrorDetails) -> Problem:
+    cause = (detail.get("ctx") or {}).get("error")
+    message = str(cause) if isinstance(cause, ValueError) else detail["msg"]
+    return tuple(detail["loc"]), message, "value"
+
+
+RESERVED_SITE_VARS = frozenset({"site", "project", "location"})
 
 
 class Site(Model):
     """One site file (e.g. `sites/st-marys.yaml`)."""
 
-    name: str
-    location: str | None = None
-    vars: dict[str, str] = Field(default_factory=dict)
+    name: SiteName = Field(description=f"`{{site}}` in the template: {rules.SITE_NAME_RULE}.")
+    location: str | None = Field(default=None, description="`{location}` for this site.")
+    vars: dict[str, str] = Field(
+        default_factory=dict,
+        description="Extra placeholders: each key `k` is available as `{k}` in the template.",
+    )
+
+    @field_validator("vars")
+    @classmethod
+    def _placeholder_names(cls, values: dict[str, str]) -> dict[str, str]:
+        problems: list[Problem] = []
+        for key in values:
+            if not rules.has_placeholder("{" + key + "}"):
+                problems.append(
+                    ((key,), f"var name {key!r} is invalid: use letters, digits and '_'", "key")
+                )
+            elif key in RESERVED_SITE_VARS:
+                problems.append(
+                    ((key,), f"var name {key!r} is reserved; choose another name", "key")
+                )
+        _raise_if(problems)
+        return values
 
 
 class Blueprint(Model):
     """A whole blueprint after site expansion: what the planner works from."""
 
-    version: Literal[1] = 1
-    project: Project
-    services: list[str] = Field(default_factory=list)
-    iam: list[Binding] = Field(default_factory=list)
-    datasets: list[Dataset] = Field(default_factory=list)
-    buckets: list[Bucket] = Field(default_factory=list)
-    service_agents: list[ServiceAgent] = Field(default_factory=list)
-    imports: list[Import] = Field(default_factory=list)
-    oauth: OAuth | None = None
-    sites: Sites | None = None
+    version: Literal[1] = Field(default=1, description="Blueprint format version; always 1.")
+    project: Project = Field(description="The project everything lives in.")
+    services: list[ServiceName] = Field(
+        default_factory=list, description="APIs to enable, e.g. `healthcare.googleapis.com`."
+    )
+    iam: list[Binding] = Field(default_factory=list, description="Project-level IAM.")
+    datasets: list[Dataset] = Field(
+        default_factory=list, description="Cloud Healthcare datasets and their DICOM stores."
+    )
+    buckets: list[Bucket] = Field(
+        default_factory=list, description="Cloud Storage buckets, e.g. import sources."
+    )
+    service_agents: list[ServiceAgent] = Field(
+        default_factory=list, description="Google-managed service agents and their grants."
+    )
+    imports: list[Import] = Field(
+        default_factory=list, description="DICOM imports from Cloud Storage (run once each)."
+    )
+    oauth: OAuth | None = Field(default=None, description="The viewer's OAuth web client.")
+    sites: Sites | None = Field(
+        default=None, description="Per-site datasets, buckets and imports from a template."
+    )
+
+    @field_validator("iam")
+    @classmethod
+    def _project_iam(cls, iam: list[Binding]) -> list[Binding]:
+        _raise_if(_iam_problems(iam, "project"))
+        return iam
+
+
+def json_schema(model: type[BaseModel] = Blueprint) -> dict[str, Any]:
+    """The JSON Schema (draft 2020-12) of a blueprint document, by YAML key."""
+    schema = model.model_json_schema(by_alias=True)
+    return {"$schema": "https://json-schema.org/draft/2020-12/schema", **schema}

@@ -8,5 +8,7 @@ from __future__ import annotations
 from provision.cli import (
     config_cmd,  # noqa: F401
     emulator_cmd,  # noqa: F401
+    schema_cmd,  # noqa: F401
+    validate_cmd,  # noqa: F401
     version_cmd,  # noqa: F401
 )

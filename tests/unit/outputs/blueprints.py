@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from provision.blueprint.schema import Blueprint
+from provision.blueprint.schema import Blueprint, Sites
 
 CLIENT_ID = "123456789012-abcdef0123456789.apps.googleusercontent.com"
 
@@ -33,9 +33,12 @@ def blueprint(
     }
     if oauth is not None:
         data["oauth"] = oauth
-    if sites is not None:
-        data["sites"] = sites
-    return Blueprint.model_validate(data)
+    built = Blueprint.model_validate(data)
+    if sites is None:
+        return built
+    # A site template holds placeholders such as `{site}`; validate it as a template.
+    template = Sites.model_validate(sites, context={"site_template": True})
+    return built.model_copy(update={"sites": template})
 
 
 def with_client() -> Blueprint:

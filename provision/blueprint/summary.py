@@ -1,0 +1,32 @@
+"""A one-line count of what a blueprint declares, e.g. for `provision validate`."""
+
+from __future__ import annotations
+
+from provision.blueprint.schema import Blueprint
+
+
+def _count(number: int, singular: str, plural: str | None = None) -> str:
+    return f"{number} {singular if number == 1 else (plural or singular + 's')}"
+
+
+def summarize(blueprint: Blueprint) -> str:
+    """`1 project, 3 services, 2 datasets, ...`; kinds with nothing declared are left out."""
+    stores = sum(len(d.dicom_stores) for d in blueprint.datasets)
+    bindings = (
+        len(blueprint.iam)
+        + sum(len(d.iam) + sum(len(s.iam) for s in d.dicom_stores) for d in blueprint.datasets)
+        + sum(len(b.iam) for b in blueprint.buckets)
+    )
+    grants = sum(len(a.grants or ()) for a in blueprint.service_agents)
+    parts = [
+        _count(1, "project"),
+        _count(len(blueprint.services), "service"),
+        _count(len(blueprint.datasets), "dataset"),
+        _count(stores, "DICOM store"),
+        _count(len(blueprint.buckets), "bucket"),
+        _count(bindings, "IAM binding"),
+        _count(len(blueprint.service_agents), "service agent"),
+        _count(grants, "service-agent grant"),
+        _count(len(blueprint.imports), "import"),
+    ]
+    return ", ".join(p for p in parts if not p.startswith("0 "))

@@ -1,0 +1,392 @@
+"""Checks that span several parts of a blueprint: duplicates, references, risky grants.
+
+These run on the plain data (after site expansion) rather than on the pydantic model, so they
+still run when some other part of the blueprint is malformed: values of the wrong type are
+skipped here (the schema reports them), and every problem is reported in one go.
+
+Decisions:
+- An import whose `gs://` bucket is not declared in the blueprint is a *warning*, not an error:
+  the bucket may exist outside the blueprint (e.g. a shared landing bucket). The import then
+  relies on the Cloud Healthcare Service Agent already being able to read it.
+- Grants of a service agent must name declared buckets and datasets (errors): the tool would
+  otherwise change IAM on objects it does not manage.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator, Mapping
+from typing import Any
+
+from provision.blueprint import rules
+from provision.blueprint.source import Finding, Path
+
+HEALTHCARE_SERVICE = "healthcare.googleapis.com"
+STORAGE_READ_ROLES = frozenset(
+    {
+        "roles/storage.objectViewer",
+        "roles/storage.objectUser",
+        "roles/storage.objectAdmin",
+        "roles/storage.admin",
+    }
+)
+RISKY_HUMAN_ROLES: dict[str, str] = {
+    "roles/healthcare.dicomStoreAdmin": (
+        "it includes setIamPolicy, so the holder can grant itself (or anyone) read access to "
+        "the images; keep it for the accounts that run provisioning"
+    ),
+    "roles/healthcare.dicomViewer": (
+        "besides reading images it includes healthcare.dicomStores.export, so the holder can "
+        "copy the store to Cloud Storage or BigQuery; for view-only access consider a custom "
+        "role without export, or roles/healthcare.dicomStoreViewer if store metadata is enough"
+    ),
+}
+
+
+def check_references(doc: Any) -> list[Finding]:
+    """Every cross-object problem (errors) and every risky-but-valid choice (warnings)."""
+    if not isinstance(doc, Mapping):
+        return []
+    findings: list[Finding] = []
+    findings += _duplicate_services(doc)
+    datasets = _declared_datasets(doc, findings)
+    buckets = _declared_buckets(doc, findings)
+    findings += _check_service_agents(doc, datasets, buckets)
+    findings += _check_imports(doc, datasets, buckets)
+    findings += _risky_grants(doc)
+    findings += _other_warnings(doc)
+    return findings
+
+
+def _entries(container: Any, key: str) -> Iterator[tuple[int, Mapping[str, Any]]]:
+    """`(index, mapping)` for each mapping in the list `container[key]`."""
+    items = container.get(key) if isinstance(container, Mapping) else None
+    if isinstance(items, list):
+        for index, item in enumerate(items):
+            if isinstance(item, Mapping):
+                yield index, item
+
+
+def _text(entry: Mapping[str, Any], key: str) -> str | None:
+    value = entry.get(key)
+    return value if isinstance(value, str) else None
+
+
+def _duplicate_services(doc: Mapping[str, Any]) -> list[Finding]:
+    findings: list[Finding] = []
+    services = doc.get("services")
+    if not isinstance(services, list):
+        return findings
+    first: dict[str, int] = {}
+    for index, service in enumerate(services):
+        if not isinstance(service, str):
+            continue
+        if service in first:
+            findings.append(
+                Finding(
+                    ("services", index),
+                    f"service {service!r} is listed twice",
+                    related=("services", first[service]),
+                )
+            )
+        else:
+            first[service] = index
+    return findings
+
+
+def _declared_datasets(doc: Mapping[str, Any], findings: list[Finding]) -> dict[str, set[str]]:
+    """Dataset id -> its store ids; reports duplicate dataset and store ids."""
+    datasets: dict[str, set[str]] = {}
+    first: dict[str, Path] = {}
+    for index, dataset in _entries(doc, "datasets"):
+        dataset_id = _text(dataset, "id")
+        if dataset_id is None:
+            continue
+        path: Path = ("datasets", index, "id")
+        if dataset_id in first:
+            findings.append(
+                Finding(
+                    path,
+                    f"dataset id {dataset_id!r} is used twice; imports and grants refer to "
+                    "datasets by id, so ids must be unique in a blueprint",
+                    related=first[dataset_id],
+                )
+            )
+        else:
+            first[dataset_id] = path
+        stores = datasets.setdefault(dataset_id, set())
+        store_first: dict[str, Path] = {}
+        for store_index, store in _entries(dataset, "dicomStores"):
+            store_id = _text(store, "id")
+            if store_id is None:
+                continue
+            store_path: Path = ("datasets", index, "dicomStores", store_index, "id")
+            if store_id in store_first:
+                findings.append(
+                    Finding(
+                        store_path,
+                        f"DICOM store id {store_id!r} is used twice in dataset {dataset_id!r}",
+                        related=store_first[store_id],
+                    )
+                )
+            else:
+                store_first[store_id] = store_path
+            stores.add(store_id)
+    return datasets
+
+
+def _declared_buckets(doc: Mapping[str, Any], findings: list[Finding]) -> set[str]:
+    first: dict[str, Path] = {}
+    for index, bucket in _entries(doc, "buckets"):
+        name = _text(bucket, "name")
+        if name is None:
+            continue
+        path: Path = ("buckets", index, "name")
+        if name in first:
+            findings.append(
+                Finding(path, f"bucket {name!r} is declared twice", related=first[name])
+            )
+        else:
+            first[name] = path
+    return set(first)
+
+
+def _names(values: set[str]) -> str:
+    return ", ".join(sorted(values)) if values else "none"
+
+
+def _check_service_agents(
+    doc: Mapping[str, Any], datasets: dict[str, set[str]], buckets: set[str]
+) -> list[Finding]:
+    findings: list[Finding] = []
+    first: dict[str, Path] = {}
+    for index, agent in _entries(doc, "serviceAgents"):
+        service = _text(agent, "service")
+        if service is not None:
+            path: Path = ("serviceAgents", index, "service")
+            if service in first:
+                findings.append(
+                    Finding(
+                        path,
+                        f"the service agent of {service!r} is declared twice; list all its "
+                        "grants under one entry",
+                        related=first[service],
+                    )
+                )
+            else:
+                first[service] = path
+        for grant_index, grant in _entries(agent, "grants"):
+            grant_path: Path = ("serviceAgents", index, "grants", grant_index)
+            bucket = _text(grant, "bucket")
+            if bucket is not None and bucket not in buckets:
+                findings.append(
+                    Finding(
+                        (*grant_path, "bucket"),
+                        f"bucket {bucket!r} is not declared in this blueprint "
+                        f"(declared: {_names(buckets)}); grants can only target declared buckets",
+                    )
+                )
+            dataset = _text(grant, "dataset")
+            if dataset is not None and dataset not in datasets:
+                findings.append(
+                    Finding(
+                        (*grant_path, "dataset"),
+                        f"dataset {dataset!r} is not declared in this blueprint "
+                        f"(declared: {_names(set(datasets))})",
+                    )
+                )
+    return findings
+
+
+def _healthcare_agent(doc: Mapping[str, Any]) -> tuple[bool, list[Mapping[str, Any]] | None]:
+    """(declared?, its explicit grants or None when it relies on the default grants)."""
+    for _, agent in _entries(doc, "serviceAgents"):
+        if agent.get("service") == HEALTHCARE_SERVICE:
+            grants = agent.get("grants")
+            if not isinstance(grants, list):
+                return True, None
+            return True, [g for g in grants if isinstance(g, Mapping)]
+    return False, None
+
+
+def _agent_can_read(grants: list[Mapping[str, Any]], bucket: str) -> bool:
+    for grant in grants:
+        if grant.get("role") not in STORAGE_READ_ROLES:
+            continue
+        if grant.get("bucket") == bucket or grant.get("project") is True:
+            return True
+    return False
+
+
+def _check_imports(
+    doc: Mapping[str, Any], datasets: dict[str, set[str]], buckets: set[str]
+) -> list[Finding]:
+    findings: list[Finding] = []
+    first: dict[tuple[str, str], Path] = {}
+    agent_declared, agent_grants = _healthcare_agent(doc)
+    for index, entry in _entries(doc, "imports"):
+        store_ref = _text(entry, "dicomStore")
+        uri = _text(entry, "uri")
+        path: Path = ("imports", index)
+        if store_ref is not None and rules.check_store_ref(store_ref) is None:
+            dataset_id, store_id = rules.split_store_ref(store_ref)
+            if dataset_id not in datasets:
+                findings.append(
+                    Finding(
+                        (*path, "dicomStore"),
+                        f"dataset {dataset_id!r} is not declared in this blueprint "
+                        f"(declared: {_names(set(datasets))})",
+                    )
+                )
+            elif store_id not in datasets[dataset_id]:
+                findings.append(
+                    Finding(
+                        (*path, "dicomStore"),
+                        f"dataset {dataset_id!r} has no DICOM store {store_id!r} "
+                        f"(its stores: {_names(datasets[dataset_id])})",
+                    )
+                )
+        if store_ref is not None and uri is not None:
+            key = (store_ref, uri)
+            if key in first:
+                findings.append(
+                    Finding(
+                        path,
+                        f"the import of {uri!r} into {store_ref!r} is listed twice",
+                        related=first[key],
+                    )
+                )
+            else:
+                first[key] = path
+        parsed = rules.parse_gcs_uri(uri) if uri is not None else None
+        if parsed is None or rules.check_import_uri(uri or "") is not None:
+            continue
+        bucket = parsed[0]
+        if bucket not in buckets:
+            findings.append(
+                Finding(
+                    (*path, "uri"),
+                    f"bucket {bucket!r} is not declared in this blueprint; the import assumes "
+                    "it exists and that the Cloud Healthcare Service Agent can already read it",
+                    severity="warning",
+                )
+            )
+        elif not agent_declared:
+            findings.append(
+                Finding(
+                    (*path, "uri"),
+                    "the Cloud Healthcare Service Agent must be able to read this bucket; declare "
+                    f"it under serviceAgents (`- service: {HEALTHCARE_SERVICE}`) so that it gets "
+                    "roles/storage.objectViewer on the bucket",
+                    severity="warning",
+                )
+            )
+        elif agent_grants is not None and not _agent_can_read(agent_grants, bucket):
+            findings.append(
+                Finding(
+                    (*path, "uri"),
+                    f"the Cloud Healthcare Service Agent has no read grant on bucket {bucket!r}, "
+                    "so this import will fail; add `{role: roles/storage.objectViewer, bucket: "
+                    f"{bucket}}}` to its grants",
+                    severity="warning",
+                )
+            )
+    return findings
+
+
+def _bindings(doc: Mapping[str, Any]) -> Iterator[tuple[Path, str, Mapping[str, Any]]]:
+    """`(path, resource kind, binding)` for every IAM binding in the blueprint."""
+    for index, binding in _entries(doc, "iam"):
+        yield ("iam", index), "project", binding
+    for d_index, dataset in _entries(doc, "datasets"):
+        for index, binding in _entries(dataset, "iam"):
+            yield ("datasets", d_index, "iam", index), "dataset", binding
+        for s_index, store in _entries(dataset, "dicomStores"):
+            for index, binding in _entries(store, "iam"):
+                path: Path = ("datasets", d_index, "dicomStores", s_index, "iam", index)
+                yield path, "DICOM store", binding
+    for b_index, bucket in _entries(doc, "buckets"):
+        for index, binding in _entries(bucket, "iam"):
+            yield ("buckets", b_index, "iam", index), "bucket", binding
+
+
+def _risky_grants(doc: Mapping[str, Any]) -> list[Finding]:
+    findings: list[Finding] = []
+    for path, kind, binding in _bindings(doc):
+        role = binding.get("role")
+        members = binding.get("members")
+        if not isinstance(members, list):
+            continue
+        for position, member in enumerate(members):
+            if not isinstance(member, str):
+                continue
+            member_path: Path = (*path, "members", position)
+            if (
+                isinstance(role, str)
+                and role in RISKY_HUMAN_ROLES
+                and rules.is_human_member(member)
+            ):
+                findings.append(
+                    Finding(
+                        member_path,
+                        f"{member} gets {role}: {RISKY_HUMAN_ROLES[role]}",
+                        severity="warning",
+                    )
+                )
+            if member in rules.PUBLIC_MEMBERS and kind != "project":
+                findings.append(
+                    Finding(
+                        member_path,
+                        f"{member} makes this {kind} accessible to "
+                        + (
+                            "anyone on the internet"
+                            if member == "allUsers"
+                            else "any Google account"
+                        ),
+                        severity="warning",
+                    )
+                )
+    return findings
+
+
+def _other_warnings(doc: Mapping[str, Any]) -> list[Finding]:
+    findings: list[Finding] = []
+    services = doc.get("services")
+    listed = services if isinstance(services, list) else []
+    if any(True for _ in _entries(doc, "datasets")) and HEALTHCARE_SERVICE not in listed:
+        findings.append(
+            Finding(
+                ("services",),
+                f"datasets are declared but {HEALTHCARE_SERVICE} is not in services; applying "
+                "will fail unless the API is already enabled",
+                severity="warning",
+            )
+        )
+    for index, dataset in _entries(doc, "datasets"):
+        if dataset.get("labels"):
+            findings.append(
+                Finding(
+                    ("datasets", index, "labels"),
+                    "the Cloud Healthcare API has no labels on datasets, so these labels are not "
+                    "applied; put them on the DICOM stores instead",
+                    severity="warning",
+                    at="key",
+                )
+            )
+    oauth = doc.get("oauth")
+    origins = oauth.get("origins") if isinstance(oauth, Mapping) else None
+    if isinstance(origins, list):
+        for index, origin in enumerate(origins):
+            if (
+                isinstance(origin, str)
+                and origin.startswith("http://")
+                and rules.check_oauth_origin(origin) is None
+                and not rules.is_local_origin(origin)
+            ):
+                findings.append(
+                    Finding(
+                        ("oauth", "origins", index),
+                        "Google accepts plain http:// origins only for localhost; use https://",
+                        severity="warning",
+                    )
+                )
+    return findings
