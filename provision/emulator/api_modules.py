@@ -7,6 +7,7 @@ from types import ModuleType
 from provision.emulator.billing import routes as billing_routes
 from provision.emulator.dicomweb import routes as dicomweb
 from provision.emulator.healthcare import routes as healthcare
+from provision.emulator.iam import routes as iam_routes
 from provision.emulator.resourcemanager import routes as resourcemanager_routes
 from provision.emulator.serviceusage import routes as serviceusage_routes
 from provision.emulator.storage import routes as storage
@@ -15,6 +16,7 @@ MODULES: list[ModuleType] = [
     resourcemanager_routes,
     serviceusage_routes,
     billing_routes,
+    iam_routes,
     dicomweb,
     healthcare,
     storage,
