@@ -22,6 +22,10 @@ class Diagnostic:
     message: str
     severity: Literal["error", "warning"] = "error"
 
+    def sort_key(self) -> tuple[str, int, int, str, str, str]:
+        """File, then position (unknown positions first), then path and message."""
+        return (self.file, self.line or 0, self.column or 0, self.path, self.message, self.severity)
+
     def __str__(self) -> str:
         where = self.file
         if self.line is not None:
@@ -42,7 +46,7 @@ class BlueprintError(ProvisionError):
     """A blueprint that cannot be used; carries every problem found, not only the first."""
 
     def __init__(self, diagnostics: Iterable[Diagnostic]) -> None:
-        self.diagnostics = sorted(diagnostics)
+        self.diagnostics = sorted(diagnostics, key=Diagnostic.sort_key)
         errors = [d for d in self.diagnostics if d.severity == "error"]
         noun = "problem" if len(errors) == 1 else "problems"
         lines = [f"{len(errors)} {noun} in blueprint:", *(f"  {d}" for d in self.diagnostics)]

@@ -107,7 +107,7 @@ def load(path: str | Path) -> LoadedBlueprint:
         blueprint=blueprint,
         digest=_digest([(path.name, content), *((rel, data) for rel, _, data in site_files)]),
         files=(path, *(p for _, p, _ in site_files)),
-        warnings=tuple(sorted(_unique(diagnostics))),
+        warnings=tuple(_unique(diagnostics)),
         _locations=_locations(source),
     )
 
@@ -154,4 +154,4 @@ def _locations(source: SourceMap) -> dict[str, SourceRef]:
 
 
 def _unique(diagnostics: Iterable[Diagnostic]) -> list[Diagnostic]:
-    return sorted(set(diagnostics))
+    return sorted(set(diagnostics), key=Diagnostic.sort_key)

@@ -2,8 +2,9 @@
 
 from __future__ import annotations
 
+import json
 from pathlib import Path
-from typing import Annotated
+from typing import Annotated, Any
 
 import typer
 
@@ -33,6 +34,14 @@ def serve(
     lro_polls: Annotated[int, typer.Option(help="Polls before an operation is done.")] = 1,
     lro_seconds: Annotated[float, typer.Option(help="Minimum operation duration.")] = 0.0,
     quotas: Annotated[bool, typer.Option(help="Enforce Google's default quotas.")] = False,
+    set_: Annotated[
+        list[str] | None,
+        typer.Option(
+            "--set",
+            help="Any other setting, as KEY=VALUE (VALUE is JSON, or else a string); repeatable. "
+            "E.g. --set service_enable_propagation_s=30 --set caller=user:me@example.com",
+        ),
+    ] = None,
     quiet: Annotated[bool, typer.Option(help="Do not log one line per request.")] = False,
 ) -> None:
     """Serve every emulated Google API at one base URL until interrupted."""
@@ -43,6 +52,10 @@ def serve(
         codes = tuple(int(code) for code in error_codes.split(",") if code.strip())
     except ValueError:
         raise typer.BadParameter("--error-codes takes HTTP codes like 429,503") from None
+    try:
+        extra = dict(_setting(item) for item in set_ or [])
+    except ValueError as error:
+        raise typer.BadParameter(str(error)) from None
     settings = EmulatorSettings(
         seed=seed,
         latency_ms=latency_ms,
@@ -54,6 +67,10 @@ def serve(
         lro_seconds=lro_seconds,
         quotas=quotas,
     )
+    try:
+        settings = settings.updated(extra)
+    except (TypeError, ValueError) as error:
+        raise typer.BadParameter(f"--set: {error}") from None
     try:
         running = build(state, host=host, port=port, settings=settings, log_requests=not quiet)
     except OSError as error:
@@ -67,3 +84,15 @@ def serve(
     finally:
         running.server.server_close()
         running.world.store.close()
+
+
+def _setting(item: str) -> tuple[str, Any]:
+    """`KEY=VALUE` -> (key, value); VALUE is parsed as JSON when it is JSON."""
+    key, sep, raw = item.partition("=")
+    if not sep or not key.strip():
+        raise ValueError(f"--set expects KEY=VALUE, got {item!r}")
+    try:
+        value: Any = json.loads(raw)
+    except ValueError:
+        value = raw
+    return key.strip(), value

@@ -118,7 +118,7 @@ class EmulatorApp:
                 self.world.now(),
                 settings.quota_limits,
             )
-            if isinstance(exceeded, ApiError):
+            if exceeded is not None:
                 return self._error(exceeded, route), "quota"
         ctx = Ctx(self.world, request, params, route)
         try:

@@ -140,13 +140,14 @@ def rate_limited(
     metric_title: str | None = None,
     limit_title: str | None = None,
     retry_delay_s: int = 1,
+    message: str | None = None,
 ) -> ApiError:
     """429 RESOURCE_EXHAUSTED / RATE_LIMIT_EXCEEDED as Google sends it for a per-minute quota.
 
     `consumer` is a project number, with or without a `projects/` prefix.
     """
     number = consumer.removeprefix("projects/")
-    message = (
+    message = message or (
         f"Quota exceeded for quota metric '{metric_title or metric}' and limit "
         f"'{limit_title or limit_name}' of service '{service}' for consumer "
         f"'project_number:{number}'."

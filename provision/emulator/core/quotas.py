@@ -15,7 +15,7 @@ import threading
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 
-from provision.emulator.core.errors import rate_limited
+from provision.emulator.core.errors import ApiError, rate_limited
 
 
 @dataclass(frozen=True)
@@ -146,7 +146,7 @@ class QuotaLedger:
         consumer: str,
         now: float,
         overrides: Mapping[str, float] | None = None,
-    ) -> Exception | None:
+    ) -> ApiError | None:
         """Take the tokens this request costs; or, if any limit is exhausted, the 429 to send
         (and take nothing). `consumer` is a project number (or id when unknown)."""
         overrides = overrides or {}
@@ -171,8 +171,8 @@ class QuotaLedger:
         return None
 
 
-def _exceeded(quota: QuotaLimit, consumer: str, limit: float, wait: float) -> Exception:
-    error = rate_limited(
+def _exceeded(quota: QuotaLimit, consumer: str, limit: float, wait: float) -> ApiError:
+    return rate_limited(
         quota.service,
         consumer,
         quota.metric,
@@ -181,7 +181,5 @@ def _exceeded(quota: QuotaLimit, consumer: str, limit: float, wait: float) -> Ex
         metric_title=quota.metric_title,
         limit_title=quota.limit_title,
         retry_delay_s=max(1, math.ceil(wait)),
+        message=quota.message,
     )
-    if quota.message is not None:
-        error.message = quota.message
-    return error

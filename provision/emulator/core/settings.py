@@ -46,6 +46,28 @@ DEFAULT_BILLING_REQUIRED: tuple[str, ...] = (
 )
 
 
+def _coerced(name: str, value: Any, current: Any) -> Any:
+    """`value` in the type of the setting's current value; ValueError when it cannot be."""
+    if isinstance(current, bool):
+        if isinstance(value, bool):
+            return value
+    elif isinstance(current, int | float) and current is not None:
+        if isinstance(value, int | float) and not isinstance(value, bool):
+            return type(current)(value)
+    elif isinstance(current, str):
+        if isinstance(value, str):
+            return value
+    elif isinstance(current, tuple):
+        if isinstance(value, list | tuple):
+            return tuple(value)
+    elif isinstance(current, dict):
+        if isinstance(value, dict):
+            return value
+    else:
+        return value
+    raise ValueError(f"setting {name} expects {type(current).__name__}, got {value!r}")
+
+
 @dataclass(frozen=True)
 class EmulatorSettings:
     seed: int = 0
@@ -112,6 +134,10 @@ class EmulatorSettings:
     quota_limits: dict[str, float] = field(default_factory=dict)
     """Per-limit overrides of Google's default quotas, keyed by limit name
     (e.g. `{"MutateRequestsPerMinutePerProject": 10}`)."""
+    # --- Healthcare and Cloud Storage facts the spec marks unverified
+    import_failure_code: int = 3
+    """google.rpc.Code of a finished import operation's `error` when some files failed (the
+    real code is unverified; 3 = INVALID_ARGUMENT)."""
     extra: dict[str, Any] = field(default_factory=dict)
 
     def updated(self, changes: dict[str, Any]) -> EmulatorSettings:
@@ -128,10 +154,8 @@ class EmulatorSettings:
             )
         if "error_codes" in values:
             values["error_codes"] = tuple(int(code) for code in values["error_codes"])
-        for item in fields(self):
-            value = values.get(item.name)
-            if isinstance(value, list) and isinstance(getattr(self, item.name), tuple):
-                values[item.name] = tuple(value)
+        for name, value in list(values.items()):
+            values[name] = _coerced(name, value, getattr(self, name))
         return replace(self, **values)
 
     def to_json(self) -> dict[str, Any]:

@@ -90,9 +90,12 @@ def test_random_text(text: str) -> None:
 
 
 @FUZZ
-@given(st.binary(max_size=300))
-def test_random_bytes(data: bytes) -> None:
+@given(st.binary(max_size=300), st.one_of(st.none(), st.binary(max_size=100)))
+def test_random_bytes(data: bytes, site: bytes | None) -> None:
     _load_text(data)
+    _load_text(
+        b"project: {id: imaging-test-1}\nsites: {include: sites/*.yaml, template: {}}\n", site
+    )
 
 
 @FUZZ

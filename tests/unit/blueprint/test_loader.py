@@ -402,3 +402,12 @@ def test_digest_covers_every_file_and_its_name(files: Files) -> None:
     ):
         expected.update(f"{name}\0{len(content)}\0".encode() + content)
     assert second == expected.hexdigest()
+
+
+def test_diagnostics_with_and_without_positions_sort_together() -> None:
+    from provision.errors import Diagnostic
+
+    error = BlueprintError(
+        [Diagnostic("a.yaml", 3, 1, "x", "later"), Diagnostic("a.yaml", None, None, "", "first")]
+    )
+    assert [d.message for d in error.diagnostics] == ["first", "later"]
