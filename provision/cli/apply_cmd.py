@@ -86,11 +86,13 @@ def apply(
         if not saved:
             confirm(plan, yes or os.environ.get("PROVISION_YES", "") in ("1", "true", "yes"))
         report = apply_plan(plan, ctx, reporter=StderrReporter())
-    typer.echo(report.summary())
     if report.interrupted:
+        typer.echo(report.summary())
         typer.echo("\n".join(failure_lines(report)), err=True)
         raise typer.Exit(130)
-    if not report.ok:
+    if report.ok:
+        typer.echo(report.summary())
+    else:
         lines = "\n".join(failure_lines(report))
         raise ApplyError(f"{report.summary()}\n{lines}\nFix the cause and run apply again.")
 

@@ -323,3 +323,41 @@ def test_plan_reads_run_in_dependency_waves(
     starts = [e["start"] for e in others]
     assert min(starts) >= project_end - 0.01  # the second wave waits for the project
     assert max(starts) - min(starts) < 0.15  # ...and runs together
+
+
+def test_errors_after_commit_on_every_write_still_converge(
+    cli: CliFn, blueprint: Path, emulator: RunningEmulator
+) -> None:
+    """Each write commits and then answers 503 once: retries must adopt, not duplicate."""
+    writes = [
+        ("cloudresourcemanager", "projects.create"),
+        ("cloudbilling", "projects.updateBillingInfo"),
+        ("serviceusage", "services.batchEnable"),
+        ("cloudresourcemanager", "projects.setIamPolicy"),
+    ]
+    set_faults(
+        emulator,
+        rules=[
+            {"api": api, "method_id": method, "status": 503, "after_commit": True, "times": 1}
+            for api, method in writes
+        ],
+    )
+    applied = cli("apply", blueprint, "--yes")
+    assert applied.exit_code == 0, applied.output
+    injected = [e for e in journal(emulator) if e.get("injected") == "after-commit"]
+    assert len(injected) == len(writes)
+    assert [e["status"] for e in calls(emulator, "cloudresourcemanager", "projects.create")] == [
+        503,
+        409,
+    ]
+    clear_journal(emulator)
+    assert cli("plan", blueprint, "--detailed-exitcode").exit_code == 0
+
+
+def test_paced_writes_meet_the_emulated_quotas(
+    cli: CliFn, blueprint: Path, emulator: RunningEmulator
+) -> None:
+    set_faults(emulator, quotas=True)
+    applied = cli("apply", blueprint, "--yes", env={"PROVISION_PACING": "on"})
+    assert applied.exit_code == 0, applied.output
+    assert [e for e in journal(emulator) if e["status"] == 429] == []
