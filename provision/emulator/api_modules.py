@@ -6,9 +6,11 @@ from types import ModuleType
 
 from provision.emulator.billing import routes as billing_routes
 from provision.emulator.dicomweb import routes as dicomweb
+from provision.emulator.healthcare import routes as healthcare
 from provision.emulator.iam import routes as iam_routes
 from provision.emulator.resourcemanager import routes as resourcemanager_routes
 from provision.emulator.serviceusage import routes as serviceusage_routes
+from provision.emulator.storage import routes as storage
 
 MODULES: list[ModuleType] = [
     resourcemanager_routes,
@@ -16,4 +18,6 @@ MODULES: list[ModuleType] = [
     billing_routes,
     iam_routes,
     dicomweb,
+    healthcare,
+    storage,
 ]

@@ -134,6 +134,10 @@ class EmulatorSettings:
     quota_limits: dict[str, float] = field(default_factory=dict)
     """Per-limit overrides of Google's default quotas, keyed by limit name
     (e.g. `{"MutateRequestsPerMinutePerProject": 10}`)."""
+    # --- Healthcare and Cloud Storage facts the spec marks unverified
+    import_failure_code: int = 3
+    """google.rpc.Code of a finished import operation's `error` when some files failed (the
+    real code is unverified; 3 = INVALID_ARGUMENT)."""
     extra: dict[str, Any] = field(default_factory=dict)
 
     def updated(self, changes: dict[str, Any]) -> EmulatorSettings:

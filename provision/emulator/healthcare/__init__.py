@@ -1,0 +1,1 @@
+"""Cloud Healthcare v1 admin API emulation."""

@@ -1,0 +1,288 @@
+"""Cloud Healthcare v1 admin API over HTTP: locations, datasets, DICOM stores, IAM, operations
+and `dicomStores.import`.
+
+Every call first requires the API to be enabled on the project (403 SERVICE_DISABLED otherwise,
+or 403 "(or it may not exist)" for an unknown project), then a supported location.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Any
+
+from provision.emulator.core import iam, lro, paging
+from provision.emulator.core.errors import ApiError, invalid_argument
+from provision.emulator.core.routing import Ctx, Route
+from provision.emulator.core.world import World
+from provision.emulator.healthcare import models
+from provision.emulator.healthcare.models import SERVICE, Names
+
+V1 = "/v1/projects/{project}/locations"
+LOCATION = f"{V1}/{{location}}"
+DATASETS = f"{LOCATION}/datasets"
+DATASET = f"{DATASETS}/{{dataset}}"
+STORES = f"{DATASET}/dicomStores"
+STORE = f"{STORES}/{{store}}"
+PREFIX = "projects.locations"
+
+
+def _names(ctx: Ctx) -> Names:
+    project = ctx.world.require_service(ctx.params["project"], SERVICE, domain=SERVICE)
+    return Names(ctx.world, project, ctx.params["project"])
+
+
+def _location(ctx: Ctx) -> tuple[Names, str]:
+    names = _names(ctx)
+    location = ctx.params["location"]
+    models.check_location(location)
+    return names, names.canonical(f"locations/{location}")
+
+
+def _dataset_name(ctx: Ctx) -> tuple[Names, str]:
+    names, location = _location(ctx)
+    return names, f"{location}/datasets/{ctx.params['dataset']}"
+
+
+def _dataset(ctx: Ctx, *, initialized: bool = True) -> tuple[Names, dict[str, Any]]:
+    names, name = _dataset_name(ctx)
+    return names, models.require_dataset(ctx.world, name, initialized=initialized)
+
+
+def _store(ctx: Ctx) -> tuple[Names, dict[str, Any]]:
+    names, dataset = _dataset(ctx)
+    name = f"{dataset['name']}/dicomStores/{ctx.params['store']}"
+    return names, models.require_store(ctx.world, name)
+
+
+def _page(
+    ctx: Ctx, items: list[dict[str, Any]], default: int, maximum: int
+) -> tuple[list[dict[str, Any]], str | None]:
+    """One page by `pageSize` / `pageToken` (tokens are bound to this list and filter)."""
+    size = paging.page_size(ctx.query.get("pageSize"), default=default, maximum=maximum)
+    scope = f"{ctx.request.path}?{ctx.query.get('filter', '')}"
+    return paging.paginate(items, size=size, token=ctx.query.get("pageToken"), scope=scope)
+
+
+def _listing(key: str, page: list[dict[str, Any]], token: str | None) -> dict[str, Any]:
+    answer: dict[str, Any] = {}
+    if page:
+        answer[key] = page
+    if token:
+        answer["nextPageToken"] = token
+    return answer
+
+
+def _requested_version(ctx: Ctx) -> int:
+    raw = ctx.query.get("options.requestedPolicyVersion") or "0"
+    try:
+        return int(raw)
+    except ValueError:
+        raise invalid_argument(f"Invalid requested policy version: {raw}") from None
+
+
+def _set_policy(ctx: Ctx, resource: str) -> dict[str, Any]:
+    body = ctx.json()
+    policy = body.get("policy")
+    if not isinstance(policy, dict):
+        raise invalid_argument("policy is required.")
+    return iam.set_policy(
+        ctx.world, resource, policy, iam.HEALTHCARE, update_mask=body.get("updateMask")
+    )
+
+
+# ----- locations
+
+
+def _location_resource(names: Names, location: str) -> dict[str, Any]:
+    return {"name": names.shown(names.canonical(f"locations/{location}")), "locationId": location}
+
+
+def list_locations(ctx: Ctx) -> dict[str, Any]:
+    names = _names(ctx)
+    everything = [_location_resource(names, location) for location in models.LOCATIONS]
+    page, token = _page(ctx, everything, 100, 1000)
+    return _listing("locations", page, token)
+
+
+def get_location(ctx: Ctx) -> dict[str, Any]:
+    names, _ = _location(ctx)
+    return _location_resource(names, ctx.params["location"])
+
+
+# ----- datasets
+
+
+def create_dataset(ctx: Ctx) -> dict[str, Any]:
+    names, location = _location(ctx)
+    dataset_id = models.check_id(ctx.query.get("datasetId"), "datasetId", "dataset")
+    name = f"{location}/datasets/{dataset_id}"
+    created = ctx.world.now_rfc3339()
+    record = models.create_dataset(ctx.world, name, ctx.json())
+    response = {"@type": models.DATASET_TYPE, **models.render(record, names)}
+    operation = lro.start(
+        ctx.world,
+        models.new_operation_name(ctx.world, name),
+        metadata=models.operation_metadata(ctx.world, models.CREATE_DATASET_METHOD, created),
+        response=response,
+    )
+    return models.render_operation(operation, names)
+
+
+def get_dataset(ctx: Ctx) -> dict[str, Any]:
+    names, dataset = _dataset(ctx, initialized=False)
+    return models.render(dataset, names)
+
+
+def list_datasets(ctx: Ctx) -> dict[str, Any]:
+    names, location = _location(ctx)
+    datasets = [models.render(d, names) for d in models.list_datasets(ctx.world, location)]
+    page, token = _page(ctx, datasets, 100, 1000)
+    return _listing("datasets", page, token)
+
+
+def patch_dataset(ctx: Ctx) -> dict[str, Any]:
+    names, dataset = _dataset(ctx)
+    record = models.patch_dataset(ctx.world, dataset, ctx.json(), ctx.query.get("updateMask"))
+    return models.render(record, names)
+
+
+def delete_dataset(ctx: Ctx) -> dict[str, Any]:
+    _, dataset = _dataset(ctx, initialized=False)
+    models.delete_dataset(ctx.world, dataset["name"])
+    return {}
+
+
+def get_dataset_iam(ctx: Ctx) -> dict[str, Any]:
+    _, dataset = _dataset(ctx)
+    return iam.get_policy(ctx.world, dataset["name"], _requested_version(ctx))
+
+
+def set_dataset_iam(ctx: Ctx) -> dict[str, Any]:
+    _, dataset = _dataset(ctx)
+    return _set_policy(ctx, dataset["name"])
+
+
+# ----- DICOM stores
+
+
+def create_store(ctx: Ctx) -> dict[str, Any]:
+    names, dataset = _dataset(ctx)
+    store_id = models.check_id(ctx.query.get("dicomStoreId"), "dicomStoreId", "DICOM store")
+    name = f"{dataset['name']}/dicomStores/{store_id}"
+    return models.render(models.create_store(ctx.world, name, ctx.json()), names)
+
+
+def get_store(ctx: Ctx) -> dict[str, Any]:
+    names, store = _store(ctx)
+    return models.render(store, names)
+
+
+def list_stores(ctx: Ctx) -> dict[str, Any]:
+    names, dataset = _dataset(ctx)
+    stores = models.list_stores(ctx.world, dataset["name"], ctx.query.get("filter"))
+    page, token = _page(ctx, [models.render(s, names) for s in stores], 100, 1000)
+    return _listing("dicomStores", page, token)
+
+
+def patch_store(ctx: Ctx) -> dict[str, Any]:
+    names, store = _store(ctx)
+    record = models.patch_store(ctx.world, store, ctx.json(), ctx.query.get("updateMask"))
+    return models.render(record, names)
+
+
+def delete_store(ctx: Ctx) -> dict[str, Any]:
+    _, store = _store(ctx)
+    models.delete_store(ctx.world, store["name"])
+    return {}
+
+
+def get_store_iam(ctx: Ctx) -> dict[str, Any]:
+    _, store = _store(ctx)
+    return iam.get_policy(ctx.world, store["name"], _requested_version(ctx))
+
+
+def set_store_iam(ctx: Ctx) -> dict[str, Any]:
+    _, store = _store(ctx)
+    return _set_policy(ctx, store["name"])
+
+
+def import_dicom(ctx: Ctx) -> dict[str, Any]:
+    names, store = _store(ctx)
+    body = ctx.json()
+    models.reject_unknown_fields(
+        body, frozenset({"gcsSource", "blobStorageSettings"}), "import_dicom_data_request"
+    )
+    source = body.get("gcsSource")
+    if not isinstance(source, dict) or not source.get("uri"):
+        raise invalid_argument("gcsSource.uri is required.")
+    uri = source["uri"]
+    models.check_import_uri(uri)
+    created = ctx.world.now_rfc3339()
+    failure_code = ctx.world.settings.import_failure_code
+    counter, error = models.run_import(ctx.world, store["name"], names.project, uri, failure_code)
+    dataset = store["name"].split("/dicomStores/")[0]
+    operation = lro.start(
+        ctx.world,
+        models.new_operation_name(ctx.world, dataset),
+        metadata=models.operation_metadata(ctx.world, models.IMPORT_METHOD, created, **counter),
+        response=None if error else {"@type": models.IMPORT_RESPONSE_TYPE},
+        error=error,
+    )
+    return models.render_operation(operation, names)
+
+
+# ----- operations
+
+
+def get_operation(ctx: Ctx) -> dict[str, Any]:
+    names, dataset_name = _dataset_name(ctx)
+    name = f"{dataset_name}/operations/{ctx.params['operation']}"
+    operation = lro.poll(ctx.world, name)
+    if operation is None:
+        raise ApiError("NOT_FOUND", f"Operation {names.shown(name)} not found.")
+    return models.render_operation(operation, names)
+
+
+def list_operations(ctx: Ctx) -> dict[str, Any]:
+    names, dataset = _dataset(ctx, initialized=False)
+    operations = models.list_operations(ctx.world, dataset["name"], ctx.query.get("filter"))
+    rendered = [models.render_operation(op, names) for op in operations]
+    page, token = _page(ctx, rendered, 100, 1000)
+    return _listing("operations", page, token)
+
+
+# ----- routing
+
+
+def routes(world: World) -> list[Route]:
+    del world
+
+    def route(method: str, template: str, handler: Callable[[Ctx], Any], method_id: str) -> Route:
+        mutating = method in ("POST", "PATCH", "DELETE", "PUT") and not method_id.endswith(
+            "getIamPolicy"
+        )
+        return Route(method, template, handler, "healthcare", f"{PREFIX}.{method_id}", mutating)
+
+    return [
+        route("GET", V1, list_locations, "list"),
+        route("GET", LOCATION, get_location, "get"),
+        route("POST", DATASETS, create_dataset, "datasets.create"),
+        route("GET", DATASETS, list_datasets, "datasets.list"),
+        route("GET", DATASET, get_dataset, "datasets.get"),
+        route("PATCH", DATASET, patch_dataset, "datasets.patch"),
+        route("DELETE", DATASET, delete_dataset, "datasets.delete"),
+        route("GET", f"{DATASET}:getIamPolicy", get_dataset_iam, "datasets.getIamPolicy"),
+        route("POST", f"{DATASET}:setIamPolicy", set_dataset_iam, "datasets.setIamPolicy"),
+        route("GET", f"{DATASET}/operations", list_operations, "datasets.operations.list"),
+        route(
+            "GET", f"{DATASET}/operations/{{operation}}", get_operation, "datasets.operations.get"
+        ),
+        route("POST", STORES, create_store, "datasets.dicomStores.create"),
+        route("GET", STORES, list_stores, "datasets.dicomStores.list"),
+        route("GET", STORE, get_store, "datasets.dicomStores.get"),
+        route("PATCH", STORE, patch_store, "datasets.dicomStores.patch"),
+        route("DELETE", STORE, delete_store, "datasets.dicomStores.delete"),
+        route("GET", f"{STORE}:getIamPolicy", get_store_iam, "datasets.dicomStores.getIamPolicy"),
+        route("POST", f"{STORE}:setIamPolicy", set_store_iam, "datasets.dicomStores.setIamPolicy"),
+        route("POST", f"{STORE}:import", import_dicom, "datasets.dicomStores.import"),
+    ]

@@ -1,0 +1,1 @@
+"""Cloud Storage JSON API v1 emulation."""
