@@ -46,6 +46,17 @@ class Context:
     progress: Callable[[Progress], None] | None = None
     cancel: threading.Event = field(default_factory=threading.Event)
 
+    @classmethod
+    def create(cls, api: GoogleApi, options: Options | None = None) -> Context:
+        """A fresh context whose facts look project numbers up on demand."""
+        from provision.resources.project import number_lookup
+
+        holder: list[Context] = []
+        facts = Facts(lookup=lambda key: number_lookup(holder[0])(key))  # noqa: PLW0108
+        ctx = cls(api, facts, options or Options(), None, api.cancel)
+        holder.append(ctx)
+        return ctx
+
     def for_change(self, progress: Callable[[Progress], None] | None) -> Context:
         """The same context reporting progress to `progress`."""
         return Context(self.api, self.facts, self.options, progress, self.cancel)
@@ -127,8 +138,7 @@ def resource_of(change: Change) -> Resource:
 
 
 def describe_drift(saved: Change, fresh: Change) -> str:
-    if fresh.action != saved.action:
-        return f"planned {saved.action.value}, now it would be {fresh.action.value}"
+    """E.g. `bindings[roles/viewer] changed since the plan (planned update, now no-op)`."""
     saved_paths = {d.path: d for d in saved.diffs}
     fresh_paths = {d.path: d for d in fresh.diffs}
     moved = sorted(
@@ -136,7 +146,10 @@ def describe_drift(saved: Change, fresh: Change) -> str:
         for path in saved_paths.keys() | fresh_paths.keys()
         if saved_paths.get(path) != fresh_paths.get(path)
     )
-    return "changed since the plan: " + ", ".join(moved or ["(fields)"])
+    text = f"{', '.join(moved) or 'its fields'} changed since the plan"
+    if fresh.action != saved.action:
+        text += f" (planned {saved.action.value}, now it would be {fresh.action.value})"
+    return text
 
 
 def field_diffs(
