@@ -5,8 +5,11 @@ from __future__ import annotations
 
 import json
 from dataclasses import dataclass
+from io import BytesIO
+from pathlib import Path
 from typing import Any
 
+import pydicom
 import pytest
 from google.auth.credentials import AnonymousCredentials
 from google.cloud.storage import Bucket, Client
@@ -84,6 +87,19 @@ def setup(emulator: RunningEmulator) -> Setup:
     bucket.blob("dir/readme.txt").upload_from_string(b"not a DICOM file")
     agent = f"serviceAccount:service-{number}@gcp-sa-healthcare.iam.gserviceaccount.com"
     return Setup(emulator, hc, bucket, agent)
+
+
+def test_samples_are_deterministic_dicom(tmp_path: Path) -> None:
+    first = samples.generate(4, seed=7, studies=2)
+    assert first == samples.generate(4, seed=7, studies=2)
+    assert {s.sop_uid for s in first}.isdisjoint(s.sop_uid for s in samples.generate(4, seed=8))
+    assert len({s.study_uid for s in first}) == 2
+    parsed = pydicom.dcmread(BytesIO(first[1].data))
+    assert parsed.Modality == "MR"
+    assert parsed.SOPInstanceUID == first[1].sop_uid
+    assert len(parsed.PixelData) == parsed.Rows * parsed.Columns * 2
+    written = samples.write(tmp_path, 3, seed=7)
+    assert [p.read_bytes() for p in written] == [s.data for s in samples.generate(3, seed=7)]
 
 
 @pytest.mark.parametrize(
