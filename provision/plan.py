@@ -17,7 +17,7 @@ from provision.gcp.retry import RunInterruptedError
 from provision.graph import State, run_graph
 from provision.model import Action, Address, Change, Observed, Plan, Resource
 from provision.resources import registry
-from provision.resources.base import Context
+from provision.resources.base import Context, Kind
 from provision.resources.symbols import resolve
 
 DEFAULT_WORKERS = 16
@@ -52,15 +52,12 @@ def plan_resources(
         resource = by_address[address]
         kind = registry.get(address.kind)
         with lock:
-            creating = [d for d in resource.depends_on if changes[d].action is Action.CREATE]
+            waiting = [waits_for(kind, changes[d]) for d in resource.depends_on]
         resource = replace(resource, spec=resolve(resource.spec, ctx.facts.snapshot()))
-        if creating:
+        first = next((why for why in waiting if why), "")
+        if first:
             change = kind.diff(resource, Observed.absent(), ctx.options)
-            change = replace(
-                change,
-                observed_exists=None,
-                reason=change.reason or f"{creating[0]} will be created first",
-            )
+            change = replace(change, observed_exists=None, reason=change.reason or first)
             with lock:
                 changes[address] = change
             return
@@ -107,14 +104,29 @@ def plan_resources(
     )
 
 
+def waits_for(kind: Kind, dependency: Change) -> str:
+    """Why an object cannot be read yet because of `dependency` ("" when it can)."""
+    if dependency.action is Action.CREATE:
+        return f"{dependency.address} will be created first"
+    enabling = registry.get(dependency.address.kind).enables(dependency) & kind.requires_services
+    if enabling:
+        return f"{', '.join(sorted(enabling))} will be enabled first"
+    return ""
+
+
 def orphan_change(parent: Address, address: Address, observed: Observed, ctx: Context) -> Change:
-    """`delete` when the user named the address with --allow-delete, else `forget`."""
+    """`delete` when the user named the address with --allow-delete, else `forget`.
+
+    What the orphan holds (`observed.fields["contents"]`, when its kind says) is part of the reason.
+    """
+    contents = observed.fields.get("contents")
+    held = f"; {contents}" if contents else ""
     if str(address) in ctx.options.allow_delete:
         return Change(
             address,
             Action.DELETE,
             before=dict(observed.fields),
-            reason="no longer in the blueprint; deletion allowed by --allow-delete",
+            reason=f"no longer in the blueprint; deletion allowed by --allow-delete{held}",
             etag=observed.etag,
             depends_on=(parent,),
             observed_exists=True,
@@ -123,7 +135,9 @@ def orphan_change(parent: Address, address: Address, observed: Observed, ctx: Co
         address,
         Action.FORGET,
         before=dict(observed.fields),
-        reason="no longer in the blueprint; left as it is (use --allow-delete to delete it)",
+        reason=(
+            f"no longer in the blueprint; left as it is (use --allow-delete to delete it){held}"
+        ),
         etag=observed.etag,
         depends_on=(parent,),
         observed_exists=True,

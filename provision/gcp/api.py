@@ -151,7 +151,7 @@ class GoogleApi:
             method=method,
             policy=self.timing.retry,
             cancel=self.cancel,
-            propagating=self._propagating,
+            propagating=lambda: self._propagating(api),
             on_retry=self._retried,
         )
 
@@ -203,17 +203,24 @@ class GoogleApi:
     def mark_enabled(self, project: str, service: str, window: float = 300.0) -> None:
         """Tell the retry layer `service` was just enabled on `project`.
 
-        For `window` seconds a 403 SERVICE_DISABLED is treated as propagation and retried.
+        For `window` seconds a 403 SERVICE_DISABLED from that API's calls is treated as
+        propagation and retried (with the usual bounded backoff); other APIs are not affected.
         """
         with self._lock:
             self._propagation[f"{project}/{service}"] = time.monotonic() + window
 
     # -- internals ------------------------------------------------------------------------
 
-    def _propagating(self) -> bool:
+    def _propagating(self, api: str) -> bool:
+        """True while `api` (e.g. `healthcare`) was enabled by this run moments ago."""
         now = time.monotonic()
+        suffix = f"/{api}.googleapis.com"
         with self._lock:
-            return any(deadline > now for deadline in self._propagation.values())
+            return any(
+                deadline > now
+                for key, deadline in self._propagation.items()
+                if key.endswith(suffix)
+            )
 
     def _retried(self, attempt: Attempt) -> None:
         with self._lock:

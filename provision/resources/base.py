@@ -60,6 +60,9 @@ class Kind:
     """The Google API it calls (bounds apply concurrency per API)."""
     iam_admin_roles: ClassVar[frozenset[str]] = frozenset()
     """For IAM kinds: roles whose loss would stop the caller managing this policy."""
+    requires_services: ClassVar[frozenset[str]] = frozenset()
+    """APIs that answer only once enabled (e.g. `healthcare.googleapis.com`). When a dependency
+    is planned to enable one of them (see `enables`), the object is planned without reading."""
 
     # -- planning -------------------------------------------------------------------------
 
@@ -81,9 +84,15 @@ class Kind:
         """Objects this tool manages under `resource` that the blueprint no longer lists.
 
         The planner turns each into `forget`, or `delete` when named with --allow-delete.
-        Kinds that mark ownership (a `managed-by: provision` label) override this.
+        Kinds that mark ownership (a `managed-by: provision` label) override this. An orphan's
+        `Observed.fields["contents"]` (optional) says what it holds, e.g. "holds 3 studies";
+        the plan shows it next to the action.
         """
         return ()
+
+    def enables(self, change: Change) -> frozenset[str]:
+        """APIs that applying `change` enables (only the `services` kind has any)."""
+        return frozenset()
 
     # -- applying -------------------------------------------------------------------------
 
