@@ -10,11 +10,13 @@ what finished and what never started.
 from __future__ import annotations
 
 import contextlib
+import signal
 import threading
-from collections.abc import Callable, Hashable, Mapping, Sequence
+from collections.abc import Callable, Hashable, Iterator, Mapping, Sequence
 from concurrent import futures
 from dataclasses import dataclass
 from enum import StrEnum
+from types import FrameType
 from typing import Generic, TypeVar
 
 K = TypeVar("K", bound=Hashable)
@@ -125,11 +127,12 @@ def run_graph(
                         outcomes[node] = Outcome(State.SKIPPED, reason=reason)
                         changed = True
 
-    with futures.ThreadPoolExecutor(max_workers=max(1, workers)) as pool:
+    stop = threading.Event()
+    with futures.ThreadPoolExecutor(max_workers=max(1, workers)) as pool, _ctrl_c_sets(stop):
         try:
-            while len(outcomes) < len(order):
+            while len(outcomes) < len(order) and not stop.is_set():
                 settle_blocked()
-                started = {key for key in running.values()}
+                started = set(running.values())
                 for node in order:
                     if node in outcomes or node in started or not ready(node):
                         continue
@@ -137,33 +140,52 @@ def run_graph(
                     limit = limits.get(name)
                     if limit is not None and in_group.get(name, 0) >= limit:
                         continue
-                    if len(running) >= workers:
+                    if len(running) >= workers or stop.is_set():
                         break
                     in_group[name] = in_group.get(name, 0) + 1
                     running[pool.submit(work, node)] = node
                 if not running:
-                    if len(outcomes) < len(order):
+                    if len(outcomes) < len(order) and not stop.is_set():
                         raise AssertionError("graph runner stalled (a group limit of 0?)")
                     break
                 finished, _ = futures.wait(
-                    list(running), timeout=0.25, return_when=futures.FIRST_COMPLETED
+                    list(running), timeout=0.1, return_when=futures.FIRST_COMPLETED
                 )
                 for future in finished:
                     node = running.pop(future)
                     in_group[group(node)] -= 1
                     outcomes[node] = _outcome(future)
-        except KeyboardInterrupt:
+        except KeyboardInterrupt:  # not on the main thread, or a second Ctrl-C
+            stop.set()
+        if stop.is_set():
             interrupted = True
             cancel.set()
             for future, node in list(running.items()):
-                while not future.done():  # a second Ctrl-C does not abandon running calls
+                while not future.done():  # running calls finish (their waits end early)
                     with contextlib.suppress(KeyboardInterrupt):
-                        futures.wait([future], timeout=0.25)
+                        futures.wait([future], timeout=0.1)
                 outcomes[node] = _outcome(future)
             for node in order:
                 if node not in outcomes:
                     outcomes[node] = Outcome(State.NOT_STARTED, reason="interrupted")
     return GraphResult({node: outcomes[node] for node in order}, interrupted)
+
+
+@contextlib.contextmanager
+def _ctrl_c_sets(stop: threading.Event) -> Iterator[None]:
+    """While running on the main thread, Ctrl-C sets `stop` instead of raising."""
+    if threading.current_thread() is not threading.main_thread():
+        yield
+        return
+
+    def on_interrupt(signum: int, frame: FrameType | None) -> None:
+        stop.set()
+
+    previous = signal.signal(signal.SIGINT, on_interrupt)
+    try:
+        yield
+    finally:
+        signal.signal(signal.SIGINT, previous)
 
 
 def _outcome(future: futures.Future[T]) -> Outcome[T]:

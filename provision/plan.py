@@ -1,9 +1,15 @@
 """Planning: read the live state (reads only) and diff it against the desired resources.
 
-Reads run concurrently, each as soon as the objects it depends on were read, so plan time
-follows the depth of the graph, not the number of resources. Every object is read at most once.
-A resource depending on something being created is planned as `create` without reading. A read
-failing with 401/403 (or anything else) fails the plan: unreadable never means absent.
+Reads run concurrently, each as soon as its containers were read, so plan time follows the
+depth of the containment graph, not the number of resources. Every object is read at most once.
+
+A dependency whose name equals or prefixes the resource's name (`projects/p` for
+`projects/p/services`) is its *container*: the resource is read after it, and planned as
+`create` without reading when the container is being created. A kind may wait for more
+(`Kind.reads_after`): Healthcare and Storage objects also wait for the `services` change and are
+planned without reading when it enables their API. Other dependencies (services after billing, a
+grant after its service agent) only order apply. A read failing with 401/403
+(or anything else) fails the plan: unreadable never means absent.
 """
 
 from __future__ import annotations
@@ -12,15 +18,31 @@ import threading
 from collections.abc import Mapping, Sequence
 from dataclasses import replace
 
+from provision.blueprint.expand import expand
+from provision.blueprint.loader import LoadedBlueprint
 from provision.errors import PlanError, ProvisionError
 from provision.gcp.retry import RunInterruptedError
-from provision.graph import State, run_graph
+from provision.graph import State, run_graph, topological
 from provision.model import Action, Address, Change, Observed, Plan, Resource
 from provision.resources import registry
 from provision.resources.base import Context, Kind
 from provision.resources.symbols import resolve
 
 DEFAULT_WORKERS = 16
+
+
+def plan_blueprint(
+    loaded: LoadedBlueprint, ctx: Context, *, workers: int = DEFAULT_WORKERS
+) -> Plan:
+    """Expand the blueprint and plan it against the live state."""
+    return plan_resources(
+        expand(loaded),
+        ctx,
+        blueprint_path=str(loaded.path),
+        blueprint_digest=loaded.digest,
+        warnings=[str(w) for w in loaded.warnings],
+        workers=workers,
+    )
 
 
 def plan_resources(
@@ -52,7 +74,7 @@ def plan_resources(
         resource = by_address[address]
         kind = registry.get(address.kind)
         with lock:
-            waiting = [waits_for(kind, changes[d]) for d in resource.depends_on]
+            waiting = [waits_for(kind, changes[d]) for d in containers[address]]
         resource = replace(resource, spec=resolve(resource.spec, ctx.facts.snapshot()))
         first = next((why for why in waiting if why), "")
         if first:
@@ -74,9 +96,13 @@ def plan_resources(
             extra[address] = found
 
     order = list(by_address)
+    containers = {
+        a: tuple(d for d in r.depends_on if registry.get(a.kind).reads_after(a, d))
+        for a, r in by_address.items()
+    }
     result = run_graph(
         order,
-        {a: r.depends_on for a, r in by_address.items()},
+        containers,
         work,
         workers=workers,
         cancel=ctx.cancel,
@@ -89,7 +115,8 @@ def plan_resources(
     if failed:
         raise PlanError(plan_failure_message(failed, result.outcomes))
     ordered: list[Change] = []
-    for address in result.outcomes:
+    full_order = topological(order, {a: r.depends_on for a, r in by_address.items()})
+    for address in full_order:
         ordered.append(changes[address])
         ordered += extra.get(address, [])
     named = {str(c.address) for c in ordered if c.action is Action.DELETE}

@@ -97,13 +97,13 @@ def binding_spec(binding: Binding) -> JSON:
 
 
 def api_dependencies(blueprint: Blueprint) -> tuple[Address, ...]:
-    """What Healthcare and Storage objects wait for: the enabled APIs (which wait for billing
-    and the project), or billing, or the project."""
+    """What Healthcare and Storage objects wait for: the project, and the enabled APIs (which
+    wait for billing) or else billing."""
     pid = blueprint.project.id
     if blueprint.services:
-        return (addresses.services(pid),)
+        return (addresses.project(pid), addresses.services(pid))
     if blueprint.project.billing_account:
-        return (addresses.billing(pid),)
+        return (addresses.project(pid), addresses.billing(pid))
     return (addresses.project(pid),)
 
 
@@ -245,7 +245,7 @@ def service_agent_resources(
     for index, agent in enumerate(blueprint.service_agents):
         path = f"serviceAgents[{index}]"
         address = addresses.service_agent(pid, agent.service)
-        deps = tuple(dict.fromkeys((addresses.project(pid), *api_dependencies(blueprint))))
+        deps = api_dependencies(blueprint)
         out.append(Resource(address, agent_spec(pid, agent.service), deps, loaded.locate(path)))
         member = agent_member(pid, agent.service)
         for grant in agent_grants(blueprint, agent.service, agent.grants):

@@ -6,8 +6,10 @@ Add one line per command module; keep the modules' top-level imports light.
 from __future__ import annotations
 
 from provision.cli import (
+    apply_cmd,  # noqa: F401
     config_cmd,  # noqa: F401
     emulator_cmd,  # noqa: F401
+    plan_cmd,  # noqa: F401
     schema_cmd,  # noqa: F401
     validate_cmd,  # noqa: F401
     version_cmd,  # noqa: F401

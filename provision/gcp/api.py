@@ -115,6 +115,10 @@ class GoogleApi:
             import google_auth_httplib2
             import httplib2
 
+            # httplib2 would re-send a request after connection-level failures; the retry table
+            # is the one retry layer, so it decides (and counts). httplib2 still reconnects once
+            # when a kept-alive connection turns out closed before any status line.
+            httplib2.RETRIES = 1
             http = google_auth_httplib2.AuthorizedHttp(
                 self.identity.credentials, http=httplib2.Http(timeout=self.timing.http_timeout)
             )

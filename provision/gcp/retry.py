@@ -126,7 +126,7 @@ RULES: tuple[Rule, ...] = (
         F,
         "billing not enabled",
         reasons=("UREQ_PROJECT_BILLING_NOT_FOUND",),
-        hint="link a billing account to the project (project.billingAccount in the blueprint)",
+        hint="link a billing account to the project: set project.billingAccount in the blueprint",
     ),
     Rule(
         R,

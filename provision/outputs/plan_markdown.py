@@ -35,5 +35,5 @@ def render(plan: Plan) -> str:
                 for item in (change.after or {}).get(MANUAL_CHECKLIST_KEY) or []:
                     lines.append(f"  - [ ] {display(str(item))}")
     for warning in plan.warnings:
-        lines += ["", f"> warning: {warning}"]
+        lines += ["", f"> {warning if 'warning:' in warning else 'warning: ' + warning}"]
     return "\n".join(lines) + "\n"

@@ -57,8 +57,7 @@ def render(plan: Plan, *, color: bool = False) -> str:
             lines += change_lines(change, color=color)
         lines.append("")
         lines.append(summary_line(plan))
-    for warning in plan.warnings:
-        lines.append(f"warning: {warning}")
+    lines += [w if "warning:" in w else f"warning: {w}" for w in plan.warnings]
     return "\n".join(lines) + "\n"
 
 

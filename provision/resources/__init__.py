@@ -1,5 +1,28 @@
 """Resource kinds: one module per kind (read / pure diff / create / update / delete).
 
-`registry.get(kind)` returns a kind; `base` defines the contract; `iam` and `iam_policy` are the
-shared IAM machinery; `symbols` resolves values known only after apply (project numbers).
+Adding a kind (e.g. `healthcare.dicom_store`):
+
+1. Address: add a constructor to `addresses.py` (kind + Google's full resource name).
+2. Module `provision/resources/<kind>.py` with a `@register`ed subclass of `base.Kind` setting
+   `name` (the address kind) and `api` (the Google API, bounds apply concurrency), and:
+   - `read(ctx, resource) -> Observed`: reads only, through `ctx.api.call("<discovery method
+     id>", **params)`; a missing object is `Observed.absent()` (404); 401/403 must raise.
+   - `diff(resource, observed, options) -> Change` (pure): `after` = the desired spec (it is what
+     apply and saved-plan re-checks work from), `before` = observed fields, `diffs` = FieldDiffs,
+     `etag`, `depends_on=resource.depends_on`, `observed_exists=observed.exists`. Absent ->
+     `create`. Add data-driven cases under `tests/planner_cases/cases/`.
+   - `create` / `update` / `delete` / `run(ctx, change) -> Observed | None`; long-running
+     operations via `ctx.api.wait(op, api=..., what=..., progress=ctx.progress)`; creates use
+     caller-chosen ids and adopt on 409 ALREADY_EXISTS after reading back.
+   - optional `facts` (values learned, e.g. a number) and `orphans` (objects labelled
+     `managed-by: provision` that the blueprint no longer lists -> `forget`, or `delete` with
+     `--allow-delete`).
+   IAM kinds subclass `iam.IamKind` and implement only `get_policy` / `set_policy` (plus
+   `set_method` and `iam_admin_roles`); merge semantics and the etag read-modify-write are shared.
+3. One line in `registry.BUILTIN_MODULES`, one expansion function in `blueprint/expand.py`.
+   A dependency whose name equals or prefixes the resource's name is its container (read first,
+   create propagates); other dependencies only order apply.
+
+Values known only after apply (a project's NUMBER, for service agents) are written as
+`symbols.project_number_ref(project_id)` inside specs; planner and applier resolve them.
 """

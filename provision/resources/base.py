@@ -22,6 +22,15 @@ if TYPE_CHECKING:
     from provision.gcp.operations import Progress
 
 
+API_ENABLING_KINDS = frozenset({"services"})
+"""Kinds whose changes may enable APIs (see `Kind.enables`)."""
+
+
+def is_container(dependency: Address, address: Address) -> bool:
+    """True when `dependency` contains `address` (same name, or a name prefix at a `/`)."""
+    return address.name == dependency.name or address.name.startswith(dependency.name + "/")
+
+
 @dataclass(frozen=True)
 class Options:
     """User choices that change what may be planned or applied."""
@@ -45,6 +54,17 @@ class Context:
     options: Options = field(default_factory=Options)
     progress: Callable[[Progress], None] | None = None
     cancel: threading.Event = field(default_factory=threading.Event)
+
+    @classmethod
+    def create(cls, api: GoogleApi, options: Options | None = None) -> Context:
+        """A fresh context whose facts look project numbers up on demand."""
+        from provision.resources.project import number_lookup
+
+        holder: list[Context] = []
+        facts = Facts(lookup=lambda key: number_lookup(holder[0])(key))  # noqa: PLW0108
+        ctx = cls(api, facts, options or Options(), None, api.cancel)
+        holder.append(ctx)
+        return ctx
 
     def for_change(self, progress: Callable[[Progress], None] | None) -> Context:
         """The same context reporting progress to `progress`."""
@@ -94,6 +114,18 @@ class Kind:
         """APIs that applying `change` enables (only the `services` kind has any)."""
         return frozenset()
 
+    def reads_after(self, address: Address, dependency: Address) -> bool:
+        """Whether reading `address` must wait for `dependency` to be read (and be planned as
+        `create` without reading when `dependency` is being created).
+
+        Default: when `dependency` contains it (`is_container`), and, for kinds with
+        `requires_services`, when `dependency` is the set of enabled APIs (so that an API being
+        enabled is never read through). Other dependencies only order apply.
+        """
+        if is_container(dependency, address):
+            return True
+        return bool(self.requires_services) and dependency.kind in API_ENABLING_KINDS
+
     # -- applying -------------------------------------------------------------------------
 
     def create(self, ctx: Context, change: Change) -> Observed | None:
@@ -136,8 +168,7 @@ def resource_of(change: Change) -> Resource:
 
 
 def describe_drift(saved: Change, fresh: Change) -> str:
-    if fresh.action != saved.action:
-        return f"planned {saved.action.value}, now it would be {fresh.action.value}"
+    """E.g. `bindings[roles/viewer] changed since the plan (planned update, now no-op)`."""
     saved_paths = {d.path: d for d in saved.diffs}
     fresh_paths = {d.path: d for d in fresh.diffs}
     moved = sorted(
@@ -145,7 +176,10 @@ def describe_drift(saved: Change, fresh: Change) -> str:
         for path in saved_paths.keys() | fresh_paths.keys()
         if saved_paths.get(path) != fresh_paths.get(path)
     )
-    return "changed since the plan: " + ", ".join(moved or ["(fields)"])
+    text = f"{', '.join(moved) or 'its fields'} changed since the plan"
+    if fresh.action != saved.action:
+        text += f" (planned {saved.action.value}, now it would be {fresh.action.value})"
+    return text
 
 
 def field_diffs(

@@ -18,7 +18,7 @@ from collections.abc import Mapping
 from typing import Any
 
 from provision.errors import ApplyError, GoogleApiError, PlanError
-from provision.model import JSON, Action, Change, FieldDiff, Observed, Resource
+from provision.model import JSON, Action, Address, Change, FieldDiff, Observed, Resource
 from provision.resources import addresses, ownership
 from provision.resources.base import Context, Kind, Options, map_diffs
 from provision.resources.registry import register
@@ -34,6 +34,10 @@ class BucketKind(Kind):
     name = "storage.bucket"
     api = "storage"
     requires_services = frozenset({STORAGE})
+
+    def reads_after(self, address: Address, dependency: Address) -> bool:
+        """Also after the project: the read compares the bucket's project number with it."""
+        return dependency.kind == "project" or super().reads_after(address, dependency)
 
     def read(self, ctx: Context, resource: Resource) -> Observed:
         name = addresses.bucket_of(resource.address.name)

@@ -62,7 +62,7 @@ class ProjectKind(Kind):
                 raise PlanError(f"{resource.address}: project does not exist and create is false")
             reason = ""
             if observed.fields.get("visible") is False:
-                reason = "not visible to this identity; it will be created"
+                reason = "does not exist or is not visible to this identity; it will be created"
             return Change(
                 resource.address,
                 Action.CREATE,
@@ -71,7 +71,7 @@ class ProjectKind(Kind):
                 diffs=tuple(field_diffs({}, wanted, [k for k in OWNED if wanted.get(k)])),
                 reason=reason,
                 depends_on=resource.depends_on,
-                observed_exists=False if observed.fields.get("visible") is None else None,
+                observed_exists=False,
             )
         fields = observed.fields
         if fields.get("state") not in (None, "ACTIVE", 1):

@@ -196,6 +196,11 @@ def test_dataset_patch_list_delete(hc: Resource, emulator: RunningEmulator) -> N
         .execute()
     )
     assert patched == {"name": name, "timeZone": "Europe/Paris"}
+    with pytest.raises(HttpError) as bad_zone:
+        _datasets(hc).patch(
+            name=name, updateMask="timeZone", body={"timeZone": "Mars/Olympus"}
+        ).execute()
+    assert bad_zone.value.resp.status == 400
     with pytest.raises(HttpError) as immutable:
         _datasets(hc).patch(name=name, updateMask="encryptionSpec", body={}).execute()
     assert immutable.value.resp.status == 400

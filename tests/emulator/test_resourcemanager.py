@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import json
 import re
+import urllib.request
 from typing import Any
 
 import pytest
@@ -316,3 +318,12 @@ def test_get_iam_policy_is_a_post_that_does_not_mutate(emulator: RunningEmulator
 
 def _viewer(member: str) -> dict[str, Any]:
     return {"role": "roles/viewer", "members": [member]}
+
+
+def test_numeric_enums_on_the_wire(emulator: RunningEmulator) -> None:
+    seed_project(emulator, "wire-enums")
+    base = f"{emulator.base_url}/v3/projects/wire-enums"
+    with urllib.request.urlopen(base + "?%24alt=json%3Benum-encoding%3Dint") as answer:
+        assert json.loads(answer.read())["state"] == 1
+    with urllib.request.urlopen(base + "?alt=json") as answer:
+        assert json.loads(answer.read())["state"] == "ACTIVE"

@@ -77,15 +77,17 @@ def test_operation_reports_done_after_configured_polls(emulator: RunningEmulator
 def test_batch_enable_limits_and_atomicity(emulator: RunningEmulator) -> None:
     seed_project(emulator, "su-batch", billing=True)
     catalogue = _services(emulator).list(parent="projects/su-batch", pageSize=200).execute()
-    names = [s["config"]["name"] for s in catalogue["services"]]
-    assert len(names) >= 30
+    names = [s["config"]["name"] for s in catalogue["services"] if s["state"] == "DISABLED"]
+    assert len(names) >= 21
+    defaults = _enabled(emulator, "su-batch")
+    assert "storage.googleapis.com" in defaults
 
     with pytest.raises(HttpError) as too_many:
         _services(emulator).batchEnable(
             parent="projects/su-batch", body={"serviceIds": names[:21]}
         ).execute()
     assert too_many.value.status_code == 400
-    assert _enabled(emulator, "su-batch") == []
+    assert _enabled(emulator, "su-batch") == defaults
 
     with pytest.raises(HttpError) as bogus:
         _services(emulator).batchEnable(
@@ -98,13 +100,13 @@ def test_batch_enable_limits_and_atomicity(emulator: RunningEmulator) -> None:
         "Not found or permission denied for service(s): gmail-api.googleapis.com."
     )
     assert body["details"][0]["reason"] == "SERVICE_CONFIG_NOT_FOUND_OR_PERMISSION_DENIED"
-    assert _enabled(emulator, "su-batch") == []
+    assert _enabled(emulator, "su-batch") == defaults
 
     started = (
         _services(emulator)
         .batchEnable(
             parent="projects/su-batch",
-            body={"serviceIds": [HEALTHCARE, "storage.googleapis.com"]},
+            body={"serviceIds": [HEALTHCARE, "pubsub.googleapis.com"]},
         )
         .execute()
     )
@@ -112,13 +114,22 @@ def test_batch_enable_limits_and_atomicity(emulator: RunningEmulator) -> None:
     assert done["response"]["@type"].endswith("v1.BatchEnableServicesResponse")
     assert [s["config"]["name"] for s in done["response"]["services"]] == [
         HEALTHCARE,
-        "storage.googleapis.com",
+        "pubsub.googleapis.com",
     ]
-    assert _enabled(emulator, "su-batch") == [HEALTHCARE, "storage.googleapis.com"]
+    assert _enabled(emulator, "su-batch") == sorted(
+        [*defaults, HEALTHCARE, "pubsub.googleapis.com"]
+    )
 
 
 def test_list_pagination_and_filters(emulator: RunningEmulator) -> None:
-    control(emulator, "settings", {"extra_services": [f"x{i:03}.example.com" for i in range(220)]})
+    control(
+        emulator,
+        "settings",
+        {
+            "extra_services": [f"x{i:03}.example.com" for i in range(220)],
+            "new_project_services": [],
+        },
+    )
     seed_project(emulator, "su-pages")
     services = _services(emulator)
     first = services.list(parent="projects/su-pages").execute()
@@ -144,8 +155,8 @@ def test_list_pagination_and_filters(emulator: RunningEmulator) -> None:
 
 
 def test_batch_get(emulator: RunningEmulator) -> None:
-    number = seed_project(emulator, "su-batch-get", services=["storage.googleapis.com"])["name"]
-    names = [f"{number}/services/storage.googleapis.com", f"{number}/services/{HEALTHCARE}"]
+    number = seed_project(emulator, "su-batch-get", services=["pubsub.googleapis.com"])["name"]
+    names = [f"{number}/services/pubsub.googleapis.com", f"{number}/services/{HEALTHCARE}"]
     got = _services(emulator).batchGet(parent="projects/su-batch-get", names=names).execute()
     assert [s["state"] for s in got["services"]] == ["ENABLED", "DISABLED"]
     with pytest.raises(HttpError) as too_many:

@@ -70,3 +70,23 @@ def test_group_limits_bound_concurrency() -> None:
         list(range(12)), {}, work, workers=12, group_of=lambda n: "api", group_limits={"api": 3}
     )
     assert running["max"] == 3
+
+
+def test_ctrl_c_stops_new_work_and_reports_what_finished() -> None:
+    import _thread
+
+    cancel = threading.Event()
+
+    def work(node: str) -> str:
+        if node == "a":
+            _thread.interrupt_main()  # what Ctrl-C does to the main thread
+            cancel.wait(2)  # a wait that ends early when cancelled
+            return "a finished"
+        return node
+
+    result = run_graph(["a", "b", "c"], {"b": ["a"], "c": ["b"]}, work, cancel=cancel)
+    assert result.interrupted
+    assert cancel.is_set()
+    assert result.outcomes["a"].state is State.DONE
+    assert result.outcomes["b"].state is State.NOT_STARTED
+    assert result.outcomes["c"].state is State.NOT_STARTED

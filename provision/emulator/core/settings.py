@@ -68,6 +68,23 @@ def _coerced(name: str, value: Any, current: Any) -> Any:
     raise ValueError(f"setting {name} expects {type(current).__name__}, got {value!r}")
 
 
+DEFAULT_PROJECT_SERVICES: tuple[str, ...] = (
+    "bigquery.googleapis.com",
+    "bigquerystorage.googleapis.com",
+    "cloudapis.googleapis.com",
+    "cloudtrace.googleapis.com",
+    "datastore.googleapis.com",
+    "logging.googleapis.com",
+    "monitoring.googleapis.com",
+    "servicemanagement.googleapis.com",
+    "serviceusage.googleapis.com",
+    "sql-component.googleapis.com",
+    "storage-api.googleapis.com",
+    "storage-component.googleapis.com",
+    "storage.googleapis.com",
+)
+
+
 @dataclass(frozen=True)
 class EmulatorSettings:
     seed: int = 0
@@ -122,6 +139,9 @@ class EmulatorSettings:
     noop_operation_status: int = 400
     """HTTP status of `operations.get` on `operations/noop.DONE_OPERATION` (third-party reports
     say 400; unverified)."""
+    new_project_services: tuple[str, ...] = DEFAULT_PROJECT_SERVICES
+    """Services already enabled on a newly created project, as Google does for its default set
+    (the exact list is inferred and changes over time; `[]` gives a bare project)."""
     # --- Resource Manager and IAM
     caller: str = "user:owner@example.com"
     """The identity the emulator treats as the caller: owner of every project it creates."""

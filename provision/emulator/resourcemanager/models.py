@@ -1,5 +1,7 @@
 """Cloud Resource Manager v3 projects: validation, lifecycle, search, and the project IAM policy.
 
+A new project is owned by the `caller` setting and has the `new_project_services` enabled.
+
 A project is stored in `PROJECTS` under its id as
 `{projectId, number, displayName?, parent?, labels?, state, createTime, updateTime, deleteTime?,
 etag, created}`; `created` is the creation instant in seconds (for the search lag). Names on the
@@ -20,7 +22,7 @@ from provision.emulator.core.errors import (
     invalid_argument,
     permission_denied,
 )
-from provision.emulator.core.world import PROJECTS, World, project_policy_name
+from provision.emulator.core.world import PROJECTS, SERVICES, World, project_policy_name
 
 DOMAIN = "cloudresourcemanager.googleapis.com"
 TYPE_PREFIX = "type.googleapis.com/google.cloud.resourcemanager.v3."
@@ -179,6 +181,12 @@ def create_project(
     if labels:
         project["labels"] = dict(labels)
     world.store.put(PROJECTS, project_id, project)
+    for service in world.settings.new_project_services:
+        world.store.put(
+            SERVICES,
+            f"{project['number']}/{service}",
+            {"state": "ENABLED", "enabledAt": 0.0, "changedAt": 0.0},
+        )
     caller = world.settings.caller
     if caller:
         iam.set_bindings_directly(

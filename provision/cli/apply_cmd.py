@@ -1,0 +1,132 @@
+"""`provision apply (BLUEPRINT | PLANFILE)`: make the planned changes."""
+
+from __future__ import annotations
+
+import os
+import sys
+from pathlib import Path
+from typing import TYPE_CHECKING, Annotated
+
+import typer
+
+from provision.cli.app import app
+from provision.cli.engine_flags import (
+    AllowDeleteOption,
+    AllowDisableOption,
+    AllowOwnAccessOption,
+    engine_options,
+)
+from provision.cli.target import (
+    CredentialsOption,
+    EmulatorOption,
+    EndpointOption,
+    ImpersonateOption,
+    TargetOptions,
+    connect,
+)
+from provision.errors import ProvisionError
+
+if TYPE_CHECKING:
+    from provision.model import Plan
+
+
+class NotConfirmedError(ProvisionError):
+    """The user did not confirm (or could not be asked)."""
+
+
+@app.command()
+def apply(
+    source: Annotated[
+        Path, typer.Argument(help="A blueprint YAML file, or a plan saved with `plan --out`.")
+    ],
+    yes: Annotated[
+        bool,
+        typer.Option("--yes", "-y", help="Do not ask for confirmation (also PROVISION_YES=1)."),
+    ] = False,
+    allow_delete: AllowDeleteOption = None,
+    allow_disable_service: AllowDisableOption = None,
+    allow_remove_own_access: AllowOwnAccessOption = False,
+    endpoint: EndpointOption = None,
+    emulator: EmulatorOption = False,
+    credentials: CredentialsOption = None,
+    impersonate_service_account: ImpersonateOption = None,
+) -> None:
+    """Apply a blueprint (plans, shows the plan, asks to confirm) or a saved plan.
+
+    A saved plan is re-checked first and refused if what it was based on changed. Exit codes:
+    0 success, 1 failure (the summary lists done / failed / skipped), 130 interrupted.
+    """
+    from provision import planfile
+    from provision.apply import apply_plan, check_fresh, failure_lines
+    from provision.blueprint.loader import load
+    from provision.cli.reporter import StderrReporter
+    from provision.errors import ApplyError
+    from provision.outputs import plan_text
+    from provision.plan import plan_blueprint
+    from provision.resources.base import Context
+
+    saved = planfile.looks_like_plan(source)
+    loaded = None if saved else load(source)
+    target = TargetOptions(endpoint, emulator, credentials, impersonate_service_account)
+    with connect(target) as connection:
+        options = engine_options(
+            connection.api, allow_delete, allow_disable_service, allow_remove_own_access
+        )
+        ctx = Context.create(connection.api, options)
+        if saved:
+            plan = planfile.read(source)
+            refuse_if_blueprint_changed(plan)
+            check_fresh(plan, ctx)
+        else:
+            assert loaded is not None
+            plan = plan_blueprint(loaded, ctx)
+        typer.echo(plan_text.render(plan, color=sys.stdout.isatty()), nl=False)
+        if not plan.has_changes:
+            return
+        if not saved:
+            confirm(plan, yes or os.environ.get("PROVISION_YES", "") in ("1", "true", "yes"))
+        report = apply_plan(plan, ctx, reporter=StderrReporter())
+    if report.interrupted:
+        typer.echo(report.summary())
+        typer.echo("\n".join(failure_lines(report)), err=True)
+        raise typer.Exit(130)
+    if report.ok:
+        typer.echo(report.summary())
+    else:
+        lines = "\n".join(failure_lines(report))
+        raise ApplyError(f"{report.summary()}\n{lines}\nFix the cause and run apply again.")
+
+
+def confirm(plan: Plan, assume_yes: bool) -> None:
+    """Ask on the terminal; without one, refuse unless --yes / PROVISION_YES=1."""
+    if assume_yes:
+        return
+    if not sys.stdin.isatty():
+        raise NotConfirmedError(
+            "refusing to apply without confirmation: stdin is not a terminal. "
+            "Review the plan, then pass --yes (or set PROVISION_YES=1)."
+        )
+    print("\nApply these changes? Only 'yes' is accepted: ", end="", file=sys.stderr, flush=True)
+    answer = sys.stdin.readline().strip()
+    if answer != "yes":
+        raise NotConfirmedError("apply cancelled; nothing was changed")
+
+
+def refuse_if_blueprint_changed(plan: Plan) -> None:
+    """A saved plan is for one version of its blueprint; refuse it if that file changed."""
+    from provision.blueprint.loader import load
+    from provision.errors import ProvisionError as AnyProvisionError
+    from provision.errors import StalePlanError
+
+    path = Path(plan.blueprint_path)
+    if not path.is_file():
+        return
+    try:
+        digest = load(path).digest
+    except AnyProvisionError:
+        digest = ""
+    if digest != plan.blueprint_digest:
+        raise StalePlanError(
+            f"the saved plan is stale: blueprint {path} changed since the plan was made; "
+            "nothing was changed. Run `provision plan` again."
+        )

@@ -1,0 +1,118 @@
+"""Target selection shared by every command that talks to Google.
+
+Default: real Google with Application Default Credentials. `--credentials FILE` uses a
+service-account key, `--impersonate-service-account EMAIL` impersonates, `--endpoint URL` (or
+`PROVISION_ENDPOINT`) sends requests to an emulator or proxy serving Google's paths (anonymous
+unless credentials are given), and `--emulator` starts the bundled emulator in-process with its
+state in `.provision/emulator.db`, so separate runs see the same world.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass
+from pathlib import Path
+from typing import TYPE_CHECKING, Annotated
+
+import typer
+
+from provision.errors import ProvisionError
+
+if TYPE_CHECKING:
+    from provision.gcp.api import GoogleApi
+
+EMULATOR_STATE = Path(".provision/emulator.db")
+
+EndpointOption = Annotated[
+    str | None,
+    typer.Option(
+        "--endpoint",
+        envvar="PROVISION_ENDPOINT",
+        help="Base URL of an emulator or proxy serving Google's API paths.",
+        rich_help_panel="Target",
+    ),
+]
+EmulatorOption = Annotated[
+    bool,
+    typer.Option(
+        "--emulator",
+        help="Run against the bundled emulator (state in .provision/emulator.db).",
+        rich_help_panel="Target",
+    ),
+]
+CredentialsOption = Annotated[
+    Path | None,
+    typer.Option(
+        "--credentials",
+        help="Service-account key file (default: Application Default Credentials).",
+        rich_help_panel="Target",
+    ),
+]
+ImpersonateOption = Annotated[
+    str | None,
+    typer.Option(
+        "--impersonate-service-account",
+        help="Impersonate this service account (e-mail).",
+        rich_help_panel="Target",
+    ),
+]
+
+
+@dataclass(frozen=True)
+class TargetOptions:
+    endpoint: str | None = None
+    emulator: bool = False
+    credentials: Path | None = None
+    impersonate: str | None = None
+
+
+class TargetError(ProvisionError):
+    """Conflicting or unusable target options."""
+
+
+@dataclass
+class Connection:
+    api: GoogleApi
+    description: str
+    emulator_url: str | None = None
+
+
+@contextmanager
+def connect(options: TargetOptions) -> Iterator[Connection]:
+    """Open the target (starting the emulator if asked); stops it on exit."""
+    from provision.gcp.api import GoogleApi
+    from provision.gcp.credentials import Target
+    from provision.gcp.settings import PacingPolicy, Timing
+
+    if options.emulator and options.endpoint:
+        raise TargetError("use either --emulator or --endpoint, not both")
+    if options.emulator and (options.credentials or options.impersonate):
+        raise TargetError("--emulator runs anonymously; drop --credentials/--impersonate")
+    if options.endpoint and not options.endpoint.startswith(("http://", "https://")):
+        raise TargetError(f"--endpoint must be an http(s) URL, not {options.endpoint!r}")
+    timing = Timing.from_env()
+    running = None
+    try:
+        if options.emulator:
+            from provision.emulator.server import start_background
+
+            EMULATOR_STATE.parent.mkdir(parents=True, exist_ok=True)
+            running = start_background(EMULATOR_STATE)
+            endpoint: str | None = running.base_url
+            label = f"the emulator ({EMULATOR_STATE})"
+            if not running.world.settings.quotas:
+                timing = Timing(timing.retry, timing.poll, PacingPolicy(enabled=False))
+        else:
+            endpoint = options.endpoint.rstrip("/") if options.endpoint else None
+            label = f"endpoint {endpoint}" if endpoint else "Google Cloud"
+        target = Target(
+            endpoint=endpoint,
+            credentials_file=options.credentials,
+            impersonate=options.impersonate,
+            label=label,
+        )
+        yield Connection(GoogleApi(target, timing), label, endpoint if running else None)
+    finally:
+        if running is not None:
+            running.stop()

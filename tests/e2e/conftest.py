@@ -1,0 +1,114 @@
+"""Fixtures for end-to-end tests: blueprints on disk and the CLI pointed at the emulator."""
+
+from __future__ import annotations
+
+import json
+import urllib.request
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+import pytest
+from google.auth.credentials import AnonymousCredentials
+from googleapiclient import discovery
+
+from provision.emulator.server import RunningEmulator
+
+# Needs the emulator's Resource Manager, Service Usage and Billing APIs.
+pytest.importorskip("provision.emulator.resourcemanager.routes")
+from tests.e2e.cli import CliResult, run_cli
+
+PROJECT = "e2e-imaging"
+BILLING = "billingAccounts/000000-AAAAAA-000000"
+
+BLUEPRINT = f"""\
+version: 1
+project:
+  id: {PROJECT}
+  displayName: E2E imaging
+  billingAccount: {BILLING}
+  labels:
+    env: test
+services:
+  - healthcare.googleapis.com
+  - storage.googleapis.com
+iam:
+  - role: roles/healthcare.dicomViewer
+    members: [user:alice@example.com]
+  - role: roles/viewer
+    members: [group:radiology@example.com]
+"""
+
+
+@pytest.fixture
+def blueprint(tmp_path: Path) -> Path:
+    path = tmp_path / "blueprint.yaml"
+    path.write_text(BLUEPRINT, encoding="utf-8")
+    return path
+
+
+CliFn = Callable[..., CliResult]
+
+
+def control(emulator: RunningEmulator, action: str, body: Any = None) -> Any:
+    """Call the emulator's control plane (`/_emulator/ACTION`) over HTTP."""
+    data = json.dumps(body if body is not None else {}).encode()
+    method = "GET" if action == "journal" else "POST"
+    request = urllib.request.Request(
+        f"{emulator.base_url}/_emulator/{action}",
+        data=None if method == "GET" else data,
+        method=method,
+        headers={"Content-Type": "application/json"},
+    )
+    with urllib.request.urlopen(request) as response:
+        return json.loads(response.read())
+
+
+@pytest.fixture
+def cli(emulator: RunningEmulator) -> CliFn:
+    """`cli("plan", path, ...)` against the (freshly reset) emulator."""
+    control(emulator, "reset")
+
+    def invoke(*args: Any, **kwargs: Any) -> CliResult:
+        env = {"PROVISION_ENDPOINT": emulator.base_url, **kwargs.pop("env", {})}
+        return run_cli(*args, env=env, **kwargs)
+
+    return invoke
+
+
+@pytest.fixture
+def google(emulator: RunningEmulator) -> Callable[[str, str], Any]:
+    """The plain Google discovery client for an API, pointed at the emulator (out-of-band)."""
+
+    def build(api: str, version: str) -> Any:
+        endpoint = emulator.base_url + "/"
+        if api == "storage":
+            endpoint += "storage/v1/"
+        return discovery.build(
+            api,
+            version,
+            credentials=AnonymousCredentials(),  # type: ignore[no-untyped-call]
+            static_discovery=True,
+            client_options={"api_endpoint": endpoint},
+        )
+
+    return build
+
+
+def journal(emulator: RunningEmulator) -> list[dict[str, Any]]:
+    entries = control(emulator, "journal")
+    assert isinstance(entries, list)
+    return entries
+
+
+def mutations(emulator: RunningEmulator) -> list[dict[str, Any]]:
+    return [e for e in journal(emulator) if e["mutating"]]
+
+
+def clear_journal(emulator: RunningEmulator) -> None:
+    request = urllib.request.Request(f"{emulator.base_url}/_emulator/journal", method="DELETE")
+    urllib.request.urlopen(request).close()
+
+
+def set_faults(emulator: RunningEmulator, **settings: Any) -> None:
+    control(emulator, "faults", settings)

@@ -1,0 +1,33 @@
+"""The committed coverage page matches the emulator's routes (regenerate it when they change)."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from provision.emulator.coverage import render_page, sample_path
+
+PAGE = Path(__file__).resolve().parents[2] / "docs" / "emulator-coverage.md"
+
+
+def test_sample_paths_fill_every_parameter() -> None:
+    assert sample_path("/v1/{v1Id}/{v1Id1}/services/{servicesId}:enable") == (
+        "/v1/projects/x1/services/x2:enable"
+    )
+    assert sample_path("/v3/{+name}") == "/v3/x1"
+
+
+def test_coverage_page_is_current() -> None:
+    assert PAGE.read_text(encoding="utf-8") == render_page(), (
+        "docs/emulator-coverage.md is stale: run .venv/bin/python scripts/emulator_coverage.py"
+    )
+
+
+def test_page_counts_the_methods_this_emulator_serves() -> None:
+    page = render_page()
+    for row in (
+        "| `projects.create` | POST | `/v3/projects` | yes |",
+        "| `services.batchEnable` | POST | `/v1/{v1Id}/{v1Id1}/services:batchEnable` | yes |",
+        "| `projects.getBillingInfo` | GET | `/v1/projects/{projectsId}/billingInfo` | yes |",
+        "| `folders.create` | POST | `/v3/folders` | — |",
+    ):
+        assert row in page
