@@ -40,6 +40,8 @@ VERSIONS: Mapping[str, str] = {
 """The API version used for each API unless a call names another one."""
 
 USER_AGENT = "provision/0.1"
+LIST_RESULT = "items"
+"""A call whose answer is a JSON array (DICOMweb QIDO-RS) returns `{LIST_RESULT: [...]}`."""
 
 
 @dataclass
@@ -272,6 +274,8 @@ class GoogleApi:
             raise from_transport_error(error, method=method) from None
         if result is None:
             return {}
+        if isinstance(result, list):  # DICOMweb searches answer a JSON array
+            return {LIST_RESULT: result}
         if not isinstance(result, dict):
             raise GoogleApiError(
                 500, "INTERNAL", f"unexpected response type {type(result).__name__}", method=method

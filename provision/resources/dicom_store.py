@@ -17,6 +17,7 @@ from collections.abc import Mapping
 from typing import Any
 
 from provision.errors import ApplyError, GoogleApiError, PlanError
+from provision.gcp.api import LIST_RESULT
 from provision.model import JSON, Action, Change, FieldDiff, Observed, Resource
 from provision.resources import ownership
 from provision.resources.base import Context, Kind, Options, map_diffs
@@ -154,7 +155,7 @@ def get_store(ctx: Context, name: str) -> JSON | None:
 def store_contents(ctx: Context, name: str) -> str:
     """What the store holds, for the plan: one QIDO-RS study search."""
     answer = ctx.api.call(f"{STORES}.searchForStudies", parent=name, dicomWebPath="studies")
-    studies = answer if isinstance(answer, list) else answer.get("studies", [])
+    studies = answer.get(LIST_RESULT) or []  # no match: 204 and no body
     count = len(studies) if isinstance(studies, list) else 0
     if count == 0:
         return "holds no DICOM studies"
