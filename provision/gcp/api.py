@@ -272,7 +272,7 @@ class GoogleApi:
             google.auth.exceptions.TransportError,
         ) as error:
             raise from_transport_error(error, method=method) from None
-        if result is None:
+        if result is None or result == "":  # e.g. Storage's 204 No Content on delete
             return {}
         if isinstance(result, list):  # DICOMweb searches answer a JSON array
             return {LIST_RESULT: result}
