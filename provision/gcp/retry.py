@@ -8,9 +8,10 @@ rule. Three verdicts exist:
                NOT retried here: the caller restarts its whole read-modify-write.
 * `fail`     - permanent; raised at once, with a hint when one helps.
 
-`call_with_retry` runs a callable under a `RetryPolicy`: at most `max_attempts` attempts (rules for
-eventual consistency, `until_deadline`, are bounded by time only), within `deadline` seconds, sleeping `uniform(0, min(max_delay, base * multiplier**n))` between attempts
-(full jitter) but never less than the server's `RetryInfo.retryDelay`.
+`call_with_retry` runs a callable under a `RetryPolicy`: at most `max_attempts` attempts (rules
+for eventual consistency, `until_deadline`, are bounded by time only), within `deadline` seconds,
+sleeping `uniform(0, min(max_delay, base * multiplier**n))` between attempts (full jitter) but
+never less than the server's `RetryInfo.retryDelay`.
 """
 
 from __future__ import annotations

@@ -12,7 +12,7 @@ from typing import Any
 
 import pytest
 from google.auth.credentials import AnonymousCredentials
-from google.cloud import storage  # type: ignore[attr-defined]
+from google.cloud import storage
 
 from provision.emulator import samples
 from provision.emulator.server import RunningEmulator

@@ -108,7 +108,8 @@ def test_notification_configs_map_to_googles_two_fields(files: Files) -> None:
     text = VALID.replace(
         "      - id: studies\n",
         "      - id: studies\n        notificationConfigs:\n"
-        "          - {pubsubTopic: projects/imaging-test-1/topics/dicom-a, sendForBulkImport: true}\n"
+        "          - pubsubTopic: projects/imaging-test-1/topics/dicom-a\n"
+        "            sendForBulkImport: true\n"
         "          - {pubsubTopic: projects/imaging-test-1/topics/dicom-b}\n",
     )
     spec = expanded(files.write("bp.yaml", text))[STORE].spec
@@ -126,7 +127,8 @@ def test_bulk_import_flag_on_a_later_config_is_refused(files: Files) -> None:
         "      - id: studies\n",
         "      - id: studies\n        notificationConfigs:\n"
         "          - {pubsubTopic: projects/imaging-test-1/topics/dicom-a}\n"
-        "          - {pubsubTopic: projects/imaging-test-1/topics/dicom-b, sendForBulkImport: true}\n",
+        "          - pubsubTopic: projects/imaging-test-1/topics/dicom-b\n"
+        "            sendForBulkImport: true\n",
     )
     with pytest.raises(PlanError, match="only the first notification config"):
         expand(load(files.write("bp.yaml", text)))
