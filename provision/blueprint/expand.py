@@ -153,7 +153,11 @@ def healthcare_resources(loaded: LoadedBlueprint, blueprint: Blueprint) -> list[
             out.append(
                 Resource(
                     store_address,
-                    store_spec(store, loaded.locate(store_path)),
+                    store_spec(
+                        store,
+                        loaded.locate(store_path),
+                        protect=store.deletion_protection and dataset.deletion_protection,
+                    ),
                     (address,),
                     loaded.locate(store_path),
                     adopt=store.adopt,
@@ -171,10 +175,16 @@ def healthcare_resources(loaded: LoadedBlueprint, blueprint: Blueprint) -> list[
     return out
 
 
-def store_spec(store: DicomStore, source: SourceRef) -> JSON:
+def store_spec(store: DicomStore, source: SourceRef, *, protect: bool) -> JSON:
     """The first notification config is the store's `notificationConfig` (the only form with
-    `sendForBulkImport`); the others go to `notificationConfigs`."""
-    spec: JSON = {"labels": dict(store.labels), "adopt": store.adopt}
+    `sendForBulkImport`); the others go to `notificationConfigs`. `protect`: the store's and its
+    dataset's `deletionProtection` (datasets have no labels; their stores carry it, and either
+    flag set to false lifts it)."""
+    spec: JSON = {
+        "labels": dict(store.labels),
+        "adopt": store.adopt,
+        "deletionProtection": protect,
+    }
     configs = list(store.notification_configs)
     if configs:
         first, *rest = configs

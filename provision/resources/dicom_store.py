@@ -2,10 +2,12 @@
 
 spec = {"labels": {..}, "notificationConfig"?: {"pubsubTopic", "sendForBulkImport"?},
         "notificationConfigs": [{"pubsubTopic"}], "streamConfigs": [{"bigqueryDestination":
-        {"tableUri", "force"?}}], "adopt": bool}
+        {"tableUri", "force"?}}], "adopt": bool, "deletionProtection": bool}
 
 * Labels are additive (declared keys are set, others left alone) plus `managed-by: provision`,
-  which marks the store as provision's. An existing store without it needs `adopt: true`.
+  which marks the store as provision's (an existing store without it needs `adopt: true`), and
+  `deletion-protection: true|false`, which keeps the blueprint's `deletionProtection` on the
+  store itself: a protected store is never deleted, even when named with --allow-delete.
 * The notification and stream configs belong to the blueprint: they are made to match exactly.
 * Create is synchronous; an update is one PATCH whose `updateMask` lists exactly the fields
   that differ.
@@ -139,6 +141,8 @@ class DicomStoreKind(Kind):
             raise ApplyError(
                 f"{change.address}: no longer labelled managed-by: provision; not deleting it"
             )
+        if ownership.is_protected(store.get("labels")):
+            raise ApplyError(str(ownership.protected_error(change.address, "the store")))
         ctx.api.call(f"{STORES}.delete", name=change.address.name)
 
 
@@ -165,9 +169,14 @@ def store_contents(ctx: Context, name: str) -> str:
 
 def owned(spec: Mapping[str, Any]) -> JSON:
     """The fields the blueprint owns, normalised, with the ownership label."""
+    protect = bool(spec.get("deletionProtection", True))
     wanted: JSON = {
-        "labels": ownership.with_label(spec.get("labels")),
+        "labels": {
+            **ownership.with_label(spec.get("labels")),
+            **ownership.protection_label(protect),
+        },
         "adopt": bool(spec.get("adopt", False)),
+        "deletionProtection": protect,
     }
     for key in CONFIG_FIELDS:
         value = normal_config(key, spec.get(key))

@@ -10,8 +10,10 @@ spec = {"projectId", "location", "datasetId", "timeZone"?: str, "adopt": bool,
   id that provision manages in another location is a plan error naming `location`.
 * Ownership: datasets have no labels, so a dataset counts as provision's when it is empty or
   holds a store labelled `managed-by: provision`; any other existing dataset needs
-  `adopt: true`. The read lists the dataset's stores for this, and `orphans` reports the stores
-  provision labelled that the blueprint no longer declares.
+  `adopt: true`. For the same reason its deletion protection lives on its stores: a dataset is
+  deleted (only when named with --allow-delete) only if every store in it is provision's and
+  labelled `deletion-protection: false`. The read lists the dataset's stores for this, and
+  `orphans` reports the stores provision labelled that the blueprint no longer declares.
 """
 
 from __future__ import annotations
@@ -118,6 +120,8 @@ class DatasetKind(Kind):
                 continue
             fields: JSON = {"labels": dict(store.get("labels") or {})}
             if str(address) in ctx.options.allow_delete:
+                if ownership.is_protected(fields["labels"]):
+                    raise ownership.protected_error(address, "the store")
                 fields["contents"] = store_contents(ctx, address.name)
             found.append((address, Observed(exists=True, fields=fields)))
         return found
@@ -181,6 +185,15 @@ class DatasetKind(Kind):
         name = change.address.name
         if get_dataset(ctx, name) is None:
             return
+        stores = list_stores(ctx, name)
+        if not any(s["managed"] for s in stores):
+            raise ApplyError(
+                f"{change.address}: it no longer holds a store labelled managed-by: provision; "
+                "not deleting it"
+            )
+        protected = [s["id"] for s in stores if dataset_store_protected(s)]
+        if protected:
+            raise ApplyError(str(ownership.protected_error(change.address, protected[0])))
         ctx.api.call(f"{DATASETS}.delete", name=name)
 
 
@@ -207,6 +220,12 @@ def list_stores(ctx: Context, dataset: str) -> list[JSON]:
             }
         )
     return sorted(stores, key=lambda s: str(s["id"]))
+
+
+def dataset_store_protected(store: Mapping[str, Any]) -> bool:
+    """A store protects its dataset from deletion when it carries deletion protection; stores
+    provision does not manage count as protected (their data is someone else's)."""
+    return not store.get("managed") or ownership.is_protected(store.get("labels"))
 
 
 def is_ours(stores: Sequence[Mapping[str, Any]]) -> bool:

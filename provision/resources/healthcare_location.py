@@ -14,9 +14,15 @@ from __future__ import annotations
 from collections.abc import Iterable
 
 from provision.model import JSON, Action, Address, Change, Observed, Resource
-from provision.resources import addresses
+from provision.resources import addresses, ownership
 from provision.resources.base import Context, Kind, Options
-from provision.resources.healthcare_dataset import DATASETS, HEALTHCARE, PAGE_SIZE, list_stores
+from provision.resources.healthcare_dataset import (
+    DATASETS,
+    HEALTHCARE,
+    PAGE_SIZE,
+    dataset_store_protected,
+    list_stores,
+)
 from provision.resources.registry import register
 
 
@@ -58,6 +64,9 @@ class HealthcareLocationKind(Kind):
                 continue
             fields: JSON = {"stores": [s["id"] for s in stores]}
             if str(address) in ctx.options.allow_delete:
+                protected = [s["id"] for s in stores if dataset_store_protected(s)]
+                if protected:
+                    raise ownership.protected_error(address, f"its store {protected[0]}")
                 fields["contents"] = (
                     f"holds {len(stores)} DICOM store(s): {', '.join(fields['stores'])}; "
                     "deleting the dataset deletes them and all their data"

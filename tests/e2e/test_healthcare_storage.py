@@ -237,7 +237,8 @@ def test_a_store_removed_from_the_blueprint_is_forgotten_and_deleted_only_when_n
 ) -> None:
     assert cli("apply", small, "--yes").exit_code == 0
     stow(emulator, SCRATCH, count=2)
-    small.write_text(BLUEPRINT.replace("      - id: scratch\n", ""), encoding="utf-8")
+    without = BLUEPRINT.replace("      - id: scratch\n", "")
+    small.write_text(without, encoding="utf-8")
     address = f"healthcare.dicom_store:{SCRATCH}"
 
     forget = cli("plan", small, "--detailed-exitcode")
@@ -248,6 +249,19 @@ def test_a_store_removed_from_the_blueprint_is_forgotten_and_deleted_only_when_n
     assert cli("apply", small, "--yes").exit_code == 0
     assert mutations(emulator) == []
     assert healthcare(google).dicomStores().get(name=SCRATCH).execute()["name"] == SCRATCH
+
+    # deletion protection (on by default) travels with the store as a label
+    protected = cli("plan", small, "--allow-delete", address)
+    assert protected.exit_code == 1
+    assert "deletion protection is on" in protected.output
+    unprotect = BLUEPRINT.replace(
+        "      - id: scratch\n", "      - id: scratch\n        deletionProtection: false\n"
+    )
+    small.write_text(unprotect, encoding="utf-8")
+    assert cli("apply", small, "--yes").exit_code == 0
+    labels = healthcare(google).dicomStores().get(name=SCRATCH).execute()["labels"]
+    assert labels["deletion-protection"] == "false"
+    small.write_text(without, encoding="utf-8")
 
     named = cli("plan", small, "--allow-delete", address, "--out", tmp_path / "delete.json")
     assert named.exit_code == 0, named.output
@@ -261,11 +275,8 @@ def test_a_store_removed_from_the_blueprint_is_forgotten_and_deleted_only_when_n
 
     deleted = cli("apply", small, "--yes", "--allow-delete", address)
     assert deleted.exit_code == 0, deleted.output
-    names = [
-        s["name"]
-        for s in healthcare(google).dicomStores().list(parent=DATASET).execute()["dicomStores"]
-    ]
-    assert names == [STORE]
+    listed = healthcare(google).dicomStores().list(parent=DATASET).execute()["dicomStores"]
+    assert [s["name"] for s in listed] == [STORE]
     assert cli("plan", small, "--detailed-exitcode").exit_code == 0
 
 
@@ -274,7 +285,8 @@ def test_a_dropped_bucket_and_dataset_are_found_by_their_scans(
 ) -> None:
     extra = BLUEPRINT.replace(
         "buckets:\n",
-        "  - id: old\n    location: us-central1\n    dicomStores:\n      - id: s1\n"
+        "  - id: old\n    location: us-central1\n    deletionProtection: false\n"
+        "    dicomStores:\n      - id: s1\n"
         "buckets:\n  - name: e2e-imaging-old\n",
     )
     small.write_text(extra, encoding="utf-8")
@@ -344,7 +356,11 @@ def test_existing_objects_need_adopt_and_the_plan_says_it_adopts(
     labels = gcs.buckets().get(bucket=BUCKET).execute()["labels"]
     assert labels == {"managed-by": "provision"}
     store = healthcare(google).dicomStores().get(name=f"{DATASET}/dicomStores/pacs").execute()
-    assert store["labels"] == {"team": "pacs", "managed-by": "provision"}
+    assert store["labels"] == {
+        "team": "pacs",
+        "managed-by": "provision",
+        "deletion-protection": "true",
+    }
     assert cli("plan", small, "--detailed-exitcode").exit_code == 0
 
 

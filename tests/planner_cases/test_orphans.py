@@ -5,6 +5,9 @@ from __future__ import annotations
 
 from typing import cast
 
+import pytest
+
+from provision.errors import PlanError
 from provision.gcp.api import GoogleApi
 from provision.model import Action, Address, Observed, Resource
 from provision.plan import orphan_change
@@ -71,3 +74,23 @@ def test_nothing_is_reported_under_an_object_being_created() -> None:
     kind = registry.get("healthcare.dataset")
     resource = Resource(Address("healthcare.dataset", DATASET), {})
     assert list(kind.orphans(context(), resource, Observed.absent(), frozenset())) == []
+
+
+def test_a_protected_store_is_not_deleted_even_when_named() -> None:
+    kind = registry.get("healthcare.dataset")
+    resource = Resource(Address("healthcare.dataset", DATASET), {})
+    observed = Observed(
+        exists=True,
+        fields={
+            "stores": [
+                {
+                    "id": "dropped",
+                    "labels": {"managed-by": "provision", "deletion-protection": "true"},
+                    "managed": True,
+                }
+            ]
+        },
+    )
+    named = str(addresses.dicom_store(DATASET, "dropped"))
+    with pytest.raises(PlanError, match="deletion protection is on"):
+        list(kind.orphans(context(named), resource, observed, frozenset()))

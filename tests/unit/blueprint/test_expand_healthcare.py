@@ -164,3 +164,24 @@ def test_dev_blueprint_expands(tmp_path: Path) -> None:
         "storage.bucket_iam",
         "storage.project",
     ]
+
+
+@pytest.mark.parametrize(
+    ("dataset_flag", "store_flag", "protected"),
+    [("", "", True), ("", "false", False), ("false", "", False), ("true", "true", True)],
+)
+def test_deletion_protection_is_lifted_by_either_flag(
+    files: Files, dataset_flag: str, store_flag: str, protected: bool
+) -> None:
+    text = VALID
+    if dataset_flag:
+        text = text.replace(
+            "    location: us-central1\n",
+            f"    location: us-central1\n    deletionProtection: {dataset_flag}\n",
+        )
+    if store_flag:
+        text = text.replace(
+            "      - id: studies\n",
+            f"      - id: studies\n        deletionProtection: {store_flag}\n",
+        )
+    assert expanded(files.write("bp.yaml", text))[STORE].spec["deletionProtection"] is protected
