@@ -172,7 +172,9 @@ def orphan_change(parent: Address, address: Address, observed: Observed, ctx: Co
 
 
 def plan_failure_message(failed: Sequence[Address], outcomes: Mapping[Address, object]) -> str:
-    lines = [f"cannot plan: {len(failed)} object(s) could not be read (nothing was changed)"]
+    lines = [
+        f"cannot plan: {len(failed)} object(s) could not be read or planned (nothing was changed)"
+    ]
     for address in failed:
         outcome = outcomes[address]
         error = getattr(outcome, "error", None)
