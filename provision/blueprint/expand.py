@@ -15,7 +15,7 @@ from provision.blueprint.schema import Binding, Blueprint, DicomStore, Grant
 from provision.errors import PlanError
 from provision.model import JSON, Address, Resource, SourceRef
 from provision.resources import addresses
-from provision.resources.service_agent import agent_member, agent_spec
+from provision.resources.service_agent import AGENT_ROLES, agent_member, agent_spec
 from provision.resources.symbols import project_number_ref
 
 HEALTHCARE = "healthcare.googleapis.com"
@@ -212,7 +212,10 @@ def store_spec(store: DicomStore, source: SourceRef, *, protect: bool) -> JSON:
 
 
 def storage_resources(loaded: LoadedBlueprint, blueprint: Blueprint) -> list[Resource]:
-    """The project's bucket scan, each bucket and its IAM (bucket -> bucket IAM)."""
+    """The project's bucket scan, each bucket and its IAM (bucket -> bucket IAM).
+
+    The scan (which finds buckets provision made that the blueprint dropped) runs only when the
+    blueprint declares buckets, so a blueprint without any costs no Storage read."""
     if not blueprint.buckets:
         return []
     pid = blueprint.project.id
@@ -254,6 +257,12 @@ def service_agent_resources(
     out: list[Resource] = []
     for index, agent in enumerate(blueprint.service_agents):
         path = f"serviceAgents[{index}]"
+        if agent.service not in AGENT_ROLES:
+            raise PlanError(
+                f"{loaded.locate(path)}: serviceAgents[{index}].service: provision manages the "
+                f"service agents of {', '.join(sorted(AGENT_ROLES))} only; agents of other "
+                f"services have other names and roles ({agent.service!r})"
+            )
         address = addresses.service_agent(pid, agent.service)
         deps = api_dependencies(blueprint)
         out.append(Resource(address, agent_spec(pid, agent.service), deps, loaded.locate(path)))

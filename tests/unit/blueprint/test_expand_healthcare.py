@@ -185,3 +185,13 @@ def test_deletion_protection_is_lifted_by_either_flag(
             f"      - id: studies\n        deletionProtection: {store_flag}\n",
         )
     assert expanded(files.write("bp.yaml", text))[STORE].spec["deletionProtection"] is protected
+
+
+def test_only_known_service_agents_are_managed(files: Files) -> None:
+    text = VALID.replace(
+        "serviceAgents:\n  - service: healthcare.googleapis.com\n",
+        "serviceAgents:\n  - service: healthcare.googleapis.com\n"
+        "  - service: pubsub.googleapis.com\n",
+    )
+    with pytest.raises(PlanError, match=r"bp.yaml:\d+: serviceAgents\[1\].service"):
+        expand(load(files.write("bp.yaml", text)))
