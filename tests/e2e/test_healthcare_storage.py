@@ -451,3 +451,76 @@ def test_an_api_disabled_long_ago_is_not_retried(
     healthcare_calls = [e for e in journal(emulator) if e["api"] == "healthcare"]
     assert healthcare_calls and all(e["status"] == 403 for e in healthcare_calls)
     assert len({(e["method"], e["path"]) for e in healthcare_calls}) == len(healthcare_calls)
+
+
+# ----- ambiguous writes
+
+
+def test_writes_that_commit_and_then_fail_are_adopted_not_duplicated(
+    cli: CliFn, dev: Path, emulator: RunningEmulator
+) -> None:
+    """Each Healthcare and Storage write commits and then answers 503 once."""
+    writes = [
+        ("healthcare", "projects.locations.datasets.create"),
+        ("healthcare", "projects.locations.datasets.dicomStores.create"),
+        ("healthcare", "projects.locations.datasets.dicomStores.setIamPolicy"),
+        ("storage", "buckets.insert"),
+        ("storage", "buckets.setIamPolicy"),
+        ("serviceusage", "services.generateServiceIdentity"),
+    ]
+    set_faults(
+        emulator,
+        rules=[
+            {"api": api, "method_id": method, "status": 503, "after_commit": True, "times": 2}
+            for api, method in writes
+        ],
+    )
+    applied = cli("apply", dev, "--yes")
+    assert applied.exit_code == 0, applied.output
+    entries = journal(emulator)
+    injected = {(e["api"], e["method_id"]) for e in entries if e.get("injected") == "after-commit"}
+    assert injected == set(writes)
+    # the retried creates heard 409 and read the object back instead of failing
+    conflicts = {e["method_id"] for e in entries if e["status"] == 409}
+    assert {
+        "projects.locations.datasets.create",
+        "projects.locations.datasets.dicomStores.create",
+        "buckets.insert",
+    } <= conflicts
+    clear_journal(emulator)
+    assert cli("plan", dev, "--detailed-exitcode").exit_code == 0
+
+
+def test_a_concurrent_bucket_policy_writer_is_not_lost_on_412(
+    cli: CliFn, small: Path, tmp_path: Path, emulator: RunningEmulator, google: Google
+) -> None:
+    """Storage answers a stale etag with 412 conditionNotMet; the read-modify-write restarts
+    and keeps both the other writer's binding and Storage's legacy bindings."""
+    assert cli("apply", small, "--yes").exit_code == 0
+    small.write_text(
+        BLUEPRINT.replace(
+            "    location: us-central1\nserviceAgents:",
+            "    location: us-central1\n    iam:\n      - role: roles/storage.objectCreator\n"
+            "        members: [group:uploaders@example.com]\nserviceAgents:",
+        ),
+        encoding="utf-8",
+    )
+    saved = tmp_path / "plan.json"
+    assert cli("plan", small, "--out", saved).exit_code == 0
+    gcs = google("storage", "v1")
+    policy = gcs.buckets().getIamPolicy(bucket=BUCKET).execute()
+    policy["bindings"].append({"role": "roles/storage.objectViewer", "members": ["user:w@x.com"]})
+    gcs.buckets().setIamPolicy(bucket=BUCKET, body=policy).execute()
+
+    clear_journal(emulator)
+    applied = cli("apply", saved)
+    assert applied.exit_code == 0, applied.output
+    sets = [e["status"] for e in journal(emulator) if e["method_id"] == "buckets.setIamPolicy"]
+    assert sets == [412, 200]
+    assert bucket_members(emulator, BUCKET, "roles/storage.objectCreator") == [
+        "group:uploaders@example.com"
+    ]
+    viewers = bucket_members(emulator, BUCKET, AGENT_ROLE)
+    assert "user:w@x.com" in viewers and agent_of(google, PROJECT) in viewers
+    owners = bucket_members(emulator, BUCKET, "roles/storage.legacyBucketOwner")
+    assert owners == [f"projectEditor:{PROJECT}", f"projectOwner:{PROJECT}"]
