@@ -5,8 +5,10 @@ depth of the containment graph, not the number of resources. Every object is rea
 
 A dependency whose name equals or prefixes the resource's name (`projects/p` for
 `projects/p/services`) is its *container*: the resource is read after it, and planned as
-`create` without reading when the container is being created. Other dependencies (services
-after billing, a grant after its service agent) only order apply. A read failing with 401/403
+`create` without reading when the container is being created. A kind may wait for more
+(`Kind.reads_after`): Healthcare and Storage objects also wait for the `services` change and are
+planned without reading when it enables their API. Other dependencies (services after billing, a
+grant after its service agent) only order apply. A read failing with 401/403
 (or anything else) fails the plan: unreadable never means absent.
 """
 
@@ -23,7 +25,7 @@ from provision.gcp.retry import RunInterruptedError
 from provision.graph import State, run_graph, topological
 from provision.model import Action, Address, Change, Observed, Plan, Resource
 from provision.resources import registry
-from provision.resources.base import Context
+from provision.resources.base import Context, Kind
 from provision.resources.symbols import resolve
 
 DEFAULT_WORKERS = 16
@@ -72,15 +74,12 @@ def plan_resources(
         resource = by_address[address]
         kind = registry.get(address.kind)
         with lock:
-            creating = [d for d in containers[address] if changes[d].action is Action.CREATE]
+            waiting = [waits_for(kind, changes[d]) for d in containers[address]]
         resource = replace(resource, spec=resolve(resource.spec, ctx.facts.snapshot()))
-        if creating:
+        first = next((why for why in waiting if why), "")
+        if first:
             change = kind.diff(resource, Observed.absent(), ctx.options)
-            change = replace(
-                change,
-                observed_exists=None,
-                reason=change.reason or f"{creating[0]} will be created first",
-            )
+            change = replace(change, observed_exists=None, reason=change.reason or first)
             with lock:
                 changes[address] = change
             return
@@ -98,7 +97,8 @@ def plan_resources(
 
     order = list(by_address)
     containers = {
-        a: tuple(d for d in r.depends_on if is_container(d, a)) for a, r in by_address.items()
+        a: tuple(d for d in r.depends_on if registry.get(a.kind).reads_after(a, d))
+        for a, r in by_address.items()
     }
     result = run_graph(
         order,
@@ -131,19 +131,29 @@ def plan_resources(
     )
 
 
-def is_container(dependency: Address, address: Address) -> bool:
-    """True when `dependency` contains `address` (same name, or a name prefix at a `/`)."""
-    return address.name == dependency.name or address.name.startswith(dependency.name + "/")
+def waits_for(kind: Kind, dependency: Change) -> str:
+    """Why an object cannot be read yet because of `dependency` ("" when it can)."""
+    if dependency.action is Action.CREATE:
+        return f"{dependency.address} will be created first"
+    enabling = registry.get(dependency.address.kind).enables(dependency) & kind.requires_services
+    if enabling:
+        return f"{', '.join(sorted(enabling))} will be enabled first"
+    return ""
 
 
 def orphan_change(parent: Address, address: Address, observed: Observed, ctx: Context) -> Change:
-    """`delete` when the user named the address with --allow-delete, else `forget`."""
+    """`delete` when the user named the address with --allow-delete, else `forget`.
+
+    What the orphan holds (`observed.fields["contents"]`, when its kind says) is part of the reason.
+    """
+    contents = observed.fields.get("contents")
+    held = f"; {contents}" if contents else ""
     if str(address) in ctx.options.allow_delete:
         return Change(
             address,
             Action.DELETE,
             before=dict(observed.fields),
-            reason="no longer in the blueprint; deletion allowed by --allow-delete",
+            reason=f"no longer in the blueprint; deletion allowed by --allow-delete{held}",
             etag=observed.etag,
             depends_on=(parent,),
             observed_exists=True,
@@ -152,7 +162,9 @@ def orphan_change(parent: Address, address: Address, observed: Observed, ctx: Co
         address,
         Action.FORGET,
         before=dict(observed.fields),
-        reason="no longer in the blueprint; left as it is (use --allow-delete to delete it)",
+        reason=(
+            f"no longer in the blueprint; left as it is (use --allow-delete to delete it){held}"
+        ),
         etag=observed.etag,
         depends_on=(parent,),
         observed_exists=True,
@@ -160,7 +172,9 @@ def orphan_change(parent: Address, address: Address, observed: Observed, ctx: Co
 
 
 def plan_failure_message(failed: Sequence[Address], outcomes: Mapping[Address, object]) -> str:
-    lines = [f"cannot plan: {len(failed)} object(s) could not be read (nothing was changed)"]
+    lines = [
+        f"cannot plan: {len(failed)} object(s) could not be read or planned (nothing was changed)"
+    ]
     for address in failed:
         outcome = outcomes[address]
         error = getattr(outcome, "error", None)

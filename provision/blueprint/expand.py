@@ -7,18 +7,35 @@ The order of the result is the blueprint's order (plans show changes in dependen
 
 from __future__ import annotations
 
+from collections.abc import Sequence
+from dataclasses import dataclass, field, replace
+
 from provision.blueprint.loader import LoadedBlueprint
-from provision.blueprint.schema import Binding, Blueprint
-from provision.model import JSON, Address, Resource
+from provision.blueprint.schema import Binding, Blueprint, DicomStore, Grant
+from provision.errors import PlanError
+from provision.model import JSON, Address, Resource, SourceRef
 from provision.resources import addresses
+from provision.resources.service_agent import AGENT_ROLES, agent_member, agent_spec
+from provision.resources.symbols import project_number_ref
+
+HEALTHCARE = "healthcare.googleapis.com"
+IMPORT_READER_ROLE = "roles/storage.objectViewer"
 
 
 def expand(loaded: LoadedBlueprint) -> list[Resource]:
-    """Every resource the blueprint declares, with dependencies between them."""
+    """Every resource the blueprint declares, with dependencies between them.
+
+    Imports are not expanded here (yet); their buckets only decide the Cloud Healthcare Service
+    Agent's default grants.
+    """
     blueprint = loaded.blueprint
     resources: list[Resource] = []
     resources += project_resources(loaded, blueprint)
-    return resources
+    grants = Grants()
+    resources += service_agent_resources(loaded, blueprint, grants)
+    resources += healthcare_resources(loaded, blueprint)
+    resources += storage_resources(loaded, blueprint)
+    return grants.merge_into(resources)
 
 
 def project_resources(loaded: LoadedBlueprint, blueprint: Blueprint) -> list[Resource]:
@@ -77,3 +94,257 @@ def binding_spec(binding: Binding) -> JSON:
     if binding.authoritative:
         spec["authoritative"] = True
     return spec
+
+
+def api_dependencies(blueprint: Blueprint) -> tuple[Address, ...]:
+    """What Healthcare and Storage objects wait for: the project, and the enabled APIs (which
+    wait for billing) or else billing."""
+    pid = blueprint.project.id
+    if blueprint.services:
+        return (addresses.project(pid), addresses.services(pid))
+    if blueprint.project.billing_account:
+        return (addresses.project(pid), addresses.billing(pid))
+    return (addresses.project(pid),)
+
+
+def healthcare_resources(loaded: LoadedBlueprint, blueprint: Blueprint) -> list[Resource]:
+    """Per location used: its dataset scan; per dataset: the dataset, its IAM, its stores and
+    their IAM (services -> dataset -> store -> store IAM)."""
+    pid = blueprint.project.id
+    deps = api_dependencies(blueprint)
+    out: list[Resource] = []
+    locations = sorted({d.location for d in blueprint.datasets})
+    for location in locations:
+        out.append(
+            Resource(
+                addresses.healthcare_location(pid, location),
+                {"projectId": pid, "location": location},
+                deps,
+                loaded.locate("datasets"),
+            )
+        )
+    for index, dataset in enumerate(blueprint.datasets):
+        path = f"datasets[{index}]"
+        address = addresses.dataset(pid, dataset.location, dataset.id)
+        spec: JSON = {
+            "projectId": pid,
+            "location": dataset.location,
+            "datasetId": dataset.id,
+            "adopt": dataset.adopt,
+            "declaredLocations": sorted(
+                {d.location for d in blueprint.datasets if d.id == dataset.id} - {dataset.location}
+            ),
+        }
+        if dataset.time_zone is not None:
+            spec["timeZone"] = dataset.time_zone
+        out.append(Resource(address, spec, deps, loaded.locate(path), adopt=dataset.adopt))
+        if dataset.iam:
+            out.append(
+                Resource(
+                    addresses.dataset_iam(pid, dataset.location, dataset.id),
+                    {"bindings": [binding_spec(b) for b in dataset.iam]},
+                    (address,),
+                    loaded.locate(f"{path}.iam"),
+                )
+            )
+        for store_index, store in enumerate(dataset.dicom_stores):
+            store_path = f"{path}.dicomStores[{store_index}]"
+            store_address = addresses.dicom_store(address.name, store.id)
+            out.append(
+                Resource(
+                    store_address,
+                    store_spec(
+                        store,
+                        loaded.locate(store_path),
+                        protect=store.deletion_protection and dataset.deletion_protection,
+                    ),
+                    (address,),
+                    loaded.locate(store_path),
+                    adopt=store.adopt,
+                )
+            )
+            if store.iam:
+                out.append(
+                    Resource(
+                        addresses.dicom_store_iam(address.name, store.id),
+                        {"bindings": [binding_spec(b) for b in store.iam]},
+                        (store_address,),
+                        loaded.locate(f"{store_path}.iam"),
+                    )
+                )
+    return out
+
+
+def store_spec(store: DicomStore, source: SourceRef, *, protect: bool) -> JSON:
+    """The first notification config is the store's `notificationConfig` (the only form with
+    `sendForBulkImport`); the others go to `notificationConfigs`. `protect`: the store's and its
+    dataset's `deletionProtection` (datasets have no labels; their stores carry it, and either
+    flag set to false lifts it)."""
+    spec: JSON = {
+        "labels": dict(store.labels),
+        "adopt": store.adopt,
+        "deletionProtection": protect,
+    }
+    configs = list(store.notification_configs)
+    if configs:
+        first, *rest = configs
+        spec["notificationConfig"] = {"pubsubTopic": first.pubsub_topic}
+        if first.send_for_bulk_import:
+            spec["notificationConfig"]["sendForBulkImport"] = True
+        for config in rest:
+            if config.send_for_bulk_import:
+                raise PlanError(
+                    f"{source}: notificationConfigs: only the first notification config can "
+                    f"set sendForBulkImport (Google's API has it only there); move "
+                    f"{config.pubsub_topic} first or drop the flag"
+                )
+        spec["notificationConfigs"] = [{"pubsubTopic": c.pubsub_topic} for c in rest]
+    spec["streamConfigs"] = [
+        {
+            "bigqueryDestination": {
+                "tableUri": c.bigquery_destination.table_uri,
+                **({"force": True} if c.bigquery_destination.force else {}),
+            }
+        }
+        for c in store.stream_configs
+    ]
+    return spec
+
+
+def storage_resources(loaded: LoadedBlueprint, blueprint: Blueprint) -> list[Resource]:
+    """The project's bucket scan, each bucket and its IAM (bucket -> bucket IAM).
+
+    The scan (which finds buckets provision made that the blueprint dropped) runs only when the
+    blueprint declares buckets, so a blueprint without any costs no Storage read."""
+    if not blueprint.buckets:
+        return []
+    pid = blueprint.project.id
+    deps = api_dependencies(blueprint)
+    out = [
+        Resource(addresses.storage_project(pid), {"projectId": pid}, deps, loaded.locate("buckets"))
+    ]
+    for index, bucket in enumerate(blueprint.buckets):
+        path = f"buckets[{index}]"
+        address = addresses.bucket(bucket.name)
+        spec: JSON = {
+            "name": bucket.name,
+            "projectId": pid,
+            "projectNumber": project_number_ref(pid),
+            "location": bucket.location.upper(),
+            "storageClass": bucket.storage_class,
+            "uniformBucketLevelAccess": bucket.uniform_bucket_level_access,
+            "labels": dict(bucket.labels),
+            "adopt": bucket.adopt,
+        }
+        out.append(Resource(address, spec, deps, loaded.locate(path), adopt=bucket.adopt))
+        if bucket.iam:
+            out.append(
+                Resource(
+                    addresses.bucket_iam(bucket.name),
+                    {"bindings": [binding_spec(b) for b in bucket.iam]},
+                    (address,),
+                    loaded.locate(f"{path}.iam"),
+                )
+            )
+    return out
+
+
+def service_agent_resources(
+    loaded: LoadedBlueprint, blueprint: Blueprint, grants: Grants
+) -> list[Resource]:
+    """Each service agent (after its API), and its grants recorded in `grants`."""
+    pid = blueprint.project.id
+    out: list[Resource] = []
+    for index, agent in enumerate(blueprint.service_agents):
+        path = f"serviceAgents[{index}]"
+        if agent.service not in AGENT_ROLES:
+            raise PlanError(
+                f"{loaded.locate(path)}: serviceAgents[{index}].service: provision manages the "
+                f"service agents of {', '.join(sorted(AGENT_ROLES))} only; agents of other "
+                f"services have other names and roles ({agent.service!r})"
+            )
+        address = addresses.service_agent(pid, agent.service)
+        deps = api_dependencies(blueprint)
+        out.append(Resource(address, agent_spec(pid, agent.service), deps, loaded.locate(path)))
+        member = agent_member(pid, agent.service)
+        for grant in agent_grants(blueprint, agent.service, agent.grants):
+            target = grant_target(blueprint, grant)
+            grants.add(target, grant.role, member, address, loaded.locate(f"{path}.grants"))
+    return out
+
+
+def agent_grants(blueprint: Blueprint, service: str, grants: list[Grant] | None) -> list[Grant]:
+    """The declared grants; none declared means, for the Cloud Healthcare Service Agent,
+    `roles/storage.objectViewer` on every declared bucket an import reads from."""
+    if grants is not None:
+        return list(grants)
+    if service != HEALTHCARE:
+        return []
+    declared = {b.name for b in blueprint.buckets}
+    buckets = []
+    for entry in blueprint.imports:
+        bucket = entry.uri.removeprefix("gs://").split("/", 1)[0]
+        if bucket in declared and bucket not in buckets:
+            buckets.append(bucket)
+    return [Grant(role=IMPORT_READER_ROLE, bucket=bucket) for bucket in buckets]
+
+
+def grant_target(blueprint: Blueprint, grant: Grant) -> Address:
+    """The IAM resource a grant lands in (validation guarantees the target is declared)."""
+    pid = blueprint.project.id
+    if grant.bucket is not None:
+        return addresses.bucket_iam(grant.bucket)
+    if grant.dataset is not None:
+        for dataset in blueprint.datasets:
+            if dataset.id == grant.dataset:
+                return addresses.dataset_iam(pid, dataset.location, dataset.id)
+        raise PlanError(f"service agent grant names undeclared dataset {grant.dataset!r}")
+    if grant.topic is not None:
+        return addresses.topic_iam(grant.topic)
+    return addresses.project_iam(pid)
+
+
+@dataclass
+class Grants:
+    """Service-agent grants collected per IAM resource, merged in after everything else."""
+
+    bindings: dict[Address, list[JSON]] = field(default_factory=dict)
+    needs: dict[Address, list[Address]] = field(default_factory=dict)
+    sources: dict[Address, SourceRef] = field(default_factory=dict)
+
+    def add(self, target: Address, role: str, member: str, agent: Address, src: SourceRef) -> None:
+        self.bindings.setdefault(target, []).append({"role": role, "members": [member]})
+        needs = self.needs.setdefault(target, [])
+        if agent not in needs:
+            needs.append(agent)
+        self.sources.setdefault(target, src)
+
+    def merge_into(self, resources: Sequence[Resource]) -> list[Resource]:
+        """`resources` with each grant added to its target's IAM resource (created when the
+        blueprint gives that target no IAM of its own), depending on the agent."""
+        out = list(resources)
+        index = {r.address: i for i, r in enumerate(out)}
+        for target, bindings in self.bindings.items():
+            needs = tuple(self.needs[target])
+            if target in index:
+                current = out[index[target]]
+                spec = {**current.spec, "bindings": [*current.spec["bindings"], *bindings]}
+                deps = tuple(dict.fromkeys((*current.depends_on, *needs)))
+                out[index[target]] = replace(current, spec=spec, depends_on=deps)
+                continue
+            parent = iam_parent(target)
+            deps = tuple(dict.fromkeys((*((parent,) if parent else ()), *needs)))
+            out.append(Resource(target, {"bindings": bindings}, deps, self.sources[target]))
+        return out
+
+
+def iam_parent(target: Address) -> Address | None:
+    """The object an IAM resource belongs to (None for a topic: not managed here)."""
+    kinds = {
+        "storage.bucket_iam": "storage.bucket",
+        "healthcare.dataset_iam": "healthcare.dataset",
+        "healthcare.dicom_store_iam": "healthcare.dicom_store",
+        "project_iam": "project",
+    }
+    kind = kinds.get(target.kind)
+    return Address(kind, target.name) if kind else None

@@ -243,7 +243,9 @@ class DicomStore(Model):
     )
     deletion_protection: bool = Field(
         default=True,
-        description="Refuse to delete this store even when named with --allow-delete.",
+        description="Refuse to delete this store even when named with --allow-delete. Kept on "
+        "the store as the label `deletion-protection`, so it still holds after the store leaves "
+        "the blueprint: set it to false and apply before removing a store you mean to delete.",
     )
     adopt: bool = Field(
         default=False, description="Take over an existing store not created by provision."
@@ -277,7 +279,10 @@ class Dataset(Model):
     )
     deletion_protection: bool = Field(
         default=True,
-        description="Refuse to delete this dataset even when named with --allow-delete.",
+        description="Refuse to delete this dataset even when named with --allow-delete. "
+        "Datasets have no labels, so this is kept on each of its stores (label "
+        "`deletion-protection`); false lifts the protection of the dataset and all its stores, "
+        "and a dataset is deleted only when none of its stores is protected.",
     )
     adopt: bool = Field(
         default=False, description="Take over an existing dataset not created by provision."

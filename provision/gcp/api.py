@@ -40,6 +40,8 @@ VERSIONS: Mapping[str, str] = {
 """The API version used for each API unless a call names another one."""
 
 USER_AGENT = "provision/0.1"
+LIST_RESULT = "items"
+"""A call whose answer is a JSON array (DICOMweb QIDO-RS) returns `{LIST_RESULT: [...]}`."""
 
 
 @dataclass
@@ -155,7 +157,7 @@ class GoogleApi:
             method=method,
             policy=self.timing.retry,
             cancel=self.cancel,
-            propagating=self._propagating,
+            propagating=lambda: self._propagating(api),
             on_retry=self._retried,
         )
 
@@ -207,17 +209,24 @@ class GoogleApi:
     def mark_enabled(self, project: str, service: str, window: float = 300.0) -> None:
         """Tell the retry layer `service` was just enabled on `project`.
 
-        For `window` seconds a 403 SERVICE_DISABLED is treated as propagation and retried.
+        For `window` seconds a 403 SERVICE_DISABLED from that API's calls is treated as
+        propagation and retried (with the usual bounded backoff); other APIs are not affected.
         """
         with self._lock:
             self._propagation[f"{project}/{service}"] = time.monotonic() + window
 
     # -- internals ------------------------------------------------------------------------
 
-    def _propagating(self) -> bool:
+    def _propagating(self, api: str) -> bool:
+        """True while `api` (e.g. `healthcare`) was enabled by this run moments ago."""
         now = time.monotonic()
+        suffix = f"/{api}.googleapis.com"
         with self._lock:
-            return any(deadline > now for deadline in self._propagation.values())
+            return any(
+                deadline > now
+                for key, deadline in self._propagation.items()
+                if key.endswith(suffix)
+            )
 
     def _retried(self, attempt: Attempt) -> None:
         with self._lock:
@@ -263,8 +272,10 @@ class GoogleApi:
             google.auth.exceptions.TransportError,
         ) as error:
             raise from_transport_error(error, method=method) from None
-        if result is None:
+        if result is None or result == "":  # e.g. Storage's 204 No Content on delete
             return {}
+        if isinstance(result, list):  # DICOMweb searches answer a JSON array
+            return {LIST_RESULT: result}
         if not isinstance(result, dict):
             raise GoogleApiError(
                 500, "INTERNAL", f"unexpected response type {type(result).__name__}", method=method

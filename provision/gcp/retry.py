@@ -8,9 +8,10 @@ rule. Three verdicts exist:
                NOT retried here: the caller restarts its whole read-modify-write.
 * `fail`     - permanent; raised at once, with a hint when one helps.
 
-`call_with_retry` runs a callable under a `RetryPolicy`: at most `max_attempts` attempts, within
-`deadline` seconds, sleeping `uniform(0, min(max_delay, base * multiplier**n))` between attempts
-(full jitter) but never less than the server's `RetryInfo.retryDelay`.
+`call_with_retry` runs a callable under a `RetryPolicy`: at most `max_attempts` attempts (rules
+for eventual consistency, `until_deadline`, are bounded by time only), within `deadline` seconds,
+sleeping `uniform(0, min(max_delay, base * multiplier**n))` between attempts (full jitter) but
+never less than the server's `RetryInfo.retryDelay`.
 """
 
 from __future__ import annotations
@@ -56,6 +57,9 @@ class Rule:
     """Appended to the error shown to the user."""
     only_in_propagation_window: bool = False
     """Retry only while an API this run just enabled may still be propagating."""
+    until_deadline: bool = False
+    """Eventual consistency (a state that settles on its own): retried until the call's
+    deadline, not capped by `max_attempts`."""
 
     def matches(self, error: GoogleApiError, method: str, propagating: bool) -> bool:
         if self.statuses and error.http_status not in self.statuses:
@@ -108,6 +112,7 @@ RULES: tuple[Rule, ...] = (
         "Healthcare dataset still initialising",
         statuses=(404,),
         message_contains=("dataset not initialized"),
+        until_deadline=True,
     ),
     Rule(
         C,
@@ -134,6 +139,7 @@ RULES: tuple[Rule, ...] = (
         statuses=(403,),
         reasons=("SERVICE_DISABLED", "accessNotConfigured"),
         only_in_propagation_window=True,
+        until_deadline=True,
     ),
     Rule(
         F,
@@ -209,7 +215,7 @@ def call_with_retry(
             rule = classify(error, method, propagating=propagating())
             if rule.verdict is not Verdict.RETRY:
                 raise with_hint(error, rule.hint) from None
-            if attempt >= policy.max_attempts:
+            if attempt >= policy.max_attempts and not rule.until_deadline:
                 raise with_hint(error, f"gave up after {attempt} attempts ({rule.why})") from None
             delay = backoff_delay(policy, attempt)
             server_delay = retry_delay(error)

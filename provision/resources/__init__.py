@@ -21,7 +21,9 @@ Adding a kind (e.g. `healthcare.dicom_store`):
    `set_method` and `iam_admin_roles`); merge semantics and the etag read-modify-write are shared.
 3. One line in `registry.BUILTIN_MODULES`, one expansion function in `blueprint/expand.py`.
    A dependency whose name equals or prefixes the resource's name is its container (read first,
-   create propagates); other dependencies only order apply.
+   create propagates); other dependencies only order apply, unless the kind's `reads_after` says
+   otherwise. A kind whose API must be enabled first sets `requires_services`: it is then read
+   after the `services` change and planned without reading when that change enables its API.
 
 Values known only after apply (a project's NUMBER, for service agents) are written as
 `symbols.project_number_ref(project_id)` inside specs; planner and applier resolve them.

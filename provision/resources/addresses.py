@@ -19,3 +19,76 @@ def services(project_id: str) -> Address:
 
 def project_iam(project_id: str) -> Address:
     return Address("project_iam", f"projects/{project_id}")
+
+
+def healthcare_location(project_id: str, location: str) -> Address:
+    return Address("healthcare.location", f"projects/{project_id}/locations/{location}")
+
+
+def dataset_name(project_id: str, location: str, dataset_id: str) -> str:
+    return f"projects/{project_id}/locations/{location}/datasets/{dataset_id}"
+
+
+def dataset(project_id: str, location: str, dataset_id: str) -> Address:
+    return Address("healthcare.dataset", dataset_name(project_id, location, dataset_id))
+
+
+def dataset_iam(project_id: str, location: str, dataset_id: str) -> Address:
+    return Address("healthcare.dataset_iam", dataset_name(project_id, location, dataset_id))
+
+
+def dicom_store_name(dataset: str, store_id: str) -> str:
+    """`dataset` is the dataset's full name."""
+    return f"{dataset}/dicomStores/{store_id}"
+
+
+def dicom_store(dataset: str, store_id: str) -> Address:
+    return Address("healthcare.dicom_store", dicom_store_name(dataset, store_id))
+
+
+def dicom_store_iam(dataset: str, store_id: str) -> Address:
+    return Address("healthcare.dicom_store_iam", dicom_store_name(dataset, store_id))
+
+
+def storage_project(project_id: str) -> Address:
+    return Address("storage.project", f"projects/{project_id}/buckets")
+
+
+def bucket_name(name: str) -> str:
+    """A bucket's full resource name (also its IAM policy's `resourceId`)."""
+    return f"projects/_/buckets/{name}"
+
+
+def bucket(name: str) -> Address:
+    return Address("storage.bucket", bucket_name(name))
+
+
+def bucket_iam(name: str) -> Address:
+    return Address("storage.bucket_iam", bucket_name(name))
+
+
+def bucket_of(address_name: str) -> str:
+    """The bucket name in `projects/_/buckets/{name}`."""
+    return address_name.rsplit("/", 1)[-1]
+
+
+def service_agent(project_id: str, service: str) -> Address:
+    return Address("service_agent", f"projects/{project_id}/serviceAgents/{service}")
+
+
+def topic_iam(topic: str) -> Address:
+    """`topic` is `projects/{p}/topics/{t}`."""
+    return Address("pubsub.topic_iam", topic)
+
+
+def split_dataset_name(name: str) -> tuple[str, str, str]:
+    """(project, location, dataset id) of `projects/{p}/locations/{l}/datasets/{d}[/...]`."""
+    parts = name.split("/")
+    if (
+        len(parts) < 6
+        or parts[0] != "projects"
+        or parts[2] != "locations"
+        or parts[4] != "datasets"
+    ):
+        raise ValueError(f"not a Healthcare dataset name: {name!r}")
+    return parts[1], parts[3], parts[5]

@@ -22,6 +22,15 @@ if TYPE_CHECKING:
     from provision.gcp.operations import Progress
 
 
+API_ENABLING_KINDS = frozenset({"services"})
+"""Kinds whose changes may enable APIs (see `Kind.enables`)."""
+
+
+def is_container(dependency: Address, address: Address) -> bool:
+    """True when `dependency` contains `address` (same name, or a name prefix at a `/`)."""
+    return address.name == dependency.name or address.name.startswith(dependency.name + "/")
+
+
 @dataclass(frozen=True)
 class Options:
     """User choices that change what may be planned or applied."""
@@ -71,6 +80,9 @@ class Kind:
     """The Google API it calls (bounds apply concurrency per API)."""
     iam_admin_roles: ClassVar[frozenset[str]] = frozenset()
     """For IAM kinds: roles whose loss would stop the caller managing this policy."""
+    requires_services: ClassVar[frozenset[str]] = frozenset()
+    """APIs that answer only once enabled (e.g. `healthcare.googleapis.com`). When a dependency
+    is planned to enable one of them (see `enables`), the object is planned without reading."""
 
     # -- planning -------------------------------------------------------------------------
 
@@ -92,9 +104,27 @@ class Kind:
         """Objects this tool manages under `resource` that the blueprint no longer lists.
 
         The planner turns each into `forget`, or `delete` when named with --allow-delete.
-        Kinds that mark ownership (a `managed-by: provision` label) override this.
+        Kinds that mark ownership (a `managed-by: provision` label) override this. An orphan's
+        `Observed.fields["contents"]` (optional) says what it holds, e.g. "holds 3 studies";
+        the plan shows it next to the action.
         """
         return ()
+
+    def enables(self, change: Change) -> frozenset[str]:
+        """APIs that applying `change` enables (only the `services` kind has any)."""
+        return frozenset()
+
+    def reads_after(self, address: Address, dependency: Address) -> bool:
+        """Whether reading `address` must wait for `dependency` to be read (and be planned as
+        `create` without reading when `dependency` is being created).
+
+        Default: when `dependency` contains it (`is_container`), and, for kinds with
+        `requires_services`, when `dependency` is the set of enabled APIs (so that an API being
+        enabled is never read through). Other dependencies only order apply.
+        """
+        if is_container(dependency, address):
+            return True
+        return bool(self.requires_services) and dependency.kind in API_ENABLING_KINDS
 
     # -- applying -------------------------------------------------------------------------
 

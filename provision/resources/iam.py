@@ -7,22 +7,35 @@ only `get_policy` and `set_policy` (and `conflict_method`); spec and semantics a
 
 The read-modify-write sends the etag it read; a conflict (409 ABORTED, Storage 412) restarts the
 whole cycle (read, merge, write) up to `RMW_ATTEMPTS` times with jittered backoff, so a
-concurrent writer's bindings are never lost. A change planned from a read starts with that read's
-policy and etag, saving one read; a stale etag just costs one conflict and a fresh read.
+concurrent writer's bindings are never lost. A grant to a Google service agent that does not
+exist yet (400 "Service account ... does not exist.") restarts it too, with bounded polling.
+A change planned from a read starts with that read's policy and etag, saving one read; a stale
+etag just costs one conflict and a fresh read.
 """
 
 from __future__ import annotations
 
 import random
-from collections.abc import Callable
+import re
+import time
+from collections.abc import Callable, Sequence
 
 from provision.errors import GoogleApiError, RefusedError
+from provision.gcp.operations import Progress, poll_delays
 from provision.gcp.retry import Verdict, classify, sleep
 from provision.model import JSON, Action, Change, Observed, Resource
 from provision.resources.base import Context, Kind, Options
-from provision.resources.iam_policy import MergeResult, WantedBinding, merge, removals_of
+from provision.resources.iam_policy import (
+    MergeResult,
+    WantedBinding,
+    member_key,
+    merge,
+    removals_of,
+)
 
 RMW_ATTEMPTS = 6
+AGENT_WAIT_SECONDS = 300.0
+"""How long a grant to a service agent waits for the agent to exist."""
 ALLOW_FLAG = "--allow-remove-own-access"
 
 
@@ -108,16 +121,79 @@ class IamKind(Kind):
             self.check_lockout(change, result, ctx.options)
             return result.policy if result.changed else None
 
-        final = read_modify_write(
-            ctx,
-            read=lambda: self.get_policy(ctx, target),
-            write=lambda policy: self.set_policy(ctx, target, policy),
-            modify=modify,
-            set_method=self.set_method,
-            first=first,
-        )
+        def attempt(start: JSON | None) -> JSON:
+            return read_modify_write(
+                ctx,
+                read=lambda: self.get_policy(ctx, target),
+                write=lambda policy: self.set_policy(ctx, target, policy),
+                modify=modify,
+                set_method=self.set_method,
+                first=start,
+            )
+
+        final = until_agents_exist(ctx, attempt, first, wanted, what=str(change.address))
         etag = final.get("etag")
         return Observed(exists=True, fields=final, etag=str(etag) if etag else None)
+
+
+_MISSING_ACCOUNT = re.compile(r"Service account (\S+?) does not exist", re.IGNORECASE)
+_SERVICE_AGENT = re.compile(r"^service-\d+@gcp-sa-[a-z0-9-]+\.iam\.gserviceaccount\.com$")
+
+
+def missing_agent(error: GoogleApiError, wanted: Sequence[WantedBinding]) -> str | None:
+    """The service agent a 400 "Service account X does not exist." names, when X is a Google
+    service agent (`service-N@gcp-sa-*.iam.gserviceaccount.com`) this change grants to."""
+    if error.http_status != 400:
+        return None
+    found = _MISSING_ACCOUNT.search(error.message)
+    if found is None:
+        return None
+    email = found.group(1).lower()
+    if not _SERVICE_AGENT.match(email):
+        return None
+    granted = {member_key(m) for b in wanted for m in b.members}
+    return email if f"serviceaccount:{email}" in granted else None
+
+
+def until_agents_exist(
+    ctx: Context,
+    attempt: Callable[[JSON | None], JSON],
+    first: JSON | None,
+    wanted: Sequence[WantedBinding],
+    *,
+    what: str,
+) -> JSON:
+    """Run `attempt` (a whole read-modify-write); while Google still answers 400 "Service
+    account ... does not exist." for a service agent being granted (agents appear some time
+    after their API is enabled or generateServiceIdentity is called), poll again with bounded
+    backoff, up to `AGENT_WAIT_SECONDS` (or the poll deadline when shorter)."""
+    policy = ctx.api.timing.poll
+    deadline = min(policy.deadline, AGENT_WAIT_SECONDS)
+    next_delay = poll_delays(policy)
+    start = time.monotonic()
+    start_policy = first
+    while True:
+        try:
+            return attempt(start_policy)
+        except GoogleApiError as error:
+            agent = missing_agent(error, wanted)
+            elapsed = time.monotonic() - start
+            if agent is None:
+                raise
+            if elapsed > deadline:
+                raise GoogleApiError(
+                    error.http_status,
+                    error.status,
+                    f"{error.message} (waited {elapsed:.0f}s for the service agent {agent} to "
+                    "appear; it is created some time after its API is enabled)",
+                    error.reason,
+                    error.method,
+                    error.details,
+                ) from None
+            if ctx.progress is not None:
+                ctx.progress(Progress(f"{what}: waiting for {agent} to exist", elapsed))
+            sleep(next_delay(), ctx.cancel)
+            start_policy = None
 
 
 def wanted_bindings(spec: JSON) -> list[WantedBinding]:

@@ -17,6 +17,16 @@ BUILTIN_MODULES: tuple[str, ...] = (
     "provision.resources.billing",
     "provision.resources.services",
     "provision.resources.project_iam",
+    "provision.resources.healthcare_location",
+    "provision.resources.healthcare_dataset",
+    "provision.resources.dataset_iam",
+    "provision.resources.dicom_store",
+    "provision.resources.dicom_store_iam",
+    "provision.resources.storage_project",
+    "provision.resources.bucket",
+    "provision.resources.bucket_iam",
+    "provision.resources.service_agent",
+    "provision.resources.topic_iam",
 )
 """Every kind module, in no particular order (apply order comes from dependencies)."""
 

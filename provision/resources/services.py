@@ -53,6 +53,12 @@ class ServicesKind(Kind):
             observed_exists=observed.exists,
         )
 
+    def enables(self, change: Change) -> frozenset[str]:
+        if change.action not in (Action.CREATE, Action.UPDATE):
+            return frozenset()
+        before = set((change.before or {}).get("enabled") or [])
+        return frozenset(s for s in (change.after or {}).get("services") or [] if s not in before)
+
     def create(self, ctx: Context, change: Change) -> Observed | None:
         return self.update(ctx, change)
 

@@ -80,4 +80,11 @@ def test_every_case_file_is_used() -> None:
         "billing",
         "services",
         "project_iam",
+        "healthcare_dataset",
+        "healthcare_dicom_store",
+        "healthcare_iam",
+        "storage_bucket",
+        "storage_bucket_iam",
+        "service_agent",
+        "scans",
     }

@@ -408,3 +408,28 @@ def test_backoff_is_full_jitter_and_capped() -> None:
 def test_max_attempts_limit_is_enforced() -> None:
     with pytest.raises(ValueError):
         RetryPolicy(max_attempts=9)
+
+
+def test_eventual_consistency_is_bounded_by_the_deadline_not_the_attempts() -> None:
+    now = {"t": 0.0}
+    attempts = {"n": 0}
+
+    def clock() -> float:
+        return now["t"]
+
+    def call() -> str:
+        attempts["n"] += 1
+        now["t"] += 0.5
+        if now["t"] < 6:
+            raise parse_error_body(404, esf(404, "NOT_FOUND", "dataset not initialized"))
+        return "ready"
+
+    policy = RetryPolicy(base_delay=0.0001, max_delay=0.0001, max_attempts=4, deadline=30)
+    assert call_with_retry(call, method="m", policy=policy, clock=clock) == "ready"
+    assert attempts["n"] > 4
+
+    now["t"], attempts["n"] = 0.0, 0
+    short = RetryPolicy(base_delay=0.0001, max_delay=0.0001, max_attempts=4, deadline=3)
+    with pytest.raises(GoogleApiError, match="gave up"):
+        call_with_retry(call, method="m", policy=short, clock=clock)
+    assert now["t"] <= 4

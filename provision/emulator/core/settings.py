@@ -108,6 +108,9 @@ class EmulatorSettings:
     """After enabling an API, calls to it still answer 403 SERVICE_DISABLED for this long."""
     service_agent_delay_s: float = 0.0
     """After enabling an API, its service agent appears only after this long."""
+    service_identity_delay_s: float = 0.0
+    """After `generateServiceIdentity` (which answers at once), grants naming the new agent
+    still answer 400 "Service account ... does not exist." for this long."""
     iam_effect_delay_s: float = 0.0
     """A new binding is honoured (e.g. by imports) only after this long."""
     dataset_init_s: float = 0.0

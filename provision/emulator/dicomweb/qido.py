@@ -78,7 +78,14 @@ LEVEL_ATTRIBUTES: Mapping[str, tuple[str, ...]] = {
 DEFAULT_LIMIT = {"studies": 100, "series": 100, "instances": 1000}
 MAX_LIMIT = {"studies": 5000, "series": 5000, "instances": 50000}
 MAX_OFFSET = 1_000_000
-CONTROL_PARAMS = frozenset({"limit", "offset", "includefield", "fuzzymatching", "access_token"})
+GOOGLE_STANDARD_PARAMS = frozenset(
+    {"alt", "callback", "fields", "key", "oauth_token", "prettyPrint", "quotaUser"}
+)
+"""Query parameters every Google API accepts (discovery clients send `alt=json`)."""
+CONTROL_PARAMS = (
+    frozenset({"limit", "offset", "includefield", "fuzzymatching", "access_token"})
+    | GOOGLE_STANDARD_PARAMS
+)
 
 
 def tag_of(key: str) -> str:

@@ -352,11 +352,13 @@ def disable(world: World, ref: str, service: str, body: dict[str, Any]) -> dict[
 
 
 def generate_service_identity(world: World, ref: str, service: str) -> dict[str, Any]:
-    """v1beta1 `generateServiceIdentity`: the agent exists at once; no role is granted."""
+    """v1beta1 `generateServiceIdentity`: answers at once with the agent's e-mail; the agent is
+    usable in IAM policies after `service_identity_delay_s` (0 by default); no role is granted."""
     project = project_for(world, ref, "serviceusage.services.enable")
     require_known(world, [service])
     response: dict[str, Any] = {"@type": V1BETA1 + "ServiceIdentity"}
-    email = world.create_service_agent(project["number"], service, delay=0.0)
+    delay = world.settings.service_identity_delay_s
+    email = world.create_service_agent(project["number"], service, delay=delay)
     if email is not None:
         agent = world.store.get(SERVICE_ACCOUNTS, email) or {}
         response["email"] = email

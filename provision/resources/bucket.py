@@ -1,0 +1,239 @@
+"""Kind `storage.bucket` (`projects/_/buckets/{name}`): a Cloud Storage bucket.
+
+spec = {"name", "projectId", "projectNumber": "${project_number:P}", "location",
+        "storageClass", "uniformBucketLevelAccess": bool, "labels": {..}, "adopt": bool}
+
+* Created with its labels plus `managed-by: provision`; an existing bucket without that label
+  needs `adopt: true` (the plan then adds the label and says it adopts the bucket).
+* Labels are additive; storage class and uniform bucket-level access are patched in place.
+  The location cannot change: a different location is a plan error naming `location`.
+* Bucket names are global: a bucket of another project (or one this identity cannot see, 403)
+  is a plan error, never "absent".
+* A bucket deleted as an orphan (only with --allow-delete naming it) is emptied first.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from typing import Any
+
+from provision.errors import ApplyError, GoogleApiError, PlanError
+from provision.model import JSON, Action, Address, Change, FieldDiff, Observed, Resource
+from provision.resources import addresses, ownership
+from provision.resources.base import Context, Kind, Options, map_diffs
+from provision.resources.registry import register
+from provision.resources.symbols import unresolved
+
+STORAGE = "storage.googleapis.com"
+OWNED = ("location", "storageClass", "uniformBucketLevelAccess")
+OBJECT_PAGE = 1000
+
+
+@register
+class BucketKind(Kind):
+    name = "storage.bucket"
+    api = "storage"
+    requires_services = frozenset({STORAGE})
+
+    def reads_after(self, address: Address, dependency: Address) -> bool:
+        """Also after the project: the read compares the bucket's project number with it."""
+        return dependency.kind == "project" or super().reads_after(address, dependency)
+
+    def read(self, ctx: Context, resource: Resource) -> Observed:
+        name = addresses.bucket_of(resource.address.name)
+        try:
+            bucket = get_bucket(ctx, name)
+        except GoogleApiError as error:
+            if error.http_status != 403:
+                raise
+            raise PlanError(
+                f"{resource.address}: Cloud Storage refused to read bucket {name!r} (403): "
+                "either the name is taken by a bucket of another project (bucket names are "
+                "global; choose another name) or this identity lacks storage.buckets.get. "
+                f"Google answered: {error.message}"
+            ) from None
+        return Observed.absent() if bucket is None else observe(bucket)
+
+    def diff(self, resource: Resource, observed: Observed, options: Options) -> Change:
+        wanted = owned(resource.spec)
+        if not observed.exists:
+            diffs = [FieldDiff(key, None, wanted[key]) for key in OWNED]
+            diffs.append(FieldDiff("labels", None, wanted["labels"]))
+            return Change(
+                resource.address,
+                Action.CREATE,
+                after=wanted,
+                diffs=tuple(diffs),
+                depends_on=resource.depends_on,
+                observed_exists=False,
+            )
+        fields = observed.fields
+        number = str(wanted.get("projectNumber") or "")
+        if number and not unresolved(number) and fields.get("projectNumber") not in (None, number):
+            raise PlanError(
+                f"{resource.address}: bucket {wanted['name']!r} belongs to another project "
+                f"(number {fields.get('projectNumber')}); bucket names are global, choose "
+                "another name"
+            )
+        reason = ""
+        if not ownership.is_managed(fields.get("labels")):
+            if not wanted["adopt"]:
+                where = str(resource.source) if resource.source else "its `buckets` entry"
+                raise ownership.not_ours(
+                    resource.address, "bucket", where, "no managed-by: provision label"
+                )
+            reason = ownership.ADOPT_REASON.format(what="bucket")
+        if fields.get("location") != wanted["location"]:
+            raise PlanError(
+                f"{resource.address}: location: the bucket is in {fields.get('location')} but "
+                f"the blueprint says {wanted['location']}; a bucket's location cannot be "
+                "changed. Put the location back, or use a new bucket name"
+            )
+        diffs = [
+            FieldDiff(key, fields.get(key), wanted[key])
+            for key in ("storageClass", "uniformBucketLevelAccess")
+            if fields.get(key) != wanted[key]
+        ]
+        diffs += map_diffs("labels", fields.get("labels") or {}, wanted["labels"])
+        return Change(
+            resource.address,
+            Action.UPDATE if diffs else Action.NOOP,
+            before=dict(fields),
+            after=wanted,
+            diffs=tuple(diffs),
+            reason=reason,
+            etag=observed.etag,
+            depends_on=resource.depends_on,
+            observed_exists=True,
+        )
+
+    # -- applying -------------------------------------------------------------------------
+
+    def create(self, ctx: Context, change: Change) -> Observed | None:
+        spec = change.after or {}
+        body: JSON = {
+            "name": spec["name"],
+            "location": spec["location"],
+            "storageClass": spec["storageClass"],
+            "iamConfiguration": {
+                "uniformBucketLevelAccess": {"enabled": spec["uniformBucketLevelAccess"]}
+            },
+            "labels": dict(spec["labels"]),
+        }
+        try:
+            bucket = ctx.api.call("storage.buckets.insert", project=spec["projectId"], body=body)
+        except GoogleApiError as error:
+            if error.http_status != 409:
+                raise
+            return self._adopt_after_conflict(ctx, change, error)
+        return observe(bucket)
+
+    def _adopt_after_conflict(
+        self, ctx: Context, change: Change, conflict: GoogleApiError
+    ) -> Observed:
+        """409: ours (labelled, an earlier attempt's answer was lost) or a clear refusal."""
+        spec = change.after or {}
+        try:
+            bucket = get_bucket(ctx, spec["name"])
+        except GoogleApiError as error:
+            if error.http_status != 403:
+                raise
+            bucket = None
+        if bucket is None:
+            raise ApplyError(
+                f"{change.address}: the bucket name {spec['name']!r} is taken by another "
+                f"project (bucket names are global); choose another name. Google answered: "
+                f"{conflict.message}"
+            ) from None
+        observed = observe(bucket)
+        try:
+            fix = self.diff(Resource(change.address, dict(spec)), observed, ctx.options)
+        except PlanError as error:
+            raise ApplyError(str(error)) from None
+        if fix.action is Action.UPDATE:
+            return self.update(ctx, fix) or observed
+        return observed
+
+    def update(self, ctx: Context, change: Change) -> Observed | None:
+        spec = change.after or {}
+        body: JSON = {}
+        for diff in change.diffs:
+            if diff.path.startswith("labels."):
+                body.setdefault("labels", {})[diff.path.split(".", 1)[1]] = diff.after
+            elif diff.path == "storageClass":
+                body["storageClass"] = spec["storageClass"]
+            elif diff.path == "uniformBucketLevelAccess":
+                body["iamConfiguration"] = {
+                    "uniformBucketLevelAccess": {"enabled": spec["uniformBucketLevelAccess"]}
+                }
+        if not body:
+            return None
+        bucket = ctx.api.call("storage.buckets.patch", bucket=spec["name"], body=body)
+        return observe(bucket)
+
+    def delete(self, ctx: Context, change: Change) -> None:
+        """Delete an orphaned bucket and its objects (only with --allow-delete naming it)."""
+        name = addresses.bucket_of(change.address.name)
+        bucket = get_bucket(ctx, name)
+        if bucket is None:
+            return
+        if not ownership.is_managed(bucket.get("labels")):
+            raise ApplyError(
+                f"{change.address}: no longer labelled managed-by: provision; not deleting it"
+            )
+        while True:
+            page = ctx.api.call("storage.objects.list", bucket=name, maxResults=OBJECT_PAGE)
+            items = page.get("items") or []
+            if not items:
+                break
+            for item in items:
+                ctx.api.call("storage.objects.delete", bucket=name, object=item["name"])
+        ctx.api.call("storage.buckets.delete", bucket=name)
+
+
+def get_bucket(ctx: Context, name: str) -> JSON | None:
+    """The bucket, or None on 404; 403 is raised."""
+    try:
+        return ctx.api.call("storage.buckets.get", bucket=name)
+    except GoogleApiError as error:
+        if error.http_status == 404:
+            return None
+        raise
+
+
+def bucket_contents(ctx: Context, name: str) -> str:
+    """What the bucket holds, for the plan: one objects.list with maxResults=1."""
+    page = ctx.api.call("storage.objects.list", bucket=name, maxResults=1)
+    if page.get("items"):
+        return "holds objects; deleting the bucket deletes every object in it first"
+    return "is empty"
+
+
+def owned(spec: Mapping[str, Any]) -> JSON:
+    wanted: JSON = {
+        "name": spec["name"],
+        "projectId": spec["projectId"],
+        "location": str(spec.get("location") or "US").upper(),
+        "storageClass": str(spec.get("storageClass") or "STANDARD").upper(),
+        "uniformBucketLevelAccess": bool(spec.get("uniformBucketLevelAccess", True)),
+        "labels": ownership.with_label(spec.get("labels")),
+        "adopt": bool(spec.get("adopt", False)),
+    }
+    if spec.get("projectNumber"):
+        wanted["projectNumber"] = str(spec["projectNumber"])
+    return wanted
+
+
+def observe(bucket: Mapping[str, Any]) -> Observed:
+    config = bucket.get("iamConfiguration") or {}
+    ubla = config.get("uniformBucketLevelAccess") or config.get("bucketPolicyOnly") or {}
+    fields: JSON = {
+        "location": str(bucket.get("location") or "").upper(),
+        "storageClass": str(bucket.get("storageClass") or "").upper(),
+        "uniformBucketLevelAccess": bool(ubla.get("enabled", False)),
+        "labels": dict(bucket.get("labels") or {}),
+    }
+    if bucket.get("projectNumber"):
+        fields["projectNumber"] = str(bucket["projectNumber"])
+    etag = bucket.get("etag")
+    return Observed(exists=True, fields=fields, etag=str(etag) if etag else None)

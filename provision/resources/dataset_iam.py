@@ -1,0 +1,21 @@
+"""Kind `healthcare.dataset_iam` (`projects/{p}/locations/{l}/datasets/{d}`): dataset IAM.
+
+spec = {"bindings": [{"role", "members", "authoritative"?}, ...]}; additive per member unless a
+binding is authoritative (see `iam`).
+"""
+
+from __future__ import annotations
+
+from provision.resources.healthcare_dataset import DATASETS
+from provision.resources.healthcare_iam import HealthcareIamKind
+from provision.resources.registry import register
+
+
+@register
+class DatasetIamKind(HealthcareIamKind):
+    name = "healthcare.dataset_iam"
+    collection = DATASETS
+    set_method = f"{DATASETS}.setIamPolicy"
+    iam_admin_roles = frozenset(
+        {"roles/healthcare.datasetAdmin", "roles/healthcare.admin", "roles/owner"}
+    )

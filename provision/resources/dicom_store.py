@@ -1,0 +1,216 @@
+"""Kind `healthcare.dicom_store` (`projects/{p}/locations/{l}/datasets/{d}/dicomStores/{s}`).
+
+spec = {"labels": {..}, "notificationConfig"?: {"pubsubTopic", "sendForBulkImport"?},
+        "notificationConfigs": [{"pubsubTopic"}], "streamConfigs": [{"bigqueryDestination":
+        {"tableUri", "force"?}}], "adopt": bool, "deletionProtection": bool}
+
+* Labels are additive (declared keys are set, others left alone) plus `managed-by: provision`,
+  which marks the store as provision's (an existing store without it needs `adopt: true`), and
+  `deletion-protection: true|false`, which keeps the blueprint's `deletionProtection` on the
+  store itself: a protected store is never deleted, even when named with --allow-delete.
+* The notification and stream configs belong to the blueprint: they are made to match exactly.
+* Create is synchronous; an update is one PATCH whose `updateMask` lists exactly the fields
+  that differ.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from typing import Any
+
+from provision.errors import ApplyError, GoogleApiError, PlanError
+from provision.gcp.api import LIST_RESULT
+from provision.model import JSON, Action, Change, FieldDiff, Observed, Resource
+from provision.resources import ownership
+from provision.resources.base import Context, Kind, Options, map_diffs
+from provision.resources.healthcare_dataset import HEALTHCARE, STORES
+from provision.resources.registry import register
+
+CONFIG_FIELDS = ("notificationConfig", "notificationConfigs", "streamConfigs")
+STUDY_SAMPLE = 100
+"""Studies one search returns by default; `contents` says "100 or more" beyond it."""
+
+
+@register
+class DicomStoreKind(Kind):
+    name = "healthcare.dicom_store"
+    api = "healthcare"
+    requires_services = frozenset({HEALTHCARE})
+
+    def read(self, ctx: Context, resource: Resource) -> Observed:
+        store = get_store(ctx, resource.address.name)
+        return Observed.absent() if store is None else observe(store)
+
+    def diff(self, resource: Resource, observed: Observed, options: Options) -> Change:
+        wanted = owned(resource.spec)
+        if not observed.exists:
+            diffs = [FieldDiff("labels", None, wanted["labels"])]
+            diffs += [FieldDiff(k, None, wanted[k]) for k in CONFIG_FIELDS if wanted.get(k)]
+            return Change(
+                resource.address,
+                Action.CREATE,
+                after=wanted,
+                diffs=tuple(diffs),
+                depends_on=resource.depends_on,
+                observed_exists=False,
+            )
+        fields = observed.fields
+        current_labels = fields.get("labels") or {}
+        reason = ""
+        if not ownership.is_managed(current_labels):
+            if not wanted["adopt"]:
+                where = str(resource.source) if resource.source else "its `dicomStores` entry"
+                raise ownership.not_ours(
+                    resource.address, "DICOM store", where, "no managed-by: provision label"
+                )
+            reason = ownership.ADOPT_REASON.format(what="DICOM store")
+        diffs = map_diffs("labels", current_labels, wanted["labels"])
+        diffs += [
+            FieldDiff(key, fields.get(key), wanted.get(key))
+            for key in CONFIG_FIELDS
+            if normal_config(key, fields.get(key)) != normal_config(key, wanted.get(key))
+        ]
+        return Change(
+            resource.address,
+            Action.UPDATE if diffs else Action.NOOP,
+            before=dict(fields),
+            after=wanted,
+            diffs=tuple(diffs),
+            reason=reason,
+            depends_on=resource.depends_on,
+            observed_exists=True,
+        )
+
+    # -- applying -------------------------------------------------------------------------
+
+    def create(self, ctx: Context, change: Change) -> Observed | None:
+        spec = change.after or {}
+        dataset, _, store_id = change.address.name.rpartition("/dicomStores/")
+        body: JSON = {"labels": dict(spec["labels"])}
+        for key in CONFIG_FIELDS:
+            if spec.get(key):
+                body[key] = spec[key]
+        try:
+            store = ctx.api.call(
+                f"{STORES}.create", parent=dataset, dicomStoreId=store_id, body=body
+            )
+        except GoogleApiError as error:
+            if error.http_status != 409:
+                raise
+            return self._adopt_after_conflict(ctx, change)
+        return observe(store)
+
+    def _adopt_after_conflict(self, ctx: Context, change: Change) -> Observed:
+        """409 on create: ours (labelled: an earlier attempt's answer was lost) or refuse."""
+        store = get_store(ctx, change.address.name)
+        if store is None:
+            raise ApplyError(f"{change.address}: create answered ALREADY_EXISTS, yet it is gone")
+        observed = observe(store)
+        try:
+            fix = self.diff(
+                Resource(change.address, dict(change.after or {})), observed, ctx.options
+            )
+        except PlanError as error:
+            raise ApplyError(str(error)) from None
+        if fix.action is Action.UPDATE:
+            return self.update(ctx, fix) or observed
+        return observed
+
+    def update(self, ctx: Context, change: Change) -> Observed | None:
+        spec = change.after or {}
+        mask = sorted({d.path.split(".", 1)[0] for d in change.diffs})
+        if not mask:
+            return None
+        body: JSON = {}
+        if "labels" in mask:
+            body["labels"] = {**((change.before or {}).get("labels") or {}), **spec["labels"]}
+        for key in CONFIG_FIELDS:
+            if key in mask:
+                body[key] = spec.get(key) or ([] if key != "notificationConfig" else {})
+        store = ctx.api.call(
+            f"{STORES}.patch", name=change.address.name, updateMask=",".join(mask), body=body
+        )
+        return observe(store)
+
+    def delete(self, ctx: Context, change: Change) -> None:
+        """Delete an orphaned store (only reached with --allow-delete naming it)."""
+        store = get_store(ctx, change.address.name)
+        if store is None:
+            return
+        if not ownership.is_managed(store.get("labels")):
+            raise ApplyError(
+                f"{change.address}: no longer labelled managed-by: provision; not deleting it"
+            )
+        if ownership.is_protected(store.get("labels")):
+            raise ApplyError(str(ownership.protected_error(change.address, "the store")))
+        ctx.api.call(f"{STORES}.delete", name=change.address.name)
+
+
+def get_store(ctx: Context, name: str) -> JSON | None:
+    """The store, or None on 404 (403 is raised: unreadable never means absent)."""
+    try:
+        return ctx.api.call(f"{STORES}.get", name=name)
+    except GoogleApiError as error:
+        if error.http_status == 404:
+            return None
+        raise
+
+
+def store_contents(ctx: Context, name: str) -> str:
+    """What the store holds, for the plan: one QIDO-RS study search."""
+    answer = ctx.api.call(f"{STORES}.searchForStudies", parent=name, dicomWebPath="studies")
+    studies = answer.get(LIST_RESULT) or []  # no match: 204 and no body
+    count = len(studies) if isinstance(studies, list) else 0
+    if count == 0:
+        return "holds no DICOM studies"
+    more = " or more" if count >= STUDY_SAMPLE else ""
+    return f"holds {count}{more} DICOM stud{'y' if count == 1 else 'ies'}; deleting destroys them"
+
+
+def owned(spec: Mapping[str, Any]) -> JSON:
+    """The fields the blueprint owns, normalised, with the ownership label."""
+    protect = bool(spec.get("deletionProtection", True))
+    wanted: JSON = {
+        "labels": {
+            **ownership.with_label(spec.get("labels")),
+            **ownership.protection_label(protect),
+        },
+        "adopt": bool(spec.get("adopt", False)),
+        "deletionProtection": protect,
+    }
+    for key in CONFIG_FIELDS:
+        value = normal_config(key, spec.get(key))
+        if value:
+            wanted[key] = value
+    return wanted
+
+
+def normal_config(key: str, value: Any) -> Any:
+    """Configs as compared: only the keys provision manages, `false` flags dropped."""
+    if key == "notificationConfig":
+        if not isinstance(value, Mapping) or not value.get("pubsubTopic"):
+            return None
+        config: JSON = {"pubsubTopic": value["pubsubTopic"]}
+        if value.get("sendForBulkImport"):
+            config["sendForBulkImport"] = True
+        return config
+    items = [v for v in value or [] if isinstance(v, Mapping)]
+    if key == "notificationConfigs":
+        return [{"pubsubTopic": v.get("pubsubTopic")} for v in items] or None
+    streams = []
+    for item in items:
+        destination = item.get("bigqueryDestination") or {}
+        normal: JSON = {"tableUri": destination.get("tableUri")}
+        if destination.get("force"):
+            normal["force"] = True
+        streams.append({"bigqueryDestination": normal})
+    return streams or None
+
+
+def observe(store: Mapping[str, Any]) -> Observed:
+    fields: JSON = {"labels": dict(store.get("labels") or {})}
+    for key in CONFIG_FIELDS:
+        value = normal_config(key, store.get(key))
+        if value:
+            fields[key] = value
+    return Observed(exists=True, fields=fields)

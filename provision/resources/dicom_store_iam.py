@@ -1,0 +1,26 @@
+"""Kind `healthcare.dicom_store_iam` (`.../datasets/{d}/dicomStores/{s}`): DICOM store IAM.
+
+spec = {"bindings": [{"role", "members", "authoritative"?}, ...]}; additive per member unless a
+binding is authoritative (see `iam`).
+"""
+
+from __future__ import annotations
+
+from provision.resources.healthcare_dataset import STORES
+from provision.resources.healthcare_iam import HealthcareIamKind
+from provision.resources.registry import register
+
+
+@register
+class DicomStoreIamKind(HealthcareIamKind):
+    name = "healthcare.dicom_store_iam"
+    collection = STORES
+    set_method = f"{STORES}.setIamPolicy"
+    iam_admin_roles = frozenset(
+        {
+            "roles/healthcare.dicomStoreAdmin",
+            "roles/healthcare.datasetAdmin",
+            "roles/healthcare.admin",
+            "roles/owner",
+        }
+    )

@@ -1,0 +1,286 @@
+"""Kind `healthcare.dataset` (`projects/{p}/locations/{l}/datasets/{d}`): a Healthcare dataset.
+
+spec = {"projectId", "location", "datasetId", "timeZone"?: str, "adopt": bool,
+        "declaredLocations": [locations of datasets with this id in the blueprint]}
+
+* Create is a long-running operation; apply waits for it. Right after it, calls under the
+  dataset may answer 404 "dataset not initialized"; the retry layer retries exactly that.
+* The time zone is patched in place (`updateMask=timeZone`); no `timeZone` in the blueprint
+  leaves it alone. The location is part of the name and cannot change: a dataset with the same
+  id that provision manages in another location is a plan error naming `location`.
+* Ownership: datasets have no labels, so a dataset counts as provision's when it is empty or
+  holds a store labelled `managed-by: provision`; any other existing dataset needs
+  `adopt: true`. For the same reason its deletion protection lives on its stores: a dataset is
+  deleted (only when named with --allow-delete) only if every store in it is provision's and
+  labelled `deletion-protection: false`. The read lists the dataset's stores for this, and
+  `orphans` reports the stores provision labelled that the blueprint no longer declares.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Mapping, Sequence
+from concurrent.futures import ThreadPoolExecutor
+from typing import Any
+
+from provision.errors import ApplyError, GoogleApiError, PlanError
+from provision.model import JSON, Action, Address, Change, FieldDiff, Observed, Resource
+from provision.resources import addresses, ownership
+from provision.resources.base import Context, Kind, Options
+from provision.resources.registry import register
+
+HEALTHCARE = "healthcare.googleapis.com"
+DATASETS = "healthcare.projects.locations.datasets"
+STORES = f"{DATASETS}.dicomStores"
+PAGE_SIZE = 1000
+DEFAULT_TIME_ZONE = "UTC"
+LOCATION_CHECKS = 8
+"""Concurrent reads when looking for a dataset in other locations."""
+
+
+@register
+class DatasetKind(Kind):
+    name = "healthcare.dataset"
+    api = "healthcare"
+    requires_services = frozenset({HEALTHCARE})
+
+    def read(self, ctx: Context, resource: Resource) -> Observed:
+        name = resource.address.name
+        dataset = get_dataset(ctx, name)
+        if dataset is None:
+            return Observed(exists=False, fields={"elsewhere": moved_from(ctx, resource)})
+        return observe(dataset, list_stores(ctx, name))
+
+    def diff(self, resource: Resource, observed: Observed, options: Options) -> Change:
+        spec = resource.spec
+        wanted = owned(spec)
+        where = str(resource.source) if resource.source else "its `datasets` entry"
+        if not observed.exists:
+            elsewhere = observed.fields.get("elsewhere") or []
+            if elsewhere:
+                raise PlanError(
+                    f"{resource.address}: location: dataset {spec['datasetId']!r} already "
+                    f"exists in {', '.join(elsewhere)} (managed by provision) but the blueprint "
+                    f"now says {spec['location']!r}; a dataset's location cannot be changed. "
+                    "Put the location back, or give the dataset a new id (the old one is then "
+                    "left as it is)"
+                )
+            created = [FieldDiff("location", None, spec["location"])]
+            if "timeZone" in wanted:
+                created.append(FieldDiff("timeZone", None, wanted["timeZone"]))
+            return Change(
+                resource.address,
+                Action.CREATE,
+                after=wanted,
+                diffs=tuple(created),
+                depends_on=resource.depends_on,
+                observed_exists=False,
+            )
+        fields = observed.fields
+        stores = fields.get("stores") or []
+        reason = ""
+        if not is_ours(stores):
+            if not spec.get("adopt"):
+                names = ", ".join(s["id"] for s in stores[:5])
+                raise ownership.not_ours(
+                    resource.address,
+                    "dataset",
+                    where,
+                    f"it holds {len(stores)} DICOM store(s) ({names}), none labelled "
+                    "managed-by: provision",
+                )
+            reason = ownership.ADOPT_REASON.format(what="dataset")
+        diffs: list[FieldDiff] = []
+        if "timeZone" in wanted:
+            current = normal_time_zone(fields.get("timeZone"))
+            if current != wanted["timeZone"]:
+                diffs.append(FieldDiff("timeZone", current, wanted["timeZone"]))
+        return Change(
+            resource.address,
+            Action.UPDATE if diffs else Action.NOOP,
+            before={k: v for k, v in fields.items() if k in ("timeZone", "stores")},
+            after=wanted,
+            diffs=tuple(diffs),
+            reason=reason,
+            depends_on=resource.depends_on,
+            observed_exists=True,
+        )
+
+    def orphans(
+        self, ctx: Context, resource: Resource, observed: Observed, desired: frozenset[Address]
+    ) -> Iterable[tuple[Address, Observed]]:
+        """Stores labelled `managed-by: provision` in this dataset that the blueprint dropped."""
+        if not observed.exists:
+            return []
+        from provision.resources.dicom_store import store_contents
+
+        found = []
+        for store in observed.fields.get("stores") or []:
+            address = addresses.dicom_store(resource.address.name, store["id"])
+            if not store.get("managed") or address in desired:
+                continue
+            fields: JSON = {"labels": dict(store.get("labels") or {})}
+            if str(address) in ctx.options.allow_delete:
+                if ownership.is_protected(fields["labels"]):
+                    raise ownership.protected_error(address, "the store")
+                fields["contents"] = store_contents(ctx, address.name)
+            found.append((address, Observed(exists=True, fields=fields)))
+        return found
+
+    # -- applying -------------------------------------------------------------------------
+
+    def create(self, ctx: Context, change: Change) -> Observed | None:
+        spec = change.after or {}
+        name = change.address.name
+        project, location, dataset_id = addresses.split_dataset_name(name)
+        body: JSON = {}
+        if spec.get("timeZone"):
+            body["timeZone"] = spec["timeZone"]
+        try:
+            operation = ctx.api.call(
+                f"{DATASETS}.create",
+                parent=f"projects/{project}/locations/{location}",
+                datasetId=dataset_id,
+                body=body,
+            )
+        except GoogleApiError as error:
+            if error.http_status != 409:
+                raise
+            return self._adopt_after_conflict(ctx, change)
+        done = ctx.api.wait(
+            operation, api="healthcare", what=f"creating dataset {name}", progress=ctx.progress
+        )
+        response = done.get("response")
+        dataset = response if isinstance(response, dict) and response.get("name") else None
+        if dataset is None:
+            dataset = get_dataset(ctx, name) or {"name": name}
+        return observe(dataset, [])
+
+    def _adopt_after_conflict(self, ctx: Context, change: Change) -> Observed:
+        """409 on create: ours after all (an earlier attempt's lost answer) or someone else's."""
+        name = change.address.name
+        dataset = get_dataset(ctx, name)
+        if dataset is None:
+            raise ApplyError(f"{change.address}: create answered ALREADY_EXISTS, yet it is gone")
+        observed = observe(dataset, list_stores(ctx, name))
+        fix = self.diff(Resource(change.address, dict(change.after or {})), observed, ctx.options)
+        if fix.action is Action.UPDATE:
+            return self.update(ctx, fix) or observed
+        return observed
+
+    def update(self, ctx: Context, change: Change) -> Observed | None:
+        spec = change.after or {}
+        if not any(d.path == "timeZone" for d in change.diffs):
+            return None
+        dataset = ctx.api.call(
+            f"{DATASETS}.patch",
+            name=change.address.name,
+            updateMask="timeZone",
+            body={"timeZone": spec["timeZone"]},
+        )
+        stores = (change.before or {}).get("stores") or []
+        return observe(dataset, stores)
+
+    def delete(self, ctx: Context, change: Change) -> None:
+        """Delete an orphaned dataset (only reached with --allow-delete naming it)."""
+        name = change.address.name
+        if get_dataset(ctx, name) is None:
+            return
+        stores = list_stores(ctx, name)
+        if not any(s["managed"] for s in stores):
+            raise ApplyError(
+                f"{change.address}: it no longer holds a store labelled managed-by: provision; "
+                "not deleting it"
+            )
+        protected = [s["id"] for s in stores if dataset_store_protected(s)]
+        if protected:
+            raise ApplyError(str(ownership.protected_error(change.address, protected[0])))
+        ctx.api.call(f"{DATASETS}.delete", name=name)
+
+
+def get_dataset(ctx: Context, name: str) -> JSON | None:
+    """The dataset, or None when Google answers 404 (403 is raised, never "absent")."""
+    try:
+        return ctx.api.call(f"{DATASETS}.get", name=name)
+    except GoogleApiError as error:
+        if error.http_status == 404:
+            return None
+        raise
+
+
+def list_stores(ctx: Context, dataset: str) -> list[JSON]:
+    """`[{"id", "labels", "managed"}]` for every DICOM store in `dataset` (paged)."""
+    stores = []
+    for store in ctx.api.pages(f"{STORES}.list", "dicomStores", parent=dataset, pageSize=PAGE_SIZE):
+        labels = dict(store.get("labels") or {})
+        stores.append(
+            {
+                "id": str(store.get("name", "")).rsplit("/", 1)[-1],
+                "labels": labels,
+                "managed": ownership.is_managed(labels),
+            }
+        )
+    return sorted(stores, key=lambda s: str(s["id"]))
+
+
+def dataset_store_protected(store: Mapping[str, Any]) -> bool:
+    """A store protects its dataset from deletion when it carries deletion protection; stores
+    provision does not manage count as protected (their data is someone else's)."""
+    return not store.get("managed") or ownership.is_protected(store.get("labels"))
+
+
+def is_ours(stores: Sequence[Mapping[str, Any]]) -> bool:
+    """A dataset is provision's when empty or holding a store labelled managed-by: provision."""
+    return not stores or any(s.get("managed") for s in stores)
+
+
+def moved_from(ctx: Context, resource: Resource) -> list[str]:
+    """Other locations where provision manages a dataset with this id (a location change).
+
+    Only called for a dataset that does not exist where the blueprint says; checks each
+    Healthcare location the blueprint does not already use for this id.
+    """
+    spec = resource.spec
+    project, dataset_id = spec["projectId"], spec["datasetId"]
+    skip = {spec["location"], *spec.get("declaredLocations", [])}
+
+    def managed_here(location: str) -> bool:
+        name = addresses.dataset_name(project, location, dataset_id)
+        return get_dataset(ctx, name) is not None and is_ours(list_stores(ctx, name))
+
+    candidates = [loc for loc in healthcare_locations(ctx, project) if loc not in skip]
+    with ThreadPoolExecutor(max_workers=LOCATION_CHECKS) as pool:
+        return [
+            loc
+            for loc, hit in zip(candidates, pool.map(managed_here, candidates), strict=True)
+            if hit
+        ]
+
+
+def healthcare_locations(ctx: Context, project: str) -> list[str]:
+    locations = ctx.api.pages(
+        "healthcare.projects.locations.list", "locations", name=f"projects/{project}"
+    )
+    return sorted(str(loc.get("locationId", "")) for loc in locations if loc.get("locationId"))
+
+
+def owned(spec: Mapping[str, Any]) -> JSON:
+    wanted: JSON = {
+        "projectId": spec["projectId"],
+        "location": spec["location"],
+        "datasetId": spec["datasetId"],
+        "adopt": bool(spec.get("adopt", False)),
+        "declaredLocations": sorted(spec.get("declaredLocations") or []),
+    }
+    if spec.get("timeZone") is not None:
+        wanted["timeZone"] = normal_time_zone(spec["timeZone"])
+    return wanted
+
+
+def normal_time_zone(value: Any) -> str:
+    """Empty means UTC (the API's documented default)."""
+    return str(value) if value else DEFAULT_TIME_ZONE
+
+
+def observe(dataset: Mapping[str, Any], stores: list[JSON]) -> Observed:
+    fields: JSON = {"timeZone": normal_time_zone(dataset.get("timeZone")), "stores": stores}
+    return Observed(exists=True, fields=fields)

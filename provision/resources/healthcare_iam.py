@@ -1,0 +1,45 @@
+"""Shared by `healthcare.dataset_iam` and `healthcare.dicom_store_iam` (see `iam`).
+
+Healthcare's getIamPolicy is a GET with `options.requestedPolicyVersion`; setIamPolicy is a POST
+with `{policy}`. Healthcare policies take no conditions: a binding with one is a plan error
+(the blueprint loader already refuses them; this guards other callers).
+"""
+
+from __future__ import annotations
+
+from provision.errors import PlanError
+from provision.model import JSON, Change, Observed, Resource
+from provision.resources.base import Context, Options
+from provision.resources.healthcare_dataset import HEALTHCARE
+from provision.resources.iam import IamKind
+
+POLICY_VERSION = 3
+
+
+class HealthcareIamKind(IamKind):
+    """Base of the dataset and DICOM store IAM kinds; `collection` is the discovery path."""
+
+    api = "healthcare"
+    requires_services = frozenset({HEALTHCARE})
+    collection = ""
+
+    def get_policy(self, ctx: Context, resource_name: str) -> JSON:
+        return ctx.api.call(
+            f"{self.collection}.getIamPolicy",
+            resource=resource_name,
+            options_requestedPolicyVersion=POLICY_VERSION,
+        )
+
+    def set_policy(self, ctx: Context, resource_name: str, policy: JSON) -> JSON:
+        return ctx.api.call(
+            f"{self.collection}.setIamPolicy", resource=resource_name, body={"policy": policy}
+        )
+
+    def diff(self, resource: Resource, observed: Observed, options: Options) -> Change:
+        for binding in resource.spec.get("bindings") or []:
+            if binding.get("condition"):
+                raise PlanError(
+                    f"{resource.address}: bindings[{binding.get('role')}]: Cloud Healthcare "
+                    "datasets and DICOM stores do not accept IAM conditions"
+                )
+        return super().diff(resource, observed, options)

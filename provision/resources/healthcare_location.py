@@ -1,0 +1,75 @@
+"""Kind `healthcare.location` (`projects/{p}/locations/{l}`): the datasets of one location.
+
+spec = {"projectId", "location"}
+
+Nothing is created or changed here (always `no-op`). The blueprint has one of these per
+Healthcare location it uses; its read is one `datasets.list`, and `orphans` reports the datasets
+provision manages there that the blueprint no longer declares (a dataset is provision's when it
+holds a store labelled `managed-by: provision`; an empty one cannot be told apart, so it is not
+reported). They are planned `forget`, or `delete` with --allow-delete naming them.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+
+from provision.model import JSON, Action, Address, Change, Observed, Resource
+from provision.resources import addresses, ownership
+from provision.resources.base import Context, Kind, Options
+from provision.resources.healthcare_dataset import (
+    DATASETS,
+    HEALTHCARE,
+    PAGE_SIZE,
+    dataset_store_protected,
+    list_stores,
+)
+from provision.resources.registry import register
+
+
+@register
+class HealthcareLocationKind(Kind):
+    name = "healthcare.location"
+    api = "healthcare"
+    requires_services = frozenset({HEALTHCARE})
+
+    def read(self, ctx: Context, resource: Resource) -> Observed:
+        datasets = ctx.api.pages(
+            f"{DATASETS}.list", "datasets", parent=resource.address.name, pageSize=PAGE_SIZE
+        )
+        ids = sorted(str(d.get("name", "")).rsplit("/", 1)[-1] for d in datasets)
+        return Observed(exists=True, fields={"datasets": ids})
+
+    def diff(self, resource: Resource, observed: Observed, options: Options) -> Change:
+        return Change(
+            resource.address,
+            Action.NOOP,
+            after=dict(resource.spec),
+            depends_on=resource.depends_on,
+            observed_exists=observed.exists if observed.exists else None,
+        )
+
+    def orphans(
+        self, ctx: Context, resource: Resource, observed: Observed, desired: frozenset[Address]
+    ) -> Iterable[tuple[Address, Observed]]:
+        if not observed.exists:
+            return []
+        project, location = resource.spec["projectId"], resource.spec["location"]
+        found = []
+        for dataset_id in observed.fields.get("datasets") or []:
+            address = addresses.dataset(project, location, dataset_id)
+            if address in desired:
+                continue
+            stores = list_stores(ctx, address.name)
+            if not any(s.get("managed") for s in stores):
+                continue
+            fields: JSON = {"stores": [s["id"] for s in stores]}
+            if str(address) in ctx.options.allow_delete:
+                protected = [s["id"] for s in stores if dataset_store_protected(s)]
+                if protected:
+                    raise ownership.protected_error(address, f"its store {protected[0]}")
+                fields["contents"] = (
+                    f"holds {len(stores)} DICOM store(s): {', '.join(fields['stores'])}; "
+                    "deleting the dataset deletes them and all their data"
+                )
+            found.append((address, Observed(exists=True, fields=fields)))
+        return found

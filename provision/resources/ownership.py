@@ -1,0 +1,65 @@
+"""Which objects provision owns: the `managed-by: provision` label (pure).
+
+Buckets and DICOM stores carry the label from the moment provision creates them. DICOM stores
+also carry `deletion-protection: true|false` (see `PROTECTION_KEY`). A pre-existing
+object without it is taken over only when its blueprint entry says `adopt: true`; the plan then
+adds the label and says it adopts the object. Healthcare datasets have no labels, so a dataset
+counts as provision's when it is empty or holds at least one store carrying the label (see
+`healthcare_dataset`).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from typing import Any
+
+from provision.errors import PlanError
+from provision.model import Address
+
+LABEL_KEY = "managed-by"
+LABEL_VALUE = "provision"
+LABEL: Mapping[str, str] = {LABEL_KEY: LABEL_VALUE}
+
+PROTECTION_KEY = "deletion-protection"
+"""Label carrying `deletionProtection` on DICOM stores, so the guard stays with the store after
+it leaves the blueprint (a guard kept only in the blueprint would vanish with the entry)."""
+
+ADOPT_REASON = "adopting an existing {what} not created by provision (adopt: true)"
+
+
+def is_managed(labels: Mapping[str, Any] | None) -> bool:
+    return bool(labels) and (labels or {}).get(LABEL_KEY) == LABEL_VALUE
+
+
+def with_label(labels: Mapping[str, str] | None) -> dict[str, str]:
+    """`labels` plus `managed-by: provision`."""
+    return {**dict(labels or {}), **LABEL}
+
+
+def protection_label(on: bool) -> dict[str, str]:
+    return {PROTECTION_KEY: "true" if on else "false"}
+
+
+def is_protected(labels: Mapping[str, Any] | None) -> bool:
+    """Deletion protection is on unless the label says `false` (absent counts as on)."""
+    return str((labels or {}).get(PROTECTION_KEY, "true")) != "false"
+
+
+def protected_error(address: Address, held_by: str) -> PlanError:
+    """The refusal to delete an object whose deletion protection is on."""
+    return PlanError(
+        f"{address}: deletion protection is on ({held_by} has the label {PROTECTION_KEY}: true), "
+        "so it is not deleted even when named with --allow-delete. To delete it, declare it "
+        "again with `deletionProtection: false`, apply, then remove it from the blueprint and "
+        "run with --allow-delete"
+    )
+
+
+def not_ours(address: Address, what: str, where: str, detail: str = "") -> PlanError:
+    """The error for a pre-existing object the blueprint does not say to adopt."""
+    extra = f" ({detail})" if detail else ""
+    return PlanError(
+        f"{address}: this {what} already exists and was not created by provision{extra}; "
+        f"to manage it, add `adopt: true` to its entry ({where}) in the blueprint, or choose "
+        "another name"
+    )
