@@ -20,6 +20,8 @@ class Baseline:
     """The normalised final state."""
     writes: list[tuple[str, str]]
     """Every (api, method id) the apply wrote with, in first-use order."""
+    requests: int
+    """How many requests the apply (its plan included) made."""
 
 
 _BASELINE: list[Baseline] = []
@@ -39,11 +41,12 @@ def baseline(emulator: RunningEmulator, tmp_path_factory: pytest.TempPathFactory
         result = harness.apply(path, emulator)
         assert result.exit_code == 0, result.output
         writes: list[tuple[str, str]] = []
-        for entry in harness.journal(emulator):
+        entries = harness.journal(emulator)
+        for entry in entries:
             key = (str(entry["api"]), str(entry["method_id"]))
             if entry["mutating"] and key not in writes:
                 writes.append(key)
-        _BASELINE.append(Baseline(harness.normalised_state(emulator), writes))
+        _BASELINE.append(Baseline(harness.normalised_state(emulator), writes, len(entries)))
     harness.reset(emulator)
     return _BASELINE[0]
 
