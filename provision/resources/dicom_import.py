@@ -26,7 +26,7 @@ from collections.abc import Mapping
 from typing import Any
 
 from provision.errors import ApplyError, GoogleApiError
-from provision.model import JSON, Action, Change, FieldDiff, Observed, Resource
+from provision.model import JSON, Action, Address, Change, FieldDiff, Observed, Resource
 from provision.resources.base import Context, Kind, Options, require
 from provision.resources.healthcare_dataset import DATASETS, HEALTHCARE, STORES
 from provision.resources.registry import register
@@ -103,16 +103,23 @@ class DicomImportKind(Kind):
         if store is None:
             return Observed.absent()
         value = str((store.get("labels") or {}).get(label_key(resource.spec["uri"]), ""))
-        if not value:
-            return Observed(exists=True, fields={"state": "absent"})
         if value == DONE:
             return Observed(exists=True, fields={"state": DONE})
-        if not value.startswith(OP_PREFIX):
-            return Observed(exists=True, fields={"state": "unknown", "label": value})
-        dataset = resource.spec["store"].split("/dicomStores/")[0]
-        op_name = f"{dataset}/operations/{value.removeprefix(OP_PREFIX)}"
-        operation = _get(ctx, f"{OPERATIONS}.get", op_name)
-        return Observed(exists=True, fields=operation_state(op_name, operation))
+        if not value:
+            fields: JSON = {"state": "absent"}
+        elif not value.startswith(OP_PREFIX):
+            fields = {"state": "unknown", "label": value}
+        else:
+            dataset = resource.spec["store"].split("/dicomStores/")[0]
+            op_name = f"{dataset}/operations/{value.removeprefix(OP_PREFIX)}"
+            fields = operation_state(op_name, _get(ctx, f"{OPERATIONS}.get", op_name))
+        if fields["state"] != "running":
+            fields["source"] = source_state(ctx, resource.spec["uri"])
+        return Observed(exists=True, fields=fields)
+
+    def reads_after(self, address: Address, dependency: Address) -> bool:
+        """Also after the source bucket: one being created is not listed (the import runs)."""
+        return dependency.kind == "storage.bucket" or super().reads_after(address, dependency)
 
     def diff(self, resource: Resource, observed: Observed, options: Options) -> Change:
         spec = {"store": resource.spec["store"], "uri": resource.spec["uri"]}
@@ -139,6 +146,13 @@ class DicomImportKind(Kind):
             return change(Action.NOOP, "already imported")
         if state == "succeeded":
             return change(Action.NOOP, f"already imported (operation {operation})")
+        if fields.get("source") in ("empty", "missing") and state != "running":
+            where = "matches no objects" if fields["source"] == "empty" else "names no bucket"
+            return change(
+                Action.NOOP,
+                f"nothing to import yet: {spec['uri']} {where}; upload the DICOM files, "
+                "then apply again",
+            )
         if state == "running":
             return change(
                 Action.RUN,
@@ -190,6 +204,14 @@ class DicomImportKind(Kind):
             ctx.progress(Progress(f"{what}: {describe_outcome(finished)}", 0.0, done=True))
         success, failure = counts_of(finished)
         return Observed(exists=True, fields={"state": DONE, "success": success, "failure": failure})
+
+
+def source_state(ctx: Context, uri: str) -> str:
+    """`has-objects`, `empty` (nothing matches) or `missing` (no such bucket)."""
+    try:
+        return "has-objects" if source_has_objects(ctx, uri) else "empty"
+    except ApplyError:
+        return "missing"
 
 
 def source_has_objects(ctx: Context, uri: str) -> bool:

@@ -140,7 +140,9 @@ def test_dev_blueprint_applies_from_an_empty_world_and_converges(
     clear_journal(emulator)
     applied = cli("apply", dev, "--yes")
     assert applied.exit_code == 0, applied.output
-    assert "Apply complete: 14 done, 0 failed, 0 skipped." in applied.stdout
+    # 14 creations and 2 imports, which find no files yet (nothing was uploaded)
+    assert "Apply complete: 16 done, 0 failed, 0 skipped." in applied.stdout
+    assert "nothing to import yet" in applied.stderr
     failed = {(e["method_id"], e["status"]) for e in journal(emulator) if e["status"] >= 400}
     # the plan's read of the new project, and at most an IAM conflict on the project policy
     # (enabling the Healthcare API grants its agent a role there) restarted by the RMW
@@ -182,10 +184,16 @@ def test_dev_blueprint_applies_from_an_empty_world_and_converges(
     assert second.stdout.startswith("No changes.")
     reads = journal(emulator)
     assert reads and all(not e["mutating"] for e in reads)
-    # one read per object, except the project policy (project IAM and the service agent)
+    # one read per object, except the project policy (project IAM and the service agent) and
+    # the stores (each import reads its store's labels)
     keys = [(e["method"], e["path"]) for e in reads]
     repeated = {k for k in keys if keys.count(k) > 1}
-    assert repeated == {("POST", "/v3/projects/imaging-dev-4821:getIamPolicy")}, repeated
+    datasets = "/v1/projects/imaging-dev-4821/locations/us-central1/datasets"
+    assert repeated == {
+        ("POST", "/v3/projects/imaging-dev-4821:getIamPolicy"),
+        ("GET", f"{datasets}/imaging-dev/dicomStores/dicom-main"),
+        ("GET", f"{datasets}/general-imaging/dicomStores/general-dicom"),
+    }, repeated
 
     clear_journal(emulator)
     again = cli("apply", dev, "--yes")
