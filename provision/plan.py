@@ -55,6 +55,7 @@ def plan_resources(
     workers: int = DEFAULT_WORKERS,
 ) -> Plan:
     """The Plan for `resources` against the live state seen through `ctx.api`."""
+    ctx = ctx.for_planning()
     by_address: dict[Address, Resource] = {}
     for resource in resources:
         if resource.address in by_address:

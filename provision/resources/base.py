@@ -47,6 +47,27 @@ class Options:
     """Run DICOM imports again even when already done (`--reimport`)."""
 
 
+class SharedReads:
+    """Plan-scoped memo: each key is read once, even when several kinds ask at the same time.
+
+    Only planning uses it (see `Context.read_once`); writes and their read-modify-write loops
+    always read afresh.
+    """
+
+    def __init__(self) -> None:
+        self._lock = threading.Lock()
+        self._entries: dict[str, tuple[threading.Lock, list[Any]]] = {}
+
+    def get(self, key: str, read: Callable[[], Any]) -> Any:
+        with self._lock:
+            entry = self._entries.setdefault(key, (threading.Lock(), []))
+        lock, value = entry
+        with lock:
+            if not value:
+                value.append(read())
+            return value[0]
+
+
 @dataclass
 class Context:
     """What a kind's API-facing methods get: the API gateway, known facts, options, progress."""
@@ -56,6 +77,8 @@ class Context:
     options: Options = field(default_factory=Options)
     progress: Callable[[Progress], None] | None = None
     cancel: threading.Event = field(default_factory=threading.Event)
+    shared_reads: SharedReads | None = None
+    """Set while planning, so objects several kinds look at are read once."""
 
     @classmethod
     def create(cls, api: GoogleApi, options: Options | None = None) -> Context:
@@ -71,6 +94,19 @@ class Context:
     def for_change(self, progress: Callable[[Progress], None] | None) -> Context:
         """The same context reporting progress to `progress`."""
         return Context(self.api, self.facts, self.options, progress, self.cancel)
+
+    def for_planning(self) -> Context:
+        """The same context with a fresh plan-scoped read memo."""
+        return Context(
+            self.api, self.facts, self.options, self.progress, self.cancel, SharedReads()
+        )
+
+    def read_once(self, key: str, read: Callable[[], JSON]) -> JSON:
+        """`read()`, memoised under `key` while planning; a plain call otherwise."""
+        if self.shared_reads is None:
+            return read()
+        result: JSON = self.shared_reads.get(key, read)
+        return result
 
 
 class Kind:

@@ -28,6 +28,7 @@ from typing import Any
 from provision.errors import ApplyError, GoogleApiError
 from provision.model import JSON, Action, Address, Change, FieldDiff, Observed, Resource
 from provision.resources.base import Context, Kind, Options, require
+from provision.resources.dicom_store import read_store
 from provision.resources.healthcare_dataset import DATASETS, HEALTHCARE, STORES
 from provision.resources.registry import register
 
@@ -99,7 +100,7 @@ class DicomImportKind(Kind):
     requires_services = frozenset({HEALTHCARE})
 
     def read(self, ctx: Context, resource: Resource) -> Observed:
-        store = _get(ctx, f"{STORES}.get", require(resource.spec, "store", resource.address))
+        store = read_store(ctx, require(resource.spec, "store", resource.address))
         if store is None:
             return Observed.absent()
         value = str((store.get("labels") or {}).get(label_key(resource.spec["uri"]), ""))

@@ -60,7 +60,8 @@ class IamKind(Kind):
     # -- planning -------------------------------------------------------------------------
 
     def read(self, ctx: Context, resource: Resource) -> Observed:
-        policy = self.get_policy(ctx, self.policy_target(resource))
+        target = self.policy_target(resource)
+        policy = ctx.read_once(f"{target}:getIamPolicy", lambda: self.get_policy(ctx, target))
         etag = policy.get("etag")
         return Observed(exists=True, fields=policy, etag=str(etag) if etag else None)
 

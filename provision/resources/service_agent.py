@@ -55,7 +55,10 @@ class ServiceAgentKind(Kind):
     api = "serviceusage"
 
     def read(self, ctx: Context, resource: Resource) -> Observed:
-        policy = project_policy(ctx, resource.spec["projectId"])
+        project_id = resource.spec["projectId"]
+        policy = ctx.read_once(
+            f"projects/{project_id}:getIamPolicy", lambda: project_policy(ctx, project_id)
+        )
         member = member_key(f"serviceAccount:{resource.spec['email']}")
         roles = sorted(
             str(b.get("role"))
