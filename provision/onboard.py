@@ -145,13 +145,16 @@ def _accept_existing(path: Path, site: Site) -> None:
 def _differences(existing: Site, wanted: Site) -> list[str]:
     out = []
     if existing.name != wanted.name:
-        out.append(f"name is {existing.name!r}, not {wanted.name!r}")
+        out.append(f"the file has name {existing.name!r}, this run asks for {wanted.name!r}")
     if existing.location != wanted.location:
-        out.append(f"location is {_shown(existing.location)}, not {_shown(wanted.location)}")
+        out.append(
+            f"the file has location {_shown(existing.location)}, "
+            f"this run asks for {_shown(wanted.location)}"
+        )
     if existing.vars != wanted.vars:
-        out.append(f"vars are {existing.vars}, not {wanted.vars}")
+        out.append(f"the file has vars {existing.vars}, this run asks for {wanted.vars}")
     return out
 
 
 def _shown(value: str | None) -> str:
-    return "not set" if value is None else repr(value)
+    return "none" if value is None else repr(value)
