@@ -4,7 +4,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: install test demo lint fmt typecheck unit clean
+.PHONY: install test demo lint fmt typecheck unit bench clean
 
 install: $(STAMP)
 
@@ -15,12 +15,12 @@ $(STAMP): pyproject.toml
 	touch $(STAMP)
 
 lint: install
-	$(BIN)/ruff check provision tests
-	$(BIN)/ruff format --check provision tests
+	$(BIN)/ruff check provision tests benchmarks
+	$(BIN)/ruff format --check provision tests benchmarks
 
 fmt: install
-	$(BIN)/ruff format provision tests
-	$(BIN)/ruff check --fix provision tests
+	$(BIN)/ruff format provision tests benchmarks
+	$(BIN)/ruff check --fix provision tests benchmarks
 
 typecheck: install
 	$(BIN)/mypy
@@ -29,6 +29,11 @@ unit: install
 	$(BIN)/pytest -q
 
 test: lint typecheck unit
+
+# A benchmark, not a test: plan/apply time against the emulator for growing blueprints
+# (README "Performance"). Pass options with BENCH_ARGS, e.g. BENCH_ARGS="--sites 1,10".
+bench: install
+	$(BIN)/python -m benchmarks.bench $(BENCH_ARGS)
 
 demo: install
 	PATH="$(CURDIR)/$(BIN):$$PATH" bash scripts/demo.sh

@@ -13,5 +13,6 @@ from provision.cli import (
     plan_cmd,  # noqa: F401
     schema_cmd,  # noqa: F401
     validate_cmd,  # noqa: F401
+    verify_cmd,  # noqa: F401
     version_cmd,  # noqa: F401
 )

@@ -1,0 +1,1 @@
+"""Benchmarks of `provision` against the bundled emulator (not tests; see README "Performance")."""

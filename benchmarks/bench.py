@@ -1,0 +1,321 @@
+"""`make bench`: how plan and apply time grow with the number of sites, on the emulator.
+
+For each N (default 1, 10, 100, 300) the emulator runs in-process with a fixed latency per
+request (default 50 ms) and a blueprint of N sites is generated (see `benchmarks.generate`). One
+JSON line per N reports: plan from empty (everything planned as create), apply from empty, plan
+after apply (everything exists and is read), a no-op apply, requests and read waves from the
+emulator's journal, the sequential baseline (the same reads replayed one after another, as a
+script of gcloud calls would make them), and peak RSS. A last line gives `provision --help`
+time and whether each target was met. A benchmark, not a test: it never fails on a target.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import resource
+import shutil
+import subprocess
+import sys
+import tempfile
+import time
+import urllib.error
+import urllib.request
+from collections.abc import Callable, Iterator, Mapping, Sequence
+from contextlib import contextmanager
+from dataclasses import asdict, dataclass
+from pathlib import Path
+from typing import Any
+
+from benchmarks.generate import write_blueprint
+from benchmarks.measures import JournalEntry, count_requests, critical_path, is_read, read_waves
+from provision.apply import MUTATING, apply_plan
+from provision.blueprint.expand import expand
+from provision.blueprint.loader import load
+from provision.emulator.core.settings import EmulatorSettings
+from provision.emulator.server import RunningEmulator, start_background
+from provision.gcp.api import GoogleApi
+from provision.gcp.credentials import Target
+from provision.gcp.settings import PacingPolicy, Timing
+from provision.model import Action
+from provision.plan import plan_blueprint
+from provision.resources import registry
+from provision.resources.base import Context, Options
+
+DEFAULT_SITES = (1, 10, 100, 300)
+DEFAULT_LATENCY_MS = 50.0
+
+BENCH_TIMING = Timing(pacing=PacingPolicy(enabled=False))
+"""Production retry and polling; no client-side write pacing (the emulator enforces no quotas,
+as with `provision --emulator`)."""
+
+
+@dataclass(frozen=True)
+class SizeResult:
+    """The figures for one blueprint size."""
+
+    sites: int
+    objects: int
+    graph_depth: int
+    plan_empty_s: float
+    apply_empty_s: float
+    apply_critical_path_s: float
+    plan_s: float
+    plan_reads: int
+    plan_writes: int
+    plan_duplicate_reads: int
+    plan_read_waves: int
+    plan_lower_bound_s: float
+    sequential_reads_s: float
+    noop_apply_s: float
+    noop_apply_writes: int
+    apply_reads: int
+    apply_writes: int
+    peak_rss_mb: float
+    plan_ratio_to_1: float | None = None
+
+    @property
+    def reads_per_object(self) -> float:
+        return self.plan_reads / self.objects
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0] if __doc__ else None)
+    parser.add_argument(
+        "--sites",
+        default=",".join(str(n) for n in DEFAULT_SITES),
+        help="comma-separated site counts (default: %(default)s)",
+    )
+    parser.add_argument(
+        "--latency-ms",
+        type=float,
+        default=DEFAULT_LATENCY_MS,
+        help="emulator latency per request (default: %(default)s)",
+    )
+    parser.add_argument(
+        "--no-sequential", action="store_true", help="skip the sequential replay baseline"
+    )
+    args = parser.parse_args(argv)
+    try:
+        sizes = sorted({int(text) for text in args.sites.split(",") if text.strip()})
+    except ValueError:
+        parser.error(f"--sites must be comma-separated integers, not {args.sites!r}")
+    if not sizes or sizes[0] < 1:
+        parser.error("--sites needs positive site counts")
+    run(
+        sizes,
+        latency_ms=args.latency_ms,
+        sequential=not args.no_sequential,
+        emit=lambda line: print(line, flush=True),
+    )
+    return 0
+
+
+def run(
+    sizes: Sequence[int],
+    *,
+    latency_ms: float,
+    sequential: bool = True,
+    timing: Timing = BENCH_TIMING,
+    help_runs: int = 5,
+    emit: Callable[[str], None],
+) -> tuple[list[SizeResult], dict[str, Any]]:
+    """Measure every size in `sizes`, emitting one JSON line each, then a summary line."""
+    results: list[SizeResult] = []
+    with emulator(latency_ms) as running, tempfile.TemporaryDirectory() as scratch:
+        for sites in sizes:
+            result = measure(
+                running,
+                Path(scratch) / f"n{sites}",
+                sites,
+                timing=timing,
+                sequential=sequential,
+                latency_ms=latency_ms,
+            )
+            if results and results[0].sites == 1:
+                ratio = round(result.plan_s / results[0].plan_s, 2)
+                result = SizeResult(**{**asdict(result), "plan_ratio_to_1": ratio})
+            elif sites == 1:
+                result = SizeResult(**{**asdict(result), "plan_ratio_to_1": 1.0})
+            results.append(result)
+            emit(json.dumps(line_of(result, latency_ms)))
+    help_s = help_time(help_runs) if help_runs else None
+    summary = {"help_s": help_s, **targets(results, help_s)}
+    emit(json.dumps(summary))
+    return results, summary
+
+
+@contextmanager
+def emulator(latency_ms: float) -> Iterator[RunningEmulator]:
+    running = start_background(settings=EmulatorSettings(latency_ms=latency_ms))
+    try:
+        yield running
+    finally:
+        running.stop()
+
+
+def measure(
+    running: RunningEmulator,
+    directory: Path,
+    sites: int,
+    *,
+    timing: Timing,
+    sequential: bool,
+    latency_ms: float,
+) -> SizeResult:
+    """Plan and apply from empty, then plan and apply again, on a freshly reset emulator."""
+    running.world.reset(running.world.settings)
+    loaded = load(write_blueprint(directory, sites))
+    resources = expand(loaded)
+    containers = {
+        r.address: [
+            d for d in r.depends_on if registry.get(r.address.kind).reads_after(r.address, d)
+        ]
+        for r in resources
+    }
+    journal = running.world.journal
+
+    def context() -> Context:
+        api = GoogleApi(Target(endpoint=running.base_url, label="emulator"), timing)
+        return Context.create(api, Options(caller=api.identity.member))
+
+    plan_empty_s, empty_plan = timed(lambda: plan_blueprint(loaded, context()))
+    journal.clear()
+    apply_ctx = context()
+    apply_empty_s, report = timed(lambda: apply_plan(empty_plan, apply_ctx))
+    if not report.ok:
+        raise RuntimeError(f"apply from empty failed: {report.summary()}")
+    applied = count_requests(journal_of(running))
+    seconds = {str(r.address): r.seconds for r in report.results if r.action in MUTATING}
+    deps = {str(c.address): [str(d) for d in c.depends_on] for c in empty_plan.changes}
+    path_s = critical_path(seconds, deps)
+
+    journal.clear()
+    plan_s, plan = timed(lambda: plan_blueprint(loaded, context()))
+    plan_entries = journal_of(running)
+    if plan.has_changes:
+        pending = [str(c.address) for c in plan.changes if c.action is not Action.NOOP]
+        raise RuntimeError(f"plan after apply is not empty: {pending[:5]}")
+    sequential_s = replay_sequentially(running.base_url, plan_entries) if sequential else 0.0
+
+    journal.clear()
+    noop_s, _ = timed(lambda: apply_plan(plan, context()))
+    noop_writes = count_requests(journal_of(running)).writes
+    requests = count_requests(plan_entries)
+    waves = read_waves(plan_entries)
+    return SizeResult(
+        sites=sites,
+        objects=len(resources),
+        graph_depth=depth(containers),
+        plan_empty_s=round(plan_empty_s, 3),
+        apply_empty_s=round(apply_empty_s, 3),
+        apply_critical_path_s=round(path_s, 3),
+        plan_s=round(plan_s, 3),
+        plan_reads=requests.reads,
+        plan_writes=requests.writes,
+        plan_duplicate_reads=requests.duplicate_reads,
+        plan_read_waves=waves,
+        plan_lower_bound_s=round(waves * latency_ms / 1000.0, 3),
+        sequential_reads_s=round(sequential_s, 3),
+        noop_apply_s=round(noop_s, 3),
+        noop_apply_writes=noop_writes,
+        apply_reads=applied.reads,
+        apply_writes=applied.writes,
+        peak_rss_mb=round(peak_rss_mb(), 1),
+    )
+
+
+def timed(step: Callable[[], Any]) -> tuple[float, Any]:
+    start = time.perf_counter()
+    value = step()
+    return time.perf_counter() - start, value
+
+
+def journal_of(running: RunningEmulator) -> list[JournalEntry]:
+    return [e for e in running.world.journal.to_json() if not e["path"].startswith("/_emulator")]
+
+
+def depth(containers: Mapping[Any, Sequence[Any]]) -> int:
+    """Levels of the read graph: 1 + the longest chain of containers."""
+    memo: dict[Any, int] = {}
+
+    def level(node: Any) -> int:
+        if node not in memo:
+            memo[node] = 1 + max((level(d) for d in containers.get(node, ())), default=0)
+        return memo[node]
+
+    return max((level(node) for node in containers), default=0)
+
+
+def replay_sequentially(base_url: str, entries: Sequence[JournalEntry]) -> float:
+    """Send the journal's reads again, one after another, over plain HTTP; the wall time."""
+    start = time.perf_counter()
+    for entry in entries:
+        if not is_read(entry):
+            continue
+        url = base_url + entry["path"] + (f"?{entry['query']}" if entry["query"] else "")
+        body = b"{}" if entry["method"] == "POST" else None
+        request = urllib.request.Request(
+            url, data=body, method=entry["method"], headers={"Content-Type": "application/json"}
+        )
+        try:
+            with urllib.request.urlopen(request) as response:
+                response.read()
+        except urllib.error.HTTPError as error:  # a 404 read is still a read
+            error.read()
+    return time.perf_counter() - start
+
+
+def peak_rss_mb() -> float:
+    """Peak resident set size of this process (tool and emulator together), in MiB."""
+    peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
+    return peak / (1024 * 1024) if sys.platform == "darwin" else peak / 1024
+
+
+def help_time(runs: int = 5) -> float | None:
+    """Best wall time of `provision --help` in a fresh process, in seconds."""
+    executable = shutil.which("provision", path=str(Path(sys.executable).parent))
+    if executable is None:
+        return None
+    best = float("inf")
+    for _ in range(runs):
+        start = time.perf_counter()
+        subprocess.run([executable, "--help"], capture_output=True, check=True)
+        best = min(best, time.perf_counter() - start)
+    return round(best, 3)
+
+
+def line_of(result: SizeResult, latency_ms: float) -> dict[str, Any]:
+    line = asdict(result)
+    line["latency_ms"] = latency_ms
+    line["reads_per_object"] = round(result.reads_per_object, 3)
+    line["plan_over_lower_bound"] = ratio(result.plan_s, result.plan_lower_bound_s)
+    line["sequential_over_plan"] = ratio(result.sequential_reads_s, result.plan_s)
+    line["apply_over_critical_path"] = ratio(result.apply_empty_s, result.apply_critical_path_s)
+    return line
+
+
+def ratio(a: float, b: float) -> float | None:
+    return round(a / b, 2) if b else None
+
+
+def targets(results: Sequence[SizeResult], help_s: float | None) -> dict[str, Any]:
+    """Whether each target was met (None when the run did not measure it)."""
+    by_sites = {r.sites: r for r in results}
+    one, hundred, three_hundred = by_sites.get(1), by_sites.get(100), by_sites.get(300)
+    met: dict[str, bool | None] = {
+        "plan_100_le_2x_plan_1": (hundred.plan_s <= 2 * one.plan_s if one and hundred else None),
+        "plan_300_le_3s": three_hundred.plan_s <= 3.0 if three_hundred else None,
+        "plan_reads_le_1.1_per_object": all(r.reads_per_object <= 1.1 for r in results),
+        "apply_100_le_3x_critical_path": (
+            hundred.apply_empty_s <= 3 * hundred.apply_critical_path_s if hundred else None
+        ),
+        "noop_apply_zero_writes": all(r.noop_apply_writes == 0 for r in results),
+    }
+    if help_s is not None:
+        met["help_le_0.3s"] = help_s <= 0.3
+    return {"targets": met}
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

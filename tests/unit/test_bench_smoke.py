@@ -1,0 +1,60 @@
+"""The benchmark harness still runs end to end (one site, no latency) and its figures add up."""
+
+from __future__ import annotations
+
+import json
+import time
+
+from benchmarks.bench import run
+from benchmarks.measures import count_requests, critical_path, read_waves
+from provision.gcp.settings import FAST_TIMING
+
+
+def test_harness_runs_for_one_site() -> None:
+    lines: list[str] = []
+    started = time.perf_counter()
+    results, summary = run([1], latency_ms=0.0, timing=FAST_TIMING, help_runs=0, emit=lines.append)
+    assert time.perf_counter() - started < 5
+    (result,) = results
+    first = json.loads(lines[0])
+    assert first["sites"] == 1
+    assert result.plan_reads >= result.objects  # everything exists after apply and is read
+    assert result.plan_writes == 0
+    assert result.plan_duplicate_reads == 0
+    assert result.noop_apply_writes == 0
+    assert result.apply_writes > 0
+    assert 1 <= result.plan_read_waves <= result.plan_reads
+    assert json.loads(lines[-1])["targets"]["noop_apply_zero_writes"] is True
+    assert summary["help_s"] is None
+
+
+def entry(
+    start: float, ms: float, *, mutating: bool = False, path: str = "/x"
+) -> dict[str, object]:
+    return {
+        "method": "GET",
+        "path": path,
+        "query": "",
+        "mutating": mutating,
+        "start": start,
+        "ms": ms,
+    }
+
+
+def test_read_waves_follow_sequential_chains() -> None:
+    parallel = [entry(0.0, 50, path=f"/{i}") for i in range(10)]
+    assert read_waves(parallel) == 1
+    chain = [entry(0.05 * i, 50, path=f"/{i}") for i in range(4)]
+    assert read_waves(chain) == 4
+    # a slow read overlapping a chain of two does not add a wave; one after both does
+    mixed = [entry(0.0, 120), entry(0.0, 50), entry(0.06, 50), entry(0.13, 10)]
+    assert read_waves(mixed) == 3
+    assert read_waves([entry(0.0, 50, mutating=True)]) == 0
+
+
+def test_counts_and_critical_path() -> None:
+    counted = count_requests([entry(0, 1), entry(0, 1), entry(0, 1, mutating=True)])
+    assert (counted.reads, counted.writes, counted.duplicate_reads) == (2, 1, 1)
+    seconds = {"a": 1.0, "b": 2.0, "c": 0.5, "d": 4.0}
+    deps = {"b": ["a"], "c": ["b", "d"], "d": []}
+    assert critical_path(seconds, deps) == 4.5
