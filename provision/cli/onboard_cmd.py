@@ -29,9 +29,12 @@ from provision.cli.target import (
 
 if TYPE_CHECKING:
     from provision.blueprint.loader import LoadedBlueprint
+    from provision.model import Plan
 
 DEFAULT_EMULATOR_URL = "http://127.0.0.1:8765"
 """Where `provision emulator serve` listens by default (the viewers' URL with --emulator)."""
+NOTHING_TO_IMPORT = "nothing to import yet"
+"""How the plan explains an import whose source holds no files yet."""
 OHIF_FILE = "ohif-config.js"
 ORTHANC_FILE = "orthanc.json"
 
@@ -84,12 +87,14 @@ def onboard(
     from provision.cli.apply_cmd import confirm
     from provision.cli.engine_flags import engine_options
     from provision.cli.reporter import StderrReporter
+    from provision.cli.verify_cmd import render as render_checks
     from provision.errors import ApplyError, ProvisionError
     from provision.onboard import new_site, remove_created, write_site_file
     from provision.outputs import plan_text
     from provision.plan import plan_blueprint
     from provision.resources.base import Context
     from provision.site_scope import site_addresses, site_file_path
+    from provision.verify import verify_blueprint
 
     before = load(blueprint)
     wanted = new_site(site, location, bucket)
@@ -128,6 +133,8 @@ def onboard(
                         f"cause and run the same `provision onboard {site} ...` again."
                     )
                 typer.echo(report.summary())
+                plan = plan_blueprint(loaded, Context.create(connection.api, options), only=only)
+            checks = verify_blueprint(loaded, Context.create(connection.api), only=only)
     except ProvisionError:
         if not applied and remove_created(written):
             typer.echo(f"onboard: removed {path} again; nothing was changed", err=True)
@@ -143,7 +150,37 @@ def onboard(
             "`provision emulator serve --state .provision/emulator.db`",
             err=True,
         )
+    waiting = waiting_imports(plan)
+    shown = [c for c in checks if c.ok or c.target not in waiting]
+    typer.echo("")
+    typer.echo(render_checks(shown), nl=False)
+    failed = [c for c in shown if not c.ok]
+    if failed:
+        raise ProvisionError(
+            f"site {site} was applied but {len(failed)} check(s) failed (see above); fix the "
+            f"cause and run the same `provision onboard {site} ...` again"
+        )
+    if waiting:
+        typer.echo(
+            "Waiting for DICOM files: "
+            + ", ".join(sorted({w.split(" <- ", 1)[-1] for w in waiting}))
+            + f". Upload them, then run the same `provision onboard {site} ...` again to import."
+        )
     typer.echo(f"Site {site} is ready.")
+
+
+def waiting_imports(plan: Plan) -> set[str]:
+    """Imports planned as nothing-to-do because their source holds no files yet, as verify
+    names them (`STORE <- URI`)."""
+    from provision.model import Action
+
+    return {
+        f"{(c.after or {}).get('store')} <- {(c.after or {}).get('uri')}"
+        for c in plan.changes
+        if c.address.kind == "healthcare.dicom_import"
+        and c.action is Action.NOOP
+        and c.reason.startswith(NOTHING_TO_IMPORT)
+    }
 
 
 def write_viewer_configs(

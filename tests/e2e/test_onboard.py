@@ -11,9 +11,11 @@ from typing import Any
 
 import pytest
 from google.auth.credentials import AnonymousCredentials
+from google.cloud import storage
 from googleapiclient import discovery
 from googleapiclient.errors import HttpError
 
+from provision.emulator import samples
 from provision.emulator.server import RunningEmulator, start_background
 from tests.e2e.cli import run_cli
 from tests.e2e.conftest import CliFn, clear_journal, mutations
@@ -64,7 +66,7 @@ def test_onboard_from_an_empty_emulator_leaves_a_working_site(
     monkeypatch.chdir(tmp_path)
     first = run_cli("onboard", "st-marys", "--blueprint", dev, "--yes", "--emulator")
     assert first.exit_code == 0, first.output
-    assert "Apply complete: 8 done, 0 failed, 0 skipped." in first.stdout
+    assert "Apply complete: 9 done, 0 failed, 0 skipped." in first.stdout
     assert "Site st-marys is ready." in first.stdout
     site_file = dev.parent / "sites" / "st-marys.yaml"
     assert "name: st-marys\n" in site_file.read_text(encoding="utf-8")
@@ -186,3 +188,31 @@ def test_a_location_without_healthcare_is_refused(cli: CliFn, dev: Path) -> None
         result.stderr
     )
     assert not (dev.parent / "sites" / "north.yaml").exists()
+
+
+def test_files_uploaded_after_onboarding_are_imported_by_a_rerun(
+    cli: CliFn, dev: Path, emulator: RunningEmulator
+) -> None:
+    first = cli("onboard", "st-marys", "--blueprint", dev, "--yes", "--config-dir", dev.parent)
+    assert first.exit_code == 0, first.output
+    assert "Waiting for DICOM files: gs://imaging-dev-4821-st-marys-import/dicom/**.dcm" in (
+        first.stdout
+    )
+    client = storage.Client(
+        project=PROJECT,
+        credentials=AnonymousCredentials(),  # type: ignore[no-untyped-call]
+        client_options={"api_endpoint": emulator.base_url},
+    )
+    for index, sample in enumerate(samples.generate(3, seed=3)):
+        blob = client.bucket(BUCKET).blob(f"dicom/{index}.dcm")
+        blob.upload_from_string(sample.data, content_type="application/dicom")
+    again = cli("onboard", "st-marys", "--blueprint", dev, "--yes", "--config-dir", dev.parent)
+    assert again.exit_code == 0, again.output
+    assert "Apply complete: 1 done, 0 failed, 0 skipped." in again.stdout
+    assert "PASS  import done" in again.stdout
+    assert "3 instances" in again.stdout
+    assert "Waiting for DICOM files" not in again.stdout
+    clear_journal(emulator)
+    third = cli("onboard", "st-marys", "--blueprint", dev, "--config-dir", dev.parent)
+    assert third.exit_code == 0, third.output
+    assert mutations(emulator) == []
