@@ -4,7 +4,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: install test demo lint fmt typecheck unit bench clean
+.PHONY: install test demo lint fmt typecheck unit faults bench clean
 
 install: $(STAMP)
 
@@ -29,6 +29,10 @@ unit: install
 	$(BIN)/pytest -q
 
 test: lint typecheck unit
+
+# The full fault matrix (seeded faults, kills, concurrent writers); `make test` runs a subset.
+faults: install
+	$(BIN)/pytest -q -m 'not live' tests/faults
 
 # A benchmark, not a test: plan/apply time against the emulator for growing blueprints
 # (README "Performance"). Pass options with BENCH_ARGS, e.g. BENCH_ARGS="--sites 1,10".

@@ -1,22 +1,55 @@
 #!/usr/bin/env bash
 # The main job, offline on the emulator. Run through `make demo`.
+#
+# The emulator runs in the background (`provision emulator serve`) with its state in a fresh
+# temporary directory, and every command reaches it with --endpoint, as they would reach Google.
+# The blueprint creates the import buckets, so files can only be uploaded after a first apply;
+# that apply finds nothing to import yet. After the upload, a second apply runs the imports,
+# `provision verify` checks that the site works, and a last plan shows no changes.
 set -euo pipefail
 cd "$(dirname "$0")/.."
+repo="$PWD"
+blueprint="$repo/blueprints/dev.yaml"
+project="imaging-dev-4821"
 provision version
-provision validate blueprints/dev.yaml
+provision validate "$blueprint"
 
-# Plan, apply, and plan again against the bundled emulator. `--emulator` keeps the emulated world
-# in .provision/emulator.db of the working directory, so separate runs share it; the demo runs in
-# a fresh temporary directory so it always starts from nothing (rerun the commands in one
-# directory to see the state reused).
-(
-  blueprint="$PWD/blueprints/dev.yaml"
-  work_dir="$(mktemp -d)"
-  trap 'rm -rf "$work_dir"' EXIT
-  cd "$work_dir"
-  export PROVISION_POLL_INITIAL="${PROVISION_POLL_INITIAL:-0.05}"
-  provision plan "$blueprint" --emulator
-  provision apply "$blueprint" --emulator --yes
-  provision plan "$blueprint" --emulator --detailed-exitcode
-  echo "demo: the second plan shows no changes"
-)
+work_dir="$(mktemp -d)"
+server_pid=""
+cleanup() {
+  if [[ -n "$server_pid" ]]; then kill "$server_pid" 2>/dev/null || true; fi
+  rm -rf "$work_dir"
+}
+trap cleanup EXIT
+
+provision emulator serve --port 0 --quiet --state "$work_dir/emulator.db" \
+  2>"$work_dir/emulator.log" &
+server_pid=$!
+endpoint=""
+for _ in $(seq 1 100); do
+  endpoint="$(grep -o 'http://127.0.0.1:[0-9]*' "$work_dir/emulator.log" || true)"
+  [[ -n "$endpoint" ]] && break
+  sleep 0.1
+done
+[[ -n "$endpoint" ]] || { cat "$work_dir/emulator.log"; echo "demo: emulator did not start"; exit 1; }
+echo "demo: emulator at $endpoint"
+export PROVISION_ENDPOINT="$endpoint"
+export PROVISION_POLL_INITIAL="${PROVISION_POLL_INITIAL:-0.05}"
+
+echo "demo: 1. plan and apply from nothing (the new buckets are empty: nothing to import yet)"
+provision plan "$blueprint"
+provision apply "$blueprint" --yes
+
+echo "demo: 2. upload synthetic DICOM files to the import buckets"
+python "$repo/scripts/upload_samples.py" "$endpoint" "$project" "$project-dicom-import" dicom/ 6
+python "$repo/scripts/upload_samples.py" "$endpoint" "$project" "$project-general-import" dicom/ 2
+
+echo "demo: 3. apply again: the imports run"
+provision apply "$blueprint" --yes
+
+echo "demo: 4. verify that the site works"
+provision verify "$blueprint"
+
+echo "demo: 5. plan again: nothing left to do"
+provision plan "$blueprint" --detailed-exitcode
+echo "demo: the last plan shows no changes"

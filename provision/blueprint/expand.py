@@ -10,6 +10,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass, field, replace
 
+from provision.blueprint.imports import with_imports
 from provision.blueprint.loader import LoadedBlueprint
 from provision.blueprint.schema import Binding, Blueprint, DicomStore, Grant
 from provision.errors import PlanError
@@ -25,8 +26,8 @@ IMPORT_READER_ROLE = "roles/storage.objectViewer"
 def expand(loaded: LoadedBlueprint) -> list[Resource]:
     """Every resource the blueprint declares, with dependencies between them.
 
-    Imports are not expanded here (yet); their buckets only decide the Cloud Healthcare Service
-    Agent's default grants.
+    Imports come last (`provision.blueprint.imports`); their buckets also decide the Cloud
+    Healthcare Service Agent's default grants.
     """
     blueprint = loaded.blueprint
     resources: list[Resource] = []
@@ -35,7 +36,7 @@ def expand(loaded: LoadedBlueprint) -> list[Resource]:
     resources += service_agent_resources(loaded, blueprint, grants)
     resources += healthcare_resources(loaded, blueprint)
     resources += storage_resources(loaded, blueprint)
-    return grants.merge_into(resources)
+    return with_imports(loaded, grants.merge_into(resources))
 
 
 def project_resources(loaded: LoadedBlueprint, blueprint: Blueprint) -> list[Resource]:

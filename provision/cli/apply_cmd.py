@@ -14,6 +14,7 @@ from provision.cli.engine_flags import (
     AllowDeleteOption,
     AllowDisableOption,
     AllowOwnAccessOption,
+    ReimportOption,
     engine_options,
 )
 from provision.cli.target import (
@@ -46,6 +47,7 @@ def apply(
     allow_delete: AllowDeleteOption = None,
     allow_disable_service: AllowDisableOption = None,
     allow_remove_own_access: AllowOwnAccessOption = False,
+    reimport: ReimportOption = False,
     endpoint: EndpointOption = None,
     emulator: EmulatorOption = False,
     credentials: CredentialsOption = None,
@@ -70,7 +72,11 @@ def apply(
     target = TargetOptions(endpoint, emulator, credentials, impersonate_service_account)
     with connect(target) as connection:
         options = engine_options(
-            connection.api, allow_delete, allow_disable_service, allow_remove_own_access
+            connection.api,
+            allow_delete,
+            allow_disable_service,
+            allow_remove_own_access,
+            reimport,
         )
         ctx = Context.create(connection.api, options)
         if saved:

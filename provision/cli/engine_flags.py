@@ -36,6 +36,14 @@ AllowOwnAccessOption = Annotated[
         rich_help_panel="Safety",
     ),
 ]
+ReimportOption = Annotated[
+    bool,
+    typer.Option(
+        "--reimport",
+        help="Run the blueprint's DICOM imports again even when already done.",
+        rich_help_panel="Imports",
+    ),
+]
 
 
 def engine_options(
@@ -43,6 +51,7 @@ def engine_options(
     allow_delete: list[str] | None,
     allow_disable: list[str] | None,
     allow_own_access: bool,
+    reimport: bool = False,
 ) -> Options:
     from provision.model import Address
     from provision.resources.base import Options
@@ -57,4 +66,5 @@ def engine_options(
         allow_disable_services=frozenset(allow_disable or []),
         allow_remove_own_access=allow_own_access,
         caller=api.identity.member,
+        reimport=reimport,
     )

@@ -13,6 +13,7 @@ from provision.cli.engine_flags import (
     AllowDeleteOption,
     AllowDisableOption,
     AllowOwnAccessOption,
+    ReimportOption,
     engine_options,
 )
 from provision.cli.target import (
@@ -53,6 +54,7 @@ def plan(
     allow_delete: AllowDeleteOption = None,
     allow_disable_service: AllowDisableOption = None,
     allow_remove_own_access: AllowOwnAccessOption = False,
+    reimport: ReimportOption = False,
     endpoint: EndpointOption = None,
     emulator: EmulatorOption = False,
     credentials: CredentialsOption = None,
@@ -74,7 +76,11 @@ def plan(
     target = TargetOptions(endpoint, emulator, credentials, impersonate_service_account)
     with connect(target) as connection:
         options = engine_options(
-            connection.api, allow_delete, allow_disable_service, allow_remove_own_access
+            connection.api,
+            allow_delete,
+            allow_disable_service,
+            allow_remove_own_access,
+            reimport,
         )
         result = plan_blueprint(loaded, Context.create(connection.api, options))
     if out is not None:

@@ -43,6 +43,8 @@ class Options:
     """Allow a change that removes the caller's own ability to manage IAM."""
     caller: str | None = None
     """The caller as an IAM member (e.g. `serviceAccount:ci@p.iam.gserviceaccount.com`)."""
+    reimport: bool = False
+    """Run DICOM imports again even when already done (`--reimport`)."""
 
 
 class SharedReads:

@@ -38,7 +38,7 @@ class DicomStoreKind(Kind):
     requires_services = frozenset({HEALTHCARE})
 
     def read(self, ctx: Context, resource: Resource) -> Observed:
-        store = get_store(ctx, resource.address.name)
+        store = read_store(ctx, resource.address.name)
         return Observed.absent() if store is None else observe(store)
 
     def diff(self, resource: Resource, observed: Observed, options: Options) -> Change:
@@ -154,6 +154,12 @@ def get_store(ctx: Context, name: str) -> JSON | None:
         if error.http_status == 404:
             return None
         raise
+
+
+def read_store(ctx: Context, name: str) -> JSON | None:
+    """`get_store`, read once per plan (the store's imports look at its labels too)."""
+    found = ctx.read_once(f"{name}:get", lambda: get_store(ctx, name) or {})
+    return found or None
 
 
 def store_contents(ctx: Context, name: str) -> str:

@@ -27,6 +27,7 @@ BUILTIN_MODULES: tuple[str, ...] = (
     "provision.resources.bucket_iam",
     "provision.resources.service_agent",
     "provision.resources.topic_iam",
+    "provision.resources.dicom_import",
 )
 """Every kind module, in no particular order (apply order comes from dependencies)."""
 

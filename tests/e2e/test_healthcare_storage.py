@@ -140,7 +140,9 @@ def test_dev_blueprint_applies_from_an_empty_world_and_converges(
     clear_journal(emulator)
     applied = cli("apply", dev, "--yes")
     assert applied.exit_code == 0, applied.output
-    assert "Apply complete: 14 done, 0 failed, 0 skipped." in applied.stdout
+    # 14 creations and 2 imports, which find no files yet (nothing was uploaded)
+    assert "Apply complete: 16 done, 0 failed, 0 skipped." in applied.stdout
+    assert "nothing to import yet" in applied.stderr
     failed = {(e["method_id"], e["status"]) for e in journal(emulator) if e["status"] >= 400}
     # the plan's read of the new project, and at most an IAM conflict on the project policy
     # (enabling the Healthcare API grants its agent a role there) restarted by the RMW
@@ -182,7 +184,8 @@ def test_dev_blueprint_applies_from_an_empty_world_and_converges(
     assert second.stdout.startswith("No changes.")
     reads = journal(emulator)
     assert reads and all(not e["mutating"] for e in reads)
-    # one read per object: project IAM and the service agent share the project policy's read
+    # one read per object: project IAM and the service agent share the project policy's read,
+    # a store and its imports share the store's
     keys = [(e["method"], e["path"]) for e in reads]
     repeated = {k for k in keys if keys.count(k) > 1}
     assert repeated == set(), repeated

@@ -39,6 +39,7 @@ def options_of(data: dict[str, Any]) -> Options:
         allow_disable_services=frozenset(data.get("allow_disable_services", [])),
         allow_remove_own_access=bool(data.get("allow_remove_own_access", False)),
         caller=data.get("caller"),
+        reimport=bool(data.get("reimport", False)),
     )
 
 
@@ -87,4 +88,5 @@ def test_every_case_file_is_used() -> None:
         "storage_bucket_iam",
         "service_agent",
         "scans",
+        "healthcare_dicom_import",
     }

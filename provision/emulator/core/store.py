@@ -91,6 +91,12 @@ class Store:
             ).fetchall()
         return [(key, dict(json.loads(value))) for key, value in rows]
 
+    def collections(self) -> list[str]:
+        """The names of the collections holding at least one document, sorted."""
+        with self.lock:
+            rows = self._db.execute("SELECT DISTINCT collection FROM docs ORDER BY 1").fetchall()
+        return [str(row[0]) for row in rows]
+
     def values(self, collection: str, prefix: str = "") -> list[dict[str, Any]]:
         return [value for _, value in self.items(collection, prefix)]
 

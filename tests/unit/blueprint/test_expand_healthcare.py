@@ -12,6 +12,7 @@ from provision.errors import PlanError
 from provision.graph import topological
 from provision.model import Address, Resource
 from provision.resources import addresses
+from provision.resources.dicom_import import import_name
 from tests.unit.blueprint.conftest import VALID, Files
 
 PID = "imaging-test-1"
@@ -92,9 +93,19 @@ def test_declared_grants_merge_into_the_targets_own_iam(files: Files) -> None:
     assert topic.depends_on == (agent,)
 
 
-def test_imports_are_not_resources_yet(files: Files) -> None:
-    kinds = {a.kind for a in expanded(files.write("bp.yaml", VALID))}
-    assert not any("import" in kind for kind in kinds)
+def test_imports_are_run_steps_after_store_bucket_and_grant(files: Files) -> None:
+    got = expanded(files.write("bp.yaml", VALID))
+    uri = "gs://imaging-test-1-import/**.dcm"
+    address = Address("healthcare.dicom_import", import_name(STORE.name, uri))
+    assert [a for a in got if a.kind == "healthcare.dicom_import"] == [address]
+    assert got[address].spec == {"store": STORE.name, "uri": uri}
+    assert set(got[address].depends_on) == {
+        STORE,
+        addresses.bucket("imaging-test-1-import"),
+        addresses.bucket_iam("imaging-test-1-import"),
+        addresses.service_agent(PID, "healthcare.googleapis.com"),
+    }
+    assert address.name.startswith(STORE.name + "/imports/")
 
 
 def test_no_service_agent_means_no_grants(files: Files) -> None:
@@ -153,6 +164,7 @@ def test_dev_blueprint_expands(tmp_path: Path) -> None:
     assert kinds == [
         "billing",
         "healthcare.dataset",
+        "healthcare.dicom_import",
         "healthcare.dicom_store",
         "healthcare.dicom_store_iam",
         "healthcare.location",

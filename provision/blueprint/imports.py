@@ -1,0 +1,58 @@
+"""Blueprint `imports` -> `healthcare.dicom_import` resources (one per entry).
+
+An import depends on its DICOM store, and, when the blueprint declares them, on the source bucket,
+that bucket's IAM (where the Cloud Healthcare Service Agent gets `roles/storage.objectViewer`) and
+the service agent itself, so apply runs it only once the agent can read the objects.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+from provision.blueprint.loader import LoadedBlueprint
+from provision.model import Address, Resource
+from provision.resources import addresses
+from provision.resources.dicom_import import import_name
+
+HEALTHCARE = "healthcare.googleapis.com"
+KIND = "healthcare.dicom_import"
+
+
+def bucket_of_uri(uri: str) -> str:
+    """`bucket` of `gs://bucket/path`."""
+    return uri.removeprefix("gs://").split("/", 1)[0]
+
+
+def store_name(loaded: LoadedBlueprint, ref: str) -> str:
+    """The full name of `DATASET/STORE` (validation guarantees both are declared)."""
+    blueprint = loaded.blueprint
+    dataset_id, _, store_id = ref.partition("/")
+    location = next((d.location for d in blueprint.datasets if d.id == dataset_id), "")
+    dataset = addresses.dataset_name(blueprint.project.id, location, dataset_id)
+    return addresses.dicom_store_name(dataset, store_id)
+
+
+def with_imports(loaded: LoadedBlueprint, resources: Sequence[Resource]) -> list[Resource]:
+    """`resources` followed by one import resource per blueprint `imports` entry."""
+    blueprint = loaded.blueprint
+    declared = {r.address for r in resources}
+    agent = addresses.service_agent(blueprint.project.id, HEALTHCARE)
+    out = list(resources)
+    seen: set[Address] = set()
+    for index, entry in enumerate(blueprint.imports):
+        store = store_name(loaded, entry.dicom_store)
+        address = Address(KIND, import_name(store, entry.uri))
+        if address in seen:
+            continue
+        seen.add(address)
+        bucket = bucket_of_uri(entry.uri)
+        wanted = (
+            Address("healthcare.dicom_store", store),
+            addresses.bucket(bucket),
+            addresses.bucket_iam(bucket),
+            agent,
+        )
+        deps = tuple(a for a in wanted if a in declared)
+        spec = {"store": store, "uri": entry.uri}
+        out.append(Resource(address, spec, deps, loaded.locate(f"imports[{index}]")))
+    return out

@@ -1,0 +1,295 @@
+"""Kind `healthcare.dicom_import`: a one-shot `dicomStores.import` from a `gs://` URI.
+
+Address name: `{store}/imports/{uri_hash(uri)}`. spec = {"store": store name, "uri": "gs://..."}.
+
+No state file: what happened is recorded on the store itself, as one label per URI,
+`provision-import-<8 hex of sha256(uri)>`:
+
+* `op-<operation id>` once the import is started (Google's OperationMetadata names neither the
+  store nor the URI, so an operation found by `datasets.operations.list` cannot be tied to an
+  import; the label ties them instead);
+* `done` once that operation succeeded.
+
+Planning reads the store (one GET) and, when the label names an operation, that operation (one
+GET): `done` or a succeeded operation -> `no-op`; a running operation -> `run` that waits for it
+instead of starting another; a failed or unknown operation, or no label -> `run`. `--reimport`
+(`Options.reimport`) always plans `run`. Google ignores instances already in the store, so a
+re-run never duplicates data; it only costs time.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import re
+import threading
+from collections.abc import Mapping
+from typing import Any
+
+from provision.errors import ApplyError, GoogleApiError
+from provision.model import JSON, Action, Address, Change, FieldDiff, Observed, Resource
+from provision.resources.base import Context, Kind, Options, require
+from provision.resources.dicom_store import read_store
+from provision.resources.healthcare_dataset import DATASETS, HEALTHCARE, STORES
+from provision.resources.registry import register
+
+LABEL_PREFIX = "provision-import-"
+DONE = "done"
+OP_PREFIX = "op-"
+IMPORT_METHOD = "google.cloud.healthcare.v1.dicom.DicomService.ImportDicomData"
+OPERATIONS = f"{DATASETS}.operations"
+NOTHING_YET = (
+    "nothing to import yet (no objects match); upload the DICOM files, then run apply again"
+)
+
+_label_locks: dict[str, threading.Lock] = {}
+_locks_guard = threading.Lock()
+
+
+def uri_hash(uri: str) -> str:
+    """8 lowercase hex digits identifying `uri` (address names and label keys)."""
+    return hashlib.sha256(uri.encode("utf-8")).hexdigest()[:8]
+
+
+def label_key(uri: str) -> str:
+    """The store label recording the import of `uri` (a valid Healthcare label key)."""
+    return LABEL_PREFIX + uri_hash(uri)
+
+
+def import_name(store: str, uri: str) -> str:
+    return f"{store}/imports/{uri_hash(uri)}"
+
+
+def operation_label(operation_name: str) -> str:
+    """`op-<id>` for `.../operations/<id>` (ids are decimal, so a valid label value)."""
+    return OP_PREFIX + operation_name.rsplit("/", 1)[-1].lower()
+
+
+def counts_of(operation: Mapping[str, Any]) -> tuple[int, int]:
+    """(success, failure) from an operation's `metadata.counter` (int64 strings; absent = 0)."""
+    metadata = operation.get("metadata") or {}
+    counter = metadata.get("counter") or {} if isinstance(metadata, Mapping) else {}
+
+    def number(key: str) -> int:
+        try:
+            return int(counter.get(key) or 0)
+        except (TypeError, ValueError):
+            return 0
+
+    return number("success"), number("failure")
+
+
+def describe_outcome(operation: Mapping[str, Any]) -> str:
+    """E.g. `3 instances imported, 1 file failed; details in Cloud Logging (URL)`."""
+    success, failure = counts_of(operation)
+    text = (
+        f"{success} instance{'s' if success != 1 else ''} imported, "
+        f"{failure} file{'s' if failure != 1 else ''} failed"
+    )
+    metadata = operation.get("metadata") or {}
+    logs = metadata.get("logsUrl") if isinstance(metadata, Mapping) else None
+    if failure or operation.get("error"):
+        where = f" ({logs})" if logs else ""
+        text += f"; the per-file errors are in Cloud Logging{where}"
+    return text
+
+
+@register
+class DicomImportKind(Kind):
+    name = "healthcare.dicom_import"
+    api = "healthcare"
+    requires_services = frozenset({HEALTHCARE})
+
+    def read(self, ctx: Context, resource: Resource) -> Observed:
+        store = read_store(ctx, require(resource.spec, "store", resource.address))
+        if store is None:
+            return Observed.absent()
+        value = str((store.get("labels") or {}).get(label_key(resource.spec["uri"]), ""))
+        if value == DONE:
+            return Observed(exists=True, fields={"state": DONE})
+        if not value:
+            fields: JSON = {"state": "absent"}
+        elif not value.startswith(OP_PREFIX):
+            fields = {"state": "unknown", "label": value}
+        else:
+            dataset = resource.spec["store"].split("/dicomStores/")[0]
+            op_name = f"{dataset}/operations/{value.removeprefix(OP_PREFIX)}"
+            fields = operation_state(op_name, _get(ctx, f"{OPERATIONS}.get", op_name))
+        if fields["state"] != "running":
+            fields["source"] = source_state(ctx, resource.spec["uri"])
+        return Observed(exists=True, fields=fields)
+
+    def reads_after(self, address: Address, dependency: Address) -> bool:
+        """Also after the source bucket: one being created is not listed (the import runs)."""
+        return dependency.kind == "storage.bucket" or super().reads_after(address, dependency)
+
+    def diff(self, resource: Resource, observed: Observed, options: Options) -> Change:
+        spec = {"store": resource.spec["store"], "uri": resource.spec["uri"]}
+        fields = dict(observed.fields)
+        state = fields.get("state", "absent") if observed.exists else "absent"
+        operation = fields.get("operation", "")
+
+        def change(action: Action, reason: str) -> Change:
+            diffs = () if action is Action.NOOP else (FieldDiff("import", None, spec["uri"]),)
+            return Change(
+                resource.address,
+                action,
+                before=fields or None,
+                after=spec,
+                diffs=diffs,
+                reason=reason,
+                depends_on=resource.depends_on,
+                observed_exists=observed.exists,
+            )
+
+        if options.reimport:
+            return change(Action.RUN, "--reimport: importing again")
+        if state == DONE:
+            return change(Action.NOOP, "already imported")
+        if state == "succeeded":
+            return change(Action.NOOP, f"already imported (operation {operation})")
+        if fields.get("source") in ("empty", "missing") and state != "running":
+            where = "matches no objects" if fields["source"] == "empty" else "names no bucket"
+            return change(
+                Action.NOOP,
+                f"nothing to import yet: {spec['uri']} {where}; upload the DICOM files, "
+                "then apply again",
+            )
+        if state == "running":
+            return change(
+                Action.RUN,
+                f"an import of this URI is still running (operation {operation}); "
+                "apply waits for it instead of starting another",
+            )
+        if state == "failed":
+            outcome = f": {fields['outcome']}" if fields.get("outcome") else ""
+            return change(
+                Action.RUN,
+                f"the last import failed (operation {operation}{outcome}); running it again",
+            )
+        if state == "gone":
+            return change(
+                Action.RUN,
+                f"the last import's operation {operation} no longer exists; running it again",
+            )
+        return change(Action.RUN, "not imported yet")
+
+    def staleness(self, saved: Change, observed: Observed, options: Options) -> list[str]:
+        """A saved import never goes stale: running it again imports nothing twice."""
+        return []
+
+    # -- applying -------------------------------------------------------------------------
+
+    def run(self, ctx: Context, change: Change) -> Observed | None:
+        spec = change.after or {}
+        store, uri = str(spec["store"]), str(spec["uri"])
+        before = change.before or {}
+        if before.get("state") == "running" and not ctx.options.reimport:
+            operation: JSON = {"name": before["operation"]}
+        else:
+            if not source_has_objects(ctx, uri):
+                if ctx.progress is not None:
+                    from provision.gcp.operations import Progress
+
+                    ctx.progress(Progress(f"import of {uri}: {NOTHING_YET}", 0.0, done=True))
+                return None
+            operation = ctx.api.call(
+                f"{STORES}.import_", name=store, body={"gcsSource": {"uri": uri}}
+            )
+            if not operation.get("done"):
+                set_label(ctx, store, uri, operation_label(str(operation["name"])))
+        name = str(operation.get("name", ""))
+        what = f"import of {uri}"
+        try:
+            finished = ctx.api.wait(operation, api="healthcare", what=what, progress=ctx.progress)
+        except GoogleApiError as error:
+            failed = _get(ctx, f"{OPERATIONS}.get", name) if name else None
+            outcome = describe_outcome(failed or {})
+            hint = ""
+            if error.status == "PERMISSION_DENIED" or error.is_permission_denied:
+                hint = (
+                    "; the Cloud Healthcare Service Agent needs roles/storage.objectViewer on "
+                    f"gs://{uri.removeprefix('gs://').split('/', 1)[0]}"
+                )
+            raise ApplyError(f"{what} failed: {outcome}; {error.message}{hint}") from None
+        set_label(ctx, store, uri, DONE)
+        if ctx.progress is not None:
+            from provision.gcp.operations import Progress
+
+            ctx.progress(Progress(f"{what}: {describe_outcome(finished)}", 0.0, done=True))
+        success, failure = counts_of(finished)
+        return Observed(exists=True, fields={"state": DONE, "success": success, "failure": failure})
+
+
+def source_state(ctx: Context, uri: str) -> str:
+    """`has-objects`, `empty` (nothing matches) or `missing` (no such bucket)."""
+    try:
+        return "has-objects" if source_has_objects(ctx, uri) else "empty"
+    except ApplyError:
+        return "missing"
+
+
+def source_has_objects(ctx: Context, uri: str) -> bool:
+    """Whether any object matches `uri` (listing only under its literal prefix).
+
+    Google fails an import whose URI matches nothing; apply instead reports that there is
+    nothing to import yet, so a blueprint can create its bucket before files are uploaded.
+    """
+    bucket, _, pattern = uri.removeprefix("gs://").partition("/")
+    prefix = re.split(r"[*?\[]", pattern, maxsplit=1)[0]
+    regex = uri_regex(pattern)
+    try:
+        for item in ctx.api.pages("storage.objects.list", "items", bucket=bucket, prefix=prefix):
+            if regex.match(str(item.get("name", ""))):
+                return True
+    except GoogleApiError as error:
+        if error.http_status == 404:
+            raise ApplyError(f"cannot import {uri}: bucket {bucket} does not exist") from None
+        raise
+    return False
+
+
+def uri_regex(pattern: str) -> re.Pattern[str]:
+    """Google's import wildcards: `*` (no `/`), `?` (one character), `**` (anything)."""
+    out = ""
+    for token in re.split(r"(\*\*|\*|\?)", pattern):
+        out += {"**": ".*", "*": "[^/]*", "?": "[^/]"}.get(token, re.escape(token))
+    return re.compile(f"^{out}$", re.DOTALL)
+
+
+def operation_state(name: str, operation: Mapping[str, Any] | None) -> JSON:
+    """Observed fields for the operation a label names (None: it no longer exists)."""
+    if operation is None:
+        return {"state": "gone", "operation": name}
+    if not operation.get("done"):
+        return {"state": "running", "operation": name}
+    if operation.get("error"):
+        return {"state": "failed", "operation": name, "outcome": describe_outcome(operation)}
+    return {"state": "succeeded", "operation": name}
+
+
+def set_label(ctx: Context, store: str, uri: str, value: str) -> None:
+    """Set the import label on `store`, keeping its other labels (one writer per store here)."""
+    with _lock_for(store):
+        current = _get(ctx, f"{STORES}.get", store)
+        if current is None:
+            raise ApplyError(f"{store}: the DICOM store is gone; cannot record the import")
+        labels = dict(current.get("labels") or {})
+        if labels.get(label_key(uri)) == value:
+            return
+        labels[label_key(uri)] = value
+        ctx.api.call(f"{STORES}.patch", name=store, updateMask="labels", body={"labels": labels})
+
+
+def _lock_for(store: str) -> threading.Lock:
+    with _locks_guard:
+        return _label_locks.setdefault(store, threading.Lock())
+
+
+def _get(ctx: Context, method: str, name: str) -> JSON | None:
+    """A GET answering None on 404 (403 is raised: unreadable never means absent)."""
+    try:
+        return ctx.api.call(method, name=name)
+    except GoogleApiError as error:
+        if error.http_status == 404:
+            return None
+        raise

@@ -1,0 +1,87 @@
+"""`provision apply` killed with SIGKILL at a request boundary, then run again, converges: the
+second run reports no error, the world equals the undisturbed one and nothing is duplicated.
+
+The apply runs as a real process (`python -m provision.cli apply --yes`) against the emulator;
+the test watches the emulator's journal and kills the process as soon as the k-th request has
+been answered by the emulator (committed, whether or not the answer reached the client). A few
+kill points run in `make test`; every boundary runs with `make faults`.
+"""
+
+from __future__ import annotations
+
+import os
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pytest
+
+from provision.emulator.server import RunningEmulator
+from tests.e2e.cli import FAST_ENV
+from tests.faults import harness
+from tests.faults.conftest import Baseline
+
+LATENCY_MS = 15
+"""Emulator latency while the process to kill runs, so each boundary can be caught."""
+
+
+def apply_process(blueprint: Path, emulator: RunningEmulator) -> subprocess.Popen[bytes]:
+    env = {**os.environ, **FAST_ENV, "PROVISION_ENDPOINT": emulator.base_url}
+    return subprocess.Popen(
+        [sys.executable, "-m", "provision.cli", "apply", str(blueprint), "--yes"],
+        env=env,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
+
+
+def kill_after(process: subprocess.Popen[bytes], emulator: RunningEmulator, k: int) -> bool:
+    """SIGKILL `process` once the emulator has answered `k` requests; False if it finished
+    first."""
+    deadline = time.monotonic() + 60
+    while len(emulator.world.journal.entries()) < k:
+        if process.poll() is not None or time.monotonic() > deadline:
+            process.wait()
+            return False
+        time.sleep(0.0005)
+    process.send_signal(signal.SIGKILL)
+    process.wait()
+    return process.returncode == -signal.SIGKILL
+
+
+def kill_points(total: int) -> tuple[list[int], list[int]]:
+    """(fast, slow): three boundaries spread over the run, and all the others."""
+    fast = sorted({max(1, total * n // 4) for n in (1, 2, 3)})
+    return fast, [k for k in range(1, total) if k not in fast]
+
+
+@pytest.mark.parametrize("which", ["fast", pytest.param("slow", marks=pytest.mark.slow)])
+def test_apply_killed_at_a_request_boundary_converges_on_the_next_run(
+    which: str, emulator: RunningEmulator, blueprint: Path, baseline: Baseline
+) -> None:
+    fast, slow = kill_points(baseline.requests)
+    points = fast if which == "fast" else slow
+    failures: list[str] = []
+    for k in points:
+        harness.reset(emulator, latency_ms=LATENCY_MS)
+        killed = kill_after(apply_process(blueprint, emulator), emulator, k)
+        harness.control(emulator, "settings", {"latency_ms": 0})
+        answered = len(emulator.world.journal.entries())
+        rerun = harness.apply(blueprint, emulator)
+        survived = rerun.exit_code == 0 and "error" not in rerun.output.lower()
+        difference = harness.state_difference(harness.normalised_state(emulator), baseline.state)
+        duplicated = harness.duplicates(emulator, baseline.state)
+        harness.FIGURES.add(
+            runs=2,
+            kills=int(killed),
+            kills_survived=int(killed and survived and not difference and not duplicated),
+            duplicate_objects=len(duplicated),
+        )
+        if not survived or difference or duplicated:
+            failures.append(
+                f"killed after request {k} ({answered} answered): exit {rerun.exit_code}\n"
+                f"{rerun.output}\n" + "\n".join(difference + duplicated)
+            )
+    assert failures == [], "\n\n".join(failures)

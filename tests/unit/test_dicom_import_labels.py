@@ -1,0 +1,70 @@
+"""Pure helpers of the DICOM import kind: label keys and values Google accepts, URI wildcards,
+and how an operation's counters are reported."""
+
+from __future__ import annotations
+
+import re
+
+import pytest
+
+from provision.resources.dicom_import import (
+    describe_outcome,
+    import_name,
+    label_key,
+    operation_label,
+    uri_regex,
+)
+
+# Healthcare label rules (ASCII subset of [\p{Ll}\p{Lo}][\p{Ll}\p{Lo}\p{N}_-]{0,62} and
+# [\p{Ll}\p{Lo}\p{N}_-]{0,63}).
+KEY = re.compile(r"^[a-z][a-z0-9_-]{0,62}$")
+VALUE = re.compile(r"^[a-z0-9_-]{0,63}$")
+
+
+@pytest.mark.parametrize("uri", ["gs://b/dicom/**.dcm", "gs://B-x/a?b/*.dcm", "gs://b/x"])
+def test_label_keys_are_valid_and_stable(uri: str) -> None:
+    assert KEY.match(label_key(uri))
+    assert label_key(uri) == label_key(uri)
+    assert label_key(uri) != label_key(uri + "x")
+
+
+def test_operation_labels_are_valid_values() -> None:
+    name = "projects/p/locations/l/datasets/d/operations/1234567890123456789"
+    assert operation_label(name) == "op-1234567890123456789"
+    assert VALUE.match(operation_label(name))
+    assert VALUE.match("done")
+
+
+def test_import_addresses_live_under_their_store() -> None:
+    store = "projects/p/locations/l/datasets/d/dicomStores/s"
+    assert import_name(store, "gs://b/x").startswith(store + "/imports/")
+
+
+@pytest.mark.parametrize(
+    ("pattern", "name", "matches"),
+    [
+        ("dicom/**.dcm", "dicom/a/b/c.dcm", True),
+        ("dicom/**.dcm", "dicom/c.txt", False),
+        ("dicom/*.dcm", "dicom/a/c.dcm", False),
+        ("dicom/*.dcm", "dicom/c.dcm", True),
+        ("dicom/?.dcm", "dicom/ab.dcm", False),
+        ("dicom/?.dcm", "dicom/a.dcm", True),
+        ("dicom/a+b.dcm", "dicom/a+b.dcm", True),
+    ],
+)
+def test_uri_wildcards_follow_googles_rules(pattern: str, name: str, matches: bool) -> None:
+    assert bool(uri_regex(pattern).match(name)) is matches
+
+
+def test_outcome_names_counts_and_where_the_errors_are() -> None:
+    failed = {
+        "metadata": {"counter": {"success": "3", "failure": "1"}, "logsUrl": "https://logs"},
+        "error": {"code": 3},
+    }
+    assert describe_outcome(failed) == (
+        "3 instances imported, 1 file failed; the per-file errors are in Cloud Logging "
+        "(https://logs)"
+    )
+    assert describe_outcome({"metadata": {"counter": {"success": "1"}}}) == (
+        "1 instance imported, 0 files failed"
+    )
