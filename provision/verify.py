@@ -92,7 +92,9 @@ def check_import(ctx: Context, store: str, uri: str) -> Check:
     instances = search(ctx, store, "instances")
     if label != DONE:
         state = f"in progress or failed ({label})" if label else "not run yet"
-        return Check("import done", what, False, f"import {state}; store holds {instances}")
+        return Check(
+            "import done", what, False, f"import {state}; the store holds {_count(instances)}"
+        )
     if not instances:
         return Check("import done", what, False, "recorded as done, but the store is empty")
     studies = search(ctx, store, "studies")
