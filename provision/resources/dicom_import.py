@@ -161,9 +161,16 @@ class DicomImportKind(Kind):
                 "apply waits for it instead of starting another",
             )
         if state == "failed":
-            return change(Action.RUN, f"the last import failed (operation {operation}); again")
+            outcome = f": {fields['outcome']}" if fields.get("outcome") else ""
+            return change(
+                Action.RUN,
+                f"the last import failed (operation {operation}{outcome}); running it again",
+            )
         if state == "gone":
-            return change(Action.RUN, f"the last import's operation {operation} is gone; again")
+            return change(
+                Action.RUN,
+                f"the last import's operation {operation} no longer exists; running it again",
+            )
         return change(Action.RUN, "not imported yet")
 
     def staleness(self, saved: Change, observed: Observed, options: Options) -> list[str]:
@@ -197,7 +204,13 @@ class DicomImportKind(Kind):
         except GoogleApiError as error:
             failed = _get(ctx, f"{OPERATIONS}.get", name) if name else None
             outcome = describe_outcome(failed or {})
-            raise ApplyError(f"{what} failed: {outcome}; {error.message}") from None
+            hint = ""
+            if error.status == "PERMISSION_DENIED" or error.is_permission_denied:
+                hint = (
+                    "; the Cloud Healthcare Service Agent needs roles/storage.objectViewer on "
+                    f"gs://{uri.removeprefix('gs://').split('/', 1)[0]}"
+                )
+            raise ApplyError(f"{what} failed: {outcome}; {error.message}{hint}") from None
         set_label(ctx, store, uri, DONE)
         if ctx.progress is not None:
             from provision.gcp.operations import Progress
