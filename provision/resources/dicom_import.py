@@ -5,9 +5,10 @@ Address name: `{store}/imports/{uri_hash(uri)}`. spec = {"store": store name, "u
 No state file: what happened is recorded on the store itself, as one label per URI,
 `provision-import-<8 hex of sha256(uri)>`:
 
-* `op-<operation id>` once the import is started (Google's OperationMetadata names neither the
-  store nor the URI, so an operation found by `datasets.operations.list` cannot be tied to an
-  import; the label ties them instead);
+* `op-<operation id>` once the import is started. Google's OperationMetadata names neither the
+  store nor the URI (only `apiMethodName`, times, `logsUrl`, `counter`), and v1
+  `datasets.operations.list` takes no filter, so scanning the dataset's operations could not
+  tell which import one belongs to; the label ties the operation to its import instead;
 * `done` once that operation succeeded.
 
 Planning reads the store (one GET) and, when the label names an operation, that operation (one
