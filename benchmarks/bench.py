@@ -1,12 +1,13 @@
 """`make bench`: how plan and apply time grow with the number of sites, on the emulator.
 
 For each N (default 1, 10, 100, 300) the emulator runs with a fixed latency per request
-(default 50 ms; in this process, or in its own with `--emulator-process`) and a blueprint of N sites is generated (see `benchmarks.generate`). One
-JSON line per N reports: plan from empty (everything planned as create), apply from empty, plan
-after apply (everything exists and is read), a no-op apply, requests and read waves from the
-emulator's journal, the sequential baseline (the same reads replayed one after another, as a
-script of gcloud calls would make them), and peak RSS. A last line gives `provision --help`
-time and whether each target was met. A benchmark, not a test: it never fails on a target.
+(default 50 ms; in this process, or in its own with `--emulator-process`) and a blueprint of N
+sites is generated (see `benchmarks.generate`). One JSON line per N reports: plan from empty
+(everything planned as create), apply from empty, plan after apply (everything exists and is
+read), a no-op apply, requests and read waves from the emulator's journal, the sequential
+baseline (the same reads replayed one after another, as a script of gcloud calls would make
+them), and peak RSS. A last line gives `provision --help` time and whether each target was met.
+A benchmark, not a test: it never fails on a target.
 """
 
 from __future__ import annotations
