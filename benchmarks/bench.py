@@ -1,12 +1,13 @@
 """`make bench`: how plan and apply time grow with the number of sites, on the emulator.
 
-For each N (default 1, 10, 100, 300) the emulator runs in-process with a fixed latency per
-request (default 50 ms) and a blueprint of N sites is generated (see `benchmarks.generate`). One
-JSON line per N reports: plan from empty (everything planned as create), apply from empty, plan
-after apply (everything exists and is read), a no-op apply, requests and read waves from the
-emulator's journal, the sequential baseline (the same reads replayed one after another, as a
-script of gcloud calls would make them), and peak RSS. A last line gives `provision --help`
-time and whether each target was met. A benchmark, not a test: it never fails on a target.
+For each N (default 1, 10, 100, 300) the emulator runs with a fixed latency per request
+(default 50 ms; in this process, or in its own with `--emulator-process`) and a blueprint of N
+sites is generated (see `benchmarks.generate`). One JSON line per N reports: plan from empty
+(everything planned as create), apply from empty, plan after apply (everything exists and is
+read), a no-op apply, requests and read waves from the emulator's journal, the sequential
+baseline (the same reads replayed one after another, as a script of gcloud calls would make
+them), and peak RSS. A last line gives `provision --help` time and whether each target was met.
+A benchmark, not a test: it never fails on a target.
 """
 
 from __future__ import annotations
@@ -21,19 +22,17 @@ import tempfile
 import time
 import urllib.error
 import urllib.request
-from collections.abc import Callable, Iterator, Mapping, Sequence
-from contextlib import contextmanager
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import Any
 
+from benchmarks import emulators
 from benchmarks.generate import write_blueprint
 from benchmarks.measures import JournalEntry, count_requests, critical_path, is_read, read_waves
 from provision.apply import MUTATING, apply_plan
 from provision.blueprint.expand import expand
 from provision.blueprint.loader import load
-from provision.emulator.core.settings import EmulatorSettings
-from provision.emulator.server import RunningEmulator, start_background
 from provision.gcp.api import GoogleApi
 from provision.gcp.credentials import Target
 from provision.gcp.settings import PacingPolicy, Timing
@@ -93,6 +92,11 @@ def main(argv: Sequence[str] | None = None) -> int:
         help="emulator latency per request (default: %(default)s)",
     )
     parser.add_argument(
+        "--emulator-process",
+        action="store_true",
+        help="run the emulator in its own process instead of in this one",
+    )
+    parser.add_argument(
         "--no-sequential", action="store_true", help="skip the sequential replay baseline"
     )
     args = parser.parse_args(argv)
@@ -106,6 +110,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         sizes,
         latency_ms=args.latency_ms,
         sequential=not args.no_sequential,
+        own_process=args.emulator_process,
         emit=lambda line: print(line, flush=True),
     )
     return 0
@@ -118,11 +123,15 @@ def run(
     sequential: bool = True,
     timing: Timing = BENCH_TIMING,
     help_runs: int = 5,
+    own_process: bool = False,
     emit: Callable[[str], None],
 ) -> tuple[list[SizeResult], dict[str, Any]]:
     """Measure every size in `sizes`, emitting one JSON line each, then a summary line."""
     results: list[SizeResult] = []
-    with emulator(latency_ms) as running, tempfile.TemporaryDirectory() as scratch:
+    with (
+        emulators.started(latency_ms, own_process=own_process) as running,
+        tempfile.TemporaryDirectory() as scratch,
+    ):
         for sites in sizes:
             result = measure(
                 running,
@@ -138,24 +147,17 @@ def run(
             elif sites == 1:
                 result = SizeResult(**{**asdict(result), "plan_ratio_to_1": 1.0})
             results.append(result)
-            emit(json.dumps(line_of(result, latency_ms)))
+            line = line_of(result, latency_ms)
+            line["emulator"] = "own process" if own_process else "in process"
+            emit(json.dumps(line))
     help_s = help_time(help_runs) if help_runs else None
     summary = {"help_s": help_s, **targets(results, help_s)}
     emit(json.dumps(summary))
     return results, summary
 
 
-@contextmanager
-def emulator(latency_ms: float) -> Iterator[RunningEmulator]:
-    running = start_background(settings=EmulatorSettings(latency_ms=latency_ms))
-    try:
-        yield running
-    finally:
-        running.stop()
-
-
 def measure(
-    running: RunningEmulator,
+    running: emulators.Emulator,
     directory: Path,
     sites: int,
     *,
@@ -164,7 +166,7 @@ def measure(
     latency_ms: float,
 ) -> SizeResult:
     """Plan and apply from empty, then plan and apply again, on a freshly reset emulator."""
-    running.world.reset(running.world.settings)
+    running.reset()
     loaded = load(write_blueprint(directory, sites))
     resources = expand(loaded)
     containers = {
@@ -173,34 +175,33 @@ def measure(
         ]
         for r in resources
     }
-    journal = running.world.journal
 
     def context() -> Context:
         api = GoogleApi(Target(endpoint=running.base_url, label="emulator"), timing)
         return Context.create(api, Options(caller=api.identity.member))
 
     plan_empty_s, empty_plan = timed(lambda: plan_blueprint(loaded, context()))
-    journal.clear()
+    running.clear_journal()
     apply_ctx = context()
     apply_empty_s, report = timed(lambda: apply_plan(empty_plan, apply_ctx))
     if not report.ok:
         raise RuntimeError(f"apply from empty failed: {report.summary()}")
-    applied = count_requests(journal_of(running))
+    applied = count_requests(running.journal())
     seconds = {str(r.address): r.seconds for r in report.results if r.action in MUTATING}
     deps = {str(c.address): [str(d) for d in c.depends_on] for c in empty_plan.changes}
     path_s = critical_path(seconds, deps)
 
-    journal.clear()
+    running.clear_journal()
     plan_s, plan = timed(lambda: plan_blueprint(loaded, context()))
-    plan_entries = journal_of(running)
+    plan_entries = running.journal()
     if plan.has_changes:
         pending = [str(c.address) for c in plan.changes if c.action is not Action.NOOP]
         raise RuntimeError(f"plan after apply is not empty: {pending[:5]}")
     sequential_s = replay_sequentially(running.base_url, plan_entries) if sequential else 0.0
 
-    journal.clear()
+    running.clear_journal()
     noop_s, _ = timed(lambda: apply_plan(plan, context()))
-    noop_writes = count_requests(journal_of(running)).writes
+    noop_writes = count_requests(running.journal()).writes
     requests = count_requests(plan_entries)
     waves = read_waves(plan_entries)
     return SizeResult(
@@ -229,10 +230,6 @@ def timed(step: Callable[[], Any]) -> tuple[float, Any]:
     start = time.perf_counter()
     value = step()
     return time.perf_counter() - start, value
-
-
-def journal_of(running: RunningEmulator) -> list[JournalEntry]:
-    return [e for e in running.world.journal.to_json() if not e["path"].startswith("/_emulator")]
 
 
 def depth(containers: Mapping[Any, Sequence[Any]]) -> int:

@@ -25,7 +25,10 @@ from provision.resources import registry
 from provision.resources.base import Context, resource_of
 
 DEFAULT_WORKERS = 16
-PER_API_LIMIT = 4
+PER_API_LIMIT = 10
+"""Changes running at once per Google API (rates are bounded separately by write pacing).
+About ten, as Terraform's default parallelism; with 4, applying 100 sites on the emulator took
+twice as long, waiting on this bound rather than on dependencies (see README "Performance")."""
 
 
 class Reporter(Protocol):

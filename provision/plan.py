@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import threading
 from collections.abc import Mapping, Sequence
+from collections.abc import Set as AbstractSet
 from dataclasses import replace
 
 from provision.blueprint.expand import expand
@@ -32,17 +33,47 @@ DEFAULT_WORKERS = 16
 
 
 def plan_blueprint(
-    loaded: LoadedBlueprint, ctx: Context, *, workers: int = DEFAULT_WORKERS
+    loaded: LoadedBlueprint,
+    ctx: Context,
+    *,
+    workers: int = DEFAULT_WORKERS,
+    only: AbstractSet[Address] | None = None,
 ) -> Plan:
-    """Expand the blueprint and plan it against the live state."""
-    return plan_resources(
+    """Expand the blueprint and plan it against the live state.
+
+    `only`: plan just these addresses and what they depend on (see `with_dependencies`).
+    The blueprint's manual OAuth steps (`oauth`) are appended as `manual` changes.
+    """
+    from provision.outputs.oauth_checklist import manual_changes
+
+    result = plan_resources(
         expand(loaded),
         ctx,
         blueprint_path=str(loaded.path),
         blueprint_digest=loaded.digest,
         warnings=[str(w) for w in loaded.warnings],
         workers=workers,
+        only=only,
     )
+    manual = tuple(manual_changes(loaded.blueprint))
+    return replace(result, changes=result.changes + manual) if manual else result
+
+
+def with_dependencies(
+    resources: Sequence[Resource], only: AbstractSet[Address]
+) -> frozenset[Address]:
+    """`only` plus everything its members depend on, transitively (addresses not declared in
+    `resources` are ignored)."""
+    by_address = {r.address: r for r in resources}
+    selected: set[Address] = set()
+    pending = [a for a in only if a in by_address]
+    while pending:
+        address = pending.pop()
+        if address in selected:
+            continue
+        selected.add(address)
+        pending += [d for d in by_address[address].depends_on if d in by_address]
+    return frozenset(selected)
 
 
 def plan_resources(
@@ -53,8 +84,13 @@ def plan_resources(
     blueprint_digest: str,
     warnings: Sequence[str] = (),
     workers: int = DEFAULT_WORKERS,
+    only: AbstractSet[Address] | None = None,
 ) -> Plan:
-    """The Plan for `resources` against the live state seen through `ctx.api`."""
+    """The Plan for `resources` against the live state seen through `ctx.api`.
+
+    `only`: plan just these addresses and their transitive dependencies; everything declared
+    still counts as desired (so nothing outside the selection is reported as an orphan).
+    """
     ctx = ctx.for_planning()
     by_address: dict[Address, Resource] = {}
     for resource in resources:
@@ -67,6 +103,9 @@ def plan_resources(
                 raise PlanError(f"{resource.address} depends on undeclared {dep}")
         registry.get(resource.address.kind)  # unknown kinds fail before any read
     desired = frozenset(by_address)
+    if only is not None:
+        keep = with_dependencies(resources, only)
+        by_address = {a: r for a, r in by_address.items() if a in keep}
     changes: dict[Address, Change] = {}
     extra: dict[Address, list[Change]] = {}
     lock = threading.Lock()

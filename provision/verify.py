@@ -14,6 +14,7 @@ For a blueprint, against the live state:
 from __future__ import annotations
 
 from collections.abc import Callable, Iterable, Mapping
+from collections.abc import Set as AbstractSet
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from typing import Any
@@ -23,7 +24,7 @@ from provision.blueprint.imports import bucket_of_uri
 from provision.blueprint.loader import LoadedBlueprint
 from provision.errors import GoogleApiError, ProvisionError
 from provision.gcp.api import LIST_RESULT
-from provision.model import Resource
+from provision.model import Address, Resource
 from provision.resources import addresses, registry
 from provision.resources.base import Context
 from provision.resources.dicom_import import DONE, label_key
@@ -50,9 +51,15 @@ class Check:
     detail: str
 
 
-def verify_blueprint(loaded: LoadedBlueprint, ctx: Context) -> list[Check]:
-    """Every check for `loaded` (in blueprint order); never raises for a failed check."""
+def verify_blueprint(
+    loaded: LoadedBlueprint, ctx: Context, only: AbstractSet[Address] | None = None
+) -> list[Check]:
+    """Every check for `loaded` (in blueprint order); never raises for a failed check.
+
+    `only`: check just these addresses (e.g. one site's, see `provision.site_scope`)."""
     resources = expand(loaded)
+    if only is not None:
+        resources = [r for r in resources if r.address in only]
     pid = loaded.blueprint.project.id
     jobs: list[Callable[[], Check]] = []
     for resource in resources:
@@ -63,7 +70,8 @@ def verify_blueprint(loaded: LoadedBlueprint, ctx: Context) -> list[Check]:
             jobs.append(_bind(check_import, ctx, resource.spec["store"], resource.spec["uri"]))
         elif kind in IAM_KINDS:
             jobs += [_bind(check_binding, ctx, resource, b) for b in resource.spec["bindings"]]
-    buckets = dict.fromkeys(bucket_of_uri(i.uri) for i in loaded.blueprint.imports)
+    uris = [r.spec["uri"] for r in resources if r.address.kind == "healthcare.dicom_import"]
+    buckets = dict.fromkeys(bucket_of_uri(uri) for uri in uris)
     jobs += [_bind(check_agent_reads, ctx, pid, bucket) for bucket in buckets]
     with ThreadPoolExecutor(WORKERS) as pool:
         return list(pool.map(lambda job: job(), jobs))
@@ -84,7 +92,9 @@ def check_import(ctx: Context, store: str, uri: str) -> Check:
     instances = search(ctx, store, "instances")
     if label != DONE:
         state = f"in progress or failed ({label})" if label else "not run yet"
-        return Check("import done", what, False, f"import {state}; store holds {instances}")
+        return Check(
+            "import done", what, False, f"import {state}; the store holds {_count(instances)}"
+        )
     if not instances:
         return Check("import done", what, False, "recorded as done, but the store is empty")
     studies = search(ctx, store, "studies")

@@ -50,6 +50,13 @@ def render(plan: Plan, *, color: bool = False) -> str:
     lines: list[str] = []
     if not changes:
         lines.append("No changes. The live state matches the blueprint.")
+    elif not plan.has_changes and all(c.action is Action.MANUAL for c in changes):
+        lines.append("No changes. The live state matches the blueprint.")
+        lines.append("")
+        lines.append("Manual steps (no API can do these; check each is done):")
+        lines.append("")
+        for change in changes:
+            lines += change_lines(change, color=color)
     else:
         lines.append(f"Planned changes for {plan.blueprint_path}:")
         lines.append("")

@@ -5,9 +5,10 @@ Address name: `{store}/imports/{uri_hash(uri)}`. spec = {"store": store name, "u
 No state file: what happened is recorded on the store itself, as one label per URI,
 `provision-import-<8 hex of sha256(uri)>`:
 
-* `op-<operation id>` once the import is started (Google's OperationMetadata names neither the
-  store nor the URI, so an operation found by `datasets.operations.list` cannot be tied to an
-  import; the label ties them instead);
+* `op-<operation id>` once the import is started. Google's OperationMetadata names neither the
+  store nor the URI (only `apiMethodName`, times, `logsUrl`, `counter`), and v1
+  `datasets.operations.list` takes no filter, so scanning the dataset's operations could not
+  tell which import one belongs to; the label ties the operation to its import instead;
 * `done` once that operation succeeded.
 
 Planning reads the store (one GET) and, when the label names an operation, that operation (one
@@ -161,9 +162,16 @@ class DicomImportKind(Kind):
                 "apply waits for it instead of starting another",
             )
         if state == "failed":
-            return change(Action.RUN, f"the last import failed (operation {operation}); again")
+            outcome = f": {fields['outcome']}" if fields.get("outcome") else ""
+            return change(
+                Action.RUN,
+                f"the last import failed (operation {operation}{outcome}); running it again",
+            )
         if state == "gone":
-            return change(Action.RUN, f"the last import's operation {operation} is gone; again")
+            return change(
+                Action.RUN,
+                f"the last import's operation {operation} no longer exists; running it again",
+            )
         return change(Action.RUN, "not imported yet")
 
     def staleness(self, saved: Change, observed: Observed, options: Options) -> list[str]:
@@ -197,7 +205,13 @@ class DicomImportKind(Kind):
         except GoogleApiError as error:
             failed = _get(ctx, f"{OPERATIONS}.get", name) if name else None
             outcome = describe_outcome(failed or {})
-            raise ApplyError(f"{what} failed: {outcome}; {error.message}") from None
+            hint = ""
+            if error.status == "PERMISSION_DENIED" or error.is_permission_denied:
+                hint = (
+                    "; the Cloud Healthcare Service Agent needs roles/storage.objectViewer on "
+                    f"gs://{uri.removeprefix('gs://').split('/', 1)[0]}"
+                )
+            raise ApplyError(f"{what} failed: {outcome}; {error.message}{hint}") from None
         set_label(ctx, store, uri, DONE)
         if ctx.progress is not None:
             from provision.gcp.operations import Progress

@@ -140,6 +140,7 @@ def test_a_failed_import_reports_its_counts_and_fails_apply(
 
     replanned = cli("plan", site)
     assert "the last import failed" in replanned.stdout
+    assert "2 instances imported, 1 file failed" in replanned.stdout
 
 
 def test_an_import_without_the_agents_bucket_grant_fails(
@@ -156,6 +157,7 @@ def test_an_import_without_the_agents_bucket_grant_fails(
     failed = cli("apply", site, "--yes")
     assert failed.exit_code == 1, failed.output
     assert "0 instances imported, 0 files failed" in failed.output
+    assert "needs roles/storage.objectViewer on gs://e2e-imports-src" in failed.output
     verified = cli("verify", site)
     assert verified.exit_code == 1, verified.output
     assert "FAIL  service agent reads bucket" in verified.stdout
