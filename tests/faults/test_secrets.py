@@ -1,7 +1,8 @@
 """No credential material leaves memory: with a service-account key file whose key id and key
 are unique markers, and access tokens minted by the emulator's `/token` that carry the key id,
-none of them appears in any command's output, in log records at any level, in plan files,
-generated viewer configs, other files the commands write, or error messages.
+none of them appears in any command's output (with the `--debug` request trace on), in log
+records at any level, in plan files, generated viewer configs, other files the commands write,
+or error messages.
 
 The key is a real RSA key, so google-auth really signs a JWT assertion and exchanges it at the
 key file's `token_uri` (the emulator), and every API request carries the minted bearer token.
@@ -74,7 +75,8 @@ def test_no_token_or_key_material_in_any_artifact(
     results: list[CliResult] = []
 
     def run(*args: str | Path, env: dict[str, str] | None = None) -> CliResult:
-        result = run_cli(*args, env={**target, **(env or {})})
+        # every command with the debug trace on, the noisiest output the tool has
+        result = run_cli("--debug", *args, env={**target, **(env or {})})
         results.append(result)
         return result
 
@@ -117,6 +119,11 @@ def test_no_token_or_key_material_in_any_artifact(
     elsewhere = [r.getMessage() for r in caplog.records if "iamcredentials" in r.getMessage()]
     elsewhere += [r.name for r in caplog.records if "regional_access_boundary" in r.name]
     assert elsewhere == []
+
+    # the trace was on: one line per request, and never a header
+    trace = "\n".join(r.stderr for r in results)
+    assert f"GET {emulator.base_url}/v3/projects/{harness.PROJECT}" in trace
+    assert "-> 403" in trace and "Bearer" not in trace and "uthorization" not in trace
 
     artifacts = {f"output of run {n}": r.output for n, r in enumerate(results, 1)}
     artifacts["log records"] = "\n".join(
