@@ -16,5 +16,24 @@ app = typer.Typer(
     pretty_exceptions_enable=False,
 )
 
+
+@app.callback()
+def main(
+    ctx: typer.Context,
+    debug: bool = typer.Option(
+        False,
+        "--debug",
+        envvar="PROVISION_DEBUG",
+        help="Log on stderr, one line per Google request (method, URL, status, time; never "
+        "headers, bodies or tokens).",
+    ),
+) -> None:
+    """Provision Google Cloud Healthcare imaging infrastructure from YAML blueprints."""
+    if debug:
+        from provision.cli.debug import enable_debug
+
+        ctx.call_on_close(enable_debug())
+
+
 emulator_app = typer.Typer(help="Run the local emulator of the Google APIs.", no_args_is_help=True)
 app.add_typer(emulator_app, name="emulator")

@@ -8,6 +8,7 @@ from __future__ import annotations
 from provision.cli import (
     apply_cmd,  # noqa: F401
     config_cmd,  # noqa: F401
+    destroy_cmd,  # noqa: F401
     emulator_cmd,  # noqa: F401
     onboard_cmd,  # noqa: F401
     plan_cmd,  # noqa: F401

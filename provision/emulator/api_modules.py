@@ -8,6 +8,7 @@ from provision.emulator.billing import routes as billing_routes
 from provision.emulator.dicomweb import routes as dicomweb
 from provision.emulator.healthcare import routes as healthcare
 from provision.emulator.iam import routes as iam_routes
+from provision.emulator.oauth import routes as oauth_routes
 from provision.emulator.resourcemanager import routes as resourcemanager_routes
 from provision.emulator.serviceusage import routes as serviceusage_routes
 from provision.emulator.storage import routes as storage
@@ -20,4 +21,5 @@ MODULES: list[ModuleType] = [
     dicomweb,
     healthcare,
     storage,
+    oauth_routes,
 ]

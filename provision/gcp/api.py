@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import http.client
 import logging
+import re
 import threading
 import time
 from collections.abc import Callable, Iterator, Mapping
@@ -251,9 +252,13 @@ class GoogleApi:
         import httplib2
         from googleapiclient.errors import HttpError
 
+        started = time.perf_counter()
+        status = "no answer"
         try:
             result = request.execute(http=self._http())
+            status = "ok"
         except HttpError as error:
+            status = str(error.resp.status)
             raise parse_error_body(
                 int(error.resp.status),
                 error.content,
@@ -261,6 +266,7 @@ class GoogleApi:
                 http_reason=str(getattr(error.resp, "reason", "") or ""),
             ) from None
         except google.auth.exceptions.RefreshError as error:
+            status = "no access token"
             raise CredentialsError(
                 f"cannot obtain an access token for {self.target.describe()}: "
                 f"{_first_line(error)} (check the credentials or impersonation target)"
@@ -271,7 +277,17 @@ class GoogleApi:
             httplib2.HttpLib2Error,
             google.auth.exceptions.TransportError,
         ) as error:
+            status = f"no answer ({type(error).__name__})"
             raise from_transport_error(error, method=method) from None
+        finally:
+            if log.isEnabledFor(logging.DEBUG):
+                log.debug(
+                    "%s %s -> %s (%.0f ms)",
+                    request.method,
+                    trace_url(str(request.uri)),
+                    status,
+                    (time.perf_counter() - started) * 1000.0,
+                )
         if result is None or result == "":  # e.g. Storage's 204 No Content on delete
             return {}
         if isinstance(result, list):  # DICOMweb searches answer a JSON array
@@ -281,6 +297,15 @@ class GoogleApi:
                 500, "INTERNAL", f"unexpected response type {type(result).__name__}", method=method
             )
         return result
+
+
+_SECRET_QUERY = re.compile(r"(?i)([?&](?:access_token|key|token|signature|x-goog-signature)=)[^&]*")
+
+
+def trace_url(url: str) -> str:
+    """`url` for the debug trace: credentials that may travel in a query string are redacted.
+    (The trace has no headers and no bodies, so `Authorization` never reaches it.)"""
+    return _SECRET_QUERY.sub(r"\1[redacted]", url)
 
 
 def _never(name: str) -> JSON:

@@ -91,6 +91,8 @@ def resolve_identity(target: Target) -> Identity:
         raise CredentialsError(
             f"cannot use credentials file {target.credentials_file}: {error}"
         ) from None
+    if target.endpoint is not None:
+        _no_calls_outside_the_endpoint(source)
     if target.impersonate:
         impersonated = impersonated_credentials.Credentials(  # type: ignore[no-untyped-call]
             source_credentials=source,
@@ -100,3 +102,15 @@ def resolve_identity(target: Target) -> Identity:
         )
         return Identity(impersonated, target.impersonate)
     return Identity(source, email)
+
+
+def _no_calls_outside_the_endpoint(credentials: Any) -> None:
+    """Keep google-auth from calling Google on its own when requests go to an endpoint.
+
+    After each token refresh, google-auth (2.4x and later) looks up the account's "regional
+    access boundary" at iamcredentials.googleapis.com on a background thread, sending the access
+    token along. Against an emulator or proxy that is a request to real Google with a token it
+    did not mint; no public switch exists, so the lookup is turned off on this object.
+    """
+    if hasattr(credentials, "_maybe_start_regional_access_boundary_refresh"):
+        credentials._maybe_start_regional_access_boundary_refresh = lambda request, url: None

@@ -186,7 +186,7 @@ class DatasetKind(Kind):
         if get_dataset(ctx, name) is None:
             return
         stores = list_stores(ctx, name)
-        if not any(s["managed"] for s in stores):
+        if not is_ours(stores):
             raise ApplyError(
                 f"{change.address}: it no longer holds a store labelled managed-by: provision; "
                 "not deleting it"

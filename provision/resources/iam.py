@@ -31,6 +31,7 @@ from provision.resources.iam_policy import (
     member_key,
     merge,
     removals_of,
+    subtract,
 )
 
 RMW_ATTEMPTS = 6
@@ -135,6 +136,25 @@ class IamKind(Kind):
         final = until_agents_exist(ctx, attempt, first, wanted, what=str(change.address))
         etag = final.get("etag")
         return Observed(exists=True, fields=final, etag=str(etag) if etag else None)
+
+    def delete(self, ctx: Context, change: Change) -> None:
+        """Remove exactly the members of `change.after["bindings"]` (what a blueprint granted)
+        from the policy; everyone else stays. Used by `provision destroy`."""
+        wanted = wanted_bindings(change.after or {})
+        target = self.policy_target(change)
+
+        def modify(policy: JSON) -> JSON | None:
+            result = subtract(policy, wanted)
+            self.check_lockout(change, result, ctx.options)
+            return result.policy if result.changed else None
+
+        read_modify_write(
+            ctx,
+            read=lambda: self.get_policy(ctx, target),
+            write=lambda policy: self.set_policy(ctx, target, policy),
+            modify=modify,
+            set_method=self.set_method,
+        )
 
 
 _MISSING_ACCOUNT = re.compile(r"Service account (\S+?) does not exist", re.IGNORECASE)

@@ -195,3 +195,39 @@ def _unique(members: Iterable[str]) -> list[str]:
             seen.add(key)
             out.append(member)
     return out
+
+
+def subtract(policy: Mapping[str, Any], wanted: Sequence[WantedBinding]) -> MergeResult:
+    """Remove exactly `wanted`'s members from their (role, condition) bindings. Pure.
+
+    Used to take back what a blueprint granted (additive and authoritative bindings alike):
+    other members, other bindings and every other key stay as they are; a binding left with no
+    member is dropped. `removals` lists each member removed.
+    """
+    result: JSON = copy.deepcopy(dict(policy))
+    bindings: list[JSON] = [b for b in result.get("bindings") or [] if isinstance(b, dict)]
+    diffs: list[FieldDiff] = []
+    removals: list[Removal] = []
+    for want in combine(wanted):
+        gone_keys = {member_key(m) for m in want.members}
+        before: list[str] = []
+        after: list[str] = []
+        for binding in bindings:
+            if binding.get("role") != want.role or condition_key(
+                binding.get("condition")
+            ) != condition_key(want.condition):
+                continue
+            members = list(binding.get("members") or [])
+            kept = [m for m in members if member_key(m) not in gone_keys]
+            before += members
+            after += kept
+            removals += [
+                Removal(want.role, want.label, m) for m in members if member_key(m) in gone_keys
+            ]
+            binding["members"] = kept
+        if before != after:
+            diffs.append(FieldDiff(f"bindings[{want.label}]", sorted(before), sorted(after)))
+    if not diffs:
+        return MergeResult(copy.deepcopy(dict(policy)), False, (), ())
+    result["bindings"] = [b for b in bindings if b.get("members")]
+    return MergeResult(result, True, tuple(diffs), tuple(removals))

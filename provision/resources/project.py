@@ -191,6 +191,25 @@ class ProjectKind(Kind):
             observe(response) if isinstance(response, dict) and response.get("projectId") else None
         )
 
+    def delete(self, ctx: Context, change: Change) -> None:
+        """Delete the project (Google keeps it restorable for 30 days). Only `provision destroy`
+        with --allow-delete naming the project reaches this."""
+        project_id = change.address.name.removeprefix("projects/")
+        try:
+            operation = ctx.api.call(
+                "cloudresourcemanager.projects.delete", name=f"projects/{project_id}"
+            )
+        except GoogleApiError as error:
+            if error.http_status == 404:
+                return
+            raise
+        ctx.api.wait(
+            operation,
+            api="cloudresourcemanager",
+            what=f"deleting project {project_id}",
+            progress=ctx.progress,
+        )
+
 
 def number_lookup(ctx: Context) -> Callable[[str], str | None]:
     """For `Facts(lookup=...)`: learn a project's number by reading the project."""
