@@ -56,7 +56,7 @@ def emulator() -> tuple[EmulatorApp, tuple[str, ...]]:
 segment = st.one_of(
     st.sampled_from(KNOWN),
     st.text(st.characters(codec="ascii", exclude_characters="/?#"), max_size=12),
-    st.text(st.characters(exclude_characters="/?#"), max_size=6),
+    st.text(st.characters(exclude_categories=("Cs",), exclude_characters="/?#"), max_size=6),
 )
 
 
@@ -67,7 +67,9 @@ def requests(draw: st.DrawFn) -> dict[str, Any]:
     path = _PARAMETER.sub(lambda _: draw(segment).replace("/", "") or "x", template)
     if draw(st.booleans()):
         prefix = draw(st.sampled_from(["/", "/v1/", "/storage/v1/b/", "/v3/projects/", ""]))
-        path = prefix + draw(st.text(st.characters(exclude_characters="?#"), max_size=30))
+        path = prefix + draw(
+            st.text(st.characters(exclude_categories=("Cs",), exclude_characters="?#"), max_size=30)
+        )
     method = draw(st.sampled_from([verb, verb, "GET", "POST", "PUT", "PATCH", "DELETE"]))
     json_values = st.recursive(
         st.none() | st.booleans() | st.integers() | st.floats(allow_nan=False) | st.text(),
