@@ -4,7 +4,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: install test demo lint fmt typecheck unit faults bench clean
+.PHONY: install test demo lint fmt typecheck unit faults bench viewer-check clean
 
 install: $(STAMP)
 
@@ -38,6 +38,17 @@ faults: install
 # (README "Performance"). Pass options with BENCH_ARGS, e.g. BENCH_ARGS="--sites 1,10".
 bench: install
 	$(BIN)/python -m benchmarks.bench $(BENCH_ARGS)
+
+# The generated Orthanc config against the real Debian Orthanc + DICOMweb plugin, on loopback
+# against the emulator. Installs `orthanc` and `orthanc-dicomweb` with apt-get when missing.
+ORTHANC_PACKAGES := orthanc orthanc-dicomweb
+SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
+viewer-check: install
+	@if [ ! -x /usr/sbin/Orthanc ] || [ ! -e /usr/share/orthanc/plugins/libOrthancDicomWeb.so ]; then \
+		$(SUDO) apt-get update -qq && \
+		DEBIAN_FRONTEND=noninteractive $(SUDO) apt-get install -y -qq --no-install-recommends $(ORTHANC_PACKAGES); \
+	fi
+	$(BIN)/pytest -q -m viewer tests/viewers
 
 demo: install
 	PATH="$(CURDIR)/$(BIN):$$PATH" bash scripts/demo.sh

@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
 import resource
 import shutil
 import subprocess
@@ -30,13 +31,14 @@ from typing import Any
 from benchmarks import emulators
 from benchmarks.generate import write_blueprint
 from benchmarks.measures import JournalEntry, count_requests, critical_path, is_read, read_waves
-from provision.apply import MUTATING, apply_plan
+from provision.apply import MUTATING, PER_API_LIMIT, apply_plan
 from provision.blueprint.expand import expand
 from provision.blueprint.loader import load
 from provision.gcp.api import GoogleApi
 from provision.gcp.credentials import Target
 from provision.gcp.settings import PacingPolicy, Timing
 from provision.model import Action
+from provision.plan import DEFAULT_WORKERS as PLAN_WORKERS
 from provision.plan import plan_blueprint
 from provision.resources import registry
 from provision.resources.base import Context, Options
@@ -59,12 +61,19 @@ class SizeResult:
     plan_empty_s: float
     apply_empty_s: float
     apply_critical_path_s: float
+    """The longest chain of dependent changes, each taking the time it took in this apply."""
+    apply_api_bound_s: float
+    """The busiest API's summed change time / changes allowed per API at once: the floor the
+    per-API bound sets."""
     plan_s: float
     plan_reads: int
     plan_writes: int
     plan_duplicate_reads: int
     plan_read_waves: int
     plan_lower_bound_s: float
+    """`plan_read_waves * latency`."""
+    plan_pool_bound_s: float
+    """`plan_reads * latency / plan workers`: the floor the planner's worker pool sets."""
     sequential_reads_s: float
     noop_apply_s: float
     noop_apply_writes: int
@@ -151,7 +160,7 @@ def run(
             line["emulator"] = "own process" if own_process else "in process"
             emit(json.dumps(line))
     help_s = help_time(help_runs) if help_runs else None
-    summary = {"help_s": help_s, **targets(results, help_s)}
+    summary = {"help_s": help_s, **targets(results, help_s), "load_avg": load_average()}
     emit(json.dumps(summary))
     return results, summary
 
@@ -190,6 +199,12 @@ def measure(
     seconds = {str(r.address): r.seconds for r in report.results if r.action in MUTATING}
     deps = {str(c.address): [str(d) for d in c.depends_on] for c in empty_plan.changes}
     path_s = critical_path(seconds, deps)
+    per_api: dict[str, float] = {}
+    for result in report.results:
+        if result.action in MUTATING:
+            api = registry.get(result.address.kind).api
+            per_api[api] = per_api.get(api, 0.0) + result.seconds
+    api_bound_s = max(per_api.values(), default=0.0) / PER_API_LIMIT
 
     running.clear_journal()
     plan_s, plan = timed(lambda: plan_blueprint(loaded, context()))
@@ -211,12 +226,14 @@ def measure(
         plan_empty_s=round(plan_empty_s, 3),
         apply_empty_s=round(apply_empty_s, 3),
         apply_critical_path_s=round(path_s, 3),
+        apply_api_bound_s=round(api_bound_s, 3),
         plan_s=round(plan_s, 3),
         plan_reads=requests.reads,
         plan_writes=requests.writes,
         plan_duplicate_reads=requests.duplicate_reads,
         plan_read_waves=waves,
         plan_lower_bound_s=round(waves * latency_ms / 1000.0, 3),
+        plan_pool_bound_s=round(requests.reads * latency_ms / 1000.0 / PLAN_WORKERS, 3),
         sequential_reads_s=round(sequential_s, 3),
         noop_apply_s=round(noop_s, 3),
         noop_apply_writes=noop_writes,
@@ -261,6 +278,11 @@ def replay_sequentially(base_url: str, entries: Sequence[JournalEntry]) -> float
         except urllib.error.HTTPError as error:  # a 404 read is still a read
             error.read()
     return time.perf_counter() - start
+
+
+def load_average() -> list[float]:
+    """The machine's 1, 5 and 15 minute load averages (other work skews the timings)."""
+    return [round(x, 2) for x in os.getloadavg()]
 
 
 def peak_rss_mb() -> float:

@@ -27,16 +27,12 @@ from provision.gcp.api import LIST_RESULT
 from provision.model import Address, Resource
 from provision.resources import addresses, registry
 from provision.resources.base import Context
-from provision.resources.dicom_import import DONE, label_key
+from provision.resources.dicom_import import DONE, READER_ROLES, holds, label_key
 from provision.resources.healthcare_dataset import STORES
 from provision.resources.iam import IamKind
 from provision.resources.service_agent import agent_member
 
 HEALTHCARE = "healthcare.googleapis.com"
-READER_ROLES = frozenset(
-    {"roles/storage.objectViewer", "roles/storage.objectAdmin", "roles/storage.admin"}
-)
-"""Roles that include `storage.objects.get` and `storage.objects.list` on a bucket."""
 IAM_KINDS = ("healthcare.dataset_iam", "healthcare.dicom_store_iam")
 WORKERS = 8
 
@@ -127,16 +123,6 @@ def check_binding(ctx: Context, resource: Resource, binding: Mapping[str, Any]) 
     if missing:
         return Check(what, resource.address.name, False, f"missing: {', '.join(missing)}")
     return Check(what, resource.address.name, True, ", ".join(members))
-
-
-def holds(policy: Mapping[str, Any], member: str) -> set[str]:
-    """The roles `member` holds unconditionally in `policy` (members compared case-blind)."""
-    wanted = member.lower()
-    return {
-        str(b.get("role"))
-        for b in policy.get("bindings") or []
-        if not b.get("condition") and wanted in {str(m).lower() for m in b.get("members") or []}
-    }
 
 
 def search(ctx: Context, store: str, level: str) -> int:

@@ -66,7 +66,7 @@ def render(checks: list[Check]) -> str:
     ]
     failed = sum(1 for c in checks if not c.ok)
     summary = (
-        f"Verify passed: {len(checks)} checks."
+        f"Verify passed: {len(checks)} check{'' if len(checks) == 1 else 's'}."
         if not failed
         else f"Verify failed: {failed} of {len(checks)} checks failed."
     )

@@ -38,6 +38,10 @@ DONE = "done"
 OP_PREFIX = "op-"
 IMPORT_METHOD = "google.cloud.healthcare.v1.dicom.DicomService.ImportDicomData"
 OPERATIONS = f"{DATASETS}.operations"
+READER_ROLES = frozenset(
+    {"roles/storage.objectViewer", "roles/storage.objectAdmin", "roles/storage.admin"}
+)
+"""Bucket roles that let the Cloud Healthcare Service Agent read the objects to import."""
 NOTHING_YET = (
     "nothing to import yet (no objects match); upload the DICOM files, then run apply again"
 )
@@ -184,41 +188,122 @@ class DicomImportKind(Kind):
         spec = change.after or {}
         store, uri = str(spec["store"]), str(spec["uri"])
         before = change.before or {}
+        what = f"import of {uri}"
         if before.get("state") == "running" and not ctx.options.reimport:
-            operation: JSON = {"name": before["operation"]}
+            finished = await_import(ctx, {"name": before["operation"]}, uri)
         else:
             if not source_has_objects(ctx, uri):
-                if ctx.progress is not None:
-                    from provision.gcp.operations import Progress
-
-                    ctx.progress(Progress(f"import of {uri}: {NOTHING_YET}", 0.0, done=True))
+                _report(ctx, f"{what}: {NOTHING_YET}")
                 return None
-            operation = ctx.api.call(
-                f"{STORES}.import_", name=store, body={"gcsSource": {"uri": uri}}
-            )
-            if not operation.get("done"):
-                set_label(ctx, store, uri, operation_label(str(operation["name"])))
-        name = str(operation.get("name", ""))
-        what = f"import of {uri}"
-        try:
-            finished = ctx.api.wait(operation, api="healthcare", what=what, progress=ctx.progress)
-        except GoogleApiError as error:
-            failed = _get(ctx, f"{OPERATIONS}.get", name) if name else None
-            outcome = describe_outcome(failed or {})
-            hint = ""
-            if error.status == "PERMISSION_DENIED" or error.is_permission_denied:
-                hint = (
-                    "; the Cloud Healthcare Service Agent needs roles/storage.objectViewer on "
-                    f"gs://{uri.removeprefix('gs://').split('/', 1)[0]}"
-                )
-            raise ApplyError(f"{what} failed: {outcome}; {error.message}{hint}") from None
+            finished = import_when_granted(ctx, store, uri)
         set_label(ctx, store, uri, DONE)
-        if ctx.progress is not None:
-            from provision.gcp.operations import Progress
-
-            ctx.progress(Progress(f"{what}: {describe_outcome(finished)}", 0.0, done=True))
+        _report(ctx, f"{what}: {describe_outcome(finished)}")
         success, failure = counts_of(finished)
         return Observed(exists=True, fields={"state": DONE, "success": success, "failure": failure})
+
+
+class ImportFailedError(ApplyError):
+    """An import operation finished with an error; `operation` is what Google reported."""
+
+    def __init__(self, text: str, operation: JSON, error: GoogleApiError) -> None:
+        super().__init__(text)
+        self.operation = operation
+        self.error = error
+
+    @property
+    def denied(self) -> bool:
+        """The service agent could not read the bucket (and so nothing was imported)."""
+        denied = self.error.status == "PERMISSION_DENIED" or self.error.is_permission_denied
+        return denied and counts_of(self.operation) == (0, 0)
+
+
+def start_import(ctx: Context, store: str, uri: str) -> JSON:
+    """Call `dicomStores.import`, record its operation on the store, wait for it."""
+    operation = ctx.api.call(f"{STORES}.import_", name=store, body={"gcsSource": {"uri": uri}})
+    if operation.get("name"):
+        set_label(ctx, store, uri, operation_label(str(operation["name"])))
+    return await_import(ctx, operation, uri)
+
+
+def await_import(ctx: Context, operation: JSON, uri: str) -> JSON:
+    """Wait for an import operation; ImportFailedError (with its counts) when it failed."""
+    what = f"import of {uri}"
+    name = str(operation.get("name", ""))
+    try:
+        return ctx.api.wait(operation, api="healthcare", what=what, progress=ctx.progress)
+    except GoogleApiError as error:
+        failed = (_get(ctx, f"{OPERATIONS}.get", name) if name else None) or operation
+        text = f"{what} failed: {describe_outcome(failed)}; {error.message}"
+        if error.status == "PERMISSION_DENIED" or error.is_permission_denied:
+            text += (
+                "; the Cloud Healthcare Service Agent needs roles/storage.objectViewer on "
+                f"gs://{bucket_of(uri)}"
+            )
+        raise ImportFailedError(text, failed, error) from None
+
+
+def import_when_granted(ctx: Context, store: str, uri: str) -> JSON:
+    """Run the import; while it is denied although the bucket policy already grants the agent
+    a reading role (IAM changes take minutes to take effect), run it again with bounded
+    backoff. Denied without such a grant fails at once."""
+    finished: list[JSON] = []
+    last: list[ImportFailedError] = []
+
+    def attempt() -> bool:
+        try:
+            finished.append(start_import(ctx, store, uri))
+        except ImportFailedError as failure:
+            if not failure.denied or not agent_can_read(ctx, store, uri):
+                raise
+            last.append(failure)
+            return False
+        return True
+
+    try:
+        ctx.api.wait_until(
+            attempt,
+            what=f"import of {uri}: the service agent's bucket grant to take effect",
+            progress=ctx.progress,
+        )
+    except GoogleApiError as error:
+        if not last:
+            raise
+        raise ApplyError(f"{last[-1]} (still denied after waiting: {error.message})") from None
+    return finished[-1]
+
+
+def agent_can_read(ctx: Context, store: str, uri: str) -> bool:
+    """Whether the bucket's IAM policy grants the store project's Healthcare service agent a
+    role that reads objects (whether or not the grant has taken effect yet)."""
+    from provision.resources.service_agent import agent_member
+
+    project_id = store.split("/")[1]
+    member = str(ctx.facts.resolve_fully(agent_member(project_id, HEALTHCARE), "service agent"))
+    policy = ctx.api.call(
+        "storage.buckets.getIamPolicy", bucket=bucket_of(uri), optionsRequestedPolicyVersion=3
+    )
+    return bool(holds(policy, member) & READER_ROLES)
+
+
+def holds(policy: Mapping[str, Any], member: str) -> set[str]:
+    """The roles `member` holds unconditionally in `policy` (members compared case-blind)."""
+    wanted = member.lower()
+    return {
+        str(b.get("role"))
+        for b in policy.get("bindings") or []
+        if not b.get("condition") and wanted in {str(m).lower() for m in b.get("members") or []}
+    }
+
+
+def bucket_of(uri: str) -> str:
+    return uri.removeprefix("gs://").split("/", 1)[0]
+
+
+def _report(ctx: Context, text: str) -> None:
+    if ctx.progress is not None:
+        from provision.gcp.operations import Progress
+
+        ctx.progress(Progress(text, 0.0, done=True))
 
 
 def source_state(ctx: Context, uri: str) -> str:

@@ -212,3 +212,23 @@ def test_verify_passes_after_the_full_flow_and_fails_when_a_grant_is_removed(
     assert "FAIL  roles/healthcare.dicomViewer held" in broken.stdout
     assert "missing: group:radiologists@example.com" in broken.stdout
     assert "Verify failed: 1 of 5 checks failed." in broken.stdout
+
+
+def test_an_import_waits_for_a_new_bucket_grant_to_take_effect(
+    cli: CliFn, site: Path, emulator: RunningEmulator
+) -> None:
+    no_grant = BLUEPRINT.replace(
+        "  - service: healthcare.googleapis.com\n",
+        "  - service: healthcare.googleapis.com\n    grants: []\n",
+    )
+    site.write_text(no_grant, encoding="utf-8")
+    created_with_files(cli, site, emulator, 2)
+    # The grant and the import happen in one apply; Google honours a new binding only after a
+    # while, and meanwhile the import is denied although the bucket policy lists the agent.
+    site.write_text(BLUEPRINT, encoding="utf-8")
+    set_faults(emulator, iam_effect_delay_s=0.3)
+    clear_journal(emulator)
+    applied = cli("apply", site, "--yes")
+    assert applied.exit_code == 0, applied.output
+    assert "2 instances imported, 0 files failed" in applied.stderr
+    assert len(import_calls(emulator)) >= 2

@@ -18,7 +18,7 @@ from googleapiclient.errors import HttpError
 from provision.emulator import samples
 from provision.emulator.server import RunningEmulator, start_background
 from tests.e2e.cli import run_cli
-from tests.e2e.conftest import CliFn, clear_journal, mutations
+from tests.e2e.conftest import CliFn, clear_journal, mutations, set_faults
 
 REPO = Path(__file__).resolve().parents[2]
 PROJECT = "imaging-dev-4821"
@@ -216,3 +216,21 @@ def test_files_uploaded_after_onboarding_are_imported_by_a_rerun(
     third = cli("onboard", "st-marys", "--blueprint", dev, "--config-dir", dev.parent)
     assert third.exit_code == 0, third.output
     assert mutations(emulator) == []
+
+
+def test_a_failed_onboarding_keeps_the_file_and_a_rerun_finishes_it(
+    cli: CliFn, dev: Path, emulator: RunningEmulator
+) -> None:
+    failing = {"method_id": "projects.locations.datasets.dicomStores.create", "status": 400}
+    set_faults(emulator, rules=[{**failing, "times": 1}])
+    first = cli("onboard", "st-marys", "--blueprint", dev, "--yes", "--config-dir", dev.parent)
+    assert first.exit_code == 1
+    assert "Apply failed:" in first.stderr
+    assert "The site file" in first.stderr and "stays" in first.stderr
+    assert (dev.parent / "sites" / "st-marys.yaml").exists()
+    assert not (dev.parent / "ohif-config.js").exists()
+    again = cli("onboard", "st-marys", "--blueprint", dev, "--yes", "--config-dir", dev.parent)
+    assert again.exit_code == 0, again.output
+    assert "+ healthcare.dicom_store:" in again.stdout
+    assert "+ storage.bucket:" not in again.stdout  # made by the first run
+    assert (dev.parent / "ohif-config.js").exists()
