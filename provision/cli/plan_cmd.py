@@ -55,6 +55,10 @@ def plan(
     allow_disable_service: AllowDisableOption = None,
     allow_remove_own_access: AllowOwnAccessOption = False,
     reimport: ReimportOption = False,
+    site: Annotated[
+        str | None,
+        typer.Option(help="Only this site's objects and what they depend on."),
+    ] = None,
     endpoint: EndpointOption = None,
     emulator: EmulatorOption = False,
     credentials: CredentialsOption = None,
@@ -73,6 +77,12 @@ def plan(
     from provision.resources.base import Context
 
     loaded = load(blueprint)
+    only = None
+    if site is not None:
+        from provision.blueprint.expand import expand
+        from provision.site_scope import site_addresses
+
+        only = site_addresses(loaded, expand(loaded), site)
     target = TargetOptions(endpoint, emulator, credentials, impersonate_service_account)
     with connect(target) as connection:
         options = engine_options(
@@ -82,7 +92,7 @@ def plan(
             allow_remove_own_access,
             reimport,
         )
-        result = plan_blueprint(loaded, Context.create(connection.api, options))
+        result = plan_blueprint(loaded, Context.create(connection.api, options), only=only)
     if out is not None:
         planfile.write(result, out)
     chosen = Format.json if json_output else output_format

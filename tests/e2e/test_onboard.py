@@ -234,3 +234,18 @@ def test_a_failed_onboarding_keeps_the_file_and_a_rerun_finishes_it(
     assert "+ healthcare.dicom_store:" in again.stdout
     assert "+ storage.bucket:" not in again.stdout  # made by the first run
     assert (dev.parent / "ohif-config.js").exists()
+
+
+def test_plan_can_be_limited_to_one_site(cli: CliFn, dev: Path) -> None:
+    first = cli("onboard", "st-marys", "--blueprint", dev, "--yes", "--config-dir", dev.parent)
+    assert first.exit_code == 0, first.output
+    done = cli("plan", dev, "--site", "st-marys", "--detailed-exitcode")
+    assert done.exit_code == 0, done.output
+    other = cli("plan", dev, "--site", "general", "--detailed-exitcode")
+    assert other.exit_code == 2, other.output
+    assert "general-imaging" in other.stdout
+    assert "st-marys" not in other.stdout
+    assert "imaging-dev/dicomStores/dicom-main" not in other.stdout
+    unknown = cli("plan", dev, "--site", "nowhere")
+    assert unknown.exit_code == 1
+    assert "site 'nowhere' has no file" in unknown.stderr
