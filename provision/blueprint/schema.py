@@ -473,6 +473,23 @@ class Site(Model):
         return values
 
 
+class Lease(Model):
+    """Where apply keeps its single-writer lease (see README "Single-writer lease")."""
+
+    bucket: BucketName | None = Field(
+        default=None,
+        description="An existing bucket (best outside the project) holding the lease object; "
+        "default: the first bucket of this blueprint once it exists.",
+    )
+    ttl_seconds: int = Field(
+        default=900,
+        ge=30,
+        le=86400,
+        description="Seconds a lease lasts unless renewed (apply renews it while it runs); an "
+        "expired lease may be taken over.",
+    )
+
+
 class Blueprint(Model):
     """A whole blueprint after site expansion: what the planner works from."""
 
@@ -497,6 +514,9 @@ class Blueprint(Model):
     oauth: OAuth | None = Field(default=None, description="The viewer's OAuth web client.")
     sites: Sites | None = Field(
         default=None, description="Per-site datasets, buckets and imports from a template."
+    )
+    lease: Lease = Field(
+        default_factory=Lease, description="Where apply keeps its single-writer lease."
     )
 
     @field_validator("iam")

@@ -17,6 +17,7 @@ from provision.cli.engine_flags import (
     ReimportOption,
     engine_options,
 )
+from provision.cli.lease_step import LeaseWaitOption
 from provision.cli.target import (
     CredentialsOption,
     EmulatorOption,
@@ -28,6 +29,7 @@ from provision.cli.target import (
 from provision.errors import ProvisionError
 
 if TYPE_CHECKING:
+    from provision.blueprint.loader import LoadedBlueprint
     from provision.model import Plan
 
 
@@ -48,6 +50,7 @@ def apply(
     allow_disable_service: AllowDisableOption = None,
     allow_remove_own_access: AllowOwnAccessOption = False,
     reimport: ReimportOption = False,
+    lease_wait: LeaseWaitOption = 0.0,
     endpoint: EndpointOption = None,
     emulator: EmulatorOption = False,
     credentials: CredentialsOption = None,
@@ -55,14 +58,16 @@ def apply(
 ) -> None:
     """Apply a blueprint (plans, shows the plan, asks to confirm) or a saved plan.
 
-    A saved plan is re-checked first and refused if what it was based on changed. Exit codes:
+    Writes happen under the project's single-writer lease (README "Single-writer lease"). A saved
+    plan is re-checked under the lease and refused if what it was based on changed. Exit codes:
     0 success, 1 failure (the summary lists done / failed / skipped), 130 interrupted.
     """
     from provision import planfile
     from provision.apply import apply_plan, check_fresh, failure_lines
     from provision.blueprint.loader import load
+    from provision.cli import lease_step
     from provision.cli.reporter import StderrReporter
-    from provision.errors import ApplyError
+    from provision.errors import ApplyError, StalePlanError
     from provision.outputs import plan_text
     from provision.plan import plan_blueprint
     from provision.resources.base import Context
@@ -79,19 +84,36 @@ def apply(
             reimport,
         )
         ctx = Context.create(connection.api, options)
+        assume_yes = yes or os.environ.get("PROVISION_YES", "") in ("1", "true", "yes")
         if saved:
             plan = planfile.read(source)
             refuse_if_blueprint_changed(plan)
-            check_fresh(plan, ctx)
-        else:
+            loaded = saved_blueprint(plan)
+        step = lease_step.prepare(connection.api, loaded.blueprint if loaded else None)
+        if not saved:
             assert loaded is not None
             plan = plan_blueprint(loaded, ctx)
         typer.echo(plan_text.render(plan, color=sys.stdout.isatty()), nl=False)
         if not plan.has_changes:
             return
         if not saved:
-            confirm(plan, yes or os.environ.get("PROVISION_YES", "") in ("1", "true", "yes"))
-        report = apply_plan(plan, ctx, reporter=StderrReporter())
+            confirm(plan, assume_yes)
+        with lease_step.hold(step, wait=lease_wait) as held:
+            if saved:
+                check_fresh(plan, ctx)
+            elif held is not None and not held.trusted:
+                # Another run held the lease since this plan was made: re-check it.
+                try:
+                    check_fresh(plan, ctx)
+                except StalePlanError:
+                    assert loaded is not None
+                    typer.echo("The project changed while waiting for the lease; new plan:")
+                    plan = plan_blueprint(loaded, ctx)
+                    typer.echo(plan_text.render(plan, color=sys.stdout.isatty()), nl=False)
+                    if not plan.has_changes:
+                        return
+                    confirm(plan, assume_yes)
+            report = apply_plan(plan, ctx, reporter=StderrReporter())
     if report.interrupted:
         typer.echo(report.summary())
         typer.echo("\n".join(failure_lines(report)), err=True)
@@ -116,6 +138,14 @@ def confirm(plan: Plan, assume_yes: bool) -> None:
     answer = sys.stdin.readline().strip()
     if answer != "yes":
         raise NotConfirmedError("apply cancelled; nothing was changed")
+
+
+def saved_blueprint(plan: Plan) -> LoadedBlueprint | None:
+    """The blueprint a saved plan was made from (for its lease), when the file is there."""
+    from provision.blueprint.loader import load
+
+    path = Path(plan.blueprint_path)
+    return load(path) if path.is_file() else None
 
 
 def refuse_if_blueprint_changed(plan: Plan) -> None:

@@ -33,6 +33,8 @@ _VOLATILE = re.compile(
     r"(?i)^(etag|_?created|updated|.*time|.*At|generation|metageneration|uniqueId|"
     r"oauth2ClientId|revision|timeCreated)$"
 )
+LEASES = "/provision-locks/"
+"""Apply's single-writer lease objects (bookkeeping of runs, not desired state) contain this."""
 WRITER_PREFIX = "user:concurrent-writer-"
 """Members added by the concurrent IAM writer start with this."""
 
@@ -108,7 +110,7 @@ def normalised_state(emulator: RunningEmulator) -> dict[str, Any]:
     for collection, docs in state.items():
         if collection in _HISTORY:
             continue
-        cleaned[collection] = {key: _scrub(doc) for key, doc in docs.items()}
+        cleaned[collection] = {key: _scrub(doc) for key, doc in docs.items() if LEASES not in key}
     text = json.dumps(cleaned, sort_keys=True)
     for index, number in enumerate(numbers):
         text = text.replace(number, f"<project-number-{index}>")

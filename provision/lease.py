@@ -1,0 +1,349 @@
+"""The single-writer lease: two applies on one project never write at the same time.
+
+The lease is one Cloud Storage object, `provision-locks/<project-id>.lease`, whose custom
+metadata says who holds it (`state`, `runId`, `holder`, `expires`). Every change to it is a
+conditional write, so Cloud Storage decides races:
+
+* acquire an absent lease: `objects.insert` with `ifGenerationMatch=0` (412 when it exists);
+* acquire a free or expired lease, renew, release: `objects.patch` with the generation and
+  metageneration last read (`ifGenerationMatch` + `ifMetagenerationMatch`; 412 when another
+  run changed it in between). Releasing marks the object free; it is never deleted, so its
+  metageneration counts every acquisition.
+
+That count makes planning outside the lease safe and cheap: apply reads the lease before it
+plans (`peek`) and acquires it conditioned on that very read. When the acquisition succeeds,
+no other run held the lease since the plan's reads (`Held.trusted`), so the plan stands; when
+it does not (the lease was held, or another run got in between), apply re-checks its plan under
+the lease. A run that does not change anything never writes the lease.
+
+A held lease expires after its TTL unless renewed; apply renews it every third of the TTL while
+it runs, and a run whose renewal is refused has lost the lease (`on_lost` is called; apply
+stops). An expired lease (a crashed run) is taken over with the same conditional patch.
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+import time
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from typing import TYPE_CHECKING, Any
+
+from provision.errors import GoogleApiError, ProvisionError
+
+if TYPE_CHECKING:
+    from provision.gcp.api import GoogleApi
+
+log = logging.getLogger("provision.lease")
+
+PREFIX = "provision-locks/"
+DEFAULT_TTL = 900.0
+POLL_SECONDS = 2.0
+"""How often a waiting run looks at the lease again."""
+
+
+def object_name(project_id: str) -> str:
+    """The lease object of a project: `provision-locks/<project-id>.lease`."""
+    return f"{PREFIX}{project_id}.lease"
+
+
+class LeaseHeldError(ProvisionError):
+    """Another run holds the lease (and did not release it within `--lease-wait`)."""
+
+
+class LeaseLostError(ProvisionError):
+    """The lease was taken by another run (ours expired) while this run was applying."""
+
+
+@dataclass(frozen=True)
+class Site:
+    """Where a project's lease lives."""
+
+    bucket: str
+    name: str
+    ttl: float = DEFAULT_TTL
+
+    def __str__(self) -> str:
+        return f"gs://{self.bucket}/{self.name}"
+
+
+@dataclass(frozen=True)
+class Seen:
+    """The lease object as read: absent (`generation` 0), free, or held."""
+
+    generation: int = 0
+    metageneration: int = 0
+    state: str = "absent"
+    run_id: str = ""
+    holder: str = ""
+    expires: float = 0.0
+
+    def free_at(self, now: float) -> bool:
+        return self.state != "held" or self.expires <= now
+
+    def describe(self) -> str:
+        when = datetime.fromtimestamp(self.expires, UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
+        return f"held by {self.holder or 'unknown'} (run {self.run_id or '?'}) until {when}"
+
+
+@dataclass
+class Held:
+    """A lease this run holds."""
+
+    site: Site
+    run_id: str
+    generation: int
+    metageneration: int
+    trusted: bool
+    """True when no other run held the lease since the `Seen` the acquisition was based on."""
+    took_over: str = ""
+    """Who held the expired lease this run took over (empty when it was not taken over)."""
+
+
+def choose_site(
+    project_id: str,
+    *,
+    bucket: str | None,
+    declared_buckets: list[str],
+    ttl: float = DEFAULT_TTL,
+) -> Site | None:
+    """The lease's place: `lease.bucket` when set, else the blueprint's first bucket, else none."""
+    chosen = bucket or (declared_buckets[0] if declared_buckets else None)
+    return Site(chosen, object_name(project_id), ttl) if chosen else None
+
+
+class Lease:
+    """One project's lease, seen through the API gateway."""
+
+    def __init__(
+        self,
+        api: GoogleApi,
+        site: Site,
+        *,
+        run_id: str,
+        holder: str,
+        clock: Callable[[], float] = time.time,
+    ) -> None:
+        self.api = api
+        self.site = site
+        self.run_id = run_id
+        self.holder = holder
+        self.clock = clock
+
+    # -- reads ----------------------------------------------------------------------------
+
+    def peek(self) -> Seen:
+        """Read the lease object (one list call; 404 means the bucket itself is missing)."""
+        page = self.api.call(
+            "storage.objects.list",
+            bucket=self.site.bucket,
+            prefix=self.site.name,
+            maxResults=2,
+        )
+        for item in page.get("items") or []:
+            if item.get("name") == self.site.name:
+                return _seen(item)
+        return Seen()
+
+    # -- writes ---------------------------------------------------------------------------
+
+    def acquire(self, seen: Seen, *, wait: float = 0.0) -> Held:
+        """Take the lease, starting from `seen`; wait up to `wait` seconds while others hold it.
+
+        Raises LeaseHeldError naming the holder and expiry when it stays held.
+        """
+        deadline = time.monotonic() + wait
+        trusted = True
+        while True:
+            now = self.clock()
+            if seen.free_at(now):
+                took_over = seen.holder if seen.state == "held" else ""
+                held = self._try_take(seen, trusted=trusted and not took_over)
+                if held is not None:
+                    held.took_over = took_over
+                    return held
+            elif time.monotonic() >= deadline:
+                raise LeaseHeldError(
+                    f"another apply is running on this project: lease {self.site} is "
+                    f"{seen.describe()}. Wait for it to finish (or pass --lease-wait SECONDS); "
+                    "an expired lease is taken over automatically."
+                )
+            else:
+                _sleep(min(POLL_SECONDS, max(0.05, deadline - time.monotonic())), self.api.cancel)
+            trusted = False
+            seen = self.peek()
+
+    def renew(self, held: Held) -> None:
+        """Push the expiry forward; LeaseLostError when another run changed the lease."""
+        body = {"metadata": {"expires": _stamp(self.clock() + self.site.ttl)}}
+        try:
+            answer = self.api.call(
+                "storage.objects.patch",
+                bucket=self.site.bucket,
+                object=self.site.name,
+                ifGenerationMatch=held.generation,
+                ifMetagenerationMatch=held.metageneration,
+                body=body,
+            )
+        except GoogleApiError as error:
+            if error.http_status in (404, 412):
+                raise LeaseLostError(
+                    f"lost the lease {self.site}: another run took it over; stopping"
+                ) from None
+            raise
+        held.metageneration = int(answer.get("metageneration") or held.metageneration + 1)
+
+    def release(self, held: Held) -> bool:
+        """Mark the lease free; False when it was no longer ours (taken over or gone)."""
+        body = {"metadata": {"state": "free", "runId": "", "holder": "", "expires": ""}}
+        try:
+            self.api.call(
+                "storage.objects.patch",
+                bucket=self.site.bucket,
+                object=self.site.name,
+                ifGenerationMatch=held.generation,
+                ifMetagenerationMatch=held.metageneration,
+                body=body,
+            )
+        except GoogleApiError as error:
+            if error.http_status in (404, 412):
+                return False
+            raise
+        return True
+
+    def _try_take(self, seen: Seen, *, trusted: bool) -> Held | None:
+        """One conditional write; None when another run changed the lease first (412)."""
+        metadata = {
+            "state": "held",
+            "runId": self.run_id,
+            "holder": self.holder,
+            "expires": _stamp(self.clock() + self.site.ttl),
+        }
+        try:
+            if seen.generation == 0:
+                answer = self.api.call(
+                    "storage.objects.insert",
+                    bucket=self.site.bucket,
+                    name=self.site.name,
+                    ifGenerationMatch=0,
+                    body={
+                        "name": self.site.name,
+                        "contentType": "text/plain",
+                        "metadata": metadata,
+                    },
+                )
+            else:
+                answer = self.api.call(
+                    "storage.objects.patch",
+                    bucket=self.site.bucket,
+                    object=self.site.name,
+                    ifGenerationMatch=seen.generation,
+                    ifMetagenerationMatch=seen.metageneration,
+                    body={"metadata": metadata},
+                )
+        except GoogleApiError as error:
+            if error.http_status != 412:
+                raise
+            # Lost the race, or our own write committed before a retried attempt: read back.
+            now_seen = self.peek()
+            if now_seen.state == "held" and now_seen.run_id == self.run_id:
+                return Held(
+                    self.site,
+                    self.run_id,
+                    now_seen.generation,
+                    now_seen.metageneration,
+                    trusted=False,
+                )
+            return None
+        return Held(
+            self.site,
+            self.run_id,
+            int(answer["generation"]),
+            int(answer["metageneration"]),
+            trusted=trusted,
+        )
+
+
+@contextmanager
+def holding(
+    lease: Lease,
+    seen: Seen,
+    *,
+    wait: float = 0.0,
+    on_lost: Callable[[LeaseLostError], None] | None = None,
+) -> Iterator[Held]:
+    """Acquire, renew in the background every third of the TTL, and always release."""
+    held = lease.acquire(seen, wait=wait)
+    stop = threading.Event()
+
+    def renew_loop() -> None:
+        while not stop.wait(lease.site.ttl / 3):
+            try:
+                lease.renew(held)
+            except LeaseLostError as error:
+                if on_lost is not None:
+                    on_lost(error)
+                return
+            except ProvisionError as error:  # transient: the next tick tries again
+                log.warning("could not renew the lease %s: %s", lease.site, error)
+
+    renewer = threading.Thread(target=renew_loop, name="lease-renewal", daemon=True)
+    renewer.start()
+    try:
+        yield held
+    finally:
+        stop.set()
+        renewer.join()
+        try:
+            # Ctrl-C or a lost lease sets the run's cancel flag; releasing must still happen.
+            Lease(
+                _uncancelled(lease.api), lease.site, run_id=lease.run_id, holder=lease.holder
+            ).release(held)
+        except ProvisionError as error:
+            log.warning(
+                "could not release the lease %s (it expires by itself): %s", lease.site, error
+            )
+
+
+def _uncancelled(api: GoogleApi) -> GoogleApi:
+    """`api` itself, or a twin with its own cancel flag when `api`'s is set."""
+    if not api.cancel.is_set():
+        return api
+    from provision.gcp.api import GoogleApi
+
+    return GoogleApi(api.target, api.timing)
+
+
+def _seen(item: dict[str, Any]) -> Seen:
+    metadata = item.get("metadata") or {}
+    return Seen(
+        generation=int(item.get("generation") or 0),
+        metageneration=int(item.get("metageneration") or 0),
+        state=str(metadata.get("state") or "free"),
+        run_id=str(metadata.get("runId") or ""),
+        holder=str(metadata.get("holder") or ""),
+        expires=_parse(str(metadata.get("expires") or "")),
+    )
+
+
+def _stamp(seconds: float) -> str:
+    return datetime.fromtimestamp(seconds, UTC).strftime("%Y-%m-%dT%H:%M:%S.%fZ")
+
+
+def _parse(text: str) -> float:
+    if not text:
+        return 0.0
+    try:
+        return datetime.strptime(text, "%Y-%m-%dT%H:%M:%S.%fZ").replace(tzinfo=UTC).timestamp()
+    except ValueError:
+        return 0.0
+
+
+def _sleep(seconds: float, cancel: threading.Event) -> None:
+    from provision.gcp.retry import RunInterruptedError
+
+    if cancel.wait(seconds):
+        raise RunInterruptedError("interrupted while waiting for the lease; nothing changed")

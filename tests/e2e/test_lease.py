@@ -1,0 +1,240 @@
+"""The single-writer lease on the emulator: taken only to write, released after success, failure
+and when stale plans are refused, refused while held, taken over when expired, and two
+concurrent applies whose writes never interleave."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from provision.emulator.server import RunningEmulator
+from tests.e2e.cli import FAST_ENV
+from tests.e2e.conftest import BILLING, PROJECT, CliFn, clear_journal, journal, set_faults
+
+LOCKS = "e2e-imaging-locks"
+LEASE = f"provision-locks/{PROJECT}.lease"
+
+
+def blueprint_text(env: str) -> str:
+    return f"""\
+version: 1
+project:
+  id: {PROJECT}
+  billingAccount: {BILLING}
+  labels:
+    env: {env}
+services:
+  - storage.googleapis.com
+buckets:
+  - name: {LOCKS}
+    location: US
+lease:
+  bucket: {LOCKS}
+"""
+
+
+@pytest.fixture
+def leased(tmp_path: Path, cli: CliFn) -> Path:
+    """A blueprint keeping its lease in its own bucket, applied once (which creates the bucket
+    and so runs without a lease)."""
+    path = tmp_path / "leased.yaml"
+    path.write_text(blueprint_text("test"), encoding="utf-8")
+    first = cli("apply", path, "--yes")
+    assert first.exit_code == 0, first.output
+    assert f"no lease: bucket {LOCKS} does not exist yet" in first.stderr
+    return path
+
+
+def relabel(path: Path, env: str) -> None:
+    path.write_text(blueprint_text(env), encoding="utf-8")
+
+
+def lease_object(google: Any) -> dict[str, Any]:
+    storage = google("storage", "v1")
+    found: dict[str, Any] = storage.objects().get(bucket=LOCKS, object=LEASE).execute()
+    return found
+
+
+def plant_lease(google: Any, *, holder: str, expires: datetime) -> None:
+    """Another run's lease, written out-of-band."""
+    storage = google("storage", "v1")
+    metadata = {
+        "state": "held",
+        "runId": "0123456789ab",
+        "holder": holder,
+        "expires": expires.strftime("%Y-%m-%dT%H:%M:%S.%fZ"),
+    }
+    storage.objects().insert(
+        bucket=LOCKS, body={"name": LEASE, "metadata": metadata}, ifGenerationMatch=0
+    ).execute()
+
+
+def lease_writes(emulator: RunningEmulator) -> list[dict[str, Any]]:
+    return [
+        e
+        for e in journal(emulator)
+        if e["mutating"] and "provision-locks" in e["path"] + e["query"]
+    ]
+
+
+def resource_writes(emulator: RunningEmulator) -> list[dict[str, Any]]:
+    return [
+        e
+        for e in journal(emulator)
+        if e["mutating"] and "provision-locks" not in e["path"] + e["query"]
+    ]
+
+
+def labels(google: Any) -> dict[str, str]:
+    crm = google("cloudresourcemanager", "v3")
+    project: dict[str, Any] = crm.projects().get(name=f"projects/{PROJECT}").execute()
+    return dict(project.get("labels") or {})
+
+
+def test_a_no_op_apply_never_writes_the_lease(
+    cli: CliFn, leased: Path, emulator: RunningEmulator
+) -> None:
+    clear_journal(emulator)
+    again = cli("apply", leased, "--yes")
+    assert again.exit_code == 0, again.output
+    assert [e for e in journal(emulator) if e["mutating"]] == []
+
+
+def test_lease_is_taken_to_write_and_released_after_success(
+    cli: CliFn, leased: Path, emulator: RunningEmulator, google: Any
+) -> None:
+    relabel(leased, "prod")
+    clear_journal(emulator)
+    applied = cli("apply", leased, "--yes")
+    assert applied.exit_code == 0, applied.output
+    assert f"Lease: gs://{LOCKS}/{LEASE} held by run " in applied.stderr
+    writes = lease_writes(emulator)
+    assert [(e["method_id"], e["status"]) for e in writes] == [
+        ("objects.insert", 200),
+        ("objects.patch", 200),
+    ]
+    assert "ifGenerationMatch=0" in writes[0]["query"]
+    # every resource write happened while the lease was held
+    for entry in resource_writes(emulator):
+        assert writes[0]["start"] < entry["start"] < writes[1]["start"]
+    assert lease_object(google)["metadata"]["state"] == "free"
+    assert labels(google)["env"] == "prod"
+
+
+def test_lease_is_released_after_a_failure(
+    cli: CliFn, leased: Path, emulator: RunningEmulator, google: Any
+) -> None:
+    relabel(leased, "prod")
+    set_faults(
+        emulator,
+        rules=[{"api": "cloudresourcemanager", "method_id": "projects.patch", "status": 400}],
+    )
+    failed = cli("apply", leased, "--yes")
+    assert failed.exit_code == 1, failed.output
+    assert "Apply failed" in failed.output
+    set_faults(emulator, rules=[])
+    assert lease_object(google)["metadata"]["state"] == "free"
+    # and the next run takes it again and finishes the job
+    assert cli("apply", leased, "--yes").exit_code == 0
+    assert labels(google)["env"] == "prod"
+
+
+def test_a_held_lease_refuses_a_second_apply_naming_its_holder(
+    cli: CliFn, leased: Path, emulator: RunningEmulator, google: Any
+) -> None:
+    expires = datetime.now(UTC) + timedelta(minutes=10)
+    plant_lease(google, holder="serviceAccount:ci@example.iam.gserviceaccount.com", expires=expires)
+    relabel(leased, "prod")
+    clear_journal(emulator)
+    refused = cli("apply", leased, "--yes", "--lease-wait", "0.3")
+    assert refused.exit_code == 1, refused.output
+    assert "another apply is running on this project" in refused.stderr
+    assert "held by serviceAccount:ci@example.iam.gserviceaccount.com (run 0123456789ab)" in (
+        refused.stderr
+    )
+    assert expires.strftime("until %Y-%m-%dT%H:%M:%SZ") in refused.stderr
+    assert [e for e in journal(emulator) if e["mutating"] and e["status"] < 400] == []
+    assert labels(google)["env"] == "test"
+    assert lease_object(google)["metadata"]["runId"] == "0123456789ab"
+
+
+def test_an_expired_lease_is_taken_over(
+    cli: CliFn, leased: Path, emulator: RunningEmulator, google: Any
+) -> None:
+    plant_lease(google, holder="user:crashed@example.com", expires=datetime.now(UTC) - timedelta(1))
+    relabel(leased, "prod")
+    applied = cli("apply", leased, "--yes")
+    assert applied.exit_code == 0, applied.output
+    assert "took over the expired lease of user:crashed@example.com" in applied.stderr
+    assert lease_object(google)["metadata"]["state"] == "free"
+    assert labels(google)["env"] == "prod"
+
+
+def test_a_saved_plan_takes_the_lease_and_releases_it_when_stale(
+    cli: CliFn, leased: Path, emulator: RunningEmulator, google: Any, tmp_path: Path
+) -> None:
+    relabel(leased, "prod")
+    saved = tmp_path / "plan.json"
+    assert cli("plan", leased, "--out", saved).exit_code == 0
+    clear_journal(emulator)
+    assert cli("apply", saved).exit_code == 0
+    assert [e["method_id"] for e in lease_writes(emulator)] == ["objects.insert", "objects.patch"]
+    assert labels(google)["env"] == "prod"
+    # the same plan again is stale: refused under the lease, which is released
+    stale = cli("apply", saved)
+    assert stale.exit_code != 0
+    assert "stale" in stale.output
+    assert lease_object(google)["metadata"]["state"] == "free"
+
+
+def apply_process(blueprint: Path, emulator: RunningEmulator) -> subprocess.Popen[str]:
+    env = {**os.environ, **FAST_ENV, "PROVISION_ENDPOINT": emulator.base_url}
+    args = ["apply", str(blueprint), "--yes", "--lease-wait", "60"]
+    return subprocess.Popen(
+        [sys.executable, "-m", "provision.cli", *args],
+        env=env,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
+
+
+def test_two_concurrent_applies_never_interleave_writes(
+    cli: CliFn, leased: Path, emulator: RunningEmulator, google: Any, tmp_path: Path
+) -> None:
+    # Two blueprints for the same project that want different labels: both must write.
+    other = tmp_path / "other.yaml"
+    other.write_text(blueprint_text("staging"), encoding="utf-8")
+    relabel(leased, "prod")
+    clear_journal(emulator)
+    # The emulator answers slowly, so the two runs overlap in time.
+    set_faults(emulator, latency_ms=150)
+    runs = [apply_process(leased, emulator), apply_process(other, emulator)]
+    outputs = [run.communicate(timeout=120) for run in runs]
+    set_faults(emulator, latency_ms=0)
+    for run, (stdout, stderr) in zip(runs, outputs, strict=True):
+        assert run.returncode == 0, stdout + stderr
+    # One run waited and then saw the other's change: it planned again under the lease.
+    assert any("changed while waiting for the lease" in out for out, _ in outputs), outputs
+
+    held = [e for e in lease_writes(emulator) if e["status"] < 400]
+    # acquire, release, acquire, release: never two holders
+    assert len(held) == 4, held
+    assert held[0]["method_id"] == "objects.insert"
+    windows = [(held[0]["start"], held[1]["start"]), (held[2]["start"], held[3]["start"])]
+    assert windows[0][1] < windows[1][0]
+    writes = [e for e in resource_writes(emulator) if e["status"] < 400]
+    assert writes
+    for entry in writes:
+        assert any(begin < entry["start"] < end for begin, end in windows), entry
+    # each window holds writes (both runs wrote), and the labels are those of the run that waited
+    for begin, end in windows:
+        assert any(begin < e["start"] < end for e in writes)
+    waited = [i for i, (out, _) in enumerate(outputs) if "changed while waiting" in out]
+    assert labels(google)["env"] == ["prod", "staging"][waited[0]]
