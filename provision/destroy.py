@@ -51,6 +51,7 @@ READ_KINDS = IAM_KINDS | {
     "storage.bucket",
 }
 """The kinds destroy looks at; the others (billing, scans, service agents, imports) stay."""
+CONTEXT_KINDS = frozenset({"project", "services"})
 
 
 @dataclass(frozen=True)
@@ -73,7 +74,19 @@ def plan_destroy(
     resources = [r for r in everything if only is None or r.address in only]
     resources = [r for r in resources if r.address.kind in READ_KINDS]
     by_address = {r.address: r for r in resources}
-    observed = _read_all(ctx, by_address)
+    # The project and its APIs are read in any case: without the project nothing exists, and
+    # objects whose API is disabled cannot be read.
+    context = {r.address: r for r in everything if r.address.kind in CONTEXT_KINDS}
+    observed = _read_all(ctx, {**context, **by_address})
+    missing = [a for a in context if a.kind == "project" and observed.get(a) is None]
+    if missing:
+        empty = Plan(
+            blueprint_path=str(loaded.path),
+            blueprint_digest=loaded.digest,
+            changes=(),
+            warnings=(f"{missing[0]} does not exist, so none of its objects do",),
+        )
+        return DestroyPlan(empty, frozenset())
     decider = _Decider(ctx, observed, named, disable_services)
     changes: dict[Address, Change] = {}
     order = topological(

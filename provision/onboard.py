@@ -4,7 +4,8 @@
 `write_site_file(path, site)` writes it unless the file exists:
 
 * absent: written (exclusively, so two runs cannot both create it); `created` is True;
-* present with the same site (same name, location and vars, whatever the comments): accepted as
+* present with the same site (same name, location and vars, whatever the comments; an absent
+  location counts as `sites.defaultLocation`): accepted as
   is, so a rerun after success or after a failure goes on where it stopped; `created` is False;
 * present with anything else: `SiteError` saying what differs. It is never overwritten.
 
@@ -95,17 +96,22 @@ def read_site(path: Path) -> Site | None:
         return None
 
 
-def write_site_file(path: Path, site: Site, blueprint_name: str) -> SiteFileResult:
-    """Write the site file at `path`, or accept an identical existing one (see module doc)."""
+def write_site_file(
+    path: Path, site: Site, blueprint_name: str, default_location: str | None = None
+) -> SiteFileResult:
+    """Write the site file at `path`, or accept an identical existing one (see module doc).
+
+    Locations compare as the site gets them: no location means `default_location`
+    (`sites.defaultLocation`)."""
     text = site_file_text(site, blueprint_name)
     if path.exists():
-        _accept_existing(path, site)
+        _accept_existing(path, site, default_location)
         return SiteFileResult(path, created=False)
     try:
         path.parent.mkdir(parents=True, exist_ok=True)
         fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o644)
     except FileExistsError:
-        _accept_existing(path, site)
+        _accept_existing(path, site, default_location)
         return SiteFileResult(path, created=False)
     except OSError as error:
         raise SiteError(f"cannot write {path}: {error.strerror or error}") from None
@@ -126,14 +132,14 @@ def remove_created(result: SiteFileResult) -> bool:
     return True
 
 
-def _accept_existing(path: Path, site: Site) -> None:
+def _accept_existing(path: Path, site: Site, default_location: str | None) -> None:
     existing = read_site(path)
     if existing is None:
         raise SiteError(
             f"{path} already exists and is not a valid site file; it was left as it is. "
             "Fix or remove it, or choose another site name"
         )
-    differences = _differences(existing, site)
+    differences = _differences(existing, site, default_location)
     if differences:
         raise SiteError(
             f"site {site.name!r} already exists with other settings in {path} "
@@ -142,11 +148,11 @@ def _accept_existing(path: Path, site: Site) -> None:
         )
 
 
-def _differences(existing: Site, wanted: Site) -> list[str]:
+def _differences(existing: Site, wanted: Site, default_location: str | None) -> list[str]:
     out = []
     if existing.name != wanted.name:
         out.append(f"the file has name {existing.name!r}, this run asks for {wanted.name!r}")
-    if existing.location != wanted.location:
+    if (existing.location or default_location) != (wanted.location or default_location):
         out.append(
             f"the file has location {_shown(existing.location)}, "
             f"this run asks for {_shown(wanted.location)}"

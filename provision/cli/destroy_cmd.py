@@ -100,7 +100,8 @@ def destroy(
         )
         plan = result.plan
         if not plan.changes:
-            typer.echo("Nothing to remove: none of the blueprint's objects exist.")
+            why = plan.warnings[0] if plan.warnings else "none of the blueprint's objects exist"
+            typer.echo(f"Nothing to remove: {why}.")
             return
         text = plan_text.render(plan, color=sys.stdout.isatty())
         typer.echo(text.replace("Planned changes for", "Planned removals for", 1), nl=False)

@@ -99,7 +99,9 @@ def onboard(
     before = load(blueprint)
     wanted = new_site(site, location, bucket)
     path = site_file_path(before, site)
-    written = write_site_file(path, wanted, _relative(before.path, path.parent))
+    sites = before.blueprint.sites
+    default_location = sites.default_location if sites is not None else None
+    written = write_site_file(path, wanted, _relative(before.path, path.parent), default_location)
     verb = "wrote" if written.created else "using the existing"
     typer.echo(f"onboard: {verb} site file {path}", err=True)
     try:

@@ -126,7 +126,11 @@ class EmulatorApp:
                 result = route.handler(ctx)
                 response = _to_response(result)
         except ApiError as error:
+            if fault is not None:
+                self.faults.not_injected(fault)
             return self._error(error, route), ""
+        if fault is not None and response.status_code >= 400:
+            self.faults.not_injected(fault)
         if fault is not None and response.status_code < 400:
             if fault.status == RESET:
                 _reset_connection(request)

@@ -5,7 +5,8 @@
 - `POST /_emulator/seed`             `{"seed": N}`: reseed ids, etags and fault dice
 - `GET  /_emulator/settings`         current settings
 - `POST /_emulator/settings`         change settings (`{"latency_ms": 50, ...}`)
-- `POST /_emulator/faults`           `{"rules": [...], "error_rate": R, ...}` (same as settings)
+- `POST /_emulator/faults`           `{"rules": [...], "error_rate": R, ...}` (same as settings;
+                                     new `rules` count their `times` from zero)
 - `GET  /_emulator/journal`          JSON array of requests (method, path, status, api, ...)
 - `DELETE /_emulator/journal`        clear the journal
 - `GET  /_emulator/health`           `{"ok": true}`
@@ -53,6 +54,8 @@ def handle(app: EmulatorApp, request: Request, path: str) -> Response:
                 world.configure(body)
                 if "seed" in body:
                     app.faults.reseed(world.settings.seed)
+                elif "rules" in body:
+                    app.faults.new_rules()
             return json_response(200, world.settings.to_json())
         if action == "projects" and request.method == "POST":
             from provision.emulator.seeding import seed_project

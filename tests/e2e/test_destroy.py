@@ -193,3 +193,15 @@ def test_without_a_terminal_and_without_yes_nothing_is_removed(
     assert "refusing to apply without confirmation" in result.stderr
     assert mutations(emulator) == []
     assert bucket_exists(emulator, SITE_BUCKET)
+
+
+def test_without_the_project_there_is_nothing_to_remove(
+    cli: CliFn, dev: Path, emulator: RunningEmulator
+) -> None:
+    for extra in ((), ("--site", "st-marys")):
+        result = cli("destroy", dev, "--yes", *extra)
+        assert result.exit_code == 0, result.output
+        assert "Nothing to remove: project:projects/imaging-dev-4821 does not exist" in (
+            result.stdout
+        )
+    assert mutations(emulator) == []

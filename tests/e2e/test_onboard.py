@@ -249,3 +249,13 @@ def test_plan_can_be_limited_to_one_site(cli: CliFn, dev: Path) -> None:
     unknown = cli("plan", dev, "--site", "nowhere")
     assert unknown.exit_code == 1
     assert "site 'nowhere' has no file" in unknown.stderr
+
+
+def test_a_site_already_declared_with_the_default_location_is_brought_up(
+    cli: CliFn, dev: Path
+) -> None:
+    # blueprints/sites/general.yaml says `location: us-central1`, the default location.
+    result = cli("onboard", "general", "--blueprint", dev, "--yes", "--config-dir", dev.parent)
+    assert result.exit_code == 0, result.output
+    assert "using the existing site file" in result.stderr
+    assert "+ healthcare.dataset:" in result.stdout and "general-imaging" in result.stdout

@@ -148,6 +148,26 @@ def test_error_after_commit_commits_then_fails(emulator: RunningEmulator) -> Non
     assert [entry["injected"] for entry in journal(emulator)] == ["after-commit", "", ""]
 
 
+def test_an_after_commit_rule_counts_only_when_it_is_injected(emulator: RunningEmulator) -> None:
+    """A write that fails on its own (here 409 ALREADY_EXISTS) does not use up `times`."""
+    seed_project(emulator, "already-taken")
+    rule = {"method_id": "projects.create", "status": 503, "after_commit": True, "times": 1}
+    control(emulator, "settings", {"rules": [rule]})
+    crm = discovery_client(emulator, "cloudresourcemanager", "v3").projects()
+    with pytest.raises(HttpError) as taken:
+        crm.create(body={"projectId": "already-taken"}).execute()
+    assert taken.value.status_code == 409
+    with pytest.raises(HttpError) as injected:
+        crm.create(body={"projectId": "fresh-one"}).execute()
+    assert injected.value.status_code == 503
+    crm.create(body={"projectId": "fresh-two"}).execute()
+    assert [e["injected"] for e in journal(emulator) if e["method_id"] == "projects.create"] == [
+        "",
+        "after-commit",
+        "",
+    ]
+
+
 def test_connection_reset_reaches_httplib2(emulator: RunningEmulator) -> None:
     seed_project(emulator, "reset-project")
     rule = {

@@ -82,6 +82,10 @@ def test_write_accepts_an_identical_site_and_refuses_a_different_one(tmp_path: P
     assert path.exists()
     with pytest.raises(SiteError, match="this run asks for 'europe-west4'"):
         write_site_file(path, new_site("a", "europe-west4"), "../b.yaml")
+    # No location means the default location: the same site.
+    assert not write_site_file(path, new_site("a"), "../b.yaml", "us-central1").created
+    with pytest.raises(SiteError, match="this run asks for none"):
+        write_site_file(path, new_site("a"), "../b.yaml", "europe-west4")
     path.write_text("name: [oops\n", encoding="utf-8")
     with pytest.raises(SiteError, match="not a valid site file"):
         write_site_file(path, site, "../b.yaml")

@@ -18,6 +18,8 @@ RESET = 0
 class Fault:
     status: int
     after_commit: bool
+    rule: int | None = None
+    """Index of the rule that chose it (None for `error_rate` / `errors_after_commit`)."""
 
 
 class Faults:
@@ -29,6 +31,11 @@ class Faults:
         with self._lock:
             self._random = random.Random(seed)
             self._fired: dict[int, int] = {}
+
+    def new_rules(self) -> None:
+        """The rules were replaced: every rule's `times` counts from zero again."""
+        with self._lock:
+            self._fired = {}
 
     def delay(self, settings: EmulatorSettings) -> None:
         """Sleep the configured latency (outside any lock, so requests overlap as on the wire)."""
@@ -50,7 +57,7 @@ class Faults:
                     continue
                 if self._random.random() < rule.probability:
                     self._fired[index] = self._fired.get(index, 0) + 1
-                    return Fault(rule.status, rule.after_commit and mutating)
+                    return Fault(rule.status, rule.after_commit and mutating, index)
             if settings.error_rate > 0 and self._random.random() < settings.error_rate:
                 return Fault(self._random.choice(settings.error_codes), after_commit=False)
             if (
@@ -60,6 +67,14 @@ class Faults:
             ):
                 return Fault(self._random.choice(settings.error_codes), after_commit=True)
         return None
+
+    def not_injected(self, fault: Fault) -> None:
+        """`fault` was not injected after all (the request failed on its own before the
+        after-commit error): it does not count against its rule's `times`."""
+        if fault.rule is None:
+            return
+        with self._lock:
+            self._fired[fault.rule] = max(0, self._fired.get(fault.rule, 0) - 1)
 
 
 def _matches(rule: FaultRule, api: str, method_id: str, mutating: bool) -> bool:

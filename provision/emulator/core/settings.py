@@ -14,7 +14,8 @@ class FaultRule:
     """Fail matching requests. Matching is on `api` and `method_id` (`*` = any), `mutating`.
 
     `after_commit`: perform the request, then answer with the error anyway.
-    `status` is an HTTP code, or 0 for a connection reset. `times` caps how often it fires.
+    `status` is an HTTP code, or 0 for a connection reset. `times` caps how often it fires
+    (an after-commit fault whose request fails on its own is not injected and does not count).
     """
 
     probability: float = 1.0
