@@ -53,3 +53,13 @@ provision verify "$blueprint"
 echo "demo: 5. plan again: nothing left to do"
 provision plan "$blueprint" --detailed-exitcode
 echo "demo: the last plan shows no changes"
+
+echo "demo: 6. onboard a new site in one command (in a copy of the blueprints)"
+cp -r "$repo/blueprints" "$work_dir/blueprints"
+site_blueprint="$work_dir/blueprints/dev.yaml"
+provision onboard st-marys --blueprint "$site_blueprint" --yes --config-dir "$work_dir/out/st-marys"
+python "$repo/scripts/upload_samples.py" "$endpoint" "$project" "$project-st-marys-import" dicom/ 3
+echo "demo: 7. onboard again after the upload: the site's import runs and verifies"
+provision onboard st-marys --blueprint "$site_blueprint" --yes --config-dir "$work_dir/out/st-marys"
+echo "demo: 8. destroy the site: its store and bucket hold data, so they are kept"
+provision destroy "$site_blueprint" --site st-marys --yes
