@@ -3,18 +3,18 @@
 from __future__ import annotations
 
 import json
-import time
+
+import pytest
 
 from benchmarks.bench import run
 from benchmarks.measures import count_requests, critical_path, read_waves
 from provision.gcp.settings import FAST_TIMING
 
 
+@pytest.mark.timeout(30)  # about 1 s on 2 cores; the bound only catches a hang
 def test_harness_runs_for_one_site() -> None:
     lines: list[str] = []
-    started = time.perf_counter()
     results, summary = run([1], latency_ms=0.0, timing=FAST_TIMING, help_runs=0, emit=lines.append)
-    assert time.perf_counter() - started < 5
     (result,) = results
     first = json.loads(lines[0])
     assert first["sites"] == 1
