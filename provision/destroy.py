@@ -98,7 +98,7 @@ def plan_destroy(
         change = decider.decide(by_address[address], changes)
         if change is not None:
             changes[address] = change
-    changes = _reverse_dependencies(changes, everything)
+    changes = reverse_dependencies(changes, everything)
     final_order = topological(list(changes), {a: c.depends_on for a, c in changes.items()})
     unused = sorted(set(named) - {str(a) for a, c in changes.items() if c.action is Action.DELETE})
     warnings = [f"--allow-delete {a}: not removed by this destroy" for a in unused]
@@ -348,7 +348,7 @@ def _keep(resource: Resource, state: JSON, reason: str) -> Change:
     )
 
 
-def _reverse_dependencies(
+def reverse_dependencies(
     changes: Mapping[Address, Change], resources: Sequence[Resource]
 ) -> dict[Address, Change]:
     """Each change waits for the changes of every object that (transitively) depends on its

@@ -118,7 +118,9 @@ def onboard(
             options = engine_options(connection.api, None, None, False)
             ctx = Context.create(connection.api, options)
             plan = plan_blueprint(loaded, ctx, only=only)
-            typer.echo(plan_text.render(plan, color=sys.stdout.isatty()), nl=False)
+            text = plan_text.render(plan, color=sys.stdout.isatty())
+            heading = f"Planned changes for site {site} of "
+            typer.echo(text.replace("Planned changes for ", heading, 1), nl=False)
             if plan.has_changes:
                 assume = yes or os.environ.get("PROVISION_YES", "") in ("1", "true", "yes")
                 confirm(plan, assume)

@@ -82,6 +82,7 @@ def test_site_destroy_removes_owned_empty_objects_and_keeps_data(
     assert exists(stores.get(name=MAIN_STORE))
     assert bucket_exists(emulator, f"{PROJECT}-general-import")
 
+    clear_journal(emulator)
     named = cli(
         "destroy",
         applied,
@@ -94,6 +95,11 @@ def test_site_destroy_removes_owned_empty_objects_and_keeps_data(
         f"healthcare.dataset:{SITE_DATASET}",
     )
     assert named.exit_code == 0, named.output
+    deletes = [e["method_id"] for e in mutations(emulator) if e["method_id"].endswith("delete")]
+    assert deletes == [
+        "projects.locations.datasets.dicomStores.delete",
+        "projects.locations.datasets.delete",
+    ]  # reverse dependency order
     assert not exists(stores.get(name=SITE_STORE))
     assert not exists(healthcare(google).get(name=SITE_DATASET))
 

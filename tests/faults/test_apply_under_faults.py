@@ -192,7 +192,6 @@ def test_concurrent_iam_writer_loses_nothing(
     ]
     print(f"writer: {len(writer.written)} bindings; project policy 409s: {len(project_409s)}")
     assert lost == []
-    assert writer.written, "the writer never got a binding in while apply ran"
     assert_converged(emulator, blueprint, baseline, result)
 
 

@@ -1,5 +1,6 @@
 """No credential material leaves memory: with a service-account key file whose key id and key
-are unique markers, and access tokens minted by the emulator's `/token` that carry the key id,
+are unique markers, user credentials whose refresh token and client secret are markers, and
+access tokens minted by the emulator's `/token` that carry the key id or client id,
 none of them appears in any command's output (with the `--debug` request trace on), in log
 records at any level, in plan files, generated viewer configs, other files the commands write,
 or error messages.
@@ -53,6 +54,27 @@ def fake_key_file(path: Path, token_uri: str, marker: str) -> list[str]:
     return [key_id, *body]
 
 
+def fake_user_credentials(path: Path, token_uri: str, marker: str) -> list[str]:
+    """Write user credentials as `gcloud auth application-default login` does (refresh token,
+    client secret); returns the strings that must never leak."""
+    client_id = f"canary-client-{marker}.apps.googleusercontent.com"
+    secret, refresh = f"canary-secret-{marker}", f"canary-refresh-{marker}"
+    path.write_text(
+        json.dumps(
+            {
+                "type": "authorized_user",
+                "client_id": client_id,
+                "client_secret": secret,
+                "refresh_token": refresh,
+                "token_uri": token_uri,
+            }
+        ),
+        encoding="utf-8",
+    )
+    # the client id is not secret, but every access token minted for it carries it
+    return [f"ya29.emulated.{client_id}", secret, refresh]
+
+
 def test_no_token_or_key_material_in_any_artifact(
     emulator: RunningEmulator,
     tmp_path: Path,
@@ -65,7 +87,10 @@ def test_no_token_or_key_material_in_any_artifact(
     secrets_dir = tmp_path.parent / f"{tmp_path.name}-secret"
     secrets_dir.mkdir()
     key_file = secrets_dir / "sa.json"
-    canaries = fake_key_file(key_file, f"{emulator.base_url}/token", uuid.uuid4().hex)
+    marker = uuid.uuid4().hex
+    canaries = fake_key_file(key_file, f"{emulator.base_url}/token", marker)
+    user_file = secrets_dir / "application_default_credentials.json"
+    canaries += fake_user_credentials(user_file, f"{emulator.base_url}/token", marker)
     blueprint = harness.copy_dev_blueprint(tmp_path)
     out = tmp_path / "out"
     out.mkdir()
@@ -89,6 +114,10 @@ def test_no_token_or_key_material_in_any_artifact(
     assert run("apply", blueprint, "--yes", env=adc).exit_code == 0
     assert run("plan", blueprint, "--format", "markdown", env=adc).exit_code == 0
     run("verify", blueprint, *key)
+    # Application Default Credentials of a user (refresh token)
+    user = {"GOOGLE_APPLICATION_CREDENTIALS": str(user_file)}
+    assert run("plan", blueprint, "--detailed-exitcode", env=user).exit_code == 0
+    assert run("apply", blueprint, "--yes", env=user).exit_code == 0
     assert run("config", "ohif", blueprint, "--out", out / "app-config.js").exit_code == 0
     assert run("config", "oauth", blueprint).exit_code == 0
     orthanc = ("--credentials-file", str(key_file), "--out", out / "orthanc.json")
@@ -112,7 +141,7 @@ def test_no_token_or_key_material_in_any_artifact(
 
     # the key file really was exchanged for tokens at the emulator
     exchanges = [e for e in harness.journal(emulator) if e["api"] == "oauth2"]
-    assert any(e["status"] == 200 for e in exchanges)
+    assert len([e for e in exchanges if e["status"] == 200]) >= 2
 
     # ...and nothing else was asked for one (google-auth's regional access boundary lookup would
     # send the token to iamcredentials.googleapis.com, outside the endpoint)

@@ -1,1 +1,1 @@
-"""OAuth 2.0 token endpoint (`POST /token`) for service-account key files pointed here."""
+"""OAuth 2.0 token endpoint (`POST /token`) for credentials files whose `token_uri` is here."""

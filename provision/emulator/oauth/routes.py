@@ -1,9 +1,11 @@
 """`POST /token`: the OAuth 2.0 token endpoint a service-account key file names as `token_uri`.
 
 A client holding a key file signs a JWT assertion and exchanges it here for an access token
-(RFC 7523 `jwt-bearer` grant), as it would at `https://oauth2.googleapis.com/token`. The
-signature is not checked. The access token carries the assertion's key id (`kid`), so a test
-whose key id is a unique marker can look for leaked tokens by that marker.
+(RFC 7523 `jwt-bearer` grant), as it would at `https://oauth2.googleapis.com/token`; user
+credentials (`authorized_user`, as `gcloud auth application-default login` writes) use the
+`refresh_token` grant. Signatures and refresh tokens are not checked. The access token carries
+the assertion's key id (`kid`) or the client id, so a test whose key id or client id is a unique
+marker can look for leaked tokens by that marker.
 """
 
 from __future__ import annotations
@@ -22,12 +24,18 @@ JWT_BEARER = "urn:ietf:params:oauth:grant-type:jwt-bearer"
 
 def token(ctx: Ctx) -> Reply:
     form = ctx.request.form
-    if form.get("grant_type") != JWT_BEARER:
-        return _error("unsupported_grant_type", "Only the jwt-bearer grant is emulated.")
-    key_id = _key_id(form.get("assertion", ""))
-    if key_id is None:
-        return _error("invalid_grant", "Invalid JWT assertion.")
-    access_token = f"ya29.emulated.{key_id}.{ctx.world.ids.hex(16)}"
+    grant = form.get("grant_type")
+    if grant == JWT_BEARER:
+        marker = _key_id(form.get("assertion", ""))
+        if marker is None:
+            return _error("invalid_grant", "Invalid JWT assertion.")
+    elif grant == "refresh_token":
+        marker = form.get("client_id", "")
+        if not form.get("refresh_token") or not marker.isprintable():
+            return _error("invalid_grant", "Bad Request")
+    else:
+        return _error("unsupported_grant_type", "Invalid grant_type.")
+    access_token = f"ya29.emulated.{marker}.{ctx.world.ids.hex(16)}"
     return Reply(200, {"access_token": access_token, "expires_in": 3599, "token_type": "Bearer"})
 
 
