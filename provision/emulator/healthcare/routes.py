@@ -206,6 +206,26 @@ def set_store_iam(ctx: Ctx) -> dict[str, Any]:
     return _set_policy(ctx, store["name"])
 
 
+def _tested(ctx: Ctx) -> dict[str, Any]:
+    """A `testIamPermissions` answer: what was asked minus the `denied_permissions` setting."""
+    permissions = ctx.json().get("permissions") or []
+    if not isinstance(permissions, list) or not all(isinstance(p, str) for p in permissions):
+        raise invalid_argument("permissions must be a list of strings")
+    denied = set(ctx.world.settings.denied_permissions)
+    held = [permission for permission in permissions if permission not in denied]
+    return {"permissions": held} if held else {}
+
+
+def test_dataset_permissions(ctx: Ctx) -> dict[str, Any]:
+    _dataset(ctx)
+    return _tested(ctx)
+
+
+def test_store_permissions(ctx: Ctx) -> dict[str, Any]:
+    _store(ctx)
+    return _tested(ctx)
+
+
 def import_dicom(ctx: Ctx) -> dict[str, Any]:
     names, store = _store(ctx)
     body = ctx.json()
@@ -259,7 +279,7 @@ def routes(world: World) -> list[Route]:
 
     def route(method: str, template: str, handler: Callable[[Ctx], Any], method_id: str) -> Route:
         mutating = method in ("POST", "PATCH", "DELETE", "PUT") and not method_id.endswith(
-            "getIamPolicy"
+            ("getIamPolicy", "testIamPermissions")
         )
         return Route(method, template, handler, "healthcare", f"{PREFIX}.{method_id}", mutating)
 
@@ -273,6 +293,12 @@ def routes(world: World) -> list[Route]:
         route("DELETE", DATASET, delete_dataset, "datasets.delete"),
         route("GET", f"{DATASET}:getIamPolicy", get_dataset_iam, "datasets.getIamPolicy"),
         route("POST", f"{DATASET}:setIamPolicy", set_dataset_iam, "datasets.setIamPolicy"),
+        route(
+            "POST",
+            f"{DATASET}:testIamPermissions",
+            test_dataset_permissions,
+            "datasets.testIamPermissions",
+        ),
         route("GET", f"{DATASET}/operations", list_operations, "datasets.operations.list"),
         route(
             "GET", f"{DATASET}/operations/{{operation}}", get_operation, "datasets.operations.get"
@@ -284,5 +310,11 @@ def routes(world: World) -> list[Route]:
         route("DELETE", STORE, delete_store, "datasets.dicomStores.delete"),
         route("GET", f"{STORE}:getIamPolicy", get_store_iam, "datasets.dicomStores.getIamPolicy"),
         route("POST", f"{STORE}:setIamPolicy", set_store_iam, "datasets.dicomStores.setIamPolicy"),
+        route(
+            "POST",
+            f"{STORE}:testIamPermissions",
+            test_store_permissions,
+            "datasets.dicomStores.testIamPermissions",
+        ),
         route("POST", f"{STORE}:import", import_dicom, "datasets.dicomStores.import"),
     ]

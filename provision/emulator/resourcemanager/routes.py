@@ -86,6 +86,16 @@ def test_iam_permissions(ctx: Ctx) -> dict[str, Any]:
     return {"permissions": held} if held else {}
 
 
+def test_parent_permissions(ctx: Ctx) -> dict[str, Any]:
+    """`organizations/folders.testIamPermissions`: what was asked minus `denied_permissions`."""
+    permissions = ctx.json().get("permissions") or []
+    if not isinstance(permissions, list) or not all(isinstance(p, str) for p in permissions):
+        raise invalid_argument("permissions must be a list of strings")
+    denied = set(ctx.world.settings.denied_permissions)
+    held = [permission for permission in permissions if permission not in denied]
+    return {"permissions": held} if held else {}
+
+
 def get_operation(ctx: Ctx) -> dict[str, Any]:
     name = "operations/" + ctx.params["operation"]
     operation = (
@@ -135,6 +145,20 @@ def routes(world: World) -> list[Route]:
             "/v3/projects/{project}:testIamPermissions",
             test_iam_permissions,
             "projects.testIamPermissions",
+            False,
+        ),
+        route(
+            "POST",
+            "/v3/organizations/{organization}:testIamPermissions",
+            test_parent_permissions,
+            "organizations.testIamPermissions",
+            False,
+        ),
+        route(
+            "POST",
+            "/v3/folders/{folder}:testIamPermissions",
+            test_parent_permissions,
+            "folders.testIamPermissions",
             False,
         ),
         route("GET", "/v3/operations/{operation=**}", get_operation, "operations.get", False),
