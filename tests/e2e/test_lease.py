@@ -5,15 +5,22 @@ concurrent applies whose writes never interleave."""
 from __future__ import annotations
 
 import os
+import signal
 import subprocess
 import sys
+import time
+from dataclasses import replace
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
 import pytest
+from googleapiclient.errors import HttpError
 
 from provision.emulator.server import RunningEmulator
+from provision.gcp.api import GoogleApi
+from provision.gcp.credentials import Target
+from provision.lease import Lease, LeaseHeldError, LeaseLostError, Site, holding
 from tests.e2e.cli import FAST_ENV
 from tests.e2e.conftest import BILLING, PROJECT, CliFn, clear_journal, journal, set_faults
 
@@ -238,3 +245,61 @@ def test_two_concurrent_applies_never_interleave_writes(
         assert any(begin < e["start"] < end for e in writes)
     waited = [i for i, (out, _) in enumerate(outputs) if "changed while waiting" in out]
     assert labels(google)["env"] == ["prod", "staging"][waited[0]]
+
+
+def test_ctrl_c_releases_the_lease(
+    cli: CliFn, leased: Path, emulator: RunningEmulator, google: Any
+) -> None:
+    relabel(leased, "prod")
+    set_faults(emulator, latency_ms=300)
+    run = apply_process(leased, emulator)
+    try:
+        deadline = time.monotonic() + 30
+        while time.monotonic() < deadline:
+            try:
+                if lease_object(google)["metadata"]["state"] == "held":
+                    break
+            except HttpError:
+                pass
+            time.sleep(0.05)
+        else:
+            raise AssertionError("the apply never took the lease")
+        run.send_signal(signal.SIGINT)
+        stdout, stderr = run.communicate(timeout=60)
+    finally:
+        set_faults(emulator, latency_ms=0)
+        if run.poll() is None:
+            run.kill()
+    assert run.returncode == 130, stdout + stderr
+    assert lease_object(google)["metadata"]["state"] == "free"
+
+
+def test_a_run_whose_lease_was_taken_over_learns_it_at_renewal(
+    leased: Path, emulator: RunningEmulator, google: Any
+) -> None:
+    api = GoogleApi(Target(endpoint=emulator.base_url, label="emulator"))
+    site = Site(LOCKS, LEASE, ttl=0.6)
+    lease = Lease(api, site, run_id="aaaaaaaaaaaa", holder="user:first@example.com")
+    lost: list[LeaseLostError] = []
+    with holding(lease, lease.peek(), on_lost=lost.append) as held:
+        assert held.trusted
+        first = lease_object(google)
+        time.sleep(0.5)  # renewed once (every ttl/3) meanwhile
+        assert int(lease_object(google)["metageneration"]) > int(first["metageneration"])
+        # another run takes it over (as after an expiry)
+        other = Lease(api, site, run_id="bbbbbbbbbbbb", holder="user:second@example.com")
+        for _ in range(5):  # a renewal may land between the read and the take-over
+            try:
+                taken = other.acquire(replace(other.peek(), expires=0.0))
+                break
+            except LeaseHeldError:
+                continue
+        else:
+            raise AssertionError("could not take the lease over")
+        deadline = time.monotonic() + 5
+        while not lost and time.monotonic() < deadline:
+            time.sleep(0.05)
+        assert lost and "lost the lease" in str(lost[0])
+    # releasing a lease no longer ours leaves the new holder's lease alone
+    assert lease_object(google)["metadata"]["runId"] == "bbbbbbbbbbbb"
+    assert other.release(taken)
