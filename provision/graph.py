@@ -10,6 +10,7 @@ what finished and what never started.
 from __future__ import annotations
 
 import contextlib
+import heapq
 import signal
 import threading
 from collections.abc import Callable, Hashable, Iterator, Mapping, Sequence
@@ -92,58 +93,75 @@ def run_graph(
     all succeeded. Exceptions from `work` mark the node failed; they are not raised."""
     order = topological(nodes, deps)
     known = set(order)
-    pending = {node: [d for d in deps.get(node, ()) if d in known] for node in order}
+    index = {node: position for position, node in enumerate(order)}
+    pending = {
+        node: list(dict.fromkeys(d for d in deps.get(node, ()) if d in known)) for node in order
+    }
+    waiting_on = {node: len(pending[node]) for node in order}
+    dependents: dict[K, list[K]] = {node: [] for node in order}
+    for node in order:
+        for dep in pending[node]:
+            dependents[dep].append(node)
     outcomes: dict[K, Outcome[T]] = {}
     running: dict[futures.Future[T], K] = {}
     in_group: dict[str, int] = {}
     limits = dict(group_limits or {})
+    ready: dict[str, list[int]] = {}  # per group: heap of positions of nodes ready to start
     cancel = cancel or threading.Event()
     interrupted = False
 
     def group(node: K) -> str:
         return group_of(node) if group_of else ""
 
-    def ready(node: K) -> bool:
-        return all(d in outcomes for d in pending[node])
+    def settle(node: K, outcome: Outcome[T]) -> None:
+        """Record `outcome`; dependents whose last dependency this was become ready or skipped."""
+        outcomes[node] = outcome
+        for dependent in dependents[node]:
+            waiting_on[dependent] -= 1
+            if waiting_on[dependent] == 0:
+                became_ready(dependent)
 
-    def settle_blocked() -> None:
-        """Skip nodes whose dependencies did not succeed (repeat until nothing changes)."""
-        changed = True
-        while changed:
-            changed = False
-            for node in order:
-                if node in outcomes or not ready(node):
-                    continue
-                bad = [d for d in pending[node] if outcomes[d].state is not State.DONE]
-                if bad:
-                    first = bad[0]
-                    outcomes[node] = Outcome(
-                        State.SKIPPED, reason=f"{first} {outcomes[first].state.value}"
-                    )
-                    changed = True
-                elif skip_if is not None:
-                    reason = skip_if(node, outcomes)
-                    if reason is not None:
-                        outcomes[node] = Outcome(State.SKIPPED, reason=reason)
-                        changed = True
+    def became_ready(node: K) -> None:
+        bad = [d for d in pending[node] if outcomes[d].state is not State.DONE]
+        if bad:
+            first = bad[0]
+            settle(node, Outcome(State.SKIPPED, reason=f"{first} {outcomes[first].state.value}"))
+            return
+        if skip_if is not None:
+            reason = skip_if(node, outcomes)
+            if reason is not None:
+                settle(node, Outcome(State.SKIPPED, reason=reason))
+                return
+        heapq.heappush(ready.setdefault(group(node), []), index[node])
+
+    def next_startable() -> K | None:
+        """The earliest ready node (in topological order) whose group has room."""
+        best: tuple[int, str] | None = None
+        for name, heap in ready.items():
+            limit = limits.get(name)
+            has_room = limit is None or in_group.get(name, 0) < limit
+            if heap and has_room and (best is None or heap[0] < best[0]):
+                best = (heap[0], name)
+        if best is None:
+            return None
+        heapq.heappop(ready[best[1]])
+        return order[best[0]]
+
+    for node in order:
+        if waiting_on[node] == 0:
+            became_ready(node)
 
     stop = threading.Event()
     with futures.ThreadPoolExecutor(max_workers=max(1, workers)) as pool, _ctrl_c_sets(stop):
         try:
             while len(outcomes) < len(order) and not stop.is_set():
-                settle_blocked()
-                started = set(running.values())
-                for node in order:
-                    if node in outcomes or node in started or not ready(node):
-                        continue
-                    name = group(node)
-                    limit = limits.get(name)
-                    if limit is not None and in_group.get(name, 0) >= limit:
-                        continue
-                    if len(running) >= workers or stop.is_set():
+                while len(running) < workers and not stop.is_set():
+                    startable = next_startable()
+                    if startable is None:
                         break
+                    name = group(startable)
                     in_group[name] = in_group.get(name, 0) + 1
-                    running[pool.submit(work, node)] = node
+                    running[pool.submit(work, startable)] = startable
                 if not running:
                     if len(outcomes) < len(order) and not stop.is_set():
                         raise AssertionError("graph runner stalled (a group limit of 0?)")
@@ -154,7 +172,7 @@ def run_graph(
                 for future in finished:
                     node = running.pop(future)
                     in_group[group(node)] -= 1
-                    outcomes[node] = _outcome(future)
+                    settle(node, _outcome(future))
         except KeyboardInterrupt:  # not on the main thread, or a second Ctrl-C
             stop.set()
         if stop.is_set():

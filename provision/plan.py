@@ -29,7 +29,7 @@ from provision.resources import registry
 from provision.resources.base import Context, Kind
 from provision.resources.symbols import resolve
 
-DEFAULT_WORKERS = 16
+DEFAULT_WORKERS = 64
 
 
 def plan_blueprint(

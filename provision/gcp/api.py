@@ -74,6 +74,7 @@ class GoogleApi:
         self.stats = CallStats()
         self._identity: Identity | None = None
         self._services: dict[tuple[str, str], Any] = {}
+        self._nodes: dict[tuple[str, ...], Any] = {}
         self._lock = threading.Lock()
         self._local = threading.local()
         self._propagation: dict[str, float] = {}
@@ -112,6 +113,18 @@ class GoogleApi:
             client_options=options or None,
         )
 
+    def _node(self, api: str, version: str, service: Any, path: tuple[str, ...]) -> Any:
+        key = (api, version, *path)
+        with self._lock:
+            node = self._nodes.get(key)
+        if node is None:
+            node = service
+            for name in path:
+                node = getattr(node, name)()
+            with self._lock:
+                self._nodes[key] = node
+        return node
+
     def _http(self) -> Any:
         http = getattr(self._local, "http", None)
         if http is None:
@@ -145,9 +158,7 @@ class GoogleApi:
                 from provision.gcp.retry import RunInterruptedError
 
                 raise RunInterruptedError("interrupted")
-            node = service
-            for name in resources:
-                node = getattr(node, name)()
+            node = self._node(api, version or VERSIONS[api], service, tuple(resources))
             request = getattr(node, verb)(**params)
             request.headers["user-agent"] = USER_AGENT
             self._count(method)

@@ -7,7 +7,7 @@ can be overridden by environment variables so tests and demos run fast:
   PROVISION_RETRY_MAX_DELAY    cap of one retry delay (default 32)
   PROVISION_RETRY_ATTEMPTS     attempts per call, at most 8 (default 8)
   PROVISION_RETRY_DEADLINE     seconds per call including retries (default 120)
-  PROVISION_POLL_INITIAL       first poll delay for long-running operations (default 0.5)
+  PROVISION_POLL_INITIAL       first poll delay for long-running operations (default 0.25)
   PROVISION_POLL_MAX           poll delay cap (default 10)
   PROVISION_POLL_DEADLINE      seconds to wait for one operation (default 1200)
   PROVISION_PACING             `on` (default) or `off`: client-side write quotas
@@ -41,7 +41,7 @@ class RetryPolicy:
 class PollPolicy:
     """Capped exponential polling of long-running operations and eventual consistency."""
 
-    initial_delay: float = 0.5
+    initial_delay: float = 0.25
     multiplier: float = 1.5
     max_delay: float = 10.0
     deadline: float = 1200.0
@@ -109,7 +109,7 @@ class Timing:
             deadline=number("PROVISION_RETRY_DEADLINE", 120.0),
         )
         poll = PollPolicy(
-            initial_delay=number("PROVISION_POLL_INITIAL", 0.5),
+            initial_delay=number("PROVISION_POLL_INITIAL", 0.25),
             max_delay=number("PROVISION_POLL_MAX", 10.0),
             deadline=number("PROVISION_POLL_DEADLINE", 1200.0),
         )

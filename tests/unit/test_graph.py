@@ -34,13 +34,12 @@ def test_nodes_run_after_dependencies_and_in_parallel() -> None:
         return node.upper()
 
     deps = {"b": ["a"], "c": ["a"], "d": ["b", "c"]}
-    begin = time.monotonic()
     result = run_graph(["a", "b", "c", "d"], deps, work, workers=4)
-    elapsed = time.monotonic() - begin
     assert all(o.state is State.DONE for o in result.outcomes.values())
     assert result.outcomes["d"].value == "D"
     assert started["b"] >= finished["a"] and started["d"] >= max(finished["b"], finished["c"])
-    assert elapsed < 0.05 * 4  # b and c overlapped: three waves, not four
+    # b and c ran at the same time: three waves, not four
+    assert started["b"] < finished["c"] and started["c"] < finished["b"]
 
 
 def test_failure_skips_dependents_only() -> None:
