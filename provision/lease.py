@@ -18,12 +18,15 @@ the lease. A run that does not change anything never writes the lease.
 
 A held lease expires after its TTL unless renewed; apply renews it every third of the TTL while
 it runs, and a run whose renewal is refused has lost the lease (`on_lost` is called; apply
-stops). An expired lease (a crashed run) is taken over with the same conditional patch.
+stops). An expired lease (a crashed run) is taken over with the same conditional patch, and so is
+a lease whose holder ran on this host in a process that no longer exists (killed), at once.
 """
 
 from __future__ import annotations
 
 import logging
+import os
+import socket
 import threading
 import time
 from collections.abc import Callable, Iterator
@@ -80,6 +83,8 @@ class Seen:
     run_id: str = ""
     holder: str = ""
     expires: float = 0.0
+    host: str = ""
+    pid: int = 0
 
     def free_at(self, now: float) -> bool:
         return self.state != "held" or self.expires <= now
@@ -100,7 +105,9 @@ class Held:
     trusted: bool
     """True when no other run held the lease since the `Seen` the acquisition was based on."""
     took_over: str = ""
-    """Who held the expired lease this run took over (empty when it was not taken over)."""
+    """Who held the lease this run took over (empty when it was not taken over)."""
+    took_over_why: str = ""
+    """Why it could be taken over: `expired`, or `its process is gone`."""
 
 
 def choose_site(
@@ -126,12 +133,18 @@ class Lease:
         run_id: str,
         holder: str,
         clock: Callable[[], float] = time.time,
+        host: str | None = None,
+        pid: int | None = None,
+        alive: Callable[[int], bool] | None = None,
     ) -> None:
         self.api = api
         self.site = site
         self.run_id = run_id
         self.holder = holder
         self.clock = clock
+        self.host = socket.gethostname() if host is None else host
+        self.pid = os.getpid() if pid is None else pid
+        self.alive = alive or process_alive
 
     # -- reads ----------------------------------------------------------------------------
 
@@ -159,11 +172,13 @@ class Lease:
         trusted = True
         while True:
             now = self.clock()
-            if seen.free_at(now):
-                took_over = seen.holder if seen.state == "held" else ""
+            why = self._why_free(seen, now)
+            if why is not None:
+                took_over = seen.holder or seen.run_id if seen.state == "held" else ""
                 held = self._try_take(seen, trusted=trusted and not took_over)
                 if held is not None:
                     held.took_over = took_over
+                    held.took_over_why = why if took_over else ""
                     return held
             elif time.monotonic() >= deadline:
                 raise LeaseHeldError(
@@ -175,6 +190,15 @@ class Lease:
                 _sleep(min(POLL_SECONDS, max(0.05, deadline - time.monotonic())), self.api.cancel)
             trusted = False
             seen = self.peek()
+
+    def _why_free(self, seen: Seen, now: float) -> str | None:
+        """None while another live run holds the lease; else why it may be taken."""
+        if seen.free_at(now):
+            return "expired" if seen.state == "held" else "free"
+        here = seen.host == self.host and seen.pid not in (0, self.pid)
+        if seen.host and here and not self.alive(seen.pid):
+            return "its process is gone"
+        return None
 
     def renew(self, held: Held) -> None:
         """Push the expiry forward; LeaseLostError when another run changed the lease."""
@@ -198,7 +222,8 @@ class Lease:
 
     def release(self, held: Held) -> bool:
         """Mark the lease free; False when it was no longer ours (taken over or gone)."""
-        body = {"metadata": {"state": "free", "runId": "", "holder": "", "expires": ""}}
+        free = {"state": "free", "runId": "", "holder": "", "expires": "", "host": "", "pid": ""}
+        body = {"metadata": free}
         try:
             self.api.call(
                 "storage.objects.patch",
@@ -221,6 +246,8 @@ class Lease:
             "runId": self.run_id,
             "holder": self.holder,
             "expires": _stamp(self.clock() + self.site.ttl),
+            "host": self.host,
+            "pid": str(self.pid),
         }
         try:
             if seen.generation == 0:
@@ -326,7 +353,27 @@ def _seen(item: dict[str, Any]) -> Seen:
         run_id=str(metadata.get("runId") or ""),
         holder=str(metadata.get("holder") or ""),
         expires=_parse(str(metadata.get("expires") or "")),
+        host=str(metadata.get("host") or ""),
+        pid=_int(metadata.get("pid")),
     )
+
+
+def _int(value: Any) -> int:
+    try:
+        return int(str(value))
+    except ValueError:
+        return 0
+
+
+def process_alive(pid: int) -> bool:
+    """True when a process `pid` exists on this host (or cannot be probed: then assume so)."""
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except OSError:  # e.g. PermissionError: it exists, owned by someone else
+        return True
+    return True
 
 
 def _stamp(seconds: float) -> str:

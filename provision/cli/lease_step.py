@@ -107,7 +107,11 @@ def hold(step: LeaseStep, *, wait: float) -> Iterator[Held | None]:
         lease.api.cancel.set()
 
     with holding(lease, step.seen, wait=wait, on_lost=lost) as held:
-        taken = f" (took over the expired lease of {held.took_over})" if held.took_over else ""
+        taken = ""
+        if held.took_over_why == "expired":
+            taken = f" (took over the expired lease of {held.took_over})"
+        elif held.took_over:
+            taken = f" (took over the lease of {held.took_over}: {held.took_over_why})"
         typer.echo(
             f"Lease: {lease.site} held by run {held.run_id}, generation {held.generation}{taken}.",
             err=True,

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import os
 import signal
+import socket
 import subprocess
 import sys
 import time
@@ -68,7 +69,9 @@ def lease_object(google: Any) -> dict[str, Any]:
     return found
 
 
-def plant_lease(google: Any, *, holder: str, expires: datetime) -> None:
+def plant_lease(
+    google: Any, *, holder: str, expires: datetime, host: str = "", pid: int = 0
+) -> None:
     """Another run's lease, written out-of-band."""
     storage = google("storage", "v1")
     metadata = {
@@ -76,10 +79,10 @@ def plant_lease(google: Any, *, holder: str, expires: datetime) -> None:
         "runId": "0123456789ab",
         "holder": holder,
         "expires": expires.strftime("%Y-%m-%dT%H:%M:%S.%fZ"),
+        "host": host,
+        "pid": str(pid),
     }
-    storage.objects().insert(
-        bucket=LOCKS, body={"name": LEASE, "metadata": metadata}, ifGenerationMatch=0
-    ).execute()
+    storage.objects().insert(bucket=LOCKS, body={"name": LEASE, "metadata": metadata}).execute()
 
 
 def lease_writes(emulator: RunningEmulator) -> list[dict[str, Any]]:
@@ -328,3 +331,39 @@ def test_destroy_takes_the_lease_too(
     assert refused.exit_code == 1, refused.output
     assert "held by user:someone@example.com" in refused.stderr
     assert google("storage", "v1").buckets().get(bucket=LOCKS).execute()["name"] == LOCKS
+
+
+def test_the_lease_of_a_dead_process_on_this_host_is_taken_over_at_once(
+    cli: CliFn, leased: Path, emulator: RunningEmulator, google: Any
+) -> None:
+    gone = subprocess.Popen([sys.executable, "-c", "pass"])
+    gone.wait()
+    expires = datetime.now(UTC) + timedelta(minutes=10)
+    plant_lease(
+        google,
+        holder="user:killed@example.com",
+        expires=expires,
+        host=socket.gethostname(),
+        pid=gone.pid,
+    )
+    relabel(leased, "prod")
+    applied = cli("apply", leased, "--yes")
+    assert applied.exit_code == 0, applied.output
+    assert "took over the lease of user:killed@example.com: its process is gone" in applied.stderr
+    assert labels(google)["env"] == "prod"
+    # a live holder on this host is waited for, not taken over
+    alive = subprocess.Popen([sys.executable, "-c", "import time; time.sleep(30)"])
+    try:
+        plant_lease(
+            google,
+            holder="user:alive@example.com",
+            expires=expires,
+            host=socket.gethostname(),
+            pid=alive.pid,
+        )
+        relabel(leased, "staging")
+        refused = cli("apply", leased, "--yes")
+    finally:
+        alive.kill()
+        alive.wait()
+    assert refused.exit_code == 1 and "held by user:alive@example.com" in refused.stderr

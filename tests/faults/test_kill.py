@@ -88,13 +88,6 @@ def test_apply_killed_at_a_request_boundary_converges_on_the_next_run(
 
 
 @pytest.mark.slow
-@pytest.mark.xfail(
-    strict=False,
-    reason="an apply killed while it holds the project's single-writer lease blocks the next "
-    "apply until the lease's TTL (15 min) runs out: 'another apply is running on this project "
-    "... held by ... pid N'; the holder's host and pid are recorded but a dead holder on the "
-    "same host is not taken over",
-)
 def test_apply_killed_while_holding_the_lease_converges_on_the_next_run(
     emulator: RunningEmulator, blueprint: Path
 ) -> None:
