@@ -71,6 +71,7 @@ def destroy(
     from provision.apply import apply_plan, failure_lines
     from provision.blueprint.expand import expand
     from provision.blueprint.loader import load
+    from provision.cli import lease_step
     from provision.cli.apply_cmd import confirm
     from provision.cli.engine_flags import engine_options
     from provision.cli.reporter import StderrReporter
@@ -95,6 +96,7 @@ def destroy(
     with connect(target) as connection:
         options = engine_options(connection.api, named, None, allow_remove_own_access)
         ctx = Context.create(connection.api, options)
+        step = lease_step.prepare(connection.api, loaded.blueprint)
         result = plan_destroy(
             loaded, ctx, only=only, named=frozenset(named), disable_services=disable_services
         )
@@ -110,7 +112,9 @@ def destroy(
             return
         confirm(plan, yes or os.environ.get("PROVISION_YES", "") in ("1", "true", "yes"))
         run_ctx = Context.create(connection.api, replace(options, allow_delete=result.allowed))
-        report = apply_plan(plan, run_ctx, reporter=StderrReporter())
+        with lease_step.hold(step, wait=0.0) as held:
+            lease_step.refuse_if_others_wrote(held)
+            report = apply_plan(plan, run_ctx, reporter=StderrReporter())
     if report.interrupted:
         typer.echo(report.summary().replace("Apply", "Destroy", 1))
         typer.echo("\n".join(failure_lines(report)), err=True)

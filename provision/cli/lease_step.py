@@ -121,3 +121,14 @@ def holder_name(api: GoogleApi) -> str:
     """Who holds the lease, for the error another run shows: identity, host and process."""
     member = api.identity.member or "anonymous"
     return f"{member} on {socket.gethostname()} pid {os.getpid()}"
+
+
+def refuse_if_others_wrote(held: Held | None) -> None:
+    """For commands that do not re-plan: refuse when another run held the lease since planning."""
+    from provision.errors import StalePlanError
+
+    if held is not None and not held.trusted:
+        raise StalePlanError(
+            "another run changed this project while this one was planning; nothing was changed. "
+            "Run the command again."
+        )

@@ -84,6 +84,7 @@ def onboard(
     from provision.apply import apply_plan, failure_lines
     from provision.blueprint.expand import expand
     from provision.blueprint.loader import load
+    from provision.cli import lease_step
     from provision.cli.apply_cmd import confirm
     from provision.cli.engine_flags import engine_options
     from provision.cli.reporter import StderrReporter
@@ -117,6 +118,7 @@ def onboard(
         with connect(target) as connection:
             options = engine_options(connection.api, None, None, False)
             ctx = Context.create(connection.api, options)
+            step = lease_step.prepare(connection.api, loaded.blueprint)
             plan = plan_blueprint(loaded, ctx, only=only)
             text = plan_text.render(plan, color=sys.stdout.isatty())
             heading = f"Planned changes for site {site} of "
@@ -124,8 +126,10 @@ def onboard(
             if plan.has_changes:
                 assume = yes or os.environ.get("PROVISION_YES", "") in ("1", "true", "yes")
                 confirm(plan, assume)
-                applied = True
-                report = apply_plan(plan, ctx, reporter=StderrReporter())
+                with lease_step.hold(step, wait=0.0) as held:
+                    lease_step.refuse_if_others_wrote(held)
+                    applied = True
+                    report = apply_plan(plan, ctx, reporter=StderrReporter())
                 if report.interrupted:
                     typer.echo(report.summary())
                     typer.echo("\n".join(failure_lines(report)), err=True)

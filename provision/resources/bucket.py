@@ -201,12 +201,26 @@ def get_bucket(ctx: Context, name: str) -> JSON | None:
         raise
 
 
+LEASE_PREFIX = "provision-locks/"
+"""Apply's lease objects (see `provision.lease`): bookkeeping, not data."""
+
+
 def bucket_contents(ctx: Context, name: str) -> str:
-    """What the bucket holds, for the plan: one objects.list with maxResults=1."""
-    page = ctx.api.call("storage.objects.list", bucket=name, maxResults=1)
-    if page.get("items"):
-        return "holds objects; deleting the bucket deletes every object in it first"
-    return "is empty"
+    """What the bucket holds, for the plan: usually one small objects.list.
+
+    Apply's lease objects do not count: a bucket holding only those is empty."""
+    token: str | None = None
+    while True:
+        params: dict[str, Any] = {"bucket": name, "maxResults": 10}
+        if token:
+            params["pageToken"] = token
+        page = ctx.api.call("storage.objects.list", **params)
+        items = page.get("items") or []
+        if any(not str(item.get("name", "")).startswith(LEASE_PREFIX) for item in items):
+            return "holds objects; deleting the bucket deletes every object in it first"
+        token = page.get("nextPageToken")
+        if not token:
+            return "is empty"
 
 
 def owned(spec: Mapping[str, Any]) -> JSON:

@@ -303,3 +303,28 @@ def test_a_run_whose_lease_was_taken_over_learns_it_at_renewal(
     # releasing a lease no longer ours leaves the new holder's lease alone
     assert lease_object(google)["metadata"]["runId"] == "bbbbbbbbbbbb"
     assert other.release(taken)
+
+
+def test_a_bucket_holding_only_the_lease_counts_as_empty(
+    cli: CliFn, leased: Path, emulator: RunningEmulator, google: Any
+) -> None:
+    relabel(leased, "prod")
+    assert cli("apply", leased, "--yes").exit_code == 0
+    assert lease_object(google)["metadata"]["state"] == "free"
+    removed = cli("destroy", leased, "--yes")
+    assert removed.exit_code == 0, removed.output
+    assert "holds objects" not in removed.output
+    with pytest.raises(HttpError) as gone:
+        google("storage", "v1").buckets().get(bucket=LOCKS).execute()
+    assert gone.value.resp.status == 404
+
+
+def test_destroy_takes_the_lease_too(
+    cli: CliFn, leased: Path, emulator: RunningEmulator, google: Any
+) -> None:
+    expires = datetime.now(UTC) + timedelta(minutes=10)
+    plant_lease(google, holder="user:someone@example.com", expires=expires)
+    refused = cli("destroy", leased, "--yes")
+    assert refused.exit_code == 1, refused.output
+    assert "held by user:someone@example.com" in refused.stderr
+    assert google("storage", "v1").buckets().get(bucket=LOCKS).execute()["name"] == LOCKS

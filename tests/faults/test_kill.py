@@ -85,3 +85,42 @@ def test_apply_killed_at_a_request_boundary_converges_on_the_next_run(
                 f"{rerun.output}\n" + "\n".join(difference + duplicated)
             )
     assert failures == [], "\n\n".join(failures)
+
+
+@pytest.mark.slow
+@pytest.mark.xfail(
+    strict=False,
+    reason="an apply killed while it holds the project's single-writer lease blocks the next "
+    "apply until the lease's TTL (15 min) runs out: 'another apply is running on this project "
+    "... held by ... pid N'; the holder's host and pid are recorded but a dead holder on the "
+    "same host is not taken over",
+)
+def test_apply_killed_while_holding_the_lease_converges_on_the_next_run(
+    emulator: RunningEmulator, blueprint: Path
+) -> None:
+    harness.reset(emulator)
+    assert harness.apply(blueprint, emulator).exit_code == 0  # the lease's bucket exists now
+    text = blueprint.read_text(encoding="utf-8")
+    blueprint.write_text(
+        text.replace(
+            "      - group:imaging-team@example.com\n",
+            "      - group:imaging-team@example.com\n      - user:after-kill@example.com\n",
+            1,
+        ),
+        encoding="utf-8",
+    )
+    harness.control(emulator, "settings", {"latency_ms": LATENCY_MS})
+    emulator.world.journal.clear()
+    process = apply_process(blueprint, emulator)
+    deadline = time.monotonic() + 60
+    while not any(
+        e.mutating and "provision-locks" in e.path + e.query
+        for e in emulator.world.journal.entries()
+    ):
+        assert process.poll() is None and time.monotonic() < deadline, "never took the lease"
+        time.sleep(0.0005)
+    process.send_signal(signal.SIGKILL)
+    process.wait()
+    harness.control(emulator, "settings", {"latency_ms": 0})
+    rerun = harness.apply(blueprint, emulator)
+    assert rerun.exit_code == 0, rerun.output
