@@ -36,6 +36,9 @@ echo "demo: emulator at $endpoint"
 export PROVISION_ENDPOINT="$endpoint"
 export PROVISION_POLL_INITIAL="${PROVISION_POLL_INITIAL:-0.05}"
 
+echo "demo: 0. does the applying identity hold what apply needs? (testIamPermissions, no writes)"
+provision validate "$blueprint" --check-permissions 2>/dev/null | tail -n 1
+
 echo "demo: 1. plan and apply from nothing (the new buckets are empty: nothing to import yet)"
 provision plan "$blueprint"
 provision apply "$blueprint" --yes
