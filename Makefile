@@ -15,12 +15,12 @@ $(STAMP): pyproject.toml
 	touch $(STAMP)
 
 lint: install
-	$(BIN)/ruff check provision tests benchmarks
-	$(BIN)/ruff format --check provision tests benchmarks
+	$(BIN)/ruff check provision tests benchmarks scripts
+	$(BIN)/ruff format --check provision tests benchmarks scripts
 
 fmt: install
-	$(BIN)/ruff format provision tests benchmarks
-	$(BIN)/ruff check --fix provision tests benchmarks
+	$(BIN)/ruff format provision tests benchmarks scripts
+	$(BIN)/ruff check --fix provision tests benchmarks scripts
 
 typecheck: install
 	$(BIN)/mypy

@@ -8,7 +8,7 @@ from __future__ import annotations
 import sys
 from pathlib import Path
 
-from provision.emulator.coverage import write_page  # noqa: TID251 (a dev script)
+from provision.emulator.coverage import write_page
 
 DEFAULT = Path(__file__).resolve().parent.parent / "docs" / "emulator-coverage.md"
 

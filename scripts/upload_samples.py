@@ -11,7 +11,7 @@ from __future__ import annotations
 import sys
 
 from google.auth.credentials import AnonymousCredentials
-from google.cloud import storage
+from google.cloud.storage import Client
 
 from provision.emulator import samples
 
@@ -22,7 +22,7 @@ def main(argv: list[str]) -> int:
         return 2
     endpoint, project, bucket_name, prefix = argv[:4]
     count = int(argv[4]) if len(argv) == 5 else 4
-    client = storage.Client(
+    client = Client(
         project=project,
         credentials=AnonymousCredentials(),  # type: ignore[no-untyped-call]
         client_options={"api_endpoint": endpoint},
