@@ -202,42 +202,32 @@ class Lease:
 
     def renew(self, held: Held) -> None:
         """Push the expiry forward; LeaseLostError when another run changed the lease."""
-        body = {"metadata": {"expires": _stamp(self.clock() + self.site.ttl)}}
-        try:
-            answer = self.api.call(
-                "storage.objects.patch",
-                bucket=self.site.bucket,
-                object=self.site.name,
-                ifGenerationMatch=held.generation,
-                ifMetagenerationMatch=held.metageneration,
-                body=body,
-            )
-        except GoogleApiError as error:
-            if error.http_status in (404, 412):
-                raise LeaseLostError(
-                    f"lost the lease {self.site}: another run took it over; stopping"
-                ) from None
-            raise
+        answer = self._patch_held(held, {"expires": _stamp(self.clock() + self.site.ttl)})
+        if answer is None:
+            raise LeaseLostError(f"lost the lease {self.site}: another run took it over; stopping")
         held.metageneration = int(answer.get("metageneration") or held.metageneration + 1)
 
     def release(self, held: Held) -> bool:
         """Mark the lease free; False when it was no longer ours (taken over or gone)."""
         free = {"state": "free", "runId": "", "holder": "", "expires": "", "host": "", "pid": ""}
-        body = {"metadata": free}
+        return self._patch_held(held, free) is not None
+
+    def _patch_held(self, held: Held, metadata: dict[str, str]) -> dict[str, Any] | None:
+        """Change the lease's metadata if it is still the one we hold; None when it is not."""
         try:
-            self.api.call(
+            answer: dict[str, Any] = self.api.call(
                 "storage.objects.patch",
                 bucket=self.site.bucket,
                 object=self.site.name,
                 ifGenerationMatch=held.generation,
                 ifMetagenerationMatch=held.metageneration,
-                body=body,
+                body={"metadata": metadata},
             )
         except GoogleApiError as error:
             if error.http_status in (404, 412):
-                return False
+                return None
             raise
-        return True
+        return answer
 
     def _try_take(self, seen: Seen, *, trusted: bool) -> Held | None:
         """One conditional write; None when another run changed the lease first (412)."""
