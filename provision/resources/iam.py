@@ -34,7 +34,7 @@ from provision.resources.iam_policy import (
     subtract,
 )
 
-RMW_ATTEMPTS = 6
+RMW_ATTEMPTS = 8
 AGENT_WAIT_SECONDS = 300.0
 """How long a grant to a service agent waits for the agent to exist."""
 ALLOW_FLAG = "--allow-remove-own-access"
