@@ -67,6 +67,11 @@ class SharedReads:
                 value.append(read())
             return value[0]
 
+    def remember(self, key: str, value: Any) -> None:
+        """Record what a read of `key` would answer, learned from another read (e.g. a list)."""
+        with self._lock:
+            self._entries.setdefault(key, (threading.Lock(), [value]))
+
 
 @dataclass
 class Context:
@@ -100,6 +105,11 @@ class Context:
         return Context(
             self.api, self.facts, self.options, self.progress, self.cancel, SharedReads()
         )
+
+    def remember(self, key: str, value: JSON) -> None:
+        """While planning, let a later `read_once(key, ...)` answer `value` without a request."""
+        if self.shared_reads is not None:
+            self.shared_reads.remember(key, value)
 
     def read_once(self, key: str, read: Callable[[], JSON]) -> JSON:
         """`read()`, memoised under `key` while planning; a plain call otherwise."""

@@ -157,7 +157,8 @@ def get_store(ctx: Context, name: str) -> JSON | None:
 
 
 def read_store(ctx: Context, name: str) -> JSON | None:
-    """`get_store`, read once per plan (the store's imports look at its labels too)."""
+    """`get_store`, read once per plan: from the dataset's store list when that was read, else a
+    GET (the store's imports look at its labels too)."""
     found = ctx.read_once(f"{name}:get", lambda: get_store(ctx, name) or {})
     return found or None
 

@@ -208,9 +208,14 @@ def get_dataset(ctx: Context, name: str) -> JSON | None:
 
 
 def list_stores(ctx: Context, dataset: str) -> list[JSON]:
-    """`[{"id", "labels", "managed"}]` for every DICOM store in `dataset` (paged)."""
+    """`[{"id", "labels", "managed"}]` for every DICOM store in `dataset` (paged).
+
+    While planning, each listed store is remembered as its own read, so the store kinds and
+    their imports need no request of their own.
+    """
     stores = []
     for store in ctx.api.pages(f"{STORES}.list", "dicomStores", parent=dataset, pageSize=PAGE_SIZE):
+        ctx.remember(f"{store.get('name')}:get", store)
         labels = dict(store.get("labels") or {})
         stores.append(
             {
