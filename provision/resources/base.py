@@ -255,3 +255,17 @@ def require(spec: JSON, key: str, address: Address) -> Any:
     if key not in spec:
         raise PlanError(f"{address}: spec has no {key!r}")
     return spec[key]
+
+
+class ScanKind(Kind):
+    """A read-only kind that exists to find objects dropped from the blueprint (its `orphans`,
+    from one list call); its own plan is always `no-op` and it never writes."""
+
+    def diff(self, resource: Resource, observed: Observed, options: Options) -> Change:
+        return Change(
+            resource.address,
+            Action.NOOP,
+            after=dict(resource.spec),
+            depends_on=resource.depends_on,
+            observed_exists=True if observed.exists else None,
+        )

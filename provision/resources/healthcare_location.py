@@ -13,9 +13,9 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 
-from provision.model import JSON, Action, Address, Change, Observed, Resource
+from provision.model import JSON, Address, Observed, Resource
 from provision.resources import addresses, ownership
-from provision.resources.base import Context, Kind, Options
+from provision.resources.base import Context, ScanKind
 from provision.resources.healthcare_dataset import (
     DATASETS,
     HEALTHCARE,
@@ -27,7 +27,7 @@ from provision.resources.registry import register
 
 
 @register
-class HealthcareLocationKind(Kind):
+class HealthcareLocationKind(ScanKind):
     name = "healthcare.location"
     api = "healthcare"
     requires_services = frozenset({HEALTHCARE})
@@ -38,15 +38,6 @@ class HealthcareLocationKind(Kind):
         )
         ids = sorted(str(d.get("name", "")).rsplit("/", 1)[-1] for d in datasets)
         return Observed(exists=True, fields={"datasets": ids})
-
-    def diff(self, resource: Resource, observed: Observed, options: Options) -> Change:
-        return Change(
-            resource.address,
-            Action.NOOP,
-            after=dict(resource.spec),
-            depends_on=resource.depends_on,
-            observed_exists=observed.exists if observed.exists else None,
-        )
 
     def orphans(
         self, ctx: Context, resource: Resource, observed: Observed, desired: frozenset[Address]

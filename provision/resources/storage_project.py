@@ -11,9 +11,9 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 
-from provision.model import JSON, Action, Address, Change, Observed, Resource
+from provision.model import JSON, Address, Observed, Resource
 from provision.resources import addresses, ownership
-from provision.resources.base import Context, Kind, Options
+from provision.resources.base import Context, ScanKind
 from provision.resources.bucket import STORAGE, bucket_contents
 from provision.resources.registry import register
 
@@ -21,7 +21,7 @@ PAGE_SIZE = 1000
 
 
 @register
-class StorageProjectKind(Kind):
+class StorageProjectKind(ScanKind):
     name = "storage.project"
     api = "storage"
     requires_services = frozenset({STORAGE})
@@ -37,15 +37,6 @@ class StorageProjectKind(Kind):
             str(b.get("name")) for b in buckets if ownership.is_managed(b.get("labels"))
         )
         return Observed(exists=True, fields={"managed": managed})
-
-    def diff(self, resource: Resource, observed: Observed, options: Options) -> Change:
-        return Change(
-            resource.address,
-            Action.NOOP,
-            after=dict(resource.spec),
-            depends_on=resource.depends_on,
-            observed_exists=observed.exists if observed.exists else None,
-        )
 
     def orphans(
         self, ctx: Context, resource: Resource, observed: Observed, desired: frozenset[Address]
