@@ -14,7 +14,14 @@ from provision.gcp.settings import FAST_TIMING
 @pytest.mark.timeout(30)  # about 1 s on 2 cores; the bound only catches a hang
 def test_harness_runs_for_one_site() -> None:
     lines: list[str] = []
-    results, summary = run([1], latency_ms=0.0, timing=FAST_TIMING, help_runs=0, emit=lines.append)
+    results, summary = run(
+        [1],
+        latency_ms=0.0,
+        timing=FAST_TIMING,
+        help_runs=0,
+        own_process=False,
+        emit=lines.append,
+    )
     (result,) = results
     first = json.loads(lines[0])
     assert first["sites"] == 1
