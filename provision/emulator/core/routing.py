@@ -118,8 +118,10 @@ class Router:
 
 
 def json_response(status: int, body: Any, headers: dict[str, str] | None = None) -> Response:
+    """A JSON answer. Compact, unlike Google's indented bodies: clients parse it either way, and
+    indenting forces the json module's pure-Python encoder (a fifth of the emulator's CPU)."""
     return Response(
-        json.dumps(body, indent=2) + "\n",
+        json.dumps(body, separators=(",", ":")) + "\n",
         status=status,
         headers=headers,
         content_type="application/json; charset=UTF-8",
