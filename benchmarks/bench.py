@@ -1,13 +1,13 @@
 """`make bench`: how plan and apply time grow with the number of sites, on the emulator.
 
 For each N (default 1, 10, 100, 300) the emulator runs with a fixed latency per request
-(default 50 ms; in this process, or in its own with `--emulator-process`) and a blueprint of N
-sites is generated (see `benchmarks.generate`). One JSON line per N reports: plan from empty
-(everything planned as create), apply from empty, plan after apply (everything exists and is
-read), a no-op apply, requests and read waves from the emulator's journal, the sequential
-baseline (the same reads replayed one after another, as a script of gcloud calls would make
-them), and peak RSS. A last line gives `provision --help` time and whether each target was met.
-A benchmark, not a test: it never fails on a target.
+(default 50 ms; in its own process, or in this one with `--emulator-in-process`) and a
+blueprint of N sites is generated (see `benchmarks.generate`). One JSON line per N reports:
+plan from empty (everything planned as create), apply from empty, plan after apply (everything
+exists and is read), a no-op apply, requests and read waves from the emulator's journal, the
+sequential baseline (the same reads replayed one after another, as a script of gcloud calls
+would make them), and peak RSS. A last line gives `provision --help` time and whether each
+target was met. A benchmark, not a test: it never fails on a target.
 """
 
 from __future__ import annotations
@@ -101,9 +101,9 @@ def main(argv: Sequence[str] | None = None) -> int:
         help="emulator latency per request (default: %(default)s)",
     )
     parser.add_argument(
-        "--emulator-process",
+        "--emulator-in-process",
         action="store_true",
-        help="run the emulator in its own process instead of in this one",
+        help="run the emulator in this process (sharing its interpreter) instead of its own",
     )
     parser.add_argument(
         "--no-sequential", action="store_true", help="skip the sequential replay baseline"
@@ -119,7 +119,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         sizes,
         latency_ms=args.latency_ms,
         sequential=not args.no_sequential,
-        own_process=args.emulator_process,
+        own_process=not args.emulator_in_process,
         emit=lambda line: print(line, flush=True),
     )
     return 0
@@ -132,7 +132,7 @@ def run(
     sequential: bool = True,
     timing: Timing = BENCH_TIMING,
     help_runs: int = 5,
-    own_process: bool = False,
+    own_process: bool = True,
     emit: Callable[[str], None],
 ) -> tuple[list[SizeResult], dict[str, Any]]:
     """Measure every size in `sizes`, emitting one JSON line each, then a summary line."""

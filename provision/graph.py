@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import contextlib
 import heapq
+import queue
 import signal
 import threading
 from collections.abc import Callable, Hashable, Iterator, Mapping, Sequence
@@ -152,6 +153,7 @@ def run_graph(
             became_ready(node)
 
     stop = threading.Event()
+    finished: queue.SimpleQueue[futures.Future[T]] = queue.SimpleQueue()
     with futures.ThreadPoolExecutor(max_workers=max(1, workers)) as pool, _ctrl_c_sets(stop):
         try:
             while len(outcomes) < len(order) and not stop.is_set():
@@ -161,15 +163,14 @@ def run_graph(
                         break
                     name = group(startable)
                     in_group[name] = in_group.get(name, 0) + 1
-                    running[pool.submit(work, startable)] = startable
+                    future = pool.submit(work, startable)
+                    running[future] = startable
+                    future.add_done_callback(finished.put)
                 if not running:
                     if len(outcomes) < len(order) and not stop.is_set():
                         raise AssertionError("graph runner stalled (a group limit of 0?)")
                     break
-                finished, _ = futures.wait(
-                    list(running), timeout=0.1, return_when=futures.FIRST_COMPLETED
-                )
-                for future in finished:
+                for future in _drain(finished, timeout=0.1):
                     node = running.pop(future)
                     in_group[group(node)] -= 1
                     settle(node, _outcome(future))
@@ -204,6 +205,18 @@ def _ctrl_c_sets(stop: threading.Event) -> Iterator[None]:
         yield
     finally:
         signal.signal(signal.SIGINT, previous)
+
+
+def _drain(finished: queue.SimpleQueue[T], timeout: float) -> list[T]:
+    """What `finished` holds: waits up to `timeout` for the first item, then takes the rest."""
+    try:
+        items = [finished.get(timeout=timeout)]
+    except queue.Empty:
+        return []
+    with contextlib.suppress(queue.Empty):
+        while True:
+            items.append(finished.get_nowait())
+    return items
 
 
 def _outcome(future: futures.Future[T]) -> Outcome[T]:

@@ -8,7 +8,9 @@ A dependency whose name equals or prefixes the resource's name (`projects/p` for
 `create` without reading when the container is being created. A kind may wait for more
 (`Kind.reads_after`): Healthcare and Storage objects also wait for the `services` change and are
 planned without reading when it enables their API. Other dependencies (services after billing, a
-grant after its service agent) only order apply. A read failing with 401/403
+grant after its service agent) only order apply. Datasets and buckets are also read after the
+scan that lists them when it is planned (`Kind.answered_by`): the scan's list answers their
+reads, and only an object missing from it is read on its own. A read failing with 401/403
 (or anything else) fails the plan: unreadable never means absent.
 """
 
@@ -136,10 +138,7 @@ def plan_resources(
             extra[address] = found
 
     order = list(by_address)
-    containers = {
-        a: tuple(d for d in r.depends_on if registry.get(a.kind).reads_after(a, d))
-        for a, r in by_address.items()
-    }
+    containers = {a: read_after(r, by_address) for a, r in by_address.items()}
     result = run_graph(
         order,
         containers,
@@ -169,6 +168,21 @@ def plan_resources(
         changes=tuple(ordered),
         warnings=tuple(notes),
     )
+
+
+def read_after(resource: Resource, planned: Mapping[Address, Resource]) -> tuple[Address, ...]:
+    """What `resource`'s read waits for: the dependencies its kind reads after
+    (`Kind.reads_after`), then the planned scans whose lists answer its read
+    (`Kind.answered_by`)."""
+    kind = registry.get(resource.address.kind)
+    address = resource.address
+    waits = [d for d in resource.depends_on if kind.reads_after(address, d)]
+    waits += [
+        scan
+        for scan in kind.answered_by(resource)
+        if scan in planned and scan != address and scan not in waits
+    ]
+    return tuple(waits)
 
 
 def waits_for(kind: Kind, dependency: Change) -> str:

@@ -174,6 +174,15 @@ class Kind:
             return True
         return bool(self.requires_services) and dependency.kind in API_ENABLING_KINDS
 
+    def answered_by(self, resource: Resource) -> tuple[Address, ...]:
+        """Scans whose list answers this object's read while planning (each listed object is
+        remembered as what its own read would answer, see `Context.remember`).
+
+        When the plan covers such a scan, this object is read after it. This orders reads only:
+        it is not a dependency, so apply order and the plan's changes stay as they are.
+        """
+        return ()
+
     # -- applying -------------------------------------------------------------------------
 
     def create(self, ctx: Context, change: Change) -> Observed | None:

@@ -10,6 +10,8 @@ spec = {"name", "projectId", "projectNumber": "${project_number:P}", "location",
 * Bucket names are global: a bucket of another project (or one this identity cannot see, 403)
   is a plan error, never "absent".
 * A bucket deleted as an orphan (only with --allow-delete naming it) is emptied first.
+* While planning, a bucket is answered by its project's `buckets.list` (kind `storage.project`);
+  only a bucket that list did not show (absent, or another project's) is read with `buckets.get`.
 """
 
 from __future__ import annotations
@@ -39,10 +41,14 @@ class BucketKind(Kind):
         """Also after the project: the read compares the bucket's project number with it."""
         return dependency.kind == "project" or super().reads_after(address, dependency)
 
+    def answered_by(self, resource: Resource) -> tuple[Address, ...]:
+        """The project's bucket scan: its `buckets.list` answers this bucket's read."""
+        return (addresses.storage_project(resource.spec["projectId"]),)
+
     def read(self, ctx: Context, resource: Resource) -> Observed:
         name = addresses.bucket_of(resource.address.name)
         try:
-            bucket = get_bucket(ctx, name)
+            bucket = read_bucket(ctx, name)
         except GoogleApiError as error:
             if error.http_status != 403:
                 raise
@@ -199,6 +205,18 @@ def get_bucket(ctx: Context, name: str) -> JSON | None:
         if error.http_status == 404:
             return None
         raise
+
+
+def read_key(name: str) -> str:
+    """The plan-scoped read memo key of the bucket `name` (see `Context.read_once`)."""
+    return f"{addresses.bucket_name(name)}:get"
+
+
+def read_bucket(ctx: Context, name: str) -> JSON | None:
+    """`get_bucket`, read once per plan: from its project's `buckets.list` when that listed it
+    (see `storage.project`), else a GET (404 -> None; 403 is raised)."""
+    found = ctx.read_once(read_key(name), lambda: get_bucket(ctx, name) or {})
+    return found or None
 
 
 LEASE_PREFIX = "provision-locks/"

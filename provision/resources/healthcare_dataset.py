@@ -14,6 +14,8 @@ spec = {"projectId", "location", "datasetId", "timeZone"?: str, "adopt": bool,
   deleted (only when named with --allow-delete) only if every store in it is provision's and
   labelled `deletion-protection: false`. The read lists the dataset's stores for this, and
   `orphans` reports the stores provision labelled that the blueprint no longer declares.
+* While planning, the dataset itself is answered by its location's `datasets.list` (kind
+  `healthcare.location`); only a dataset that list did not show is read with `datasets.get`.
 """
 
 from __future__ import annotations
@@ -43,9 +45,14 @@ class DatasetKind(Kind):
     api = "healthcare"
     requires_services = frozenset({HEALTHCARE})
 
+    def answered_by(self, resource: Resource) -> tuple[Address, ...]:
+        """The location's dataset scan: its `datasets.list` answers this dataset's read."""
+        spec = resource.spec
+        return (addresses.healthcare_location(spec["projectId"], spec["location"]),)
+
     def read(self, ctx: Context, resource: Resource) -> Observed:
         name = resource.address.name
-        dataset = get_dataset(ctx, name)
+        dataset = read_dataset(ctx, name)
         if dataset is None:
             return Observed(exists=False, fields={"elsewhere": moved_from(ctx, resource)})
         return observe(dataset, list_stores(ctx, name))
@@ -207,6 +214,18 @@ def get_dataset(ctx: Context, name: str) -> JSON | None:
         raise
 
 
+def read_key(name: str) -> str:
+    """The plan-scoped read memo key of the dataset `name` (see `Context.read_once`)."""
+    return f"{name}:get"
+
+
+def read_dataset(ctx: Context, name: str) -> JSON | None:
+    """`get_dataset`, read once per plan: from its location's `datasets.list` when that listed
+    it (see `healthcare.location`), else a GET (404 -> None; 403 is raised)."""
+    found = ctx.read_once(read_key(name), lambda: get_dataset(ctx, name) or {})
+    return found or None
+
+
 def list_stores(ctx: Context, dataset: str) -> list[JSON]:
     """`[{"id", "labels", "managed"}]` for every DICOM store in `dataset` (paged).
 
@@ -250,7 +269,7 @@ def moved_from(ctx: Context, resource: Resource) -> list[str]:
 
     def managed_here(location: str) -> bool:
         name = addresses.dataset_name(project, location, dataset_id)
-        return get_dataset(ctx, name) is not None and is_ours(list_stores(ctx, name))
+        return read_dataset(ctx, name) is not None and is_ours(list_stores(ctx, name))
 
     candidates = [loc for loc in healthcare_locations(ctx, project) if loc not in skip]
     with ThreadPoolExecutor(max_workers=LOCATION_CHECKS) as pool:

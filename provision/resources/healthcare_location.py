@@ -3,7 +3,9 @@
 spec = {"projectId", "location"}
 
 Nothing is created or changed here (always `no-op`). The blueprint has one of these per
-Healthcare location it uses; its read is one `datasets.list`, and `orphans` reports the datasets
+Healthcare location it uses; its read is one paged `datasets.list`, which also answers the reads
+of the blueprint's datasets there while planning (each listed dataset is remembered as its
+`datasets.get`; see `DatasetKind.answered_by`), and `orphans` reports the datasets
 provision manages there that the blueprint no longer declares (a dataset is provision's when it
 holds a store labelled `managed-by: provision`; an empty one cannot be told apart, so it is not
 reported). They are planned `forget`, or `delete` with --allow-delete naming them.
@@ -22,6 +24,7 @@ from provision.resources.healthcare_dataset import (
     PAGE_SIZE,
     dataset_store_protected,
     list_stores,
+    read_key,
 )
 from provision.resources.registry import register
 
@@ -33,11 +36,14 @@ class HealthcareLocationKind(ScanKind):
     requires_services = frozenset({HEALTHCARE})
 
     def read(self, ctx: Context, resource: Resource) -> Observed:
-        datasets = ctx.api.pages(
-            f"{DATASETS}.list", "datasets", parent=resource.address.name, pageSize=PAGE_SIZE
-        )
-        ids = sorted(str(d.get("name", "")).rsplit("/", 1)[-1] for d in datasets)
-        return Observed(exists=True, fields={"datasets": ids})
+        parent = resource.address.name
+        datasets = ctx.api.pages(f"{DATASETS}.list", "datasets", parent=parent, pageSize=PAGE_SIZE)
+        ids = []
+        for dataset in datasets:
+            dataset_id = str(dataset.get("name", "")).rsplit("/", 1)[-1]
+            ctx.remember(read_key(f"{parent}/datasets/{dataset_id}"), dataset)
+            ids.append(dataset_id)
+        return Observed(exists=True, fields={"datasets": sorted(ids)})
 
     def orphans(
         self, ctx: Context, resource: Resource, observed: Observed, desired: frozenset[Address]

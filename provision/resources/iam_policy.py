@@ -12,7 +12,6 @@ Semantics:
 
 from __future__ import annotations
 
-import copy
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
@@ -22,6 +21,22 @@ from provision.model import JSON, FieldDiff
 _EMAIL_PREFIXES = ("user:", "serviceaccount:", "group:", "domain:")
 
 ConditionKey = tuple[str, str, str]
+
+
+def _copied(policy: Mapping[str, Any]) -> JSON:
+    """A deep copy of a JSON policy (dicts and lists are copied; strings and numbers shared)."""
+
+    def copied(value: Any) -> Any:
+        if isinstance(value, Mapping):
+            return {key: copied(item) for key, item in value.items()}
+        if isinstance(value, list):
+            return [copied(item) for item in value]
+        if isinstance(value, tuple):
+            return tuple(copied(item) for item in value)
+        return value
+
+    result: JSON = copied(policy)
+    return result
 
 
 def member_key(member: str) -> str:
@@ -125,7 +140,7 @@ def combine(wanted: Iterable[WantedBinding]) -> list[WantedBinding]:
 
 def merge(policy: Mapping[str, Any], wanted: Sequence[WantedBinding]) -> MergeResult:
     """Apply `wanted` to `policy` (see module docstring). Pure; `policy` is not modified."""
-    result: JSON = copy.deepcopy(dict(policy))
+    result: JSON = _copied(policy)
     bindings: list[JSON] = [b for b in result.get("bindings") or [] if isinstance(b, dict)]
     diffs: list[FieldDiff] = []
     removals: list[Removal] = []
@@ -165,7 +180,7 @@ def merge(policy: Mapping[str, Any], wanted: Sequence[WantedBinding]) -> MergeRe
                 bindings.append(_new_binding(want, additions))
         diffs.append(FieldDiff(f"bindings[{want.label}]", sorted(before), sorted(after)))
     if not diffs:
-        return MergeResult(copy.deepcopy(dict(policy)), False, (), tuple(removals))
+        return MergeResult(_copied(policy), False, (), tuple(removals))
     result["bindings"] = bindings
     if any(b.get("condition") for b in bindings):
         result["version"] = 3
@@ -204,7 +219,7 @@ def subtract(policy: Mapping[str, Any], wanted: Sequence[WantedBinding]) -> Merg
     other members, other bindings and every other key stay as they are; a binding left with no
     member is dropped. `removals` lists each member removed.
     """
-    result: JSON = copy.deepcopy(dict(policy))
+    result: JSON = _copied(policy)
     bindings: list[JSON] = [b for b in result.get("bindings") or [] if isinstance(b, dict)]
     diffs: list[FieldDiff] = []
     removals: list[Removal] = []
@@ -228,6 +243,6 @@ def subtract(policy: Mapping[str, Any], wanted: Sequence[WantedBinding]) -> Merg
         if before != after:
             diffs.append(FieldDiff(f"bindings[{want.label}]", sorted(before), sorted(after)))
     if not diffs:
-        return MergeResult(copy.deepcopy(dict(policy)), False, (), ())
+        return MergeResult(_copied(policy), False, (), ())
     result["bindings"] = [b for b in bindings if b.get("members")]
     return MergeResult(result, True, tuple(diffs), tuple(removals))

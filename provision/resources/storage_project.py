@@ -2,9 +2,12 @@
 
 spec = {"projectId"}
 
-Nothing is created or changed here (always `no-op`). Its read is one paged `buckets.list`, and
-`orphans` reports the buckets labelled `managed-by: provision` that the blueprint no longer
-declares: planned `forget`, or `delete` with --allow-delete naming them.
+Nothing is created or changed here (always `no-op`). Its read is one paged `buckets.list`, which
+also answers the reads of the blueprint's buckets while planning (each listed bucket is
+remembered as its `buckets.get`: both default to `projection=noAcl`; see
+`BucketKind.answered_by`), and `orphans` reports the buckets labelled `managed-by: provision`
+that the blueprint no longer declares: planned `forget`, or `delete` with --allow-delete naming
+them.
 """
 
 from __future__ import annotations
@@ -14,7 +17,7 @@ from collections.abc import Iterable
 from provision.model import JSON, Address, Observed, Resource
 from provision.resources import addresses, ownership
 from provision.resources.base import Context, ScanKind
-from provision.resources.bucket import STORAGE, bucket_contents
+from provision.resources.bucket import STORAGE, bucket_contents, read_key
 from provision.resources.registry import register
 
 PAGE_SIZE = 1000
@@ -33,10 +36,13 @@ class StorageProjectKind(ScanKind):
             project=resource.spec["projectId"],
             maxResults=PAGE_SIZE,
         )
-        managed = sorted(
-            str(b.get("name")) for b in buckets if ownership.is_managed(b.get("labels"))
-        )
-        return Observed(exists=True, fields={"managed": managed})
+        managed = []
+        for bucket in buckets:
+            name = str(bucket.get("name"))
+            ctx.remember(read_key(name), bucket)
+            if ownership.is_managed(bucket.get("labels")):
+                managed.append(name)
+        return Observed(exists=True, fields={"managed": sorted(managed)})
 
     def orphans(
         self, ctx: Context, resource: Resource, observed: Observed, desired: frozenset[Address]

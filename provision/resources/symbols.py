@@ -18,6 +18,8 @@ from typing import Any
 from provision.errors import ProvisionError
 
 _PROJECT_NUMBER = re.compile(r"\$\{project_number:([a-z][a-z0-9-]{4,28}[a-z0-9])\}")
+_MARK = "${project_number:"
+"""Every symbol contains this; strings without it are left alone without a regex search."""
 
 
 def project_number_ref(project_id: str) -> str:
@@ -34,7 +36,8 @@ def unresolved(value: Any) -> set[str]:
     found: set[str] = set()
 
     def collect(text: str) -> str:
-        found.update(_PROJECT_NUMBER.findall(text))
+        if _MARK in text:
+            found.update(_PROJECT_NUMBER.findall(text))
         return text
 
     _walk(value, collect)
@@ -45,6 +48,8 @@ def resolve(value: Any, facts: Mapping[str, str]) -> Any:
     """`value` with every symbol whose fact is known replaced; others are left in place."""
 
     def substitute(text: str) -> str:
+        if _MARK not in text:
+            return text
         return _PROJECT_NUMBER.sub(
             lambda match: facts.get(fact_key(match.group(1)), match.group(0)), text
         )
@@ -100,7 +105,9 @@ class Facts:
     def resolve_fully(self, value: Any, what: str) -> Any:
         """`value` with every symbol resolved, looking facts up when needed; raises otherwise."""
         missing = unresolved(value)
-        if missing and self._lookup is not None:
+        if not missing:
+            return resolve(value, {})
+        if self._lookup is not None:
             for project_id in sorted(missing):
                 key = fact_key(project_id)
                 if key not in self.snapshot():

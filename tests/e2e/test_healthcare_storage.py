@@ -186,8 +186,9 @@ def test_dev_blueprint_applies_from_an_empty_world_and_converges(
     assert second.stdout.startswith("No changes.")
     reads = journal(emulator)
     assert reads and all(not e["mutating"] for e in reads)
-    # one read per object: project IAM and the service agent share the project policy's read,
-    # a store and its imports share the store's
+    # at most one read per object: project IAM and the service agent share the project policy's
+    # read, a store and its imports share the store's, and the datasets and buckets come from
+    # their scans' lists (tests/e2e/test_plan_reads.py counts them)
     keys = [(e["method"], e["path"]) for e in reads]
     repeated = {k for k in keys if keys.count(k) > 1}
     assert repeated == set(), repeated

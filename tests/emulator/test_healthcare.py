@@ -185,6 +185,9 @@ def test_dataset_patch_list_delete(hc: Resource, emulator: RunningEmulator) -> N
     rest = _datasets(hc).list(parent=LOCATION, pageToken=page["nextPageToken"]).execute()
     assert [d["name"].rsplit("/", 1)[-1] for d in rest["datasets"]] == ["ds2"]
     assert "nextPageToken" not in rest
+    # a listed dataset is what its get answers (the planner takes one for the other)
+    for listed in page["datasets"] + rest["datasets"]:
+        assert listed == _datasets(hc).get(name=listed["name"]).execute()
 
     name = f"{LOCATION}/datasets/ds0"
     with pytest.raises(HttpError) as no_mask:

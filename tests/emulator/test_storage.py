@@ -356,3 +356,33 @@ def test_storage_emulator_host_variable(
     bucket = client.create_bucket("via-env")
     bucket.blob("x").upload_from_string(b"1")
     assert [b.name for b in client.list_blobs("via-env")] == ["x"]
+
+
+def test_buckets_list_items_are_what_buckets_get_answers(emulator: RunningEmulator) -> None:
+    """Both default to `projection=noAcl`: the planner takes a listed bucket as its get (every
+    field it diffs or reports: location, storage class, iamConfiguration, labels, project
+    number, etag, soft delete)."""
+    seed_project(emulator.world, PROJECT, services=())
+    client = storage_client(emulator)
+    client.buckets().insert(project=PROJECT, body={"name": "plain"}).execute()
+    client.buckets().insert(
+        project=PROJECT,
+        body={
+            "name": "shaped",
+            "location": "us-central1",
+            "storageClass": "NEARLINE",
+            "iamConfiguration": {"uniformBucketLevelAccess": {"enabled": True}},
+            "labels": {"managed-by": "provision", "site": "a"},
+        },
+    ).execute()
+    client.buckets().patch(bucket="shaped", body={"labels": {"site": "b"}}).execute()
+    first = client.buckets().list(project=PROJECT, maxResults=1).execute()
+    rest = client.buckets().list(project=PROJECT, pageToken=first["nextPageToken"]).execute()
+    assert "nextPageToken" not in rest
+    listed = first["items"] + rest["items"]
+    assert [b["name"] for b in listed] == ["plain", "shaped"]
+    for item in listed:
+        assert item == client.buckets().get(bucket=item["name"]).execute()
+        assert "acl" not in item and "owner" not in item
+    assert listed[1]["labels"] == {"managed-by": "provision", "site": "b"}
+    assert listed[1]["metageneration"] == "2"

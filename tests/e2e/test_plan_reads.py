@@ -1,0 +1,161 @@
+"""What a plan of a multi-site blueprint reads, end to end on the emulator (journal counts).
+
+A location's `datasets.list` and the project's `buckets.list` (the scans for objects dropped from
+the blueprint) also answer the reads of the datasets and buckets they list: those cost no
+`datasets.get` / `buckets.get`. An object missing from its list is still read on its own, so
+absent stays absent (404) and unreadable (403) still fails the plan, naming the object.
+"""
+
+from __future__ import annotations
+
+from collections import Counter
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from benchmarks.generate import PROJECT, write_blueprint
+from provision.emulator.server import RunningEmulator
+from provision.resources import healthcare_location, storage_project
+from tests.e2e.conftest import CliFn, clear_journal, journal, set_faults
+
+DATASET_GET = "projects.locations.datasets.get"
+DATASET_LIST = "projects.locations.datasets.list"
+BUCKET_GET = "buckets.get"
+BUCKET_LIST = "buckets.list"
+EUROPE = "europe-west4"
+
+
+def dataset(site: str, location: str = "us-central1") -> str:
+    return f"projects/{PROJECT}/locations/{location}/datasets/{site}-imaging"
+
+
+def bucket(site: str) -> str:
+    return f"{PROJECT}-{site}-import"
+
+
+@pytest.fixture
+def sites(tmp_path: Path) -> Path:
+    """Four sites (site0000..site0003), the last one in europe-west4: two dataset scans."""
+    path = write_blueprint(tmp_path / "bp", 4)
+    (path.parent / "sites" / "site0003.yaml").write_text(
+        f"name: site0003\nlocation: {EUROPE}\n", encoding="utf-8"
+    )
+    return path
+
+
+def add_site(blueprint: Path, name: str) -> None:
+    (blueprint.parent / "sites" / f"{name}.yaml").write_text(f"name: {name}\n", encoding="utf-8")
+
+
+def reads(emulator: RunningEmulator) -> list[dict[str, Any]]:
+    entries = journal(emulator)
+    assert all(not e["mutating"] for e in entries), [e["method_id"] for e in entries]
+    return entries
+
+
+def count(entries: list[dict[str, Any]]) -> Counter[str]:
+    return Counter(str(e["method_id"]) for e in entries)
+
+
+def test_listed_datasets_and_buckets_cost_no_get_even_over_several_pages(
+    cli: CliFn, sites: Path, emulator: RunningEmulator, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    assert cli("apply", sites, "--yes").exit_code == 0
+    # two items a page: us-central1's 3 datasets take 2 pages, the 4 buckets 2 pages
+    monkeypatch.setattr(healthcare_location, "PAGE_SIZE", 2)
+    monkeypatch.setattr(storage_project, "PAGE_SIZE", 2)
+    # a get would now fail the plan: only the lists may answer
+    set_faults(
+        emulator,
+        rules=[
+            {"api": "healthcare", "method_id": DATASET_GET, "status": 403},
+            {"api": "storage", "method_id": BUCKET_GET, "status": 403},
+        ],
+    )
+    clear_journal(emulator)
+    plan = cli("plan", sites, "--detailed-exitcode")
+    assert plan.exit_code == 0, plan.output
+    assert plan.stdout.startswith("No changes.")
+    entries = reads(emulator)
+    methods = count(entries)
+    assert methods[DATASET_GET] == 0
+    assert methods[BUCKET_GET] == 0
+    assert methods[DATASET_LIST] == 2 + 1  # us-central1 in 2 pages, europe-west4 in 1
+    assert methods[BUCKET_LIST] == 2
+    # per site: its dataset's store list, dataset IAM, store IAM, bucket IAM; once for the
+    # blueprint: project, billing, services, project IAM (shared with the service agent)
+    assert len(entries) == 4 * 4 + 4 + 3 + 2, sorted(methods.items())
+    keys = [(e["method"], e["path"], e["query"]) for e in entries]
+    assert len(set(keys)) == len(keys)
+
+
+def test_an_absent_dataset_and_bucket_are_read_and_planned_as_create(
+    cli: CliFn, sites: Path, emulator: RunningEmulator
+) -> None:
+    assert cli("apply", sites, "--yes").exit_code == 0
+    add_site(sites, "site0004")
+    clear_journal(emulator)
+    plan = cli("plan", sites, "--detailed-exitcode")
+    assert plan.exit_code == 2, plan.output
+    assert f"+ healthcare.dataset:{dataset('site0004')}" in plan.stdout
+    assert f"+ storage.bucket:projects/_/buckets/{bucket('site0004')}" in plan.stdout
+    entries = reads(emulator)
+    got = [(e["method_id"], e["path"], e["status"]) for e in entries]
+    dataset_gets = [g for g in got if g[0] == DATASET_GET]
+    # the new dataset (404), then the same id in the Healthcare locations the blueprint does
+    # not use (a moved dataset); never a dataset its location's list showed
+    assert (DATASET_GET, f"/v1/{dataset('site0004')}", 404) in dataset_gets
+    assert all(g[2] == 404 for g in dataset_gets), dataset_gets
+    assert not [g for g in dataset_gets if "site0004" not in g[1]]
+    bucket_gets = [g for g in got if g[0] == BUCKET_GET]
+    assert bucket_gets == [(BUCKET_GET, f"/storage/v1/b/{bucket('site0004')}", 404)]
+
+
+def test_a_403_on_a_list_fails_the_plan_naming_the_scan(
+    cli: CliFn, sites: Path, emulator: RunningEmulator
+) -> None:
+    assert cli("apply", sites, "--yes").exit_code == 0
+    set_faults(emulator, rules=[{"api": "healthcare", "method_id": DATASET_LIST, "status": 403}])
+    plan = cli("plan", sites)
+    assert plan.exit_code == 1
+    assert "cannot plan" in plan.stderr
+    assert f"healthcare.location:projects/{PROJECT}/locations/us-central1" in plan.stderr
+    assert f"healthcare.location:projects/{PROJECT}/locations/{EUROPE}" in plan.stderr
+
+    set_faults(emulator, rules=[{"api": "storage", "method_id": BUCKET_LIST, "status": 403}])
+    plan = cli("plan", sites)
+    assert plan.exit_code == 1
+    assert "cannot plan" in plan.stderr
+    assert f"storage.project:projects/{PROJECT}/buckets" in plan.stderr
+
+
+def test_a_403_on_the_get_of_an_unlisted_object_fails_the_plan_naming_it(
+    cli: CliFn, sites: Path, emulator: RunningEmulator
+) -> None:
+    assert cli("apply", sites, "--yes").exit_code == 0
+    add_site(sites, "site0004")
+    set_faults(emulator, rules=[{"api": "healthcare", "method_id": DATASET_GET, "status": 403}])
+    plan = cli("plan", sites)
+    assert plan.exit_code == 1
+    assert "cannot plan: 1 object(s)" in plan.stderr
+    assert f"healthcare.dataset:{dataset('site0004')}" in plan.stderr
+
+    set_faults(emulator, rules=[{"api": "storage", "method_id": BUCKET_GET, "status": 403}])
+    plan = cli("plan", sites)
+    assert plan.exit_code == 1
+    assert "cannot plan: 1 object(s)" in plan.stderr
+    assert f"storage.bucket:projects/_/buckets/{bucket('site0004')}" in plan.stderr
+    assert "refused to read bucket" in plan.stderr
+
+
+def test_a_plan_of_one_site_reads_its_objects_without_the_scans(
+    cli: CliFn, sites: Path, emulator: RunningEmulator
+) -> None:
+    assert cli("apply", sites, "--yes").exit_code == 0
+    clear_journal(emulator)
+    plan = cli("plan", sites, "--site", "site0001", "--detailed-exitcode")
+    assert plan.exit_code == 0, plan.output
+    methods = count(reads(emulator))
+    assert (methods[DATASET_LIST], methods[BUCKET_LIST]) == (0, 0)
+    assert (methods[DATASET_GET], methods[BUCKET_GET]) == (1, 1)
