@@ -74,16 +74,16 @@ def serve(
     try:
         running = build(state, host=host, port=port, settings=settings, log_requests=not quiet)
     except OSError as error:
-        raise typer.BadParameter(f"cannot listen on {host}:{port}: {error.strerror}") from None
+        reason = error.strerror or str(error)
+        raise typer.BadParameter(f"cannot listen on {host}:{port}: {reason}") from None
     where = f" (state in {state})" if state else " (state in memory)"
     typer.echo(f"provision emulator listening on {running.base_url}{where}", err=True)
     try:
-        running.server.serve_forever()
+        running.serve_forever()
     except KeyboardInterrupt:
         typer.echo("stopped", err=True)
     finally:
-        running.server.server_close()
-        running.world.store.close()
+        running.stop()
 
 
 def _setting(item: str) -> tuple[str, Any]:

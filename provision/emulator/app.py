@@ -31,6 +31,10 @@ from provision.emulator.core.routing import (
 )
 from provision.emulator.core.world import World
 
+CONNECTION_SOCKET = "provision.emulator.socket"
+"""Environ key under which the server passes the request's connection socket (see server.py);
+absent when the app is called without a connection (werkzeug's test client)."""
+
 
 def api_routes(world: World) -> list[Route]:
     """Every API's routes. Each API package exposes `routes(world) -> list[Route]`."""
@@ -204,7 +208,7 @@ def _with_cors(response: Response, request: Request) -> Response:
 
 def _reset_connection(request: Request) -> None:
     """Drop the client's connection with a TCP reset (SO_LINGER 0, then close)."""
-    sock = request.environ.get("werkzeug.socket")
+    sock = request.environ.get(CONNECTION_SOCKET)
     if not isinstance(sock, socket.socket):
         return
     try:
