@@ -15,7 +15,6 @@ import queue
 import signal
 import threading
 from collections.abc import Callable, Hashable, Iterator, Mapping, Sequence
-from concurrent import futures
 from dataclasses import dataclass
 from enum import StrEnum
 from types import FrameType
@@ -104,7 +103,6 @@ def run_graph(
         for dep in pending[node]:
             dependents[dep].append(node)
     outcomes: dict[K, Outcome[T]] = {}
-    running: dict[futures.Future[T], K] = {}
     in_group: dict[str, int] = {}
     limits = dict(group_limits or {})
     ready: dict[str, list[int]] = {}  # per group: heap of positions of nodes ready to start
@@ -153,41 +151,85 @@ def run_graph(
             became_ready(node)
 
     stop = threading.Event()
-    finished: queue.SimpleQueue[futures.Future[T]] = queue.SimpleQueue()
-    with futures.ThreadPoolExecutor(max_workers=max(1, workers)) as pool, _ctrl_c_sets(stop):
-        try:
-            while len(outcomes) < len(order) and not stop.is_set():
-                while len(running) < workers and not stop.is_set():
-                    startable = next_startable()
-                    if startable is None:
+    running: set[K] = set()
+    pool = _Pool(work, max(1, workers))
+    try:
+        with _ctrl_c_sets(stop):
+            try:
+                while len(outcomes) < len(order) and not stop.is_set():
+                    while len(running) < workers and not stop.is_set():
+                        startable = next_startable()
+                        if startable is None:
+                            break
+                        name = group(startable)
+                        in_group[name] = in_group.get(name, 0) + 1
+                        running.add(startable)
+                        pool.submit(startable, busy=len(running))
+                    if not running:
+                        if len(outcomes) < len(order) and not stop.is_set():
+                            raise AssertionError("graph runner stalled (a group limit of 0?)")
                         break
-                    name = group(startable)
-                    in_group[name] = in_group.get(name, 0) + 1
-                    future = pool.submit(work, startable)
-                    running[future] = startable
-                    future.add_done_callback(finished.put)
-                if not running:
-                    if len(outcomes) < len(order) and not stop.is_set():
-                        raise AssertionError("graph runner stalled (a group limit of 0?)")
-                    break
-                for future in _drain(finished, timeout=0.1):
-                    node = running.pop(future)
-                    in_group[group(node)] -= 1
-                    settle(node, _outcome(future))
-        except KeyboardInterrupt:  # not on the main thread, or a second Ctrl-C
-            stop.set()
-        if stop.is_set():
-            interrupted = True
-            cancel.set()
-            for future, node in list(running.items()):
-                while not future.done():  # running calls finish (their waits end early)
+                    for node, outcome in _drain(pool.finished, timeout=0.1):
+                        running.discard(node)
+                        in_group[group(node)] -= 1
+                        settle(node, outcome)
+            except KeyboardInterrupt:  # not on the main thread, or a second Ctrl-C
+                stop.set()
+            if stop.is_set():
+                interrupted = True
+                cancel.set()
+                while running:  # running calls finish (their waits end early)
                     with contextlib.suppress(KeyboardInterrupt):
-                        futures.wait([future], timeout=0.1)
-                outcomes[node] = _outcome(future)
-            for node in order:
-                if node not in outcomes:
-                    outcomes[node] = Outcome(State.NOT_STARTED, reason="interrupted")
+                        for node, outcome in _drain(pool.finished, timeout=0.1):
+                            running.discard(node)
+                            outcomes[node] = outcome
+                for node in order:
+                    if node not in outcomes:
+                        outcomes[node] = Outcome(State.NOT_STARTED, reason="interrupted")
+    finally:
+        pool.close()
     return GraphResult({node: outcomes[node] for node in order}, interrupted)
+
+
+_STOP = object()
+
+
+class _Pool(Generic[K, T]):
+    """Threads running `work(node)` for submitted nodes; every `(node, Outcome)` arrives on
+    `finished`. Lighter than an executor (no future per node): the scheduler is the only reader
+    of outcomes. Threads start as they are needed, up to `size`; `close` ends and joins them."""
+
+    def __init__(self, work: Callable[[K], T], size: int) -> None:
+        self._work = work
+        self._size = size
+        self._tasks: queue.SimpleQueue[object] = queue.SimpleQueue()
+        self._threads: list[threading.Thread] = []
+        self.finished: queue.SimpleQueue[tuple[K, Outcome[T]]] = queue.SimpleQueue()
+
+    def submit(self, node: K, *, busy: int) -> None:
+        """Queue `node`; `busy` is how many submitted nodes have not finished, this one included."""
+        self._tasks.put(node)
+        if busy > len(self._threads) and len(self._threads) < self._size:
+            thread = threading.Thread(
+                target=self._serve, name=f"provision-worker-{len(self._threads)}", daemon=True
+            )
+            thread.start()
+            self._threads.append(thread)
+
+    def close(self) -> None:
+        for _ in self._threads:
+            self._tasks.put(_STOP)
+        for thread in self._threads:
+            thread.join()
+
+    def _serve(self) -> None:
+        while (task := self._tasks.get()) is not _STOP:
+            node: K = task  # type: ignore[assignment]
+            try:
+                outcome: Outcome[T] = Outcome(State.DONE, value=self._work(node))
+            except BaseException as error:  # reported as the node's failure, like an executor
+                outcome = Outcome(State.FAILED, error=error)
+            self.finished.put((node, outcome))
 
 
 @contextlib.contextmanager
@@ -217,10 +259,3 @@ def _drain(finished: queue.SimpleQueue[T], timeout: float) -> list[T]:
         while True:
             items.append(finished.get_nowait())
     return items
-
-
-def _outcome(future: futures.Future[T]) -> Outcome[T]:
-    error = future.exception()
-    if error is not None:
-        return Outcome(State.FAILED, error=error)
-    return Outcome(State.DONE, value=future.result())

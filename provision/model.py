@@ -1,7 +1,7 @@
 """The data model shared by planner, applier and renderers.
 
-Everything here is a frozen dataclass holding plain JSON-able values, so a `Plan` can be written
-to disk and read back without loss (see `provision.planfile`).
+Everything here is a frozen dataclass (or, for `Address`, a named tuple) holding plain JSON-able
+values, so a `Plan` can be written to disk and read back without loss (see `provision.planfile`).
 """
 
 from __future__ import annotations
@@ -10,17 +10,18 @@ from collections import Counter
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from enum import StrEnum
-from typing import Any
+from typing import Any, NamedTuple
 
 JSON = dict[str, Any]
 """A JSON object: the only shape specs, observed fields and diffs take."""
 
 
-@dataclass(frozen=True, order=True)
-class Address:
+class Address(NamedTuple):
     """Identifies one managed object: its kind and its full Google resource name.
 
     The string form `kind:name` is what users type (e.g. `--allow-delete`) and what the plan shows.
+    A named tuple, so hashing and comparing (the planner and applier do it tens of thousands of
+    times per run) happen in C; ordered by kind, then name.
     """
 
     kind: str

@@ -124,6 +124,9 @@ def healthcare_resources(loaded: LoadedBlueprint, blueprint: Blueprint) -> list[
                 loaded.locate("datasets"),
             )
         )
+    locations_of: dict[str, set[str]] = {}
+    for dataset in blueprint.datasets:
+        locations_of.setdefault(dataset.id, set()).add(dataset.location)
     for index, dataset in enumerate(blueprint.datasets):
         path = f"datasets[{index}]"
         address = addresses.dataset(pid, dataset.location, dataset.id)
@@ -132,9 +135,7 @@ def healthcare_resources(loaded: LoadedBlueprint, blueprint: Blueprint) -> list[
             "location": dataset.location,
             "datasetId": dataset.id,
             "adopt": dataset.adopt,
-            "declaredLocations": sorted(
-                {d.location for d in blueprint.datasets if d.id == dataset.id} - {dataset.location}
-            ),
+            "declaredLocations": sorted(locations_of[dataset.id] - {dataset.location}),
         }
         if dataset.time_zone is not None:
             spec["timeZone"] = dataset.time_zone

@@ -48,6 +48,8 @@ def register(cls: K) -> K:
 
 
 def _load() -> None:
+    if _state["loaded"]:  # set only once every module is imported; read without the lock
+        return
     with _lock:
         if _state["loaded"]:
             return

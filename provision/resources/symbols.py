@@ -10,6 +10,7 @@ number up when a saved plan is applied later).
 
 from __future__ import annotations
 
+import json
 import re
 import threading
 from collections.abc import Callable, Mapping
@@ -31,9 +32,16 @@ def fact_key(project_id: str) -> str:
     return f"project_number/{project_id}"
 
 
+def mentions_symbol(value: Any) -> bool:
+    """Whether `value` (any JSON) holds a symbol, resolved or not; one C-speed scan."""
+    return _MARK in json.dumps(value, default=str)
+
+
 def unresolved(value: Any) -> set[str]:
     """Project ids whose number `value` (any JSON) still refers to."""
     found: set[str] = set()
+    if not mentions_symbol(value):
+        return found
 
     def collect(text: str) -> str:
         if _MARK in text:
@@ -45,7 +53,10 @@ def unresolved(value: Any) -> set[str]:
 
 
 def resolve(value: Any, facts: Mapping[str, str]) -> Any:
-    """`value` with every symbol whose fact is known replaced; others are left in place."""
+    """`value` with every symbol whose fact is known replaced; others are left in place.
+    A `value` without symbols is returned as it is (not copied)."""
+    if not mentions_symbol(value):
+        return value
 
     def substitute(text: str) -> str:
         if _MARK not in text:
@@ -103,10 +114,11 @@ class Facts:
             return dict(self._facts)
 
     def resolve_fully(self, value: Any, what: str) -> Any:
-        """`value` with every symbol resolved, looking facts up when needed; raises otherwise."""
+        """`value` with every symbol resolved, looking facts up when needed; raises otherwise.
+        A `value` without symbols is returned as it is (not copied)."""
         missing = unresolved(value)
         if not missing:
-            return resolve(value, {})
+            return value
         if self._lookup is not None:
             for project_id in sorted(missing):
                 key = fact_key(project_id)

@@ -1,10 +1,9 @@
 """The emulator's cheaper ways of doing per-request work give exactly what the general ways give:
-JSON text, buffered answers against werkzeug's Response, the combined route table against trying
+buffered answers against werkzeug's Response, the combined route table against trying
 each route in turn, lazily begun transactions, and the server's line reader."""
 
 from __future__ import annotations
 
-import json
 import re
 import socket
 from pathlib import Path
@@ -13,52 +12,15 @@ from urllib.parse import unquote
 
 import pytest
 from cheroot import makefile
-from hypothesis import given, settings
-from hypothesis import strategies as st
 from werkzeug.datastructures import Headers
 from werkzeug.test import EnvironBuilder, run_wsgi_app
 from werkzeug.wrappers import Request, Response
 
 from provision.emulator.app import _with_cors, api_routes
-from provision.emulator.core.jsontext import dumps_indented
 from provision.emulator.core.routing import Answer, Route, Router, WsgiAnswer, buffered
 from provision.emulator.core.store import Store
 from provision.emulator.core.world import World
 from provision.emulator.server import _Reader
-
-_scalars = (
-    st.none()
-    | st.booleans()
-    | st.integers()
-    | st.floats(allow_nan=True, allow_infinity=True)
-    | st.text()
-)
-_keys = st.text() | st.integers() | st.booleans() | st.none() | st.floats()
-_json_like = st.recursive(
-    _scalars,
-    lambda inner: (
-        st.lists(inner, max_size=4)
-        | st.lists(inner, max_size=3).map(tuple)
-        | st.dictionaries(_keys, inner, max_size=4)
-    ),
-    max_leaves=30,
-)
-
-
-@settings(max_examples=400, deadline=None)
-@given(_json_like)
-def test_indented_json_is_the_standard_librarys(value: Any) -> None:
-    assert dumps_indented(value) == json.dumps(value, indent=2)
-
-
-def test_indented_json_errors_are_the_standard_librarys() -> None:
-    circular: list[Any] = []
-    circular.append(circular)
-    with pytest.raises(ValueError, match="Circular reference"):
-        dumps_indented({"a": circular})
-    with pytest.raises(TypeError):
-        dumps_indented({"a": object()})
-
 
 _STATUSES = (200, 201, 204, 206, 304, 308, 400, 404, 409, 412, 416, 429, 503)
 _HEADERS: tuple[dict[str, Any] | None, ...] = (

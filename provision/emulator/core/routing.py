@@ -20,7 +20,6 @@ from werkzeug.datastructures import MultiDict
 from werkzeug.wrappers import Request, Response
 
 from provision.emulator.core.errors import ApiError, Dialect, invalid_argument
-from provision.emulator.core.jsontext import dumps_indented
 from provision.emulator.core.world import World
 
 JSON = "application/json; charset=UTF-8"
@@ -229,8 +228,11 @@ def buffered(
 
 
 def json_response(status: int, body: Any, headers: dict[str, str] | None = None) -> WsgiAnswer:
-    """A JSON answer, indented by two spaces as Google's front ends send it."""
-    return buffered(status, (dumps_indented(body) + "\n").encode(), JSON, headers)
+    """A JSON answer. Compact, unlike Google's indented bodies: clients parse it either way, and
+    indenting forces the json module's pure-Python encoder (a fifth of the emulator's CPU)."""
+    return buffered(
+        status, (json.dumps(body, separators=(",", ":")) + "\n").encode(), JSON, headers
+    )
 
 
 def error_response(error: ApiError, dialect: Dialect, *, status_field: bool = False) -> WsgiAnswer:
