@@ -22,10 +22,14 @@ from provision.emulator.core.errors import ApiError
 from provision.emulator.core.faults import RESET, Faults, injected_error
 from provision.emulator.core.journal import Entry
 from provision.emulator.core.routing import (
+    CORS_HEADERS,
+    Answer,
     Ctx,
     Reply,
     Route,
     Router,
+    WsgiAnswer,
+    buffered,
     error_response,
     json_response,
 )
@@ -58,7 +62,7 @@ class EmulatorApp:
         response = self.dispatch(request)
         return response(environ, start_response)
 
-    def dispatch(self, request: Request) -> Response:
+    def dispatch(self, request: Request) -> WsgiAnswer:
         if request.method == "POST" and request.headers.get("X-HTTP-Method-Override"):
             request = _method_overridden(request)
         raw_path = request.environ.get("RAW_URI") or request.environ.get("REQUEST_URI") or ""
@@ -104,7 +108,9 @@ class EmulatorApp:
             )
         return response
 
-    def _run(self, route: Route, params: dict[str, str], request: Request) -> tuple[Response, str]:
+    def _run(
+        self, route: Route, params: dict[str, str], request: Request
+    ) -> tuple[WsgiAnswer, str]:
         settings = self.world.settings
         self.faults.delay(settings)
         fault = self.faults.choose(settings, route.api, route.method_id, route.mutating)
@@ -142,7 +148,7 @@ class EmulatorApp:
             return self._error(injected_error(fault.status, route.api), route), "after-commit"
         return response, ""
 
-    def _error(self, error: ApiError, route: Route) -> Response:
+    def _error(self, error: ApiError, route: Route) -> WsgiAnswer:
         return error_response(
             error,
             route.dialect,
@@ -176,33 +182,39 @@ def _consumer(world: World, params: dict[str, str], request: Request) -> str:
     return str(project["number"]) if project is not None else ref
 
 
-def _to_response(result: Any) -> Response:
+def _to_response(result: Any) -> WsgiAnswer:
     if isinstance(result, Response):
         return result
     if isinstance(result, Reply):
         if isinstance(result.body, bytes):
-            return Response(
-                result.body,
-                status=result.status,
-                headers=result.headers,
-                content_type=result.content_type,
-            )
+            return buffered(result.status, result.body, result.content_type, result.headers)
         if result.body is None:
             return Response(status=result.status, headers=result.headers)
         return json_response(result.status, result.body, result.headers)
     return json_response(200, result)
 
 
-def _with_cors(response: Response, request: Request) -> Response:
+_ALLOWED_METHODS = "GET, POST, PUT, PATCH, DELETE, OPTIONS"
+_DEFAULT_ALLOWED_HEADERS = "Authorization, Content-Type, Accept"
+_EXPOSED_HEADERS = "Content-Type, Content-Location"
+_MAX_AGE = "3600"
+
+
+def _with_cors(response: WsgiAnswer, request: Request) -> WsgiAnswer:
     """Let a browser viewer served from another origin call the emulator."""
-    origin = request.headers.get("Origin")
-    response.headers["Access-Control-Allow-Origin"] = origin or "*"
-    response.headers["Access-Control-Allow-Methods"] = "GET, POST, PUT, PATCH, DELETE, OPTIONS"
-    response.headers["Access-Control-Allow-Headers"] = request.headers.get(
-        "Access-Control-Request-Headers", "Authorization, Content-Type, Accept"
+    environ = request.environ
+    values = (
+        environ.get("HTTP_ORIGIN") or "*",
+        _ALLOWED_METHODS,
+        environ.get("HTTP_ACCESS_CONTROL_REQUEST_HEADERS", _DEFAULT_ALLOWED_HEADERS),
+        _EXPOSED_HEADERS,
+        _MAX_AGE,
     )
-    response.headers["Access-Control-Expose-Headers"] = "Content-Type, Content-Location"
-    response.headers["Access-Control-Max-Age"] = "3600"
+    if isinstance(response, Answer):
+        response.add_cors(zip(CORS_HEADERS, values, strict=True))
+    else:
+        for name, value in zip(CORS_HEADERS, values, strict=True):
+            response.headers[name] = value
     return response
 
 

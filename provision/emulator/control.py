@@ -21,16 +21,16 @@ from __future__ import annotations
 import json
 from typing import TYPE_CHECKING, Any
 
-from werkzeug.wrappers import Request, Response
+from werkzeug.wrappers import Request
 
 from provision.emulator.core.errors import ApiError
-from provision.emulator.core.routing import error_response, json_response
+from provision.emulator.core.routing import WsgiAnswer, error_response, json_response
 
 if TYPE_CHECKING:
     from provision.emulator.app import EmulatorApp
 
 
-def handle(app: EmulatorApp, request: Request, path: str) -> Response:
+def handle(app: EmulatorApp, request: Request, path: str) -> WsgiAnswer:
     world = app.world
     action = path.removeprefix("/_emulator/").strip("/")
     try:

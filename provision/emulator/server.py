@@ -8,6 +8,7 @@ them (no thread start per request).
 
 from __future__ import annotations
 
+import io
 import logging
 import sys
 import threading
@@ -16,7 +17,8 @@ from pathlib import Path
 from typing import Any
 
 from cheroot import errors as cheroot_errors
-from cheroot import wsgi
+from cheroot import makefile, wsgi
+from cheroot.server import HTTPConnection
 
 from provision.emulator.app import CONNECTION_SOCKET, EmulatorApp
 from provision.emulator.core.ids import Ids
@@ -81,10 +83,47 @@ def _finish_chunked_body(req: Any) -> None:
         req.close_connection = True
 
 
+class _Reader(makefile.StreamReader):
+    """cheroot's socket reader, with a `readline` that takes a line already in the buffer in one
+    slice. The inherited one (pure-Python `io`) peeks and copies the rest of the buffer for every
+    line, which made reading a request's headers a large share of the time per request."""
+
+    # The pure-Python `io.BufferedReader` state the stubs do not declare.
+    _read_lock: threading.Lock
+    _read_buf: bytes
+    _read_pos: int
+
+    def readline(self, size: int | None = -1) -> bytes:
+        limit = -1 if size is None else size
+        with self._read_lock:
+            buffer, position = self._read_buf, self._read_pos
+            end = buffer.find(b"\n", position) + 1
+            if end and (limit < 0 or end - position <= limit):
+                self._read_pos = end
+                self.bytes_read += end - position
+                return bytes(buffer[position:end])
+        return bytes(super().readline(size))
+
+
+def _make_file(sock: Any, mode: str = "r", bufsize: int = io.DEFAULT_BUFFER_SIZE) -> Any:
+    """cheroot's `MakeFile`, with the faster reader."""
+    if "r" in mode:
+        return _Reader(sock, mode, bufsize)
+    return makefile.StreamWriter(sock, mode, bufsize)
+
+
+class _Connection(HTTPConnection):
+    """A cheroot connection that reads through `_Reader` (the emulator serves plain HTTP only)."""
+
+    def __init__(self, server: Any, sock: Any, makefile: Any = None) -> None:
+        super().__init__(server, sock, _make_file)
+
+
 class EmulatorServer(wsgi.Server):
     """cheroot's WSGI server with the emulator's pool, keep-alive limits and logging."""
 
     keep_alive_conn_limit = KEEP_ALIVE_LIMIT
+    ConnectionClass = _Connection
     expiration_interval = SELECT_INTERVAL_S
 
     def __init__(self, host: str, port: int, app: EmulatorApp) -> None:

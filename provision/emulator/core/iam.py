@@ -124,13 +124,15 @@ def get_policy(world: World, resource: str, requested_version: int = 0) -> dict[
 
 
 def _render(record: dict[str, Any]) -> dict[str, Any]:
+    """The policy as Google shows it. It shares `bindings` and `auditConfigs` with `record`, which
+    must be the caller's own copy (as every `Store.get` returns) and not be changed afterwards."""
     policy: dict[str, Any] = {}
     bindings = record.get("bindings") or []
     if bindings:
         policy["version"] = 3 if has_conditions(bindings) else 1
-        policy["bindings"] = copy.deepcopy(bindings)
+        policy["bindings"] = bindings
     if record.get("auditConfigs"):
-        policy["auditConfigs"] = copy.deepcopy(record["auditConfigs"])
+        policy["auditConfigs"] = record["auditConfigs"]
     policy["etag"] = policy_etag(int(record["revision"]))
     return policy
 

@@ -10,8 +10,9 @@ from __future__ import annotations
 
 import json
 import re
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
+from functools import cache
 from typing import Any
 from urllib.parse import unquote
 
@@ -21,6 +22,8 @@ from werkzeug.wrappers import Request, Response
 from provision.emulator.core.errors import ApiError, Dialect, invalid_argument
 from provision.emulator.core.world import World
 
+JSON = "application/json; charset=UTF-8"
+
 
 @dataclass(frozen=True)
 class Reply:
@@ -29,7 +32,7 @@ class Reply:
     status: int = 200
     body: Any = None
     """A JSON-able value, or bytes sent as they are."""
-    content_type: str = "application/json; charset=UTF-8"
+    content_type: str = JSON
     headers: dict[str, str] = field(default_factory=dict)
 
 
@@ -90,45 +93,149 @@ class Route:
 
 
 def compile_template(template: str) -> re.Pattern[str]:
+    return re.compile(f"^{_template_pattern(template)}$")
+
+
+def _template_pattern(template: str, prefix: str = "") -> str:
+    """The regex of a template; parameter groups are named `prefix + name`."""
     pattern = ""
     position = 0
     for match in re.finditer(r"\{(\w+)(=\*\*)?\}", template):
         pattern += re.escape(template[position : match.start()])
         name, rest = match.group(1), match.group(2)
-        pattern += f"(?P<{name}>.+)" if rest else f"(?P<{name}>[^/:]+)"
+        pattern += f"(?P<{prefix}{name}>.+)" if rest else f"(?P<{prefix}{name}>[^/:]+)"
         position = match.end()
     pattern += re.escape(template[position:])
-    return re.compile(f"^{pattern}$")
+    return pattern
+
+
+_Branch = tuple[Route, list[tuple[str, str]]]
+"""A route and its parameters' (group name in the combined regex, parameter name)."""
 
 
 class Router:
+    """Finds the first route, in the order given, whose method and template match a request.
+
+    The templates of one method are tried in a single regex (`^(?:(?P<r0>t0$)|(?P<r1>t1$)|...)`):
+    an alternation tries its branches in order, each with all its backtracking, so the branch
+    that matches is the first route whose own regex matches.
+    """
+
     def __init__(self, routes: Iterable[Route]) -> None:
         self.routes = list(routes)
+        by_method: dict[str, list[tuple[int, Route]]] = {}
+        for index, route in enumerate(self.routes):
+            by_method.setdefault(route.method, []).append((index, route))
+        self._tables: dict[str, tuple[re.Pattern[str], dict[str, _Branch]]] = {}
+        for method, indexed in by_method.items():
+            branches = []
+            found: dict[str, _Branch] = {}
+            for index, route in indexed:
+                branch = f"r{index}"
+                prefix = f"{branch}_"
+                branches.append(f"(?P<{branch}>{_template_pattern(route.template, prefix)}$)")
+                names = [(prefix + name, name) for name in route.regex.groupindex]
+                found[branch] = (route, names)
+            self._tables[method] = (re.compile("^(?:" + "|".join(branches) + ")"), found)
 
     def match(self, method: str, raw_path: str) -> tuple[Route, dict[str, str]] | None:
         """The route for this request; raises 405-style errors never (Google answers 404)."""
-        for route in self.routes:
-            if route.method != method:
-                continue
-            found = route.regex.match(raw_path)
-            if found:
-                params = {key: unquote(value) for key, value in found.groupdict().items()}
-                return route, params
-        return None
+        table = self._tables.get(method)
+        if table is None:
+            return None
+        regex, found = table
+        matched = regex.match(raw_path)
+        if matched is None or matched.lastgroup is None:
+            return None
+        route, names = found[matched.lastgroup]
+        return route, {name: unquote(matched.group(group)) for group, name in names}
 
 
-def json_response(status: int, body: Any, headers: dict[str, str] | None = None) -> Response:
+CORS_HEADERS = (
+    "Access-Control-Allow-Origin",
+    "Access-Control-Allow-Methods",
+    "Access-Control-Allow-Headers",
+    "Access-Control-Expose-Headers",
+    "Access-Control-Max-Age",
+)
+
+_SET_BY_RESPONSE = frozenset(
+    {"content-type", "content-length", "location", "content-location"}
+    | {name.lower() for name in CORS_HEADERS}
+)
+"""Headers that werkzeug's Response sets, rewrites or replaces itself; an answer carrying one of
+them is left to werkzeug."""
+
+
+class Answer:
+    """A complete, buffered answer handed to WSGI's `start_response` as it is.
+
+    It carries exactly the status line, headers (in order) and body that werkzeug's `Response`
+    would send for the same body, status, headers and content type; `buffered()` builds one only
+    where that holds and a `Response` otherwise. Streamed bodies stay werkzeug Responses.
+    """
+
+    __slots__ = ("body", "headers", "status", "status_code")
+
+    def __init__(self, status_code: int, headers: list[tuple[str, str]], body: bytes) -> None:
+        self.status_code = status_code
+        self.status = status_line(status_code)
+        self.headers = headers
+        self.body = body
+
+    def add_cors(self, values: Iterable[tuple[str, str]]) -> None:
+        """Append the CORS headers (`buffered()` guarantees none is present yet)."""
+        self.headers.extend(values)
+
+    def __call__(self, environ: Mapping[str, Any], start_response: Any) -> list[bytes]:
+        start_response(self.status, self.headers)
+        return [] if environ.get("REQUEST_METHOD") == "HEAD" else [self.body]
+
+
+WsgiAnswer = Answer | Response
+"""What the app answers a request with."""
+
+
+@cache
+def status_line(status_code: int) -> str:
+    """The status line werkzeug sends for a status code (e.g. `404 NOT FOUND`)."""
+    return Response(status=status_code).status
+
+
+def buffered(
+    status: int,
+    body: bytes,
+    content_type: str,
+    headers: Mapping[str, Any] | None = None,
+) -> WsgiAnswer:
+    """`Response(body, status=status, headers=headers, content_type=content_type)`, as an
+    `Answer` where werkzeug would add or rewrite nothing beyond Content-Type and Content-Length
+    (no 1xx/204/304 status, no Location or Content-Location, no header werkzeug sets itself)."""
+    listed: list[tuple[str, str]] = []
+    plain = status >= 200 and status not in (204, 304)
+    if headers:
+        for key, value in headers.items():
+            text = value if isinstance(value, str) else str(value)
+            if key.lower() in _SET_BY_RESPONSE or "\n" in text or "\r" in text:
+                plain = False
+                break
+            listed.append((key, text))
+    if not plain:
+        return Response(body, status=status, headers=headers, content_type=content_type)
+    listed.append(("Content-Type", content_type))
+    listed.append(("Content-Length", str(len(body))))
+    return Answer(status, listed, body)
+
+
+def json_response(status: int, body: Any, headers: dict[str, str] | None = None) -> WsgiAnswer:
     """A JSON answer. Compact, unlike Google's indented bodies: clients parse it either way, and
     indenting forces the json module's pure-Python encoder (a fifth of the emulator's CPU)."""
-    return Response(
-        json.dumps(body, separators=(",", ":")) + "\n",
-        status=status,
-        headers=headers,
-        content_type="application/json; charset=UTF-8",
+    return buffered(
+        status, (json.dumps(body, separators=(",", ":")) + "\n").encode(), JSON, headers
     )
 
 
-def error_response(error: ApiError, dialect: Dialect, *, status_field: bool = False) -> Response:
+def error_response(error: ApiError, dialect: Dialect, *, status_field: bool = False) -> WsgiAnswer:
     body = error.envelope(dialect)
     if dialect == "storage" and status_field:
         body["error"]["status"] = error.status

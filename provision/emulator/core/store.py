@@ -2,7 +2,10 @@
 
 One connection serves every thread; callers hold `Store.lock` for the whole request, and each
 request is one transaction (`transaction()`), so a failed request changes nothing and multi-object
-writes such as `batchEnable` are atomic.
+writes such as `batchEnable` are atomic. In memory, the transaction begins at its first write: a
+request that only reads costs no BEGIN/COMMIT, and since no other connection exists and the lock
+is held throughout, it reads the same state. A file, which another process may open, is read
+inside BEGIN/COMMIT as well.
 """
 
 from __future__ import annotations
@@ -40,25 +43,37 @@ class Store:
         self._db.executescript(_SCHEMA)
         self.lock = threading.RLock()
         self._depth = 0
+        self._begun = False
+        """Whether the open transaction has issued its BEGIN (at its first write)."""
 
     @contextmanager
     def transaction(self) -> Iterator[None]:
         """Run the body atomically (nested calls join the outer transaction)."""
         with self.lock:
             outer = self._depth == 0
-            if outer:
+            if outer and self.path is not None:
                 self._db.execute("BEGIN")
+                self._begun = True
             self._depth += 1
             try:
                 yield
             except BaseException:
                 self._depth -= 1
-                if outer:
+                if outer and self._begun:
+                    self._begun = False
                     self._db.execute("ROLLBACK")
                 raise
             self._depth -= 1
-            if outer:
+            if outer and self._begun:
+                self._begun = False
                 self._db.execute("COMMIT")
+
+    def _write(self, sql: str, parameters: tuple[Any, ...] = ()) -> sqlite3.Cursor:
+        """Run a write, first opening the transaction it belongs to (caller holds the lock)."""
+        if self._depth and not self._begun:
+            self._db.execute("BEGIN")
+            self._begun = True
+        return self._db.execute(sql, parameters)
 
     def get(self, collection: str, key: str) -> dict[str, Any] | None:
         with self.lock:
@@ -69,14 +84,14 @@ class Store:
 
     def put(self, collection: str, key: str, value: dict[str, Any]) -> None:
         with self.lock:
-            self._db.execute(
+            self._write(
                 "INSERT OR REPLACE INTO docs (collection, key, value) VALUES (?, ?, ?)",
                 (collection, key, json.dumps(value, sort_keys=True)),
             )
 
     def delete(self, collection: str, key: str) -> bool:
         with self.lock:
-            cursor = self._db.execute(
+            cursor = self._write(
                 "DELETE FROM docs WHERE collection = ? AND key = ?", (collection, key)
             )
         return cursor.rowcount > 0
@@ -102,7 +117,7 @@ class Store:
 
     def put_blob(self, key: str, data: bytes) -> None:
         with self.lock:
-            self._db.execute("INSERT OR REPLACE INTO blobs (key, data) VALUES (?, ?)", (key, data))
+            self._write("INSERT OR REPLACE INTO blobs (key, data) VALUES (?, ?)", (key, data))
 
     def get_blob(self, key: str) -> bytes | None:
         with self.lock:
@@ -111,14 +126,14 @@ class Store:
 
     def delete_blob(self, key: str) -> None:
         with self.lock:
-            self._db.execute("DELETE FROM blobs WHERE key = ?", (key,))
+            self._write("DELETE FROM blobs WHERE key = ?", (key,))
 
     def next_value(self, name: str, start: int = 1) -> int:
         """Increment and return the counter `name` (first value is `start`)."""
         with self.lock:
             row = self._db.execute("SELECT value FROM counters WHERE name = ?", (name,)).fetchone()
             value = start if row is None else int(row[0]) + 1
-            self._db.execute(
+            self._write(
                 "INSERT OR REPLACE INTO counters (name, value) VALUES (?, ?)", (name, value)
             )
         return value

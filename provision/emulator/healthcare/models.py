@@ -228,7 +228,9 @@ class Names:
 
 
 def render(record: dict[str, Any], names: Names) -> dict[str, Any]:
-    out = {key: copy.deepcopy(value) for key, value in record.items() if not key.startswith("_")}
+    """The resource as Google shows it. It shares nested values with `record`, which must be the
+    caller's own copy (as every `Store.get` returns) and not change afterwards."""
+    out = {key: value for key, value in record.items() if not key.startswith("_")}
     out["name"] = names.shown(record["name"])
     return out
 

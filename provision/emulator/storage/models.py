@@ -420,7 +420,8 @@ def list_buckets(world: World, project: dict[str, Any], prefix: str = "") -> lis
 def render_bucket(
     bucket: dict[str, Any], base_url: str, projection: str = "noAcl"
 ) -> dict[str, Any]:
-    """The `Bucket` resource as the JSON API returns it."""
+    """The `Bucket` resource as the JSON API returns it. It shares nested values with `bucket`,
+    which must be the caller's own copy (as every `Store.get` returns) and not change afterwards."""
     name = bucket["name"]
     out: dict[str, Any] = {
         "kind": "storage#bucket",
@@ -435,8 +436,8 @@ def render_bucket(
         "etag": policy_etag(int(bucket["metageneration"])),
         "timeCreated": bucket["timeCreated"],
         "updated": bucket["updated"],
-        "softDeletePolicy": copy.deepcopy(bucket["softDeletePolicy"]),
-        "iamConfiguration": copy.deepcopy(bucket["iamConfiguration"]),
+        "softDeletePolicy": bucket["softDeletePolicy"],
+        "iamConfiguration": bucket["iamConfiguration"],
         "locationType": bucket["locationType"],
         "rpo": bucket.get("rpo", "DEFAULT"),
     }
@@ -444,7 +445,7 @@ def render_bucket(
         out["labels"] = dict(bucket["labels"])
     for key in BUCKET_WRITABLE:
         if key not in out and key in bucket and key != "labels":
-            out[key] = copy.deepcopy(bucket[key])
+            out[key] = bucket[key]
     if projection == "full":
         number = bucket["projectNumber"]
         out["owner"] = {"entity": f"project-owners-{number}"}
