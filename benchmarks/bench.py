@@ -1,13 +1,13 @@
 """`make bench`: how plan and apply time grow with the number of sites, on the emulator.
 
-For each N (default 1, 10, 100, 300) the emulator runs with a fixed latency per request
-(default 50 ms; in its own process, or in this one with `--emulator-in-process`) and a
-blueprint of N sites is generated (see `benchmarks.generate`). One JSON line per N reports:
-plan from empty (everything planned as create), apply from empty, plan after apply (everything
-exists and is read), a no-op apply, requests and read waves from the emulator's journal, the
-sequential baseline (the same reads replayed one after another, as a script of gcloud calls
-would make them), and peak RSS. A last line gives `provision --help` time and whether each
-target was met. A benchmark, not a test: it never fails on a target.
+For each N (default 1, 10, 100, 300) the emulator runs with a fixed latency per request (default
+50 ms; in its own process, or in this one with `--emulator-in-process`) and a blueprint of N
+sites is generated (see `benchmarks.generate`). One JSON line per N reports: plan from empty
+(everything planned as create), apply from empty, plan after apply (everything exists and is
+read; the median of `--plan-repeats` runs), a no-op apply, requests and read waves from the
+emulator's journal, the sequential baseline (the same reads replayed one after another, as a
+script of gcloud calls would make them), and peak RSS. A last line gives `provision --help` time
+and whether each target was met. A benchmark, not a test: it never fails on a target.
 """
 
 from __future__ import annotations
@@ -17,6 +17,7 @@ import json
 import os
 import resource
 import shutil
+import statistics
 import subprocess
 import sys
 import tempfile
@@ -108,6 +109,12 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser.add_argument(
         "--no-sequential", action="store_true", help="skip the sequential replay baseline"
     )
+    parser.add_argument(
+        "--plan-repeats",
+        type=int,
+        default=5,
+        help="plans after apply per size; the median is reported (default: %(default)s)",
+    )
     args = parser.parse_args(argv)
     try:
         sizes = sorted({int(text) for text in args.sites.split(",") if text.strip()})
@@ -120,6 +127,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         latency_ms=args.latency_ms,
         sequential=not args.no_sequential,
         own_process=not args.emulator_in_process,
+        plan_repeats=max(1, args.plan_repeats),
         emit=lambda line: print(line, flush=True),
     )
     return 0
@@ -132,6 +140,7 @@ def run(
     sequential: bool = True,
     timing: Timing = BENCH_TIMING,
     help_runs: int = 5,
+    plan_repeats: int = 5,
     own_process: bool = True,
     emit: Callable[[str], None],
 ) -> tuple[list[SizeResult], dict[str, Any]]:
@@ -149,6 +158,7 @@ def run(
                 timing=timing,
                 sequential=sequential,
                 latency_ms=latency_ms,
+                plan_repeats=plan_repeats,
             )
             if results and results[0].sites == 1:
                 ratio = round(result.plan_s / results[0].plan_s, 2)
@@ -173,8 +183,10 @@ def measure(
     timing: Timing,
     sequential: bool,
     latency_ms: float,
+    plan_repeats: int = 1,
 ) -> SizeResult:
-    """Plan and apply from empty, then plan and apply again, on a freshly reset emulator."""
+    """Plan and apply from empty, then plan (`plan_repeats` times; the median counts) and apply
+    again, on a freshly reset emulator."""
     running.reset()
     loaded = load(write_blueprint(directory, sites))
     resources = expand(loaded)
@@ -212,6 +224,10 @@ def measure(
     if plan.has_changes:
         pending = [str(c.address) for c in plan.changes if c.action is not Action.NOOP]
         raise RuntimeError(f"plan after apply is not empty: {pending[:5]}")
+    plan_runs = [plan_s] + [
+        timed(lambda: plan_blueprint(loaded, context()))[0] for _ in range(plan_repeats - 1)
+    ]
+    plan_s = statistics.median(plan_runs)
     sequential_s = replay_sequentially(running.base_url, plan_entries) if sequential else 0.0
 
     running.clear_journal()

@@ -179,8 +179,8 @@ def merge(policy: Mapping[str, Any], wanted: Sequence[WantedBinding]) -> MergeRe
             else:
                 bindings.append(_new_binding(want, additions))
         diffs.append(FieldDiff(f"bindings[{want.label}]", sorted(before), sorted(after)))
-    if not diffs:
-        return MergeResult(_copied(policy), False, (), tuple(removals))
+    if not diffs:  # nothing was changed: `result` is still an untouched copy
+        return MergeResult(result, False, (), tuple(removals))
     result["bindings"] = bindings
     if any(b.get("condition") for b in bindings):
         result["version"] = 3
@@ -242,7 +242,7 @@ def subtract(policy: Mapping[str, Any], wanted: Sequence[WantedBinding]) -> Merg
             binding["members"] = kept
         if before != after:
             diffs.append(FieldDiff(f"bindings[{want.label}]", sorted(before), sorted(after)))
-    if not diffs:
-        return MergeResult(_copied(policy), False, (), ())
+    if not diffs:  # nothing was changed: `result` is still an untouched copy
+        return MergeResult(result, False, (), ())
     result["bindings"] = [b for b in bindings if b.get("members")]
     return MergeResult(result, True, tuple(diffs), tuple(removals))

@@ -20,6 +20,7 @@ def test_harness_runs_for_one_site() -> None:
         timing=FAST_TIMING,
         help_runs=0,
         own_process=False,
+        plan_repeats=2,
         emit=lines.append,
     )
     (result,) = results
