@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import http.client
 import json
+import socket
 import threading
 from collections.abc import Iterator
 from contextlib import closing
@@ -121,3 +122,32 @@ def test_stop_ends_every_server_thread() -> None:
         running.stop()
     left: list[Any] = [t for t in threading.enumerate() if t not in before and t.is_alive()]
     assert left == []
+
+
+def test_a_body_cut_short_is_neither_run_nor_journaled(emulator: RunningEmulator) -> None:
+    """A client killed mid-request leaves headers announcing more body than arrives; Google never
+    sees such a request, so the emulator must not run it (here: blank a bucket's policy)."""
+    seed_project(emulator, "cut-short")
+    with closing(_connection(emulator)) as conn:
+        status, _, _ = _call(
+            conn,
+            "POST",
+            "/storage/v1/b?project=cut-short",
+            json.dumps({"name": "cut-short-bucket"}).encode(),
+            {"Content-Type": "application/json", "Transfer-Encoding": "chunked"},
+        )
+    assert status == 200
+    host, port = emulator.base_url.removeprefix("http://").rsplit(":", 1)
+    before = len(journal(emulator))
+    with socket.create_connection((host, int(port)), timeout=10) as raw:
+        raw.sendall(
+            b"PUT /storage/v1/b/cut-short-bucket/iam HTTP/1.1\r\nHost: emulator\r\n"
+            b"Content-Type: application/json\r\nContent-Length: 200\r\n\r\n{}"
+        )
+        raw.shutdown(socket.SHUT_WR)
+        raw.recv(1000)
+    with closing(_connection(emulator)) as conn:
+        status, data, _ = _call(conn, "GET", "/storage/v1/b/cut-short-bucket/iam")
+    roles = {binding["role"] for binding in json.loads(data)["bindings"]}
+    assert status == 200 and "roles/storage.legacyBucketOwner" in roles
+    assert len(journal(emulator)) == before + 1  # the GET only
