@@ -18,9 +18,13 @@ from tests.conftest import journal
 from tests.emulator.clients import control, seed_project
 
 
-def _connection(emulator: RunningEmulator) -> http.client.HTTPConnection:
+def _address(emulator: RunningEmulator) -> tuple[str, int]:
     host, port = emulator.base_url.removeprefix("http://").rsplit(":", 1)
-    return http.client.HTTPConnection(host, int(port), timeout=10)
+    return host, int(port)
+
+
+def _connection(emulator: RunningEmulator) -> http.client.HTTPConnection:
+    return http.client.HTTPConnection(*_address(emulator), timeout=10)
 
 
 def _call(
@@ -137,9 +141,8 @@ def test_a_body_cut_short_is_neither_run_nor_journaled(emulator: RunningEmulator
             {"Content-Type": "application/json", "Transfer-Encoding": "chunked"},
         )
     assert status == 200
-    host, port = emulator.base_url.removeprefix("http://").rsplit(":", 1)
     before = len(journal(emulator))
-    with socket.create_connection((host, int(port)), timeout=10) as raw:
+    with socket.create_connection(_address(emulator), timeout=10) as raw:
         raw.sendall(
             b"PUT /storage/v1/b/cut-short-bucket/iam HTTP/1.1\r\nHost: emulator\r\n"
             b"Content-Type: application/json\r\nContent-Length: 200\r\n\r\n{}"
