@@ -3,6 +3,10 @@
 Each request: match a route, sleep the injected latency, maybe inject a fault, run the handler in
 one store transaction (so a failed request changes nothing), maybe replace the answer with an
 error after the commit, and record the exchange in the journal.
+
+A Cloud Storage batch (`POST /batch/storage/v1`, storage/batch.py) runs each of its calls the same
+way except for the latency, which the batch sleeps once after its calls; every call has its own
+journal entry, followed by the batch's own (`method_id` `batch`).
 """
 
 from __future__ import annotations
@@ -35,6 +39,7 @@ from provision.emulator.core.routing import (
     json_response,
 )
 from provision.emulator.core.world import World
+from provision.emulator.storage import batch
 
 CONNECTION_SOCKET = "provision.emulator.socket"
 """Environ key under which the server passes the request's connection socket (see server.py);
@@ -68,14 +73,23 @@ class EmulatorApp:
             # The client went away mid-body (e.g. killed): Google never sees such a request, so
             # it is neither run nor journaled. Nobody reads this answer.
             return Response("request body cut short", status=400)
-        if request.method == "POST" and request.headers.get("X-HTTP-Method-Override"):
-            request = _method_overridden(request)
-        raw_path = request.environ.get("RAW_URI") or request.environ.get("REQUEST_URI") or ""
-        raw_path = raw_path.split("?", 1)[0] or request.path
+        request = _overridden(request)
+        raw_path = _raw_path(request)
         if raw_path.startswith("/_emulator/"):
             return control.handle(self, request, raw_path)
         if request.method == "OPTIONS":
             return _with_cors(Response(status=204), request)
+        if request.method == "POST" and raw_path == batch.BATCH_PATH:
+            return _with_cors(self._batch(request, raw_path), request)
+        response, injected = self._serve(request, raw_path, delay=True)
+        if injected.endswith("reset"):
+            _reset_connection(request)
+        return _with_cors(response, request)
+
+    def _serve(self, request: Request, raw_path: str, *, delay: bool) -> tuple[WsgiAnswer, str]:
+        """Route, run and journal one API request; returns the answer and what was injected.
+        `delay`: sleep the injected latency first (a batch's calls sleep it once, together).
+        An injected reset (`...reset`) is the caller's to do, once the exchange is journaled."""
         started = time.perf_counter()
         start_wall = time.time()
         matched = self.router.match(request.method, raw_path)
@@ -87,16 +101,98 @@ class EmulatorApp:
         else:
             route, params = matched
             route_api, method_id, mutating = route.api, route.method_id, route.mutating
-            response, injected = self._run(route, params, request)
-        response = _with_cors(response, request)
+            response, injected = self._run(route, params, request, delay=delay)
+        self._record(
+            request,
+            raw_path,
+            response.status_code,
+            (route_api, method_id, mutating),
+            started,
+            start_wall,
+            injected,
+        )
+        return response, injected
+
+    def _batch(self, request: Request, raw_path: str) -> WsgiAnswer:
+        """A Cloud Storage batch: each call through `_serve` in order (without latency), the
+        latency once, then one multipart answer. A call whose fault resets the connection ends
+        the batch there (later calls do not run): the client sees a dropped connection."""
+        started = time.perf_counter()
+        start_wall = time.time()
+        injected = ""
+        response: WsgiAnswer
+        try:
+            parts = batch.parse(request.get_data(), request.headers.get("Content-Type", ""))
+        except ApiError as error:
+            response = self._storage_error(error)
+        else:
+            answers: list[tuple[batch.Part, WsgiAnswer, dict[str, Any]]] = []
+            for part in parts:
+                inner = _overridden(Request(batch.part_environ(request.environ, part)))
+                if part.in_storage:
+                    answer, part_injected = self._serve(inner, part.path, delay=False)
+                else:
+                    answer, part_injected = self._rejected(inner, part.path, part), ""
+                if part_injected.endswith("reset"):
+                    injected = "reset"
+                    break
+                answers.append((part, answer, inner.environ))
+            self.faults.delay(self.world.settings)
+            if injected:
+                response = Response(status=500)
+            else:
+                body, content_type = batch.render(answers)
+                response = buffered(200, body, content_type)
+        self._record(
+            request,
+            raw_path,
+            response.status_code,
+            ("storage", "batch", False),
+            started,
+            start_wall,
+            injected,
+        )
+        if injected:
+            _reset_connection(request)
+        return response
+
+    def _rejected(self, request: Request, raw_path: str, part: batch.Part) -> WsgiAnswer:
+        """A batch call that is not a Cloud Storage call: answered 400, run nowhere, journaled
+        like a request no route matches."""
+        started = time.perf_counter()
+        response = self._storage_error(batch.outside_storage(part))
+        self._record(
+            request,
+            raw_path,
+            response.status_code,
+            ("unknown", "unknown", False),
+            started,
+            time.time(),
+            "",
+        )
+        return response
+
+    def _record(
+        self,
+        request: Request,
+        raw_path: str,
+        status: int,
+        route: tuple[str, str, bool],
+        started: float,
+        start_wall: float,
+        injected: str,
+    ) -> None:
+        """Journal one exchange (and log it with `log_requests`); `route` is (api, method_id,
+        mutating)."""
+        api, method_id, mutating = route
         elapsed = (time.perf_counter() - started) * 1000.0
         self.world.journal.append(
             Entry(
                 method=request.method,
                 path=raw_path,
                 query=request.query_string.decode("latin-1"),
-                status=response.status_code,
-                api=route_api,
+                status=status,
+                api=api,
                 method_id=method_id,
                 mutating=mutating,
                 ms=round(elapsed, 3),
@@ -106,22 +202,21 @@ class EmulatorApp:
         )
         if self.log_requests:
             print(
-                f"{request.method} {raw_path} -> {response.status_code} ({elapsed:.1f} ms)"
+                f"{request.method} {raw_path} -> {status} ({elapsed:.1f} ms)"
                 f"{' [' + injected + ']' if injected else ''}",
                 file=sys.stderr,
                 flush=True,
             )
-        return response
 
     def _run(
-        self, route: Route, params: dict[str, str], request: Request
+        self, route: Route, params: dict[str, str], request: Request, *, delay: bool = True
     ) -> tuple[WsgiAnswer, str]:
         settings = self.world.settings
-        self.faults.delay(settings)
+        if delay:
+            self.faults.delay(settings)
         fault = self.faults.choose(settings, route.api, route.method_id, route.mutating)
         if fault is not None and not fault.after_commit:
             if fault.status == RESET:
-                _reset_connection(request)
                 return Response(status=500), "reset"
             return self._error(injected_error(fault.status, route.api), route), "before-commit"
         if settings.quotas:
@@ -148,7 +243,6 @@ class EmulatorApp:
             self.faults.not_injected(fault)
         if fault is not None and response.status_code < 400:
             if fault.status == RESET:
-                _reset_connection(request)
                 return Response(status=500), "after-commit reset"
             return self._error(injected_error(fault.status, route.api), route), "after-commit"
         return response, ""
@@ -158,6 +252,11 @@ class EmulatorApp:
             error,
             route.dialect,
             status_field=self.world.settings.storage_error_status_field,
+        )
+
+    def _storage_error(self, error: ApiError) -> WsgiAnswer:
+        return error_response(
+            error, "storage", status_field=self.world.settings.storage_error_status_field
         )
 
 
@@ -171,6 +270,18 @@ def _cut_short(request: Request) -> bool:
         return len(request.get_data(cache=True)) < declared
     except ClientDisconnected:
         return True
+
+
+def _raw_path(request: Request) -> str:
+    """The percent-encoded path as sent (routes match it raw, see core/routing.py)."""
+    raw_path = request.environ.get("RAW_URI") or request.environ.get("REQUEST_URI") or ""
+    return str(raw_path).split("?", 1)[0] or request.path
+
+
+def _overridden(request: Request) -> Request:
+    if request.method == "POST" and request.headers.get("X-HTTP-Method-Override"):
+        return _method_overridden(request)
+    return request
 
 
 def _method_overridden(request: Request) -> Request:

@@ -31,3 +31,13 @@ def test_page_counts_the_methods_this_emulator_serves() -> None:
         "| `folders.create` | POST | `/v3/folders` | — |",
     ):
         assert row in page
+
+
+def test_page_names_the_batch_endpoints_this_emulator_answers() -> None:
+    summary = {
+        line.split("]")[0].removeprefix("| ["): line.rsplit("|", 2)[1].strip()
+        for line in render_page().splitlines()
+        if line.startswith("| [")
+    }
+    assert summary["Cloud Storage JSON"] == "`/batch/storage/v1`: yes"
+    assert summary["Cloud Healthcare"] == "`/batch`: —"
