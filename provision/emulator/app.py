@@ -81,14 +81,14 @@ class EmulatorApp:
             return _with_cors(Response(status=204), request)
         if request.method == "POST" and raw_path == batch.BATCH_PATH:
             return _with_cors(self._batch(request, raw_path), request)
-        response, injected = self._serve(request, raw_path, delay=True)
+        response, injected = self._serve(request, raw_path, in_batch=False)
         if injected.endswith("reset"):
             _reset_connection(request)
         return _with_cors(response, request)
 
-    def _serve(self, request: Request, raw_path: str, *, delay: bool) -> tuple[WsgiAnswer, str]:
+    def _serve(self, request: Request, raw_path: str, *, in_batch: bool) -> tuple[WsgiAnswer, str]:
         """Route, run and journal one API request; returns the answer and what was injected.
-        `delay`: sleep the injected latency first (a batch's calls sleep it once, together).
+        `in_batch`: a call of a batch, which sleeps the latency once for all its calls.
         An injected reset (`...reset`) is the caller's to do, once the exchange is journaled."""
         started = time.perf_counter()
         start_wall = time.time()
@@ -101,7 +101,7 @@ class EmulatorApp:
         else:
             route, params = matched
             route_api, method_id, mutating = route.api, route.method_id, route.mutating
-            response, injected = self._run(route, params, request, delay=delay)
+            response, injected = self._run(route, params, request, delay=not in_batch)
         self._record(
             request,
             raw_path,
@@ -110,35 +110,42 @@ class EmulatorApp:
             started,
             start_wall,
             injected,
+            in_batch=in_batch,
         )
         return response, injected
 
     def _batch(self, request: Request, raw_path: str) -> WsgiAnswer:
         """A Cloud Storage batch: each call through `_serve` in order (without latency), the
         latency once, then one multipart answer. A call whose fault resets the connection ends
-        the batch there (later calls do not run): the client sees a dropped connection."""
+        the batch there (later calls do not run): the client sees a dropped connection. A fault
+        rule for `method_id="batch"` fails the batch as a whole, before any call runs."""
         started = time.perf_counter()
         start_wall = time.time()
         injected = ""
         response: WsgiAnswer
+        fault = self.faults.choose(self.world.settings, "storage", "batch", False)
         try:
+            if fault is not None and fault.status != RESET:
+                injected = "before-commit"
+                raise injected_error(fault.status, "storage")
             parts = batch.parse(request.get_data(), request.headers.get("Content-Type", ""))
         except ApiError as error:
+            self.faults.delay(self.world.settings)
             response = self._storage_error(error)
         else:
             answers: list[tuple[batch.Part, WsgiAnswer, dict[str, Any]]] = []
-            for part in parts:
+            for part in [] if fault else parts:
                 inner = _overridden(Request(batch.part_environ(request.environ, part)))
                 if part.in_storage:
-                    answer, part_injected = self._serve(inner, part.path, delay=False)
+                    answer, part_injected = self._serve(inner, part.path, in_batch=True)
                 else:
                     answer, part_injected = self._rejected(inner, part.path, part), ""
                 if part_injected.endswith("reset"):
-                    injected = "reset"
                     break
                 answers.append((part, answer, inner.environ))
             self.faults.delay(self.world.settings)
-            if injected:
+            if fault or len(answers) < len(parts):
+                injected = "reset"
                 response = Response(status=500)
             else:
                 body, content_type = batch.render(answers)
@@ -152,7 +159,7 @@ class EmulatorApp:
             start_wall,
             injected,
         )
-        if injected:
+        if injected == "reset":
             _reset_connection(request)
         return response
 
@@ -169,6 +176,7 @@ class EmulatorApp:
             started,
             time.time(),
             "",
+            in_batch=True,
         )
         return response
 
@@ -181,9 +189,11 @@ class EmulatorApp:
         started: float,
         start_wall: float,
         injected: str,
+        *,
+        in_batch: bool = False,
     ) -> None:
         """Journal one exchange (and log it with `log_requests`); `route` is (api, method_id,
-        mutating)."""
+        mutating); `in_batch` marks a call of a batch."""
         api, method_id, mutating = route
         elapsed = (time.perf_counter() - started) * 1000.0
         self.world.journal.append(
@@ -198,6 +208,7 @@ class EmulatorApp:
                 ms=round(elapsed, 3),
                 start=start_wall,
                 injected=injected,
+                in_batch=in_batch,
             )
         )
         if self.log_requests:

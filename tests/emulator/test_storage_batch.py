@@ -216,6 +216,7 @@ def test_journal_has_each_call_as_if_direct_then_the_batch(
         "injected": "",
     }
     assert all(entry["start"] >= envelope["start"] for entry in entries[:-1])
+    assert [entry["in_batch"] for entry in entries] == [True, True, True, False]
 
 
 def test_latency_is_paid_once_per_batch(emulator: RunningEmulator, gcs: Resource) -> None:
