@@ -386,3 +386,18 @@ def test_buckets_list_items_are_what_buckets_get_answers(emulator: RunningEmulat
         assert "acl" not in item and "owner" not in item
     assert listed[1]["labels"] == {"managed-by": "provision", "site": "b"}
     assert listed[1]["metageneration"] == "2"
+
+
+def test_malformed_labels_and_preconditions_answer_400(emulator: RunningEmulator) -> None:
+    seed_project(emulator.world, PROJECT, services=())
+    client = storage_client(emulator)
+    client.buckets().insert(project=PROJECT, body={"name": "strict"}).execute()
+    bad = [
+        client.buckets().patch(bucket="strict", body={"labels": [[]]}),
+        client.buckets().patch(bucket="strict", body={}, ifMetagenerationMatch="x"),
+        client.buckets().get(bucket="strict", ifMetagenerationNotMatch="1.5"),
+    ]
+    for request in bad:
+        with pytest.raises(HttpError) as refused:
+            request.execute()
+        assert refused.value.resp.status == 400

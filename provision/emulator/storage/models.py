@@ -342,12 +342,23 @@ def _legacy_bindings(project_id: str) -> list[dict[str, Any]]:
 def check_metageneration(bucket_or_object: dict[str, Any], query: Any) -> None:
     """`ifMetagenerationMatch` / `ifMetagenerationNotMatch` preconditions (412 when unmet)."""
     current = int(bucket_or_object["metageneration"])
-    match = query.get("ifMetagenerationMatch")
-    if match not in (None, "") and int(match) != current:
+    match = precondition(query, "ifMetagenerationMatch")
+    if match is not None and match != current:
         raise precondition_failed()
-    not_match = query.get("ifMetagenerationNotMatch")
-    if not_match not in (None, "") and int(not_match) == current:
+    not_match = precondition(query, "ifMetagenerationNotMatch")
+    if not_match is not None and not_match == current:
         raise precondition_failed()
+
+
+def precondition(query: Any, name: str) -> int | None:
+    """The integer of precondition `name` (None when absent); 400 when it is not one."""
+    value = query.get(name)
+    if value in (None, ""):
+        return None
+    try:
+        return int(value)
+    except ValueError:
+        raise error(400, f"Invalid argument for {name}: '{value}'", "invalid") from None
 
 
 def patch_bucket(
@@ -362,7 +373,7 @@ def patch_bucket(
             continue
         value = body[key]
         if key == "labels":
-            if replace or value is None:
+            if replace or not isinstance(value, dict):
                 record["labels"] = check_labels(value)
             else:
                 merged = dict(record.get("labels") or {})
@@ -575,15 +586,15 @@ def list_object_names(world: World, bucket: str) -> list[str]:
 def check_generation(existing: dict[str, Any] | None, query: Any) -> None:
     """`ifGenerationMatch` (0 = must not exist) and `ifGenerationNotMatch` (412 when unmet)."""
     current = int(existing["generation"]) if existing else 0
-    match = query.get("ifGenerationMatch")
-    if match not in (None, "") and int(match) != current:
+    match = precondition(query, "ifGenerationMatch")
+    if match is not None and match != current:
         raise precondition_failed()
-    not_match = query.get("ifGenerationNotMatch")
-    if not_match not in (None, "") and int(not_match) == current:
+    not_match = precondition(query, "ifGenerationNotMatch")
+    if not_match is not None and not_match == current:
         raise precondition_failed()
     if existing is not None:
         check_metageneration(existing, query)
-    elif query.get("ifMetagenerationMatch") not in (None, ""):
+    elif precondition(query, "ifMetagenerationMatch") is not None:
         raise precondition_failed()
 
 
