@@ -77,6 +77,17 @@ def topological(nodes: Sequence[K], deps: Mapping[K, Sequence[K]]) -> list[K]:
     return order
 
 
+def critical_first(order: Sequence[K], dependents: Mapping[K, Sequence[K]]) -> list[K]:
+    """`order` (topological) re-sorted so nodes heading the longest chains of dependents come
+    first; ties keep `order`. Starting those first keeps the chains that bound the wall time
+    moving when there are more ready nodes than workers (list scheduling by critical path)."""
+    height: dict[K, int] = {}
+    for node in reversed(order):
+        height[node] = 1 + max((height[d] for d in dependents[node]), default=0)
+    position = {node: i for i, node in enumerate(order)}
+    return sorted(order, key=lambda node: (-height[node], position[node]))
+
+
 def run_graph(
     nodes: Sequence[K],
     deps: Mapping[K, Sequence[K]],
@@ -91,17 +102,18 @@ def run_graph(
     """Run `work(node)` for every node after its dependencies (dependencies outside `nodes` are
     ignored). `skip_if(node, outcomes)` may return a reason to skip a node whose dependencies
     all succeeded. Exceptions from `work` mark the node failed; they are not raised."""
-    order = topological(nodes, deps)
-    known = set(order)
-    index = {node: position for position, node in enumerate(order)}
+    topo = topological(nodes, deps)
+    known = set(topo)
     pending = {
-        node: list(dict.fromkeys(d for d in deps.get(node, ()) if d in known)) for node in order
+        node: list(dict.fromkeys(d for d in deps.get(node, ()) if d in known)) for node in topo
     }
-    waiting_on = {node: len(pending[node]) for node in order}
-    dependents: dict[K, list[K]] = {node: [] for node in order}
-    for node in order:
+    waiting_on = {node: len(pending[node]) for node in topo}
+    dependents: dict[K, list[K]] = {node: [] for node in topo}
+    for node in topo:
         for dep in pending[node]:
             dependents[dep].append(node)
+    order = critical_first(topo, dependents)
+    index = {node: position for position, node in enumerate(order)}
     outcomes: dict[K, Outcome[T]] = {}
     in_group: dict[str, int] = {}
     limits = dict(group_limits or {})
@@ -134,7 +146,7 @@ def run_graph(
         heapq.heappush(ready.setdefault(group(node), []), index[node])
 
     def next_startable() -> K | None:
-        """The earliest ready node (in topological order) whose group has room."""
+        """The first ready node (in `order`) whose group has room."""
         best: tuple[int, str] | None = None
         for name, heap in ready.items():
             limit = limits.get(name)
@@ -152,7 +164,7 @@ def run_graph(
 
     stop = threading.Event()
     running: set[K] = set()
-    pool = _Pool(work, max(1, workers))
+    pool = _Pool(work, max(1, min(workers, len(order))))
     try:
         with _ctrl_c_sets(stop):
             try:
@@ -164,7 +176,7 @@ def run_graph(
                         name = group(startable)
                         in_group[name] = in_group.get(name, 0) + 1
                         running.add(startable)
-                        pool.submit(startable, busy=len(running))
+                        pool.submit(startable)
                     if not running:
                         if len(outcomes) < len(order) and not stop.is_set():
                             raise AssertionError("graph runner stalled (a group limit of 0?)")
@@ -178,6 +190,7 @@ def run_graph(
             if stop.is_set():
                 interrupted = True
                 cancel.set()
+                pool.stop()
                 while running:  # running calls finish (their waits end early)
                     with contextlib.suppress(KeyboardInterrupt):
                         for node, outcome in _drain(pool.finished, timeout=0.1):
@@ -188,47 +201,77 @@ def run_graph(
                         outcomes[node] = Outcome(State.NOT_STARTED, reason="interrupted")
     finally:
         pool.close()
-    return GraphResult({node: outcomes[node] for node in order}, interrupted)
+    return GraphResult({node: outcomes[node] for node in topo}, interrupted)
 
 
 _STOP = object()
 
 
 class _Pool(Generic[K, T]):
-    """Threads running `work(node)` for submitted nodes; every `(node, Outcome)` arrives on
-    `finished`. Lighter than an executor (no future per node): the scheduler is the only reader
-    of outcomes. Threads start as they are needed, up to `size`; `close` ends and joins them."""
+    """`size` threads running `work(node)` for submitted nodes; every `(node, Outcome)` arrives
+    on `finished`. Lighter than an executor (no future per node): the scheduler is the only
+    reader of outcomes.
+
+    The first thread starts with the first node (so a failure to start any raises); the others
+    start at once on a helper thread, ready before the graph widens, so the scheduler never
+    waits for a thread to start (about a millisecond each while others run). If a thread cannot
+    start, the pool stays as large as it got. After `stop()`, a node no thread has taken yet is
+    answered `NOT_STARTED`. `close` ends and joins the threads.
+    """
 
     def __init__(self, work: Callable[[K], T], size: int) -> None:
         self._work = work
         self._size = size
         self._tasks: queue.SimpleQueue[object] = queue.SimpleQueue()
         self._threads: list[threading.Thread] = []
+        self._starter: threading.Thread | None = None
+        self._stopped = threading.Event()
         self.finished: queue.SimpleQueue[tuple[K, Outcome[T]]] = queue.SimpleQueue()
 
-    def submit(self, node: K, *, busy: int) -> None:
-        """Queue `node`; `busy` is how many submitted nodes have not finished, this one included."""
+    def submit(self, node: K) -> None:
         self._tasks.put(node)
-        if busy > len(self._threads) and len(self._threads) < self._size:
-            thread = threading.Thread(
-                target=self._serve, name=f"provision-worker-{len(self._threads)}", daemon=True
+        if self._starter is None:
+            self._start_worker()
+            self._starter = threading.Thread(
+                target=self._start_the_rest, name="provision-pool-starter", daemon=True
             )
-            thread.start()
-            self._threads.append(thread)
+            self._starter.start()
+
+    def stop(self) -> None:
+        self._stopped.set()
 
     def close(self) -> None:
+        if self._starter is not None:
+            self._starter.join()
         for _ in self._threads:
             self._tasks.put(_STOP)
         for thread in self._threads:
             thread.join()
 
+    def _start_the_rest(self) -> None:
+        try:
+            while len(self._threads) < self._size:
+                self._start_worker()
+        except RuntimeError:  # e.g. "can't start new thread": keep the threads there are
+            pass
+
+    def _start_worker(self) -> None:
+        thread = threading.Thread(
+            target=self._serve, name=f"provision-worker-{len(self._threads)}", daemon=True
+        )
+        thread.start()
+        self._threads.append(thread)
+
     def _serve(self) -> None:
         while (task := self._tasks.get()) is not _STOP:
             node: K = task  # type: ignore[assignment]
-            try:
-                outcome: Outcome[T] = Outcome(State.DONE, value=self._work(node))
-            except BaseException as error:  # reported as the node's failure, like an executor
-                outcome = Outcome(State.FAILED, error=error)
+            if self._stopped.is_set():
+                outcome: Outcome[T] = Outcome(State.NOT_STARTED, reason="interrupted")
+            else:
+                try:
+                    outcome = Outcome(State.DONE, value=self._work(node))
+                except BaseException as error:  # the node's failure, as with an executor
+                    outcome = Outcome(State.FAILED, error=error)
             self.finished.put((node, outcome))
 
 

@@ -7,7 +7,7 @@ import time
 
 import pytest
 
-from provision.graph import CycleError, State, run_graph, topological
+from provision.graph import CycleError, State, critical_first, run_graph, topological
 
 
 def test_topological_order_is_stable_and_detects_cycles() -> None:
@@ -40,6 +40,19 @@ def test_nodes_run_after_dependencies_and_in_parallel() -> None:
     assert started["b"] >= finished["a"] and started["d"] >= max(finished["b"], finished["c"])
     # b and c ran at the same time: three waves, not four
     assert started["b"] < finished["c"] and started["c"] < finished["b"]
+
+
+def test_heads_of_long_chains_start_first() -> None:
+    # leaves l1..l3 come first in the input, yet the chain a -> b -> c is started first
+    nodes = ["l1", "l2", "l3", "a", "b", "c"]
+    deps = {"b": ["a"], "c": ["b"]}
+    dependents = {n: [m for m in nodes if n in deps.get(m, [])] for n in nodes}
+    assert critical_first(topological(nodes, deps), dependents) == ["a", "b", "l1", "l2", "l3", "c"]
+
+    started: list[str] = []
+    run_graph(nodes, deps, started.append, workers=1)
+    assert started[0] == "a"
+    assert started.index("b") < started.index("l1")  # b (chain of 2) before the leaves
 
 
 def test_failure_skips_dependents_only() -> None:
@@ -89,3 +102,58 @@ def test_ctrl_c_stops_new_work_and_reports_what_finished() -> None:
     assert result.outcomes["a"].state is State.DONE
     assert result.outcomes["b"].state is State.NOT_STARTED
     assert result.outcomes["c"].state is State.NOT_STARTED
+
+
+def only_the_first_worker_starts(monkeypatch: pytest.MonkeyPatch) -> None:
+    start = threading.Thread.start
+
+    def start_only_the_first_worker(thread: threading.Thread) -> None:
+        if thread.name.startswith("provision-worker-") and thread.name != "provision-worker-0":
+            raise RuntimeError("can't start new thread")
+        start(thread)
+
+    monkeypatch.setattr(threading.Thread, "start", start_only_the_first_worker)
+
+
+def test_ctrl_c_leaves_queued_nodes_not_started(monkeypatch: pytest.MonkeyPatch) -> None:
+    import _thread
+
+    only_the_first_worker_starts(monkeypatch)
+    gate = threading.Event()
+    ran: list[str] = []
+
+    def work(node: str) -> None:
+        ran.append(node)
+        if node == "a":
+            time.sleep(0.1)  # meanwhile b and c are queued
+            _thread.interrupt_main()
+            gate.wait(2)
+
+    # b and c wait in the queue for the one thread while a runs; after Ctrl-C they never start
+    result = run_graph(["a", "b", "c"], {}, work, workers=3, cancel=gate)
+    assert result.interrupted
+    assert ran == ["a"]
+    assert [result.outcomes[n].state for n in "bc"] == [State.NOT_STARTED] * 2
+
+
+@pytest.mark.timeout(20)
+def test_a_pool_that_cannot_grow_runs_on_the_threads_it_has(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    only_the_first_worker_starts(monkeypatch)
+    workers: set[str] = set()
+
+    def work(node: int) -> None:
+        workers.add(threading.current_thread().name)
+        time.sleep(0.01)
+
+    result = run_graph(list(range(8)), {}, work, workers=4)
+    assert all(o.state is State.DONE for o in result.outcomes.values())
+    assert workers == {"provision-worker-0"}
+
+    def start_none(thread: threading.Thread) -> None:
+        raise RuntimeError("can't start new thread")
+
+    monkeypatch.setattr(threading.Thread, "start", start_none)
+    with pytest.raises(RuntimeError, match="can't start new thread"):
+        run_graph(list(range(8)), {}, work, workers=4)
