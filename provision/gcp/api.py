@@ -3,8 +3,8 @@
 Discovery clients are built from the documents bundled with google-api-python-client
 (`static_discovery=True`: no network), pointed at `Target.endpoint` when one is given. A call is
 named by its discovery method id (e.g. `cloudresourcemanager.projects.get`), which also keys the
-retry table and write pacing. httplib2 is not thread-safe, so each worker thread gets its own
-authorised `Http` object.
+retry table and write pacing. httplib2 is not thread-safe, so each request takes an authorised
+`Http` of its own from a pool: the one returned last, whose connections are the warmest.
 """
 
 from __future__ import annotations
@@ -14,9 +14,9 @@ import logging
 import re
 import threading
 import time
-from collections.abc import Callable, Iterator, Mapping
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, TypeVar
 
 from provision.errors import GoogleApiError
 from provision.gcp.credentials import CredentialsError, Identity, Target, resolve_identity
@@ -27,6 +27,7 @@ from provision.gcp.retry import Attempt, call_with_retry
 from provision.gcp.settings import Timing
 
 JSON = dict[str, Any]
+T = TypeVar("T")
 
 log = logging.getLogger("provision.gcp")
 
@@ -39,6 +40,11 @@ VERSIONS: Mapping[str, str] = {
     "iam": "v1",
 }
 """The API version used for each API unless a call names another one."""
+
+BATCH_PATHS: Mapping[str, str] = {"storage": "batch/storage/v1"}
+"""APIs with a documented JSON batch endpoint (its path under the API's root URL)."""
+BATCH_LIMIT = 100
+"""Calls per batched HTTP request (Cloud Storage: "no more than 100 calls")."""
 
 USER_AGENT = "provision/0.1"
 LIST_RESULT = "items"
@@ -76,7 +82,8 @@ class GoogleApi:
         self._services: dict[tuple[str, str], Any] = {}
         self._nodes: dict[tuple[str, ...], Any] = {}
         self._lock = threading.Lock()
-        self._local = threading.local()
+        self._build_lock = threading.Lock()
+        self._idle_http: list[Any] = []  # the last returned last
         self._propagation: dict[str, float] = {}
 
     # -- identity and clients -------------------------------------------------------------
@@ -89,13 +96,7 @@ class GoogleApi:
             return self._identity
 
     def _service(self, api: str, version: str) -> Any:
-        key = (api, version)
-        with self._lock:
-            service = self._services.get(key)
-            if service is None:
-                service = self._build(api, version)
-                self._services[key] = service
-            return service
+        return self._built(self._services, (api, version), lambda: self._build(api, version))
 
     def _build(self, api: str, version: str) -> Any:
         import httplib2
@@ -114,32 +115,48 @@ class GoogleApi:
         )
 
     def _node(self, api: str, version: str, service: Any, path: tuple[str, ...]) -> Any:
-        key = (api, version, *path)
-        with self._lock:
-            node = self._nodes.get(key)
-        if node is None:
+        """The discovery resource at `path` (e.g. `projects.locations`)."""
+
+        def build() -> Any:
             node = service
             for name in path:
                 node = getattr(node, name)()
-            with self._lock:
-                self._nodes[key] = node
-        return node
+            return node
 
-    def _http(self) -> Any:
-        http = getattr(self._local, "http", None)
-        if http is None:
-            import google_auth_httplib2
-            import httplib2
+        return self._built(self._nodes, (api, version, *path), build)
 
-            # httplib2 would re-send a request after connection-level failures; the retry table
-            # is the one retry layer, so it decides (and counts). httplib2 still reconnects once
-            # when a kept-alive connection turns out closed before any status line.
-            httplib2.RETRIES = 1
-            http = google_auth_httplib2.AuthorizedHttp(
-                self.identity.credentials, http=httplib2.Http(timeout=self.timing.http_timeout)
-            )
-            self._local.http = http
-        return http
+    def _built(self, cache: dict[Any, Any], key: Any, build: Callable[[], Any]) -> Any:
+        """`cache[key]`, built once: building a client or a resource creates all its methods,
+        and many workers would otherwise build the same one at the same time."""
+        value = cache.get(key)  # a dict read is atomic; only builds take the lock
+        if value is None:
+            with self._build_lock:
+                value = cache.get(key)
+                if value is None:
+                    value = cache[key] = build()
+        return value
+
+    def _checkout_http(self) -> Any:
+        """An authorised `Http` for one request: the one returned last (its connections are
+        the warmest), or a new one. httplib2 is not thread-safe, so each is used by one request
+        at a time; `_checkin_http` returns it."""
+        with self._lock:
+            if self._idle_http:
+                return self._idle_http.pop()
+        import google_auth_httplib2
+        import httplib2
+
+        # httplib2 would re-send a request after connection-level failures; the retry table is
+        # the one retry layer, so it decides (and counts). httplib2 still reconnects once when a
+        # kept-alive connection turns out closed before any status line.
+        httplib2.RETRIES = 1
+        return google_auth_httplib2.AuthorizedHttp(
+            self.identity.credentials, http=httplib2.Http(timeout=self.timing.http_timeout)
+        )
+
+    def _checkin_http(self, http: Any) -> None:
+        with self._lock:
+            self._idle_http.append(http)
 
     # -- calls ----------------------------------------------------------------------------
 
@@ -148,30 +165,40 @@ class GoogleApi:
 
         Raises GoogleApiError (already classified: permanent, conflict, or retries exhausted).
         """
-        api, _, path = method.partition(".")
-        service = self._service(api, version or VERSIONS[api])
-        *resources, verb = path.split(".")
-
-        def attempt() -> JSON:
-            self.pacer.before(method)
-            if self.cancel.is_set():
-                from provision.gcp.retry import RunInterruptedError
-
-                raise RunInterruptedError("interrupted")
-            node = self._node(api, version or VERSIONS[api], service, tuple(resources))
-            request = getattr(node, verb)(**params)
-            request.headers["user-agent"] = USER_AGENT
-            self._count(method)
-            return self._execute(request, method)
-
-        return call_with_retry(
-            attempt,
-            method=method,
-            policy=self.timing.retry,
-            cancel=self.cancel,
-            propagating=lambda: self._propagating(api),
-            on_retry=self._retried,
+        return self._retrying(
+            lambda: self._execute(self._request(method, version, params), method), method
         )
+
+    def batch(
+        self, method: str, calls: Sequence[Mapping[str, Any]], /
+    ) -> list[JSON | GoogleApiError]:
+        """Call the read `method` once per entry of `calls` (its params), sent as batched HTTP
+        requests of up to `BATCH_LIMIT` calls to the API's batch endpoint (`BATCH_PATHS`).
+
+        Answers in the order of `calls`: each call's JSON or its classified GoogleApiError. A
+        call's own error is not retried here (only a 401 is sent again once, with refreshed
+        credentials, by the client library); the caller may call it again on its own. A batch
+        that fails as a whole is sent again per the classification table, which is why only
+        reads may be batched; if it still fails, each of its calls answers that error.
+        """
+        api, _, path = method.partition(".")
+        if api not in BATCH_PATHS:
+            raise ValueError(f"{api} has no batch endpoint")
+        if not path.rpartition(".")[2].startswith(("get", "list")):
+            raise ValueError(f"only reads are batched, not {method}")
+        answers: list[JSON | GoogleApiError] = []
+        for first in range(0, len(calls), BATCH_LIMIT):
+            chunk = calls[first : first + BATCH_LIMIT]
+
+            def attempt(chunk: Sequence[Mapping[str, Any]] = chunk) -> list[JSON | GoogleApiError]:
+                requests = [self._request(method, None, params) for params in chunk]
+                return self._execute_batch(requests, method, self._batch_uri(api))
+
+            try:
+                answers += self._retrying(attempt, method)
+            except GoogleApiError as error:
+                answers += [error] * len(chunk)
+        return answers
 
     def pages(self, method: str, items_key: str, /, **params: Any) -> Iterator[JSON]:
         """Every item of a paged list call, following `nextPageToken`."""
@@ -229,6 +256,34 @@ class GoogleApi:
 
     # -- internals ------------------------------------------------------------------------
 
+    def _request(self, method: str, version: str | None, params: Mapping[str, Any]) -> Any:
+        """The discovery request for one call of `method` (paced and counted); raises
+        RunInterruptedError once the run was cancelled."""
+        api, _, path = method.partition(".")
+        *resources, verb = path.split(".")
+        version = version or VERSIONS[api]
+        self.pacer.before(method)
+        if self.cancel.is_set():
+            from provision.gcp.retry import RunInterruptedError
+
+            raise RunInterruptedError("interrupted")
+        node = self._node(api, version, self._service(api, version), tuple(resources))
+        request = getattr(node, verb)(**params)
+        request.headers["user-agent"] = USER_AGENT
+        self._count(method)
+        return request
+
+    def _retrying(self, attempt: Callable[[], T], method: str) -> T:
+        api = method.partition(".")[0]
+        return call_with_retry(
+            attempt,
+            method=method,
+            policy=self.timing.retry,
+            cancel=self.cancel,
+            propagating=lambda: self._propagating(api),
+            on_retry=self._retried,
+        )
+
     def _propagating(self, api: str) -> bool:
         """True while `api` (e.g. `healthcare`) was enabled by this run moments ago."""
         now = time.monotonic()
@@ -259,23 +314,66 @@ class GoogleApi:
             self.stats.by_method[method] = self.stats.by_method.get(method, 0) + 1
 
     def _execute(self, request: Any, method: str) -> JSON:
+        result = self._send(
+            lambda http: request.execute(http=http), method, f"{request.method} {request.uri}"
+        )
+        return _as_json(result, method)
+
+    def _execute_batch(
+        self, requests: Sequence[Any], method: str, uri: str
+    ) -> list[JSON | GoogleApiError]:
+        from googleapiclient.errors import BatchError
+        from googleapiclient.http import BatchHttpRequest
+
+        answers: dict[str, JSON | GoogleApiError] = {}
+
+        def collect(request_id: str, response: Any, error: Any) -> None:
+            try:
+                answers[request_id] = (
+                    _as_json(response, method) if error is None else _http_error(error, method)
+                )
+            except GoogleApiError as unexpected:
+                answers[request_id] = unexpected
+
+        def send(http: Any) -> None:
+            try:
+                batch.execute(http=http)
+            except (KeyError, TypeError, ValueError, IndexError) as error:
+                # a multipart answer the client library cannot take apart (a part missing, no
+                # Content-ID, a bad status line)
+                raise BatchError(f"{type(error).__name__}: {error}") from None
+
+        batch = BatchHttpRequest(callback=collect, batch_uri=uri)
+        for number, request in enumerate(requests):
+            batch.add(request, request_id=str(number))
+        self._send(send, method, f"POST {uri} ({len(requests)} calls)")
+        unanswered = GoogleApiError(
+            502, "", "the batch answer has no part for this call", method=method
+        )
+        return [answers.get(str(number), unanswered) for number in range(len(requests))]
+
+    def _send(self, send: Callable[[Any], Any], method: str, what: str) -> Any:
+        """`send(http)` with an Http of the pool; failures become classified GoogleApiErrors.
+        `what` (e.g. `GET <url>`) names the request in the debug trace."""
         import google.auth.exceptions
         import httplib2
-        from googleapiclient.errors import HttpError
+        from googleapiclient.errors import BatchError, HttpError
 
         started = time.perf_counter()
         status = "no answer"
+        connection = self._checkout_http()
+        answered = False  # the exchange completed: the connection can serve another request
         try:
-            result = request.execute(http=self._http())
-            status = "ok"
-        except HttpError as error:
-            status = str(error.resp.status)
-            raise parse_error_body(
-                int(error.resp.status),
-                error.content,
-                method=method,
-                http_reason=str(getattr(error.resp, "reason", "") or ""),
+            result = send(connection)
+            status, answered = "ok", True
+        except BatchError as error:
+            status = "unreadable batch answer"
+            raise GoogleApiError(
+                502, "", f"unreadable batch answer: {error.reason}", method=method
             ) from None
+        except HttpError as error:
+            status, answered = str(error.resp.status), True
+            raise _http_error(error, method) from None
         except google.auth.exceptions.RefreshError as error:
             status = "no access token"
             raise CredentialsError(
@@ -291,23 +389,45 @@ class GoogleApi:
             status = f"no answer ({type(error).__name__})"
             raise from_transport_error(error, method=method) from None
         finally:
+            if answered:
+                self._checkin_http(connection)
             if log.isEnabledFor(logging.DEBUG):
                 log.debug(
-                    "%s %s -> %s (%.0f ms)",
-                    request.method,
-                    trace_url(str(request.uri)),
+                    "%s -> %s (%.0f ms)",
+                    trace_url(what),
                     status,
                     (time.perf_counter() - started) * 1000.0,
                 )
-        if result is None or result == "":  # e.g. Storage's 204 No Content on delete
-            return {}
-        if isinstance(result, list):  # DICOMweb searches answer a JSON array
-            return {LIST_RESULT: result}
-        if not isinstance(result, dict):
-            raise GoogleApiError(
-                500, "INTERNAL", f"unexpected response type {type(result).__name__}", method=method
-            )
         return result
+
+    def _batch_uri(self, api: str) -> str:
+        base = self.target.endpoint or f"https://{api}.googleapis.com"
+        return f"{base.rstrip('/')}/{BATCH_PATHS[api]}"
+
+
+def _as_json(result: Any, method: str) -> JSON:
+    """A call's decoded answer as JSON: nothing is `{}` (e.g. Storage's 204 No Content on
+    delete), a JSON array (DICOMweb searches) is `{LIST_RESULT: [...]}`; anything else but an
+    object raises GoogleApiError."""
+    if result is None or result == "":
+        return {}
+    if isinstance(result, list):
+        return {LIST_RESULT: result}
+    if not isinstance(result, dict):
+        raise GoogleApiError(
+            500, "INTERNAL", f"unexpected response type {type(result).__name__}", method=method
+        )
+    return result
+
+
+def _http_error(error: Any, method: str) -> GoogleApiError:
+    """A googleapiclient HttpError as a GoogleApiError (classified by its status and body)."""
+    return parse_error_body(
+        int(error.resp.status),
+        error.content,
+        method=method,
+        http_reason=str(getattr(error.resp, "reason", "") or ""),
+    )
 
 
 _SECRET_QUERY = re.compile(r"(?i)([?&](?:access_token|key|token|signature|x-goog-signature)=)[^&]*")

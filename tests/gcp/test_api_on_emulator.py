@@ -2,13 +2,17 @@
 
 from __future__ import annotations
 
+import http.server
+import re
 import threading
+import time
 from typing import Any
 
 import pytest
 
 from provision.emulator.server import RunningEmulator
 from provision.errors import GoogleApiError
+from provision.gcp import api as api_module
 from provision.gcp.api import GoogleApi
 from provision.gcp.credentials import Target
 from provision.gcp.settings import FAST_TIMING
@@ -118,7 +122,9 @@ def test_billing_failure_is_not_retried(api: GoogleApi, emulator: RunningEmulato
     assert len(entries(emulator, "services.enable")) == 1
 
 
-def test_each_thread_uses_its_own_connection(api: GoogleApi, emulator: RunningEmulator) -> None:
+def test_concurrent_calls_each_get_a_connection_of_their_own(
+    api: GoogleApi, emulator: RunningEmulator
+) -> None:
     create_project(api)
     errors: list[BaseException] = []
 
@@ -136,3 +142,116 @@ def test_each_thread_uses_its_own_connection(api: GoogleApi, emulator: RunningEm
         thread.join()
     assert errors == []
     assert len(entries(emulator, "projects.get")) == 160
+    assert 1 <= len(api._idle_http) <= 16  # reused, never more than the calls in flight
+
+
+def test_a_client_resource_is_built_once_when_many_workers_first_need_it(api: GoogleApi) -> None:
+    cache: dict[str, object] = {}
+    builds: list[object] = []
+    results: list[object] = []
+    ready = threading.Barrier(16)
+
+    def build() -> object:
+        builds.append(object())
+        time.sleep(0.01)  # long enough for the other workers to arrive meanwhile
+        return builds[-1]
+
+    def worker() -> None:
+        ready.wait()
+        results.append(api._built(cache, "projects", build))
+
+    threads = [threading.Thread(target=worker) for _ in range(16)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    assert len(builds) == 1
+    assert results == builds * 16
+
+
+def create_buckets(api: GoogleApi, *names: str) -> None:
+    create_project(api)
+    for name in names:
+        api.call("storage.buckets.insert", project=PID, body={"name": f"{PID}-{name}"})
+
+
+def test_a_batch_answers_each_call_in_order_with_its_own_error(
+    api: GoogleApi, emulator: RunningEmulator
+) -> None:
+    create_buckets(api, "one", "two")
+    calls = [{"bucket": f"{PID}-{name}"} for name in ("one", "missing", "two")]
+    first, missing, second = api.batch("storage.buckets.getIamPolicy", calls)
+    assert isinstance(first, dict) and first["resourceId"].endswith(f"{PID}-one")
+    assert isinstance(missing, GoogleApiError) and missing.http_status == 404
+    assert isinstance(second, dict) and second["resourceId"].endswith(f"{PID}-two")
+    assert len(entries(emulator, "batch")) == 1
+    assert len(entries(emulator, "buckets.getIamPolicy")) == 3
+
+
+def test_a_batch_is_split_at_the_limit_and_a_failed_batch_is_retried(
+    api: GoogleApi, emulator: RunningEmulator, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(api_module, "BATCH_LIMIT", 2)
+    names = ["a", "b", "c", "d", "e"]
+    create_buckets(api, *names)
+    set_faults(emulator, rules=[{"method_id": "batch", "status": 503, "times": 1}])
+    answers = api.batch("storage.buckets.getIamPolicy", [{"bucket": f"{PID}-{n}"} for n in names])
+    assert [a["resourceId"].rsplit("-", 1)[-1] for a in answers if isinstance(a, dict)] == names
+    assert [e["status"] for e in entries(emulator, "batch")] == [503, 200, 200, 200]
+    assert len(entries(emulator, "buckets.getIamPolicy")) == 5  # none ran in the refused one
+
+
+def test_only_apis_with_a_batch_endpoint_batch(api: GoogleApi) -> None:
+    with pytest.raises(ValueError, match="healthcare has no batch endpoint"):
+        api.batch("healthcare.projects.locations.datasets.get", [{"name": "x"}])
+
+
+def test_a_batch_failing_as_a_whole_fails_only_its_own_calls(
+    api: GoogleApi, emulator: RunningEmulator, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(api_module, "BATCH_LIMIT", 2)
+    create_buckets(api, "a", "b", "c")
+    set_faults(emulator, rules=[{"method_id": "batch", "status": 403, "times": 1}])
+    answers = api.batch("storage.buckets.getIamPolicy", [{"bucket": f"{PID}-{n}"} for n in "abc"])
+    refused = [a for a in answers[:2] if isinstance(a, GoogleApiError)]
+    assert len(refused) == 2 and refused[0].http_status == 403
+    assert isinstance(answers[2], dict) and answers[2]["resourceId"].endswith(f"{PID}-c")
+
+
+def test_only_reads_are_batched(api: GoogleApi) -> None:
+    with pytest.raises(ValueError, match="only reads are batched"):
+        api.batch("storage.buckets.setIamPolicy", [{"bucket": "b", "body": {}}])
+
+
+def test_an_unreadable_batch_answer_fails_each_call_with_a_502() -> None:
+    class FirstPartOnly(http.server.BaseHTTPRequestHandler):
+        def do_POST(self) -> None:
+            sent = self.rfile.read(int(self.headers["Content-Length"])).decode()
+            first = re.search(r"Content-ID: <(.+?)>", sent)
+            assert first is not None
+            body = (  # an answer to the first call only
+                f"--b\r\nContent-Type: application/http\r\n"
+                f"Content-ID: <response-{first.group(1)}>\r\n\r\n"
+                "HTTP/1.1 200 OK\r\nContent-Type: application/json\r\n\r\n{}\r\n--b--\r\n"
+            ).encode()
+            self.send_response(200)
+            self.send_header("Content-Type", "multipart/mixed; boundary=b")
+            self.send_header("Content-Length", str(len(body)))
+            self.end_headers()
+            self.wfile.write(body)
+
+        def log_message(self, *args: object) -> None:
+            pass
+
+    server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), FirstPartOnly)
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    try:
+        host, port = server.server_address[:2]
+        target = Target(endpoint=f"http://{host!s}:{port}")
+        answers = GoogleApi(target, FAST_TIMING).batch(
+            "storage.buckets.getIamPolicy", [{"bucket": "a"}, {"bucket": "b"}]
+        )
+    finally:
+        server.shutdown()
+        server.server_close()
+    assert [a.http_status for a in answers if isinstance(a, GoogleApiError)] == [502, 502]
