@@ -31,7 +31,7 @@ from provision.resources import registry
 from provision.resources.base import Context, Kind
 from provision.resources.symbols import resolve
 
-DEFAULT_WORKERS = 64
+DEFAULT_WORKERS = 128
 
 
 def plan_blueprint(
@@ -93,7 +93,6 @@ def plan_resources(
     `only`: plan just these addresses and their transitive dependencies; everything declared
     still counts as desired (so nothing outside the selection is reported as an orphan).
     """
-    ctx = ctx.for_planning()
     by_address: dict[Address, Resource] = {}
     for resource in resources:
         if resource.address in by_address:
@@ -108,6 +107,7 @@ def plan_resources(
     if only is not None:
         keep = with_dependencies(resources, only)
         by_address = {a: r for a, r in by_address.items() if a in keep}
+    ctx = ctx.for_planning(frozenset(by_address))
     changes: dict[Address, Change] = {}
     extra: dict[Address, list[Change]] = {}
     lock = threading.Lock()

@@ -84,6 +84,8 @@ class Context:
     cancel: threading.Event = field(default_factory=threading.Event)
     shared_reads: SharedReads | None = None
     """Set while planning, so objects several kinds look at are read once."""
+    planned_addresses: frozenset[Address] = frozenset()
+    """While planning: the addresses the plan covers."""
 
     @classmethod
     def create(cls, api: GoogleApi, options: Options | None = None) -> Context:
@@ -100,11 +102,15 @@ class Context:
         """The same context reporting progress to `progress`."""
         return Context(self.api, self.facts, self.options, progress, self.cancel)
 
-    def for_planning(self) -> Context:
-        """The same context with a fresh plan-scoped read memo."""
+    def for_planning(self, planned: frozenset[Address] = frozenset()) -> Context:
+        """The same context with a fresh plan-scoped read memo, for a plan covering `planned`."""
         return Context(
-            self.api, self.facts, self.options, self.progress, self.cancel, SharedReads()
+            self.api, self.facts, self.options, self.progress, self.cancel, SharedReads(), planned
         )
+
+    def planned(self, kind: str) -> list[Address]:
+        """While planning, the addresses of `kind` the plan covers; empty otherwise."""
+        return [address for address in self.planned_addresses if address.kind == kind]
 
     def remember(self, key: str, value: JSON) -> None:
         """While planning, let a later `read_once(key, ...)` answer `value` without a request."""

@@ -13,11 +13,14 @@ kept like any binding the blueprint does not mention.
 
 from __future__ import annotations
 
+from collections.abc import Collection
+
+from provision.errors import GoogleApiError
 from provision.model import JSON
 from provision.resources import addresses
 from provision.resources.base import Context
 from provision.resources.bucket import STORAGE
-from provision.resources.iam import IamKind
+from provision.resources.iam import IamKind, policy_read_key
 from provision.resources.registry import register
 
 POLICY_VERSION = 3
@@ -42,3 +45,25 @@ class BucketIamKind(IamKind):
         return ctx.api.call(
             "storage.buckets.setIamPolicy", bucket=addresses.bucket_of(resource_name), body=policy
         )
+
+
+def prefetch_policies(ctx: Context, listed: Collection[str]) -> None:
+    """While planning, read the policies of the plan's bucket IAM objects whose bucket is in
+    `listed` in batched requests (up to 100 per request, see `GoogleApi.batch`) and remember
+    each as what its own read would answer.
+
+    A policy whose call failed (alone, or with its whole batch) is not remembered: that object
+    then reads its own policy, which reports any failure (a 403 included) against its address.
+    """
+    kind = BucketIamKind.name
+    targets = [a.name for a in ctx.planned(kind) if addresses.bucket_of(a.name) in listed]
+    if len(targets) < 2:  # one call needs no batch
+        return
+    calls = [
+        {"bucket": addresses.bucket_of(target), "optionsRequestedPolicyVersion": POLICY_VERSION}
+        for target in targets
+    ]
+    answers = ctx.api.batch("storage.buckets.getIamPolicy", calls)
+    for target, answer in zip(targets, answers, strict=True):
+        if not isinstance(answer, GoogleApiError):
+            ctx.remember(policy_read_key(target), answer)

@@ -62,7 +62,7 @@ class IamKind(Kind):
 
     def read(self, ctx: Context, resource: Resource) -> Observed:
         target = self.policy_target(resource)
-        policy = ctx.read_once(f"{target}:getIamPolicy", lambda: self.get_policy(ctx, target))
+        policy = ctx.read_once(policy_read_key(target), lambda: self.get_policy(ctx, target))
         etag = policy.get("etag")
         return Observed(exists=True, fields=policy, etag=str(etag) if etag else None)
 
@@ -219,6 +219,11 @@ def until_agents_exist(
 
 def wanted_bindings(spec: JSON) -> list[WantedBinding]:
     return [WantedBinding.from_spec(b) for b in spec.get("bindings") or []]
+
+
+def policy_read_key(target: str) -> str:
+    """The plan-scoped read memo key of `target`'s IAM policy (see `Context.read_once`)."""
+    return f"{target}:getIamPolicy"
 
 
 def read_modify_write(

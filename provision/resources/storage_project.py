@@ -5,9 +5,10 @@ spec = {"projectId"}
 Nothing is created or changed here (always `no-op`). Its read is one paged `buckets.list`, which
 also answers the reads of the blueprint's buckets while planning (each listed bucket is
 remembered as its `buckets.get`: both default to `projection=noAcl`; see
-`BucketKind.answered_by`), and `orphans` reports the buckets labelled `managed-by: provision`
-that the blueprint no longer declares: planned `forget`, or `delete` with --allow-delete naming
-them.
+`BucketKind.answered_by`), then the IAM policies of the plan's listed buckets in Storage
+batches (see `bucket_iam.prefetch_policies`). `orphans` reports the buckets labelled
+`managed-by: provision` that the blueprint no longer declares: planned `forget`, or `delete`
+with --allow-delete naming them.
 """
 
 from __future__ import annotations
@@ -18,6 +19,7 @@ from provision.model import JSON, Address, Observed, Resource
 from provision.resources import addresses, ownership
 from provision.resources.base import Context, ScanKind
 from provision.resources.bucket import STORAGE, bucket_contents, read_key
+from provision.resources.bucket_iam import prefetch_policies
 from provision.resources.registry import register
 
 PAGE_SIZE = 1000
@@ -36,12 +38,14 @@ class StorageProjectKind(ScanKind):
             project=resource.spec["projectId"],
             maxResults=PAGE_SIZE,
         )
-        managed = []
+        listed, managed = set(), []
         for bucket in buckets:
             name = str(bucket.get("name"))
             ctx.remember(read_key(name), bucket)
+            listed.add(name)
             if ownership.is_managed(bucket.get("labels")):
                 managed.append(name)
+        prefetch_policies(ctx, listed)
         return Observed(exists=True, fields={"managed": sorted(managed)})
 
     def orphans(

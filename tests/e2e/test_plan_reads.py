@@ -3,7 +3,9 @@
 A location's `datasets.list` and the project's `buckets.list` (the scans for objects dropped from
 the blueprint) also answer the reads of the datasets and buckets they list: those cost no
 `datasets.get` / `buckets.get`. An object missing from its list is still read on its own, so
-absent stays absent (404) and unreadable (403) still fails the plan, naming the object.
+absent stays absent (404) and unreadable (403) still fails the plan, naming the object. The
+listed buckets' IAM policies are read in Storage batches; a policy the batch did not answer is
+read on its own, with the same rule.
 """
 
 from __future__ import annotations
@@ -16,13 +18,17 @@ import pytest
 
 from benchmarks.generate import PROJECT, write_blueprint
 from provision.emulator.server import RunningEmulator
+from provision.gcp import api
 from provision.resources import healthcare_location, storage_project
+from tests.e2e.cli import CliResult
 from tests.e2e.conftest import CliFn, clear_journal, journal, set_faults
 
 DATASET_GET = "projects.locations.datasets.get"
 DATASET_LIST = "projects.locations.datasets.list"
 BUCKET_GET = "buckets.get"
 BUCKET_LIST = "buckets.list"
+BUCKET_IAM = "buckets.getIamPolicy"
+BATCH = "batch"
 EUROPE = "europe-west4"
 
 
@@ -83,9 +89,10 @@ def test_listed_datasets_and_buckets_cost_no_get_even_over_several_pages(
     assert methods[BUCKET_GET] == 0
     assert methods[DATASET_LIST] == 2 + 1  # us-central1 in 2 pages, europe-west4 in 1
     assert methods[BUCKET_LIST] == 2
+    assert methods[BATCH] == 1  # the 4 bucket policies, batched
     # per site: its dataset's store list, dataset IAM, store IAM, bucket IAM; once for the
     # blueprint: project, billing, services, project IAM (shared with the service agent)
-    assert len(entries) == 4 * 4 + 4 + 3 + 2, sorted(methods.items())
+    assert len(entries) == 4 * 4 + 4 + 3 + 2 + 1, sorted(methods.items())
     keys = [(e["method"], e["path"], e["query"]) for e in entries]
     assert len(set(keys)) == len(keys)
 
@@ -159,3 +166,61 @@ def test_a_plan_of_one_site_reads_its_objects_without_the_scans(
     methods = count(reads(emulator))
     assert (methods[DATASET_LIST], methods[BUCKET_LIST]) == (0, 0)
     assert (methods[DATASET_GET], methods[BUCKET_GET]) == (1, 1)
+
+
+def plan_applied(
+    cli: CliFn, sites: Path, emulator: RunningEmulator, *rules: dict[str, Any]
+) -> CliResult:
+    """Apply `sites`, then plan them with `rules` injected and the journal cleared."""
+    assert cli("apply", sites, "--yes").exit_code == 0
+    set_faults(emulator, rules=list(rules))
+    clear_journal(emulator)
+    return cli("plan", sites, "--detailed-exitcode")
+
+
+def test_bucket_policies_are_read_in_batches_of_the_limit(
+    cli: CliFn, sites: Path, emulator: RunningEmulator, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(api, "BATCH_LIMIT", 3)
+    plan = plan_applied(cli, sites, emulator)
+    assert plan.exit_code == 0, plan.output
+    methods = count(reads(emulator))
+    assert methods[BUCKET_IAM] == 4
+    assert methods[BATCH] == 2  # 3 + 1
+
+
+def test_a_batch_refused_as_a_whole_leaves_each_policy_to_its_own_read(
+    cli: CliFn, sites: Path, emulator: RunningEmulator
+) -> None:
+    plan = plan_applied(cli, sites, emulator, {"api": "storage", "method_id": BATCH, "status": 403})
+    assert plan.exit_code == 0, plan.output
+    assert plan.stdout.startswith("No changes.")
+    got = [(e["method_id"], e["status"]) for e in reads(emulator)]
+    assert got.count((BATCH, 403)) == 1
+    assert got.count((BUCKET_IAM, 200)) == 4
+
+
+def test_a_403_on_batched_policies_fails_the_plan_naming_each_object(
+    cli: CliFn, sites: Path, emulator: RunningEmulator
+) -> None:
+    refused = {"api": "storage", "method_id": BUCKET_IAM, "status": 403}
+    plan = plan_applied(cli, sites, emulator, refused)
+    assert plan.exit_code == 1
+    assert "cannot plan: 4 object(s)" in plan.stderr
+    for site in ("site0000", "site0001", "site0002", "site0003"):
+        assert f"storage.bucket_iam:projects/_/buckets/{bucket(site)}" in plan.stderr
+    got = [(e["method_id"], e["status"]) for e in reads(emulator)]
+    assert got.count((BUCKET_IAM, 403)) == 4 + 4  # in the batch, then each on its own
+
+
+def test_a_policy_refused_inside_a_batch_is_read_again_alone(
+    cli: CliFn, sites: Path, emulator: RunningEmulator
+) -> None:
+    once = {"api": "storage", "method_id": BUCKET_IAM, "status": 403, "times": 1}
+    plan = plan_applied(cli, sites, emulator, once)
+    assert plan.exit_code == 0, plan.output  # its own read was answered
+    policies = [e for e in reads(emulator) if e["method_id"] == BUCKET_IAM]
+    refused = [e["path"] for e in policies if e["status"] == 403]
+    alone = [e["path"] for e in policies if not e["in_batch"]]
+    assert len(policies) == 4 + 1
+    assert alone == refused and len(refused) == 1
