@@ -13,6 +13,7 @@ and whether each target was met. A benchmark, not a test: it never fails on a ta
 from __future__ import annotations
 
 import argparse
+import gc
 import json
 import os
 import resource
@@ -68,13 +69,15 @@ class SizeResult:
     per-API bound sets."""
     plan_s: float
     plan_reads: int
+    plan_batches: int
+    """Cloud Storage batches carrying some of the plan's reads (see `benchmarks.measures`)."""
     plan_writes: int
     plan_duplicate_reads: int
     plan_read_waves: int
     plan_lower_bound_s: float
     """`plan_read_waves * latency`."""
     plan_pool_bound_s: float
-    """`plan_reads * latency / plan workers`: the floor the planner's worker pool sets."""
+    """`read round trips * latency / plan workers`: the floor the planner's worker pool sets."""
     sequential_reads_s: float
     noop_apply_s: float
     noop_apply_writes: int
@@ -245,11 +248,12 @@ def measure(
         apply_api_bound_s=round(api_bound_s, 3),
         plan_s=round(plan_s, 3),
         plan_reads=requests.reads,
+        plan_batches=requests.batches,
         plan_writes=requests.writes,
         plan_duplicate_reads=requests.duplicate_reads,
         plan_read_waves=waves,
         plan_lower_bound_s=round(waves * latency_ms / 1000.0, 3),
-        plan_pool_bound_s=round(requests.reads * latency_ms / 1000.0 / PLAN_WORKERS, 3),
+        plan_pool_bound_s=round(requests.read_round_trips * latency_ms / 1000.0 / PLAN_WORKERS, 3),
         sequential_reads_s=round(sequential_s, 3),
         noop_apply_s=round(noop_s, 3),
         noop_apply_writes=noop_writes,
@@ -260,6 +264,9 @@ def measure(
 
 
 def timed(step: Callable[[], Any]) -> tuple[float, Any]:
+    """Wall time of `step()` and its value. The heap is collected first, so garbage left by
+    earlier steps is not charged to this one (a CLI run starts with a fresh process)."""
+    gc.collect()
     start = time.perf_counter()
     value = step()
     return time.perf_counter() - start, value

@@ -1,6 +1,8 @@
 """Pure figures derived from the emulator's request journal and from apply timings.
 
-Read waves: a read's wave is 1 + the highest wave among the reads that had *finished* before it
+Reads are API calls, whether sent alone or inside a Cloud Storage batch; a batch's own entry
+is a round trip, not a read. Read waves count round trips: a read's wave (a batch counts as one
+read, its calls as none) is 1 + the highest wave among the reads that had *finished* before it
 started (0 when none had). The number of waves is the longest chain of reads that ran one after
 another, i.e. how many round trips a run really waited for in sequence. It equals the
 dependency depth when reads are limited only by dependencies, and grows when reads queue
@@ -23,10 +25,24 @@ class Requests:
     writes: int
     duplicate_reads: int
     """Reads of a (method, path, query) already read in the same run."""
+    batches: int = 0
+    """Cloud Storage batches (each carries several of the reads)."""
+    batched: int = 0
+    """Reads carried by a batch."""
+
+    @property
+    def read_round_trips(self) -> int:
+        """HTTP requests made for the reads: each batch once, with the reads sent alone."""
+        return self.reads - self.batched + self.batches
+
+
+def is_batch(entry: JournalEntry) -> bool:
+    """The entry of a batch itself (its calls have entries of their own)."""
+    return entry.get("method_id") == "batch" and not entry.get("in_batch")
 
 
 def is_read(entry: JournalEntry) -> bool:
-    return not entry["mutating"]
+    return not entry["mutating"] and not is_batch(entry)
 
 
 def count_requests(entries: Sequence[JournalEntry]) -> Requests:
@@ -34,8 +50,10 @@ def count_requests(entries: Sequence[JournalEntry]) -> Requests:
     keys = [(e["method"], e["path"], e["query"]) for e in reads]
     return Requests(
         reads=len(reads),
-        writes=len(entries) - len(reads),
+        writes=sum(1 for e in entries if e["mutating"]),
         duplicate_reads=len(keys) - len(set(keys)),
+        batches=sum(1 for e in entries if is_batch(e)),
+        batched=sum(1 for e in reads if e.get("in_batch")),
     )
 
 
@@ -44,7 +62,7 @@ def read_waves(entries: Sequence[JournalEntry]) -> int:
     spans = sorted(
         (float(e["start"]), float(e["start"]) + float(e["ms"]) / 1000.0)
         for e in entries
-        if is_read(e)
+        if not e["mutating"] and not e.get("in_batch")
     )
     ended: list[float] = []  # end times, sorted
     best_at: list[int] = []  # best_at[i] = highest wave among reads ending at or before ended[i]

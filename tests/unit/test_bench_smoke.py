@@ -68,3 +68,13 @@ def test_counts_and_critical_path() -> None:
     seconds = {"a": 1.0, "b": 2.0, "c": 0.5, "d": 4.0}
     deps = {"b": ["a"], "c": ["b", "d"], "d": []}
     assert critical_path(seconds, deps) == 4.5
+
+
+def test_a_batch_is_one_round_trip_carrying_reads() -> None:
+    calls = [{**entry(0.0, 0.5, path=f"/b/{i}/iam"), "in_batch": True} for i in range(3)]
+    batch = {**entry(0.0, 50, path="/batch/storage/v1"), "method_id": "batch"}
+    after_calls = entry(0.01, 50, path="/other")  # starts after the calls ran, before the answer
+    counted = count_requests([*calls, batch, after_calls])
+    assert (counted.reads, counted.batches, counted.duplicate_reads) == (4, 1, 0)
+    assert counted.read_round_trips == 2
+    assert read_waves([*calls, batch, after_calls]) == 1
