@@ -350,7 +350,11 @@ class GoogleApi:
         unanswered = GoogleApiError(
             502, "", "the batch answer has no part for this call", method=method
         )
-        return [answers.get(str(number), unanswered) for number in range(len(requests))]
+        result = [answers.get(str(number), unanswered) for number in range(len(requests))]
+        if log.isEnabledFor(logging.DEBUG):
+            statuses = [a.http_status if isinstance(a, GoogleApiError) else 200 for a in result]
+            log.debug("  %s in that batch -> %s", method, ", ".join(map(str, statuses)))
+        return result
 
     def _send(self, send: Callable[[Any], Any], method: str, what: str) -> Any:
         """`send(http)` with an Http of the pool; failures become classified GoogleApiErrors.

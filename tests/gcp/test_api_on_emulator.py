@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import http.server
+import logging
 import re
 import threading
 import time
@@ -255,3 +256,16 @@ def test_an_unreadable_batch_answer_fails_each_call_with_a_502() -> None:
         server.shutdown()
         server.server_close()
     assert [a.http_status for a in answers if isinstance(a, GoogleApiError)] == [502, 502]
+
+
+def test_the_debug_trace_shows_a_batch_and_the_status_of_each_call(
+    api: GoogleApi, caplog: pytest.LogCaptureFixture
+) -> None:
+    create_buckets(api, "one")
+    calls = [{"bucket": f"{PID}-{name}"} for name in ("one", "missing")]
+    with caplog.at_level(logging.DEBUG, logger="provision.gcp"):
+        api.batch("storage.buckets.getIamPolicy", calls)
+    lines = [r.getMessage() for r in caplog.records if "batch" in r.getMessage()]
+    assert len(lines) == 2
+    assert lines[0].startswith("POST http://") and "/batch/storage/v1 (2 calls) -> ok" in lines[0]
+    assert lines[1].endswith("storage.buckets.getIamPolicy in that batch -> 200, 404")
