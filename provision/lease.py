@@ -20,6 +20,8 @@ A held lease expires after its TTL unless renewed; apply renews it every third o
 it runs, and a run whose renewal is refused has lost the lease (`on_lost` is called; apply
 stops). An expired lease (a crashed run) is taken over with the same conditional patch, and so is
 a lease whose holder ran on this host in a process that no longer exists (killed), at once.
+`force_release` frees another run's lease on request (`provision force-unlock`), again only if
+it is unchanged since read.
 """
 
 from __future__ import annotations
@@ -46,6 +48,8 @@ PREFIX = "provision-locks/"
 DEFAULT_TTL = 900.0
 POLL_SECONDS = 2.0
 """How often a waiting run looks at the lease again."""
+FREE = {"state": "free", "runId": "", "holder": "", "expires": "", "host": "", "pid": ""}
+"""The metadata of a released lease."""
 
 
 def object_name(project_id: str) -> str:
@@ -184,7 +188,8 @@ class Lease:
                 raise LeaseHeldError(
                     f"another apply is running on this project: lease {self.site} is "
                     f"{seen.describe()}. Wait for it to finish (or pass --lease-wait SECONDS); "
-                    "an expired lease is taken over automatically."
+                    "an expired lease is taken over automatically, and if that run crashed, "
+                    f"`provision force-unlock BLUEPRINT {seen.run_id or 'RUN_ID'}` frees it now."
                 )
             else:
                 _sleep(min(POLL_SECONDS, max(0.05, deadline - time.monotonic())), self.api.cancel)
@@ -209,8 +214,21 @@ class Lease:
 
     def release(self, held: Held) -> bool:
         """Mark the lease free; False when it was no longer ours (taken over or gone)."""
-        free = {"state": "free", "runId": "", "holder": "", "expires": "", "host": "", "pid": ""}
-        return self._patch_held(held, free) is not None
+        return self._patch_held(held, FREE) is not None
+
+    def force_release(self, seen: Seen) -> bool:
+        """Mark the lease free if it is still exactly as `seen` (another run's, e.g. of a
+        crashed machine); False when it changed since. The run that held it, if it is still
+        running, learns it at its next renewal and stops (`LeaseLostError`)."""
+        if seen.generation == 0:
+            return False
+        return (
+            self._patch_held(
+                Held(self.site, seen.run_id, seen.generation, seen.metageneration, trusted=False),
+                FREE,
+            )
+            is not None
+        )
 
     def _patch_held(self, held: Held, metadata: dict[str, str]) -> dict[str, Any] | None:
         """Change the lease's metadata if it is still the one we hold; None when it is not."""

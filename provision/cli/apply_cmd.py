@@ -84,7 +84,7 @@ def apply(
             reimport,
         )
         ctx = Context.create(connection.api, options)
-        assume_yes = yes or os.environ.get("PROVISION_YES", "") in ("1", "true", "yes")
+        assume_yes = assumes_yes(yes)
         if saved:
             plan = planfile.read(source)
             refuse_if_blueprint_changed(plan)
@@ -127,17 +127,28 @@ def apply(
 
 def confirm(plan: Plan, assume_yes: bool) -> None:
     """Ask on the terminal; without one, refuse unless --yes / PROVISION_YES=1."""
+    ask("\nApply these changes?", "apply", "the plan", assume_yes)
+
+
+def ask(question: str, action: str, review: str, assume_yes: bool) -> None:
+    """Ask `question` on the terminal (only 'yes' goes on); without a terminal, refuse to
+    `action` unless --yes / PROVISION_YES=1. Raises NotConfirmedError."""
     if assume_yes:
         return
     if not sys.stdin.isatty():
         raise NotConfirmedError(
-            "refusing to apply without confirmation: stdin is not a terminal. "
-            "Review the plan, then pass --yes (or set PROVISION_YES=1)."
+            f"refusing to {action} without confirmation: stdin is not a terminal. "
+            f"Review {review}, then pass --yes (or set PROVISION_YES=1)."
         )
-    print("\nApply these changes? Only 'yes' is accepted: ", end="", file=sys.stderr, flush=True)
+    print(f"{question} Only 'yes' is accepted: ", end="", file=sys.stderr, flush=True)
     answer = sys.stdin.readline().strip()
     if answer != "yes":
-        raise NotConfirmedError("apply cancelled; nothing was changed")
+        raise NotConfirmedError(f"{action} cancelled; nothing was changed")
+
+
+def assumes_yes(yes: bool) -> bool:
+    """`--yes`, or PROVISION_YES=1 (also `true`, `yes`)."""
+    return yes or os.environ.get("PROVISION_YES", "") in ("1", "true", "yes")
 
 
 def saved_blueprint(plan: Plan) -> LoadedBlueprint | None:

@@ -8,7 +8,6 @@ only when named, APIs only with --disable-services, IAM: only the blueprint's me
 
 from __future__ import annotations
 
-import os
 import sys
 from dataclasses import replace
 from pathlib import Path
@@ -72,7 +71,7 @@ def destroy(
     from provision.blueprint.expand import expand
     from provision.blueprint.loader import load
     from provision.cli import lease_step
-    from provision.cli.apply_cmd import confirm
+    from provision.cli.apply_cmd import assumes_yes, confirm
     from provision.cli.engine_flags import engine_options
     from provision.cli.reporter import StderrReporter
     from provision.destroy import plan_destroy
@@ -110,7 +109,7 @@ def destroy(
         if not plan.has_changes:
             typer.echo("Nothing to remove.")
             return
-        confirm(plan, yes or os.environ.get("PROVISION_YES", "") in ("1", "true", "yes"))
+        confirm(plan, assumes_yes(yes))
         run_ctx = Context.create(connection.api, replace(options, allow_delete=result.allowed))
         with lease_step.hold(step, wait=0.0) as held:
             lease_step.refuse_if_others_wrote(held)

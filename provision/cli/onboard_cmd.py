@@ -85,7 +85,7 @@ def onboard(
     from provision.blueprint.expand import expand
     from provision.blueprint.loader import load
     from provision.cli import lease_step
-    from provision.cli.apply_cmd import confirm
+    from provision.cli.apply_cmd import assumes_yes, confirm
     from provision.cli.engine_flags import engine_options
     from provision.cli.reporter import StderrReporter
     from provision.cli.verify_cmd import render as render_checks
@@ -124,7 +124,7 @@ def onboard(
             heading = f"Planned changes for site {site} of "
             typer.echo(text.replace("Planned changes for ", heading, 1), nl=False)
             if plan.has_changes:
-                assume = yes or os.environ.get("PROVISION_YES", "") in ("1", "true", "yes")
+                assume = assumes_yes(yes)
                 confirm(plan, assume)
                 with lease_step.hold(step, wait=0.0) as held:
                     lease_step.refuse_if_others_wrote(held)

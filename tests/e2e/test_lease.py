@@ -169,6 +169,7 @@ def test_a_held_lease_refuses_a_second_apply_naming_its_holder(
         refused.stderr
     )
     assert expires.strftime("until %Y-%m-%dT%H:%M:%SZ") in refused.stderr
+    assert "provision force-unlock BLUEPRINT 0123456789ab" in refused.stderr
     assert [e for e in journal(emulator) if e["mutating"] and e["status"] < 400] == []
     assert labels(google)["env"] == "test"
     assert lease_object(google)["metadata"]["runId"] == "0123456789ab"
@@ -367,3 +368,50 @@ def test_the_lease_of_a_dead_process_on_this_host_is_taken_over_at_once(
         alive.kill()
         alive.wait()
     assert refused.exit_code == 1 and "held by user:alive@example.com" in refused.stderr
+
+
+def test_force_unlock_frees_the_lease_of_the_named_run_only(
+    cli: CliFn, leased: Path, emulator: RunningEmulator, google: Any
+) -> None:
+    never = cli("force-unlock", leased, "0123456789ab", "--yes")
+    assert never.exit_code == 0, never.output
+    assert "is not held; nothing to do" in never.stdout
+
+    plant_lease(google, holder="user:crashed@example.com", expires=datetime.now(UTC) + timedelta(1))
+    clear_journal(emulator)
+    wrong = cli("force-unlock", leased, "ffffffffffff", "--yes")
+    assert wrong.exit_code == 1
+    assert "held by user:crashed@example.com (run 0123456789ab)" in wrong.stderr
+    assert "not by run ffffffffffff; nothing was changed" in wrong.stderr
+    unasked = cli("force-unlock", leased, "0123456789ab")  # stdin is not a terminal
+    assert unasked.exit_code == 1
+    assert "refusing to force-unlock without confirmation" in unasked.stderr
+    assert lease_writes(emulator) == []
+
+    freed = cli("force-unlock", leased, "0123456789ab", "--yes")
+    assert freed.exit_code == 0, freed.output
+    assert f"Lease gs://{LOCKS}/{LEASE} freed; it was held by user:crashed@example.com" in (
+        freed.stdout
+    )
+    assert lease_object(google)["metadata"]["state"] == "free"
+    assert resource_writes(emulator) == []
+    relabel(leased, "prod")
+    applied = cli("apply", leased, "--yes")
+    assert applied.exit_code == 0, applied.output
+    assert "took over" not in applied.stderr
+
+
+def test_a_run_whose_lease_was_force_unlocked_learns_it_at_renewal(
+    leased: Path, emulator: RunningEmulator
+) -> None:
+    api = GoogleApi(Target(endpoint=emulator.base_url, label="emulator"))
+    site = Site(LOCKS, LEASE)
+    running = Lease(api, site, run_id="aaaaaaaaaaaa", holder="user:first@example.com")
+    held = running.acquire(running.peek())
+    other = Lease(api, site, run_id="bbbbbbbbbbbb", holder="user:admin@example.com")
+    seen = other.peek()
+    assert seen.run_id == "aaaaaaaaaaaa"
+    assert other.force_release(seen)
+    with pytest.raises(LeaseLostError):
+        running.renew(held)
+    assert not other.force_release(seen)  # changed since that read: left alone
