@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import os
 import sys
 from pathlib import Path
 from typing import TYPE_CHECKING, Annotated
@@ -10,6 +9,7 @@ from typing import TYPE_CHECKING, Annotated
 import typer
 
 from provision.cli.app import app
+from provision.cli.confirm import YesOption, assumes_yes, confirm
 from provision.cli.engine_flags import (
     AllowDeleteOption,
     AllowDisableOption,
@@ -26,15 +26,10 @@ from provision.cli.target import (
     TargetOptions,
     connect,
 )
-from provision.errors import ProvisionError
 
 if TYPE_CHECKING:
     from provision.blueprint.loader import LoadedBlueprint
     from provision.model import Plan
-
-
-class NotConfirmedError(ProvisionError):
-    """The user did not confirm (or could not be asked)."""
 
 
 @app.command()
@@ -42,10 +37,7 @@ def apply(
     source: Annotated[
         Path, typer.Argument(help="A blueprint YAML file, or a plan saved with `plan --out`.")
     ],
-    yes: Annotated[
-        bool,
-        typer.Option("--yes", "-y", help="Do not ask for confirmation (also PROVISION_YES=1)."),
-    ] = False,
+    yes: YesOption = False,
     allow_delete: AllowDeleteOption = None,
     allow_disable_service: AllowDisableOption = None,
     allow_remove_own_access: AllowOwnAccessOption = False,
@@ -123,32 +115,6 @@ def apply(
     else:
         lines = "\n".join(failure_lines(report))
         raise ApplyError(f"{report.summary()}\n{lines}\nFix the cause and run apply again.")
-
-
-def confirm(plan: Plan, assume_yes: bool) -> None:
-    """Ask on the terminal; without one, refuse unless --yes / PROVISION_YES=1."""
-    ask("\nApply these changes?", "apply", "the plan", assume_yes)
-
-
-def ask(question: str, action: str, review: str, assume_yes: bool) -> None:
-    """Ask `question` on the terminal (only 'yes' goes on); without a terminal, refuse to
-    `action` unless --yes / PROVISION_YES=1. Raises NotConfirmedError."""
-    if assume_yes:
-        return
-    if not sys.stdin.isatty():
-        raise NotConfirmedError(
-            f"refusing to {action} without confirmation: stdin is not a terminal. "
-            f"Review {review}, then pass --yes (or set PROVISION_YES=1)."
-        )
-    print(f"{question} Only 'yes' is accepted: ", end="", file=sys.stderr, flush=True)
-    answer = sys.stdin.readline().strip()
-    if answer != "yes":
-        raise NotConfirmedError(f"{action} cancelled; nothing was changed")
-
-
-def assumes_yes(yes: bool) -> bool:
-    """`--yes`, or PROVISION_YES=1 (also `true`, `yes`)."""
-    return yes or os.environ.get("PROVISION_YES", "") in ("1", "true", "yes")
 
 
 def saved_blueprint(plan: Plan) -> LoadedBlueprint | None:

@@ -16,6 +16,7 @@ from typing import Annotated
 import typer
 
 from provision.cli.app import app
+from provision.cli.confirm import YesOption, assumes_yes, confirm
 from provision.cli.engine_flags import AllowOwnAccessOption
 from provision.cli.target import (
     CredentialsOption,
@@ -52,10 +53,7 @@ def destroy(
         ),
     ] = False,
     allow_remove_own_access: AllowOwnAccessOption = False,
-    yes: Annotated[
-        bool,
-        typer.Option("--yes", "-y", help="Do not ask for confirmation (also PROVISION_YES=1)."),
-    ] = False,
+    yes: YesOption = False,
     endpoint: EndpointOption = None,
     emulator: EmulatorOption = False,
     credentials: CredentialsOption = None,
@@ -71,7 +69,6 @@ def destroy(
     from provision.blueprint.expand import expand
     from provision.blueprint.loader import load
     from provision.cli import lease_step
-    from provision.cli.apply_cmd import assumes_yes, confirm
     from provision.cli.engine_flags import engine_options
     from provision.cli.reporter import StderrReporter
     from provision.destroy import plan_destroy

@@ -18,6 +18,7 @@ from typing import TYPE_CHECKING, Annotated
 import typer
 
 from provision.cli.app import app
+from provision.cli.confirm import YesOption, assumes_yes, confirm
 from provision.cli.target import (
     CredentialsOption,
     EmulatorOption,
@@ -67,10 +68,7 @@ def onboard(
             f"{DEFAULT_EMULATOR_URL} with --emulator, else Google)."
         ),
     ] = None,
-    yes: Annotated[
-        bool,
-        typer.Option("--yes", "-y", help="Do not ask for confirmation (also PROVISION_YES=1)."),
-    ] = False,
+    yes: YesOption = False,
     endpoint: EndpointOption = None,
     emulator: EmulatorOption = False,
     credentials: CredentialsOption = None,
@@ -85,7 +83,6 @@ def onboard(
     from provision.blueprint.expand import expand
     from provision.blueprint.loader import load
     from provision.cli import lease_step
-    from provision.cli.apply_cmd import assumes_yes, confirm
     from provision.cli.engine_flags import engine_options
     from provision.cli.reporter import StderrReporter
     from provision.cli.verify_cmd import render as render_checks

@@ -9,6 +9,7 @@ from typing import Annotated
 import typer
 
 from provision.cli.app import app
+from provision.cli.confirm import YesOption, ask, assumes_yes
 from provision.cli.target import (
     CredentialsOption,
     EmulatorOption,
@@ -30,10 +31,7 @@ def force_unlock(
     run_id: Annotated[
         str, typer.Argument(help="The run holding the lease, as a refused apply names it.")
     ],
-    yes: Annotated[
-        bool,
-        typer.Option("--yes", "-y", help="Do not ask for confirmation (also PROVISION_YES=1)."),
-    ] = False,
+    yes: YesOption = False,
     endpoint: EndpointOption = None,
     emulator: EmulatorOption = False,
     credentials: CredentialsOption = None,
@@ -44,7 +42,6 @@ def force_unlock(
     since read. A run still applying under it stops at its next renewal. Exit 0 when freed (or
     already free), 1 otherwise."""
     from provision.blueprint.loader import load
-    from provision.cli.apply_cmd import ask, assumes_yes
     from provision.cli.lease_step import prepare
 
     loaded = load(blueprint)
