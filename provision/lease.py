@@ -154,6 +154,10 @@ class Lease:
 
     def peek(self) -> Seen:
         """Read the lease object (one list call; 404 means the bucket itself is missing)."""
+        item = self._read()
+        return Seen() if item is None else _seen(item)
+
+    def _read(self) -> dict[str, Any] | None:
         page = self.api.call(
             "storage.objects.list",
             bucket=self.site.bucket,
@@ -162,8 +166,8 @@ class Lease:
         )
         for item in page.get("items") or []:
             if item.get("name") == self.site.name:
-                return _seen(item)
-        return Seen()
+                return dict(item)
+        return None
 
     # -- writes ---------------------------------------------------------------------------
 
@@ -242,10 +246,23 @@ class Lease:
                 body={"metadata": metadata},
             )
         except GoogleApiError as error:
-            if error.http_status in (404, 412):
+            if error.http_status == 412:
+                return self._committed(held, metadata)
+            if error.http_status == 404:
                 return None
             raise
         return answer
+
+    def _committed(self, held: Held, metadata: dict[str, str]) -> dict[str, Any] | None:
+        """After a 412: the lease as read back when it is exactly what our patch made (its
+        answer was lost and a retried attempt found the change made), else None."""
+        item = self._read()
+        if item is None or _int(item.get("generation")) != held.generation:
+            return None
+        if _int(item.get("metageneration")) != held.metageneration + 1:
+            return None
+        now = item.get("metadata") or {}
+        return item if all(now.get(k, "") == v for k, v in metadata.items()) else None
 
     def _try_take(self, seen: Seen, *, trusted: bool) -> Held | None:
         """One conditional write; None when another run changed the lease first (412)."""

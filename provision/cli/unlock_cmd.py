@@ -39,8 +39,8 @@ def force_unlock(
 ) -> None:
     """Free the project's lease held by run RUN_ID, e.g. of a machine that crashed, before it
     expires. Nothing else changes; only that run's lease is freed, and only if it is unchanged
-    since read. A run still applying under it stops at its next renewal. Exit 0 when freed (or
-    already free), 1 otherwise."""
+    since read. A run still applying under it stops at its next renewal. Exit 0 when freed, or
+    when there is nothing to free; 1 otherwise."""
     from provision.blueprint.loader import load
     from provision.cli.lease_step import prepare
 
@@ -49,7 +49,8 @@ def force_unlock(
     with connect(target) as connection:
         step = prepare(connection.api, loaded.blueprint)
         if step.lease is None or step.seen is None:
-            raise UnlockError(f"nothing to unlock: {step.note}")
+            typer.echo(f"Nothing to unlock ({step.note.split(' (')[0]}).")
+            return
         site, seen = step.lease.site, step.seen
         if seen.state != "held":
             typer.echo(f"Lease {site} is not held; nothing to do.")

@@ -402,16 +402,40 @@ def test_force_unlock_frees_the_lease_of_the_named_run_only(
 
 
 def test_a_run_whose_lease_was_force_unlocked_learns_it_at_renewal(
-    leased: Path, emulator: RunningEmulator
+    leased: Path, emulator: RunningEmulator, google: Any
 ) -> None:
     api = GoogleApi(Target(endpoint=emulator.base_url, label="emulator"))
     site = Site(LOCKS, LEASE)
     running = Lease(api, site, run_id="aaaaaaaaaaaa", holder="user:first@example.com")
     held = running.acquire(running.peek())
     other = Lease(api, site, run_id="bbbbbbbbbbbb", holder="user:admin@example.com")
-    seen = other.peek()
-    assert seen.run_id == "aaaaaaaaaaaa"
-    assert other.force_release(seen)
+    stale = other.peek()
+    assert stale.run_id == "aaaaaaaaaaaa"
+    running.renew(held)
+    assert not other.force_release(stale)  # renewed since that read: left alone
+    assert lease_object(google)["metadata"]["state"] == "held"
+    assert other.force_release(other.peek())
     with pytest.raises(LeaseLostError):
         running.renew(held)
-    assert not other.force_release(seen)  # changed since that read: left alone
+
+
+def test_a_lease_write_whose_answer_was_lost_still_counts(
+    cli: CliFn, leased: Path, emulator: RunningEmulator, google: Any
+) -> None:
+    # the patch commits, its connection drops, the retry is refused (412): the read-back shows
+    # the change was ours
+    lost_answer = {"method_id": "objects.patch", "status": 0, "after_commit": True, "times": 1}
+    plant_lease(google, holder="user:crashed@example.com", expires=datetime.now(UTC) + timedelta(1))
+    set_faults(emulator, rules=[lost_answer])
+    freed = cli("force-unlock", leased, "0123456789ab", "--yes")
+    assert freed.exit_code == 0, freed.output
+    assert lease_object(google)["metadata"]["state"] == "free"
+    assert [e["status"] for e in lease_writes(emulator)][-2:] == [500, 412]
+
+    api = GoogleApi(Target(endpoint=emulator.base_url, label="emulator"))
+    lease = Lease(api, Site(LOCKS, LEASE), run_id="aaaaaaaaaaaa", holder="user:me@example.com")
+    held = lease.acquire(lease.peek())
+    set_faults(emulator, rules=[lost_answer])
+    lease.renew(held)  # not taken for a lost lease
+    assert int(lease_object(google)["metageneration"]) == held.metageneration
+    assert lease.release(held)
