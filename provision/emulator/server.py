@@ -37,7 +37,7 @@ LISTEN_BACKLOG = 1024
 
 KEEP_ALIVE_LIMIT = 1024
 """Idle kept-alive connections held open (cheroot's default of 10 would make every further
-client reconnect for each request). Clients keep one connection per thread."""
+client reconnect for each request). The tool keeps up to one connection per request in flight."""
 
 IDLE_TIMEOUT_S = 300
 """A kept-alive connection idle this long is closed; also the read timeout of a connection."""

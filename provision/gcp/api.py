@@ -4,7 +4,7 @@ Discovery clients are built from the documents bundled with google-api-python-cl
 (`static_discovery=True`: no network), pointed at `Target.endpoint` when one is given. A call is
 named by its discovery method id (e.g. `cloudresourcemanager.projects.get`), which also keys the
 retry table and write pacing. httplib2 is not thread-safe, so each request takes an authorised
-`Http` of its own from a pool: the one returned last, whose connections are the warmest.
+`Http` of its own from a pool per API: the one returned last, whose connection is the warmest.
 """
 
 from __future__ import annotations
@@ -83,7 +83,7 @@ class GoogleApi:
         self._nodes: dict[tuple[str, ...], Any] = {}
         self._lock = threading.Lock()
         self._build_lock = threading.Lock()
-        self._idle_http: list[Any] = []  # the last returned last
+        self._idle_http: dict[str, list[Any]] = {}  # per API (host), the last returned last
         self._propagation: dict[str, float] = {}
 
     # -- identity and clients -------------------------------------------------------------
@@ -108,7 +108,7 @@ class GoogleApi:
         return discovery.build(
             api,
             version,
-            http=httplib2.Http(),  # placeholder; every call passes its thread's own Http
+            http=httplib2.Http(),  # placeholder; every call passes an Http of the pool
             static_discovery=True,
             cache_discovery=False,
             client_options=options or None,
@@ -136,13 +136,15 @@ class GoogleApi:
                     value = cache[key] = build()
         return value
 
-    def _checkout_http(self) -> Any:
-        """An authorised `Http` for one request: the one returned last (its connections are
-        the warmest), or a new one. httplib2 is not thread-safe, so each is used by one request
-        at a time; `_checkin_http` returns it."""
+    def _checkout_http(self, api: str) -> Any:
+        """An authorised `Http` for one request to `api`: the one returned last after a request
+        to that API (its connection to the API's host is the warmest), or a new one. httplib2
+        is not thread-safe, so each is used by one request at a time; `_checkin_http` returns
+        it."""
         with self._lock:
-            if self._idle_http:
-                return self._idle_http.pop()
+            idle = self._idle_http.get(api)
+            if idle:
+                return idle.pop()
         import google_auth_httplib2
         import httplib2
 
@@ -154,9 +156,9 @@ class GoogleApi:
             self.identity.credentials, http=httplib2.Http(timeout=self.timing.http_timeout)
         )
 
-    def _checkin_http(self, http: Any) -> None:
+    def _checkin_http(self, api: str, http: Any) -> None:
         with self._lock:
-            self._idle_http.append(http)
+            self._idle_http.setdefault(api, []).append(http)
 
     # -- calls ----------------------------------------------------------------------------
 
@@ -365,7 +367,8 @@ class GoogleApi:
 
         started = time.perf_counter()
         status = "no answer"
-        connection = self._checkout_http()
+        api = method.partition(".")[0]
+        connection = self._checkout_http(api)
         answered = False  # the exchange completed: the connection can serve another request
         try:
             result = send(connection)
@@ -394,7 +397,9 @@ class GoogleApi:
             raise from_transport_error(error, method=method) from None
         finally:
             if answered:
-                self._checkin_http(connection)
+                self._checkin_http(api, connection)
+            else:  # a connection left mid-exchange is never reused
+                connection.close()
             if log.isEnabledFor(logging.DEBUG):
                 log.debug(
                     "%s -> %s (%.0f ms)",
