@@ -199,6 +199,10 @@ def run_graph(
                 for node in order:
                     if node not in outcomes:
                         outcomes[node] = Outcome(State.NOT_STARTED, reason="interrupted")
+    except BaseException:  # the scheduler itself failed: start nothing more, end waits early
+        pool.stop()
+        cancel.set()
+        raise
     finally:
         pool.close()
     return GraphResult({node: outcomes[node] for node in topo}, interrupted)
@@ -230,12 +234,14 @@ class _Pool(Generic[K, T]):
 
     def submit(self, node: K) -> None:
         self._tasks.put(node)
-        if self._starter is None:
+        if not self._threads:
             self._start_worker()
-            self._starter = threading.Thread(
+            starter = threading.Thread(
                 target=self._start_the_rest, name="provision-pool-starter", daemon=True
             )
-            self._starter.start()
+            with contextlib.suppress(RuntimeError):  # no helper: the one thread does it all
+                starter.start()
+                self._starter = starter
 
     def stop(self) -> None:
         self._stopped.set()

@@ -140,6 +140,7 @@ def test_ctrl_c_leaves_queued_nodes_not_started(monkeypatch: pytest.MonkeyPatch)
 def test_a_pool_that_cannot_grow_runs_on_the_threads_it_has(
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
+    original = threading.Thread.start
     only_the_first_worker_starts(monkeypatch)
     workers: set[str] = set()
 
@@ -147,6 +148,17 @@ def test_a_pool_that_cannot_grow_runs_on_the_threads_it_has(
         workers.add(threading.current_thread().name)
         time.sleep(0.01)
 
+    result = run_graph(list(range(8)), {}, work, workers=4)
+    assert all(o.state is State.DONE for o in result.outcomes.values())
+    assert workers == {"provision-worker-0"}
+
+    def start_no_helper(thread: threading.Thread) -> None:
+        if thread.name == "provision-pool-starter":
+            raise RuntimeError("can't start new thread")
+        original(thread)
+
+    monkeypatch.setattr(threading.Thread, "start", start_no_helper)
+    workers.clear()
     result = run_graph(list(range(8)), {}, work, workers=4)
     assert all(o.state is State.DONE for o in result.outcomes.values())
     assert workers == {"provision-worker-0"}
