@@ -130,6 +130,8 @@ class EmulatorApp:
                 raise injected_error(fault.status, "storage")
             parts = batch.parse(request.get_data(), request.headers.get("Content-Type", ""))
         except ApiError as error:
+            if fault is not None and not injected:  # a reset chosen for an unreadable batch
+                self.faults.not_injected(fault)
             self.faults.delay(self.world.settings)
             response = self._storage_error(error)
         else:

@@ -401,3 +401,13 @@ def test_malformed_labels_and_preconditions_answer_400(emulator: RunningEmulator
         with pytest.raises(HttpError) as refused:
             request.execute()
         assert refused.value.resp.status == 400
+
+
+def test_a_patch_may_replace_a_label_of_a_full_bucket(emulator: RunningEmulator) -> None:
+    seed_project(emulator.world, PROJECT, services=())
+    client = storage_client(emulator)
+    full = {f"k{i}": "v" for i in range(64)}
+    client.buckets().insert(project=PROJECT, body={"name": "full", "labels": full}).execute()
+    patch = {"labels": {"k0": None, "new": "x"}}
+    patched = client.buckets().patch(bucket="full", body=patch).execute()
+    assert len(patched["labels"]) == 64 and "k0" not in patched["labels"]

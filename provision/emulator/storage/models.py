@@ -377,8 +377,8 @@ def patch_bucket(
                 record["labels"] = check_labels(value)
             else:
                 merged = dict(record.get("labels") or {})
-                merged.update(value)
-                record["labels"] = check_labels(merged)
+                merged.update(value)  # a null value deletes its label
+                record["labels"] = check_labels({k: v for k, v in merged.items() if v is not None})
         elif key == "storageClass":
             storage_class = str(value or "STANDARD").upper()
             if storage_class not in STORAGE_CLASSES:
