@@ -89,7 +89,7 @@ def apply(
         if not plan.has_changes:
             return
         if not saved:
-            confirm(plan, assume_yes)
+            confirm(assume_yes)
         with lease_step.hold(step, wait=lease_wait) as held:
             if saved:
                 check_fresh(plan, ctx)
@@ -104,7 +104,7 @@ def apply(
                     typer.echo(plan_text.render(plan, color=sys.stdout.isatty()), nl=False)
                     if not plan.has_changes:
                         return
-                    confirm(plan, assume_yes)
+                    confirm(assume_yes)
             report = apply_plan(plan, ctx, reporter=StderrReporter())
     if report.interrupted:
         typer.echo(report.summary())

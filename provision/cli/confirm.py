@@ -4,14 +4,11 @@ from __future__ import annotations
 
 import os
 import sys
-from typing import TYPE_CHECKING, Annotated
+from typing import Annotated
 
 import typer
 
 from provision.errors import ProvisionError
-
-if TYPE_CHECKING:
-    from provision.model import Plan
 
 YesOption = Annotated[
     bool,
@@ -28,8 +25,8 @@ def assumes_yes(yes: bool) -> bool:
     return yes or os.environ.get("PROVISION_YES", "") in ("1", "true", "yes")
 
 
-def confirm(plan: Plan, assume_yes: bool) -> None:
-    """Ask before applying `plan` on the terminal; without one, refuse unless --yes."""
+def confirm(assume_yes: bool) -> None:
+    """Ask before applying the plan shown; without a terminal, refuse unless --yes."""
     ask("\nApply these changes?", "apply", "the plan", assume_yes)
 
 

@@ -106,7 +106,7 @@ def destroy(
         if not plan.has_changes:
             typer.echo("Nothing to remove.")
             return
-        confirm(plan, assumes_yes(yes))
+        confirm(assumes_yes(yes))
         run_ctx = Context.create(connection.api, replace(options, allow_delete=result.allowed))
         with lease_step.hold(step, wait=0.0) as held:
             lease_step.refuse_if_others_wrote(held)

@@ -122,7 +122,7 @@ def onboard(
             typer.echo(text.replace("Planned changes for ", heading, 1), nl=False)
             if plan.has_changes:
                 assume = assumes_yes(yes)
-                confirm(plan, assume)
+                confirm(assume)
                 with lease_step.hold(step, wait=0.0) as held:
                     lease_step.refuse_if_others_wrote(held)
                     applied = True
