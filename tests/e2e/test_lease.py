@@ -439,3 +439,12 @@ def test_a_lease_write_whose_answer_was_lost_still_counts(
     lease.renew(held)  # not taken for a lost lease
     assert int(lease_object(google)["metageneration"]) == held.metageneration
     assert lease.release(held)
+
+
+def test_force_unlock_without_a_lease_has_nothing_to_do(cli: CliFn, tmp_path: Path) -> None:
+    path = tmp_path / "no-buckets.yaml"
+    text = blueprint_text("test").split("buckets:")[0]
+    path.write_text(text, encoding="utf-8")
+    result = cli("force-unlock", path, "0123456789ab", "--yes")
+    assert result.exit_code == 0, result.output
+    assert "Nothing to unlock (no lease: the blueprint declares no bucket" in result.stdout
