@@ -43,6 +43,19 @@ def _call(
     return response.status, data, int(conn.sock.getsockname()[1])
 
 
+def _insert_bucket_chunked(
+    conn: http.client.HTTPConnection, project: str, name: str
+) -> tuple[int, bytes, int]:
+    """`buckets.insert` of `name` in `project`, its body sent chunked."""
+    return _call(
+        conn,
+        "POST",
+        f"/storage/v1/b?project={project}",
+        json.dumps({"name": name}).encode(),
+        {"Content-Type": "application/json", "Transfer-Encoding": "chunked"},
+    )
+
+
 def _chunks(*parts: bytes) -> Iterator[bytes]:
     yield from parts
 
@@ -56,13 +69,7 @@ def test_requests_share_one_connection(emulator: RunningEmulator) -> None:
 def test_chunked_upload_keeps_the_raw_object_path(emulator: RunningEmulator) -> None:
     seed_project(emulator, "chunked-upload")
     with closing(_connection(emulator)) as conn:
-        status, _, first = _call(
-            conn,
-            "POST",
-            "/storage/v1/b?project=chunked-upload",
-            json.dumps({"name": "chunked-bucket"}).encode(),
-            {"Content-Type": "application/json", "Transfer-Encoding": "chunked"},
-        )
+        status, _, first = _insert_bucket_chunked(conn, "chunked-upload", "chunked-bucket")
         assert status == 200
         status, _, second = _call(
             conn,
@@ -133,13 +140,7 @@ def test_a_body_cut_short_is_neither_run_nor_journaled(emulator: RunningEmulator
     sees such a request, so the emulator must not run it (here: blank a bucket's policy)."""
     seed_project(emulator, "cut-short")
     with closing(_connection(emulator)) as conn:
-        status, _, _ = _call(
-            conn,
-            "POST",
-            "/storage/v1/b?project=cut-short",
-            json.dumps({"name": "cut-short-bucket"}).encode(),
-            {"Content-Type": "application/json", "Transfer-Encoding": "chunked"},
-        )
+        status, _, _ = _insert_bucket_chunked(conn, "cut-short", "cut-short-bucket")
     assert status == 200
     before = len(journal(emulator))
     with socket.create_connection(_address(emulator), timeout=10) as raw:
