@@ -14,6 +14,7 @@ kept like any binding the blueprint does not mention.
 from __future__ import annotations
 
 from collections.abc import Collection
+from typing import Any
 
 from provision.errors import GoogleApiError
 from provision.model import JSON
@@ -24,6 +25,16 @@ from provision.resources.iam import IamKind, policy_read_key
 from provision.resources.registry import register
 
 POLICY_VERSION = 3
+GET_POLICY = "storage.buckets.getIamPolicy"
+
+
+def policy_params(resource_name: str) -> dict[str, Any]:
+    """The `getIamPolicy` parameters of the bucket `projects/_/buckets/{name}`, read alone or
+    in a batch."""
+    return {
+        "bucket": addresses.bucket_of(resource_name),
+        "optionsRequestedPolicyVersion": POLICY_VERSION,
+    }
 
 
 @register
@@ -35,11 +46,7 @@ class BucketIamKind(IamKind):
     iam_admin_roles = frozenset({"roles/storage.admin", "roles/storage.legacyBucketOwner"})
 
     def get_policy(self, ctx: Context, resource_name: str) -> JSON:
-        return ctx.api.call(
-            "storage.buckets.getIamPolicy",
-            bucket=addresses.bucket_of(resource_name),
-            optionsRequestedPolicyVersion=POLICY_VERSION,
-        )
+        return ctx.api.call(GET_POLICY, **policy_params(resource_name))
 
     def set_policy(self, ctx: Context, resource_name: str, policy: JSON) -> JSON:
         return ctx.api.call(
@@ -59,11 +66,7 @@ def prefetch_policies(ctx: Context, listed: Collection[str]) -> None:
     targets = [a.name for a in ctx.planned(kind) if addresses.bucket_of(a.name) in listed]
     if len(targets) < 2:  # one call needs no batch
         return
-    calls = [
-        {"bucket": addresses.bucket_of(target), "optionsRequestedPolicyVersion": POLICY_VERSION}
-        for target in targets
-    ]
-    answers = ctx.api.batch("storage.buckets.getIamPolicy", calls)
+    answers = ctx.api.batch(GET_POLICY, [policy_params(target) for target in targets])
     for target, answer in zip(targets, answers, strict=True):
         if not isinstance(answer, GoogleApiError):
             ctx.remember(policy_read_key(target), answer)
