@@ -12,6 +12,7 @@ journal entry, followed by the batch's own (`method_id` `batch`).
 from __future__ import annotations
 
 import io
+import json
 import socket
 import struct
 import sys
@@ -23,8 +24,10 @@ from werkzeug.exceptions import ClientDisconnected
 from werkzeug.wrappers import Request, Response
 
 from provision.emulator import control
+from provision.emulator.core.answers import AnswerLog, Violation, check_answer
 from provision.emulator.core.errors import ApiError
 from provision.emulator.core.faults import RESET, Faults, injected_error
+from provision.emulator.core.gate import Gate
 from provision.emulator.core.journal import Entry
 from provision.emulator.core.routing import (
     CORS_HEADERS,
@@ -60,6 +63,8 @@ class EmulatorApp:
     def __init__(self, world: World, *, log_requests: bool = False) -> None:
         self.world = world
         self.router = Router(api_routes(world))
+        self.gate = Gate(self.router.routes)
+        self.answer_log = AnswerLog.from_env()
         self.faults = Faults(world.settings.seed)
         self.log_requests = log_requests
 
@@ -102,6 +107,8 @@ class EmulatorApp:
             route, params = matched
             route_api, method_id, mutating = route.api, route.method_id, route.mutating
             response, injected = self._run(route, params, request, delay=not in_batch)
+        if self.answer_log is not None and not injected:
+            self._check_answer(matched[0] if matched else None, request, raw_path, response)
         self._record(
             request,
             raw_path,
@@ -113,6 +120,38 @@ class EmulatorApp:
             in_batch=in_batch,
         )
         return response, injected
+
+    def _check_answer(
+        self, route: Route | None, request: Request, raw_path: str, response: WsgiAnswer
+    ) -> None:
+        """Hold a JSON answer against Google's (see core/answers.py); log what differs."""
+        assert self.answer_log is not None
+        content_type = _header(response, "Content-Type")
+        if not content_type.startswith("application/json"):
+            return
+        data = response.body if isinstance(response, Answer) else response.get_data()
+        self.answer_log.count()
+        found = self.gate.described(route) if route is not None else None
+        doc, method = found if found is not None else (None, None)
+        name = f"{route.api}.{route.method_id}" if route is not None else "unknown"
+        try:
+            body = json.loads(data)
+        except ValueError:
+            problems = [("", "the answer is not JSON")]
+        else:
+            problems = check_answer(
+                doc,
+                method,
+                response.status_code,
+                body,
+                storage=route is not None and route.dialect == "storage",
+                partial="fields" in request.args,
+                numeric_enums="enum-encoding=int" in request.args.get("$alt", ""),
+                status_field=self.world.settings.storage_error_status_field,
+            )
+        where = f"{request.method} {raw_path}"
+        for field, message in problems:
+            self.answer_log.record(Violation(name, response.status_code, field, message, where))
 
     def _batch(self, request: Request, raw_path: str) -> WsgiAnswer:
         """A Cloud Storage batch: each call through `_serve` in order (without latency), the
@@ -227,6 +266,9 @@ class EmulatorApp:
         settings = self.world.settings
         if delay:
             self.faults.delay(settings)
+        refused = self.gate.check(route, request)
+        if refused is not None:
+            return self._error(refused, route), ""
         fault = self.faults.choose(settings, route.api, route.method_id, route.mutating)
         if fault is not None and not fault.after_commit:
             if fault.status == RESET:
@@ -271,6 +313,12 @@ class EmulatorApp:
         return error_response(
             error, "storage", status_field=self.world.settings.storage_error_status_field
         )
+
+
+def _header(response: WsgiAnswer, name: str) -> str:
+    if isinstance(response, Answer):
+        return next((v for k, v in response.headers if k.lower() == name.lower()), "")
+    return str(response.headers.get(name, ""))
 
 
 def _cut_short(request: Request) -> bool:

@@ -23,6 +23,8 @@ from provision.emulator.core.errors import ApiError, Dialect, invalid_argument
 from provision.emulator.core.world import World
 
 JSON = "application/json; charset=UTF-8"
+CANONICAL_BODY = "provision.emulator.canonical_body"
+"""Environ key of a JSON body rewritten by the discovery gate with JSON field names."""
 
 
 @dataclass(frozen=True)
@@ -50,7 +52,11 @@ class Ctx:
         return self.request.args
 
     def json(self) -> dict[str, Any]:
-        """The JSON object body; an empty body is `{}`; anything else is a 400."""
+        """The JSON object body (with JSON field names, as the discovery gate left it); an
+        empty body is `{}`; anything else is a 400."""
+        canonical = self.request.environ.get(CANONICAL_BODY)
+        if isinstance(canonical, dict):
+            return dict(canonical)
         data = self.request.get_data()
         if not data.strip():
             return {}

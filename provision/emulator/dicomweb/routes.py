@@ -275,7 +275,8 @@ def bulkdata(ctx: Ctx) -> Reply:
     record = _records(ctx, store)[0]
     dataset = instances.parse(instances.data(ctx.world, store, record))
     try:
-        tag = int(ctx.params["tag"], 16)
+        # `bulkdata/*/**` (discovery): the first segment is the tag, the rest a path into it
+        tag = int(ctx.params["tag"].split("/", 1)[0], 16)
     except ValueError:
         raise ApiError("INVALID_ARGUMENT", "bulk data tag must be hexadecimal.") from None
     if tag not in dataset:
@@ -352,7 +353,12 @@ def routes(world: World) -> list[Route]:
             frames,
             "studies.series.instances.frames.retrieveFrames",
         ),
-        route("GET", f"{instance}/bulkdata/{{tag}}", bulkdata, "studies.series.instances.bulkdata"),
+        route(
+            "GET",
+            f"{instance}/bulkdata/{{tag=**}}",
+            bulkdata,
+            "studies.series.instances.bulkdata.retrieveBulkdata",
+        ),
         route("DELETE", study, delete_study_or_series, "studies.delete"),
         route("DELETE", series, delete_study_or_series, "studies.series.delete"),
         route("DELETE", instance, delete_instance, "studies.series.instances.delete"),

@@ -1,0 +1,156 @@
+"""The discovery gate: requests Google would refuse are refused before any handler runs, with
+Google's texts, and every route is a method of its API's discovery document."""
+
+from __future__ import annotations
+
+import http.client
+import json
+import re
+from typing import Any
+from urllib.parse import urlsplit
+
+import pytest
+from googleapiclient.errors import HttpError
+
+from provision.emulator.app import api_routes
+from provision.emulator.core import discovery
+from provision.emulator.core.gate import OUTSIDE_DISCOVERY, WRONG_URL_FOR_UPLOAD, described
+from provision.emulator.core.store import Store
+from provision.emulator.core.world import World
+from provision.emulator.server import RunningEmulator
+from tests.conftest import journal
+from tests.emulator.seeding import healthcare_client, seed_project
+
+PROJECT = "gate-test"
+LOCATION = f"projects/{PROJECT}/locations/us-central1"
+BAD_REQUEST = "type.googleapis.com/google.rpc.BadRequest"
+
+
+def _raw(
+    emulator: RunningEmulator, method: str, path: str, body: Any = None
+) -> tuple[int, dict[str, Any]]:
+    """One plain HTTP exchange (client libraries refuse to send undeclared parameters)."""
+    netloc = urlsplit(emulator.base_url).netloc
+    connection = http.client.HTTPConnection(netloc, timeout=10)
+    data = None if body is None else json.dumps(body).encode()
+    headers = {"Content-Type": "application/json"} if data is not None else {}
+    connection.request(method, path, body=data, headers=headers)
+    response = connection.getresponse()
+    payload = response.read()
+    connection.close()
+    return response.status, json.loads(payload or b"{}")
+
+
+def _sample(template: str) -> str:
+    """A concrete path for an emulator route template (`{x=**}` as one segment)."""
+    return re.sub(r"\{(\w+)=\*\*\}", r"\1", template)
+
+
+def test_every_route_is_a_discovery_method_with_its_verb_and_path() -> None:
+    for route in api_routes(World(store=Store())):
+        if (route.api, route.method_id) in OUTSIDE_DISCOVERY:
+            continue
+        found = described(route)
+        assert found is not None, f"{route.method} {route.template}: no discovery method"
+        _, method = found
+        sample = _sample(route.template).replace("{", "").replace("}", "")
+        paths = [method.path, method.template, *method.upload_paths, method.download_path or ""]
+        assert any(discovery.template_regex(path).match(sample) for path in paths), (
+            f"{route.method} {route.template} is not a path of {method.id}: {paths}"
+        )
+        on_upload_path = route.template.startswith(("/upload/", "/resumable/"))
+        session = on_upload_path and route.method == "PUT"  # a resumable upload's later chunks
+        assert route.method == method.http_method or session, (route.method, method.id)
+
+
+def test_an_unknown_body_field_is_refused_with_googles_text(emulator: RunningEmulator) -> None:
+    seed_project(emulator.world, PROJECT)
+    datasets = healthcare_client(emulator).projects().locations().datasets()
+    with pytest.raises(HttpError) as refused:
+        datasets.create(parent=LOCATION, datasetId="ds", body={"labels": {"a": "b"}}).execute()
+    assert refused.value.resp.status == 400
+    error = json.loads(refused.value.content)["error"]
+    text = "Invalid JSON payload received. Unknown name \"labels\" at 'dataset': Cannot find field."
+    assert error["status"] == "INVALID_ARGUMENT"
+    assert error["message"] == text
+    assert error["details"] == [
+        {"@type": BAD_REQUEST, "fieldViolations": [{"field": "dataset", "description": text}]}
+    ]
+    assert [e["method_id"] for e in journal(emulator)][-1].endswith("datasets.create")
+    assert datasets.list(parent=LOCATION).execute() == {}, "nothing was created"
+
+
+def test_nested_unknown_fields_and_wrong_types_are_each_named(emulator: RunningEmulator) -> None:
+    seed_project(emulator.world, PROJECT)
+    stores = healthcare_client(emulator).projects().locations().datasets().dicomStores()
+    body = {"labels": {"a": 1}, "notificationConfig": {"pubsubTopic": 5, "topic": "x"}}
+    with pytest.raises(HttpError) as refused:
+        stores.create(parent=f"{LOCATION}/datasets/ds", dicomStoreId="s", body=body).execute()
+    message = json.loads(refused.value.content)["error"]["message"].splitlines()
+    assert message == [
+        "Invalid value at 'dicom_store.labels[0].value' (TYPE_STRING), 1",
+        "Invalid value at 'dicom_store.notification_config.pubsub_topic' (TYPE_STRING), 5",
+        'Invalid JSON payload received. Unknown name "topic" at '
+        "'dicom_store.notification_config': Cannot find field.",
+    ]
+
+
+def test_proto_field_names_are_accepted_and_enum_names_checked(emulator: RunningEmulator) -> None:
+    seed_project(emulator.world, PROJECT)
+    datasets = healthcare_client(emulator).projects().locations().datasets()
+    operation = datasets.create(parent=LOCATION, datasetId="ds", body={"time_zone": "UTC"})
+    assert "name" in operation.execute()
+    assert datasets.get(name=f"{LOCATION}/datasets/ds").execute()["timeZone"] == "UTC"
+    policy = {
+        "policy": {"auditConfigs": [{"service": "x", "auditLogConfigs": [{"logType": "NO"}]}]}
+    }
+    with pytest.raises(HttpError) as refused:
+        datasets.setIamPolicy(resource=f"{LOCATION}/datasets/ds", body=policy).execute()
+    error = json.loads(refused.value.content)["error"]
+    assert error["message"] == (
+        "Invalid value at 'policy.audit_configs[0].audit_log_configs[0].log_type' (TYPE_ENUM), "
+        '"NO"'
+    )
+
+
+def test_an_undeclared_query_parameter_is_refused(emulator: RunningEmulator) -> None:
+    seed_project(emulator.world, PROJECT)
+    status, body = _raw(emulator, "GET", f"/v1/{LOCATION}/datasets?pageSize=10&colour=red")
+    assert status == 400
+    assert body["error"]["message"] == (
+        'Invalid JSON payload received. Unknown name "colour": Cannot bind query parameter. '
+        "Field 'colour' could not be found in request message."
+    )
+    status, body = _raw(emulator, "GET", f"/v1/{LOCATION}/datasets?pageSize=ten")
+    assert (status, body["error"]["message"]) == (
+        400,
+        "Invalid value at 'page_size' (TYPE_INT32), \"ten\"",
+    )
+    status, _ = _raw(emulator, "GET", f"/v1/{LOCATION}/datasets?pageSize=10&prettyPrint=false")
+    assert status == 200, "system parameters are declared by the document"
+
+
+def test_storage_refusals_use_storages_envelope(emulator: RunningEmulator) -> None:
+    seed_project(emulator.world, PROJECT)
+    status, body = _raw(
+        emulator, "POST", f"/storage/v1/b?project={PROJECT}", {"name": "b1", "x": 1}
+    )
+    assert status == 400
+    assert set(body["error"]) == {"code", "message", "errors"}
+    assert body["error"]["errors"][0]["reason"] == "invalid"
+    assert "Unknown name \"x\" at 'bucket'" in body["error"]["message"]
+    status, body = _raw(emulator, "GET", "/storage/v1/b/b1?projection=some")
+    assert (status, body["error"]["message"]) == (400, "Invalid value for projection: some")
+
+
+def test_media_methods_are_served_only_on_their_upload_paths(emulator: RunningEmulator) -> None:
+    seed_project(emulator.world, PROJECT)
+    assert _raw(emulator, "POST", f"/storage/v1/b?project={PROJECT}", {"name": "gate-b1"})[0] == 200
+    status, body = _raw(emulator, "POST", "/storage/v1/b/gate-b1/o?name=x", {"name": "x"})
+    assert status == 400
+    assert body["error"]["message"] == WRONG_URL_FOR_UPLOAD
+    assert body["error"]["errors"][0]["reason"] == "wrongUrlForUpload"
+    status, body = _raw(emulator, "POST", "/upload/storage/v1/b/gate-b1/o?name=x", {"name": "x"})
+    assert (status, body["error"]["errors"][0]["reason"]) == (400, "wrongUrlForUpload")
+    status, _ = _raw(emulator, "POST", "/upload/storage/v1/b/gate-b1/o?uploadType=media&name=x", {})
+    assert status == 200
