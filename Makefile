@@ -4,7 +4,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: install test demo lint fmt typecheck unit faults bench viewer-check clean
+.PHONY: install test demo lint fmt typecheck unit faults bench viewer-check live clean
 
 install: $(STAMP)
 
@@ -33,6 +33,12 @@ test: lint typecheck unit
 # The full fault matrix (seeded faults, kills, concurrent writers); `make test` runs a subset.
 faults: install
 	$(BIN)/pytest -q -m 'not live' tests/faults
+
+# The README demo against real Google in a throwaway project (never in CI): needs
+# PROVISION_LIVE_PARENT, PROVISION_LIVE_BILLING and PROVISION_LIVE_MEMBER (tests/live/test_live.py).
+# Prints where the recorded exchanges are; the project is deleted at the end.
+live: install
+	$(BIN)/pytest -q -s -m live tests/live
 
 # A benchmark, not a test: plan/apply time against the emulator for growing blueprints
 # (README "Performance"). Pass options with BENCH_ARGS, e.g. BENCH_ARGS="--sites 1,10".

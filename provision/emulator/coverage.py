@@ -10,15 +10,15 @@ whether the emulator answers batches there. `scripts/emulator_coverage.py` write
 
 from __future__ import annotations
 
-import importlib.util
 import json
 import re
-from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 from provision.emulator.app import api_routes
+from provision.emulator.core import gate
+from provision.emulator.core.discovery import documents_dir, walk_methods
 from provision.emulator.core.routing import Router
 from provision.emulator.core.store import Store
 from provision.emulator.core.world import World
@@ -47,19 +47,6 @@ class MethodCoverage:
     """The emulator route's method id, or "" when not emulated."""
 
 
-def documents_dir() -> Path:
-    spec = importlib.util.find_spec("googleapiclient")
-    if spec is None or spec.origin is None:
-        raise RuntimeError("google-api-python-client is not installed")
-    return Path(spec.origin).parent / "discovery_cache" / "documents"
-
-
-def _methods(resources: dict[str, Any]) -> Iterator[dict[str, Any]]:
-    for resource in resources.values():
-        yield from resource.get("methods", {}).values()
-        yield from _methods(resource.get("resources", {}))
-
-
 def sample_path(template: str) -> str:
     """A concrete path for a discovery path template: `{v1Id}`-style leading parameters (a
     resource collection, e.g. `projects`) become `projects`, every other parameter `x<n>`."""
@@ -79,7 +66,7 @@ def api_coverage(
     document = json.loads((documents_dir() / f"{api}.{version}.json").read_text())
     service_path = "/" + document.get("servicePath", "").lstrip("/")
     rows = []
-    for method in sorted(_methods(document.get("resources", {})), key=lambda m: m["id"]):
+    for method in sorted(walk_methods(document.get("resources", {})), key=lambda m: m["id"]):
         verb = method["httpMethod"]
         flat = method.get("flatPath", method["path"])
         paths = [service_path + flat]
@@ -108,6 +95,38 @@ def batch_cell(document: dict[str, Any]) -> str:
     return f"`{path}`: {'yes' if path in BATCH_PATHS else '—'}"
 
 
+GATE_SECTION = """\
+## What every request is checked for
+
+Before any handler runs, the emulator's discovery gate (`provision/emulator/core/gate.py`) checks
+each request against the discovery document of its API and refuses it as Google does:
+
+- the method exists for that path and HTTP verb (a test holds every route against its document;
+  routes outside discovery: {outside});
+- a media method (`supportsMediaUpload`) is called on one of its upload paths with an
+  `uploadType` it offers, else Cloud Storage's 400 `wrongUrlForUpload`;
+- every query parameter is declared by the method or is a system parameter of the document, and
+  its value is of the declared type, range or enum (DICOMweb methods, whose body is `HttpBody`,
+  pass their other parameters to QIDO-RS);
+- a JSON body reads as the method's request schema: no unknown field, every value of its field's
+  type, every enum value one of its names (ESF APIs: 400 `INVALID_ARGUMENT` "Invalid JSON payload
+  received. Unknown name ..." with `google.rpc.BadRequest` field violations; Cloud Storage: its
+  own envelope, reason `invalid`).
+
+In the test suite every JSON answer is checked too (`provision/emulator/core/answers.py`): against
+the method's response schema, the fields Google always sets, the type URLs of long-running
+operations and each API's error envelope. Exchanges recorded against real Google are replayed
+against the emulator (`tests/golden/`).
+"""
+
+
+def gate_section() -> list[str]:
+    outside = "; ".join(
+        f"`{api} {method}`, {why}" for (api, method), why in gate.OUTSIDE_DISCOVERY.items()
+    )
+    return [*GATE_SECTION.format(outside=outside).splitlines(), ""]
+
+
 def render_page() -> str:
     router = Router(api_routes(World(store=Store())))
     lines = [
@@ -117,6 +136,9 @@ def render_page() -> str:
         "google-api-python-client and the emulator's routes; do not edit by hand. A method is",
         "emulated when the emulator routes its HTTP method and path. Batch is the API's batch",
         "endpoint (the document's `batchPath`) and whether the emulator answers batches there.",
+        "",
+        *gate_section(),
+        "## Methods",
         "",
     ]
     summary = ["| API | Version | Revision | Emulated | Batch |", "|---|---|---|---|---|"]

@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import http.client
 import logging
-import re
 import threading
 import time
 from collections.abc import Callable, Iterator, Mapping, Sequence
@@ -23,6 +22,7 @@ from provision.gcp.credentials import CredentialsError, Identity, Target, resolv
 from provision.gcp.errors import from_transport_error, parse_error_body
 from provision.gcp.operations import ProgressFn, operation_get_method, wait_operation, wait_until
 from provision.gcp.pacing import Pacer
+from provision.gcp.recording import Recorder, redacted_url
 from provision.gcp.retry import Attempt, call_with_retry
 from provision.gcp.settings import Timing
 
@@ -85,6 +85,7 @@ class GoogleApi:
         self._build_lock = threading.Lock()
         self._idle_http: dict[str, list[Any]] = {}  # per API (host), the last returned last
         self._propagation: dict[str, float] = {}
+        self._recorder = Recorder.from_env()
 
     # -- identity and clients -------------------------------------------------------------
 
@@ -152,9 +153,10 @@ class GoogleApi:
         # the one retry layer, so it decides (and counts). httplib2 still reconnects once when a
         # kept-alive connection turns out closed before any status line.
         httplib2.RETRIES = 1
-        return google_auth_httplib2.AuthorizedHttp(
+        http = google_auth_httplib2.AuthorizedHttp(
             self.identity.credentials, http=httplib2.Http(timeout=self.timing.http_timeout)
         )
+        return http if self._recorder is None else self._recorder.wrap(http)
 
     def _checkin_http(self, api: str, http: Any) -> None:
         with self._lock:
@@ -439,13 +441,10 @@ def _http_error(error: Any, method: str) -> GoogleApiError:
     )
 
 
-_SECRET_QUERY = re.compile(r"(?i)([?&](?:access_token|key|token|signature|x-goog-signature)=)[^&]*")
-
-
 def trace_url(url: str) -> str:
     """`url` for the debug trace: credentials that may travel in a query string are redacted.
     (The trace has no headers and no bodies, so `Authorization` never reaches it.)"""
-    return _SECRET_QUERY.sub(r"\1[redacted]", url)
+    return redacted_url(url)
 
 
 def _never(name: str) -> JSON:

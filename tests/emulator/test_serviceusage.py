@@ -112,10 +112,12 @@ def test_batch_enable_limits_and_atomicity(emulator: RunningEmulator) -> None:
     )
     done = _operations(emulator).get(name=started["name"]).execute()
     assert done["response"]["@type"].endswith("v1.BatchEnableServicesResponse")
-    assert [s["config"]["name"] for s in done["response"]["services"]] == [
+    # As Google answers (golden serviceusage__service): name, parent and state, no config.
+    assert [s["name"].rsplit("/", 1)[1] for s in done["response"]["services"]] == [
         HEALTHCARE,
         "pubsub.googleapis.com",
     ]
+    assert {key for s in done["response"]["services"] for key in s} == {"name", "parent", "state"}
     assert _enabled(emulator, "su-batch") == sorted(
         [*defaults, HEALTHCARE, "pubsub.googleapis.com"]
     )

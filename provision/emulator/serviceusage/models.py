@@ -49,6 +49,7 @@ def state_of(world: World, number: str, service: str) -> str:
 
 
 def render(number: str, service: str, state: str, *, full: bool = True) -> dict[str, Any]:
+    """A Service as `services.get` / `services.list` answer it (`full`: the whole config)."""
     config: dict[str, Any] = {"name": service, "title": catalogue.title(service)}
     if full:
         config.update(
@@ -63,6 +64,16 @@ def render(number: str, service: str, state: str, *, full: bool = True) -> dict[
         "config": config,
         "state": state,
         "parent": f"projects/{number}",
+    }
+
+
+def operation_service(number: str, service: str, state: str) -> dict[str, Any]:
+    """A Service as an enable/disable operation's response carries it: name, parent and state,
+    no config (golden/serviceusage__service.http.log)."""
+    return {
+        "name": f"projects/{number}/services/{service}",
+        "parent": f"projects/{number}",
+        "state": state,
     }
 
 
@@ -258,7 +269,7 @@ def enable(world: World, ref: str, service: str) -> dict[str, Any]:
             "done": True,
             "response": {
                 "@type": V1 + "EnableServiceResponse",
-                "service": render(number, service, "ENABLED"),
+                "service": operation_service(number, service, "ENABLED"),
             },
         }
     targets = catalogue.with_dependencies([service])
@@ -271,7 +282,7 @@ def enable(world: World, ref: str, service: str) -> dict[str, Any]:
         metadata=EMPTY_METADATA,
         response={
             "@type": V1 + "EnableServiceResponse",
-            "service": render(number, service, "ENABLED"),
+            "service": operation_service(number, service, "ENABLED"),
         },
     )
 
@@ -302,7 +313,8 @@ def batch_enable(world: World, ref: str, service_ids: Any) -> dict[str, Any]:
         response={
             "@type": V1 + "BatchEnableServicesResponse",
             "services": [
-                render(number, service, "ENABLED") for service in dict.fromkeys(service_ids)
+                operation_service(number, service, "ENABLED")
+                for service in dict.fromkeys(service_ids)
             ],
         },
     )
@@ -346,7 +358,7 @@ def disable(world: World, ref: str, service: str, body: dict[str, Any]) -> dict[
         metadata=EMPTY_METADATA,
         response={
             "@type": V1 + "DisableServiceResponse",
-            "service": render(number, service, "DISABLED"),
+            "service": operation_service(number, service, "DISABLED"),
         },
     )
 
