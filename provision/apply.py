@@ -11,6 +11,7 @@
 
 from __future__ import annotations
 
+import json
 import time
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, replace
@@ -20,7 +21,7 @@ from provision.errors import RefusedError, StalePlanError
 from provision.gcp.operations import Progress
 from provision.gcp.retry import RunInterruptedError
 from provision.graph import Outcome, State, run_graph
-from provision.model import Action, Address, Change, Observed, Plan
+from provision.model import Action, Address, Change, FieldDiff, Observed, Plan
 from provision.resources import registry
 from provision.resources.base import Context, resource_of
 
@@ -83,34 +84,56 @@ class ApplyReport:
 MUTATING = (Action.CREATE, Action.UPDATE, Action.DELETE, Action.RUN)
 
 
-def check_fresh(plan: Plan, ctx: Context, *, workers: int = DEFAULT_WORKERS) -> None:
-    """Re-read every object the plan read; raise StalePlanError naming what changed."""
+def check_fresh(plan: Plan, ctx: Context, *, workers: int = DEFAULT_WORKERS) -> Plan:
+    """Re-read every object the plan read; raise StalePlanError naming what changed.
+
+    Returns the plan with each re-read change's `before` and `etag` taken from the fresh read,
+    so that what is written starts from the live object, never from what a file says it was.
+    """
     to_check = [c for c in plan.changes if c.observed_exists is not None and c.is_mutation]
     by_address = {c.address: c for c in to_check}
 
-    def work(address: Address) -> list[str]:
+    def work(address: Address) -> tuple[list[str], Change]:
         change = by_address[address]
         kind = registry.get(address.kind)
         if change.action is Action.DELETE:
-            return []
+            return [], change
         observed = kind.read(ctx, resource_of(change))
         ctx.facts.update(kind.facts(resource_of(change), observed))
-        return kind.staleness(change, observed, ctx.options)
+        problems = kind.staleness(change, observed, ctx.options)
+        if not problems:
+            fresh = kind.diff(resource_of(change), observed, ctx.options)
+            if fresh.action is change.action and same_diffs(fresh, change):
+                change = replace(change, before=fresh.before, etag=fresh.etag)
+        return problems, change
 
     result = run_graph(list(by_address), {}, work, workers=workers, cancel=ctx.cancel)
     if result.interrupted:
         raise RunInterruptedError("interrupted while re-checking the saved plan; nothing changed")
     problems: list[str] = []
+    refreshed: dict[Address, Change] = {}
     for address, outcome in result.outcomes.items():
         if outcome.state is State.FAILED:
             problems.append(f"{address}: cannot re-read it: {outcome.error}")
-        else:
-            problems += outcome.value or []
+        elif outcome.value is not None:
+            problems += outcome.value[0]
+            refreshed[address] = outcome.value[1]
     if problems:
         lines = "\n".join(f"  - {p}" for p in problems)
         raise StalePlanError(
             "the saved plan is stale; nothing was changed. Run `provision plan` again.\n" + lines
         )
+    changes = tuple(refreshed.get(c.address, c) for c in plan.changes)
+    return replace(plan, changes=changes)
+
+
+def same_diffs(one: Change, other: Change) -> bool:
+    """The two changes' field changes are equal as JSON (a saved plan holds lists, not tuples)."""
+    return _as_json(one.diffs) == _as_json(other.diffs)
+
+
+def _as_json(diffs: tuple[FieldDiff, ...]) -> str:
+    return json.dumps([[d.path, d.before, d.after] for d in diffs], sort_keys=True, default=str)
 
 
 def apply_plan(

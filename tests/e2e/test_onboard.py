@@ -177,7 +177,7 @@ def test_location_and_bucket_go_into_the_site_file(cli: CliFn, dev: Path) -> Non
     assert result.exit_code == 0, result.output
     text = (dev.parent / "sites" / "north.yaml").read_text(encoding="utf-8")
     assert "location: europe-west4\n" in text
-    assert 'import_uri: "gs://north-archive/dicom"' in text
+    assert "import_uri: gs://north-archive/dicom\n" in text
     assert "locations/europe-west4/datasets/north-imaging" in result.stdout
 
 
