@@ -78,7 +78,7 @@ def test_site_file_text_is_deterministic_and_loads_back(tmp_path: Path) -> None:
 @pytest.mark.parametrize(
     "uri",
     [
-        "gs://archive/it's \"quoted\": {x}, [y] # not a comment",
+        'gs://archive/it\'s "quoted": {x}, [y] # not a comment',
         "gs://archive/a: b\n  location: europe-west4",
     ],
 )
