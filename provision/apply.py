@@ -49,6 +49,8 @@ class ChangeResult:
     state: State
     message: str = ""
     seconds: float = 0.0
+    interrupted: bool = False
+    """Stopped by Ctrl-C (e.g. while waiting for an operation), not failed."""
 
 
 @dataclass(frozen=True)
@@ -67,7 +69,8 @@ class ApplyReport:
         """`Apply complete: 3 done, 0 failed, 0 skipped.` (or `Apply failed: ...`)."""
         changed = [r for r in self.results if r.action in MUTATING]
         done = sum(1 for r in changed if r.state is State.DONE)
-        failed = sum(1 for r in changed if r.state is State.FAILED)
+        stopped = sum(1 for r in changed if r.interrupted)
+        failed = sum(1 for r in changed if r.state is State.FAILED and not r.interrupted)
         skipped = sum(1 for r in changed if r.state is State.SKIPPED)
         not_started = sum(1 for r in changed if r.state is State.NOT_STARTED)
         head = (
@@ -76,6 +79,8 @@ class ApplyReport:
             else ("Apply complete" if self.ok else "Apply failed")
         )
         text = f"{head}: {done} done, {failed} failed, {skipped} skipped"
+        if stopped:
+            text += f", {stopped} interrupted"
         if not_started:
             text += f", {not_started} not started"
         return text + "."
@@ -230,7 +235,8 @@ def _result(change: Change, outcome: Outcome[str], seconds: float) -> ChangeResu
         message = str(outcome.error) or type(outcome.error).__name__
     if outcome.state is State.SKIPPED and outcome.reason:
         message = f"skipped because {outcome.reason}"
-    return ChangeResult(change.address, change.action, outcome.state, message, seconds)
+    interrupted = isinstance(outcome.error, RunInterruptedError)
+    return ChangeResult(change.address, change.action, outcome.state, message, seconds, interrupted)
 
 
 def _progress_to(reporter: Reporter | None, change: Change) -> Callable[[Progress], None] | None:
@@ -248,7 +254,8 @@ def failure_lines(report: ApplyReport) -> Sequence[str]:
     lines = []
     for result in report.results:
         if result.action in MUTATING and result.state is not State.DONE:
-            lines.append(f"  {result.state.value}: {result.address}: {result.message}")
+            state = "interrupted" if result.interrupted else result.state.value
+            lines.append(f"  {state}: {result.address}: {result.message}")
     return lines
 
 
