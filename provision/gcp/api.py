@@ -394,7 +394,7 @@ class GoogleApi:
             google.auth.exceptions.TransportError,
         ) as error:
             status = f"no answer ({type(error).__name__})"
-            raise from_transport_error(error, method=method) from None
+            raise from_transport_error(error, method=method, where=_origin(what)) from None
         finally:
             if answered:
                 self._checkin_http(api, connection)
@@ -440,6 +440,15 @@ def _http_error(error: Any, method: str) -> GoogleApiError:
 
 
 _SECRET_QUERY = re.compile(r"(?i)([?&](?:access_token|key|token|signature|x-goog-signature)=)[^&]*")
+
+
+def _origin(what: str) -> str:
+    """`scheme://host[:port]` of the URL in `what` (`VERB URL ...`), for messages."""
+    from urllib.parse import urlsplit
+
+    url = what.split(" ")[1] if " " in what else what
+    parts = urlsplit(url)
+    return f"{parts.scheme}://{parts.netloc}" if parts.scheme and parts.netloc else ""
 
 
 def trace_url(url: str) -> str:
