@@ -4,8 +4,6 @@ from __future__ import annotations
 
 import json
 import os
-import threading
-from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -13,6 +11,7 @@ import pytest
 
 from provision import planfile
 from provision.model import Plan
+from tests.unit.blocking import finishes
 
 CHANGE: dict[str, Any] = {
     "address": "project:projects/demo-imaging",
@@ -131,24 +130,6 @@ def test_a_plan_nested_100000_levels_deep_is_one_line(tmp_path: Path) -> None:
     for _ in range(100):
         nested = {"a": nested}
     one_line_error(tmp_path, document({**CHANGE, "after": nested}), "nested more than 64")
-
-
-def finishes(work: Callable[[], None], seconds: float = 10.0) -> None:
-    """Run `work` on a daemon thread; fail when it blocks (a FIFO opened for reading)."""
-    errors: list[BaseException] = []
-
-    def run() -> None:
-        try:
-            work()
-        except BaseException as error:
-            errors.append(error)
-
-    thread = threading.Thread(target=run, daemon=True)
-    thread.start()
-    thread.join(seconds)
-    assert not thread.is_alive(), "blocked"
-    if errors:
-        raise errors[0]
 
 
 def test_a_fifo_is_not_a_plan_and_is_never_waited_on(tmp_path: Path) -> None:
