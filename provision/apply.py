@@ -51,6 +51,8 @@ class ChangeResult:
     seconds: float = 0.0
     interrupted: bool = False
     """Stopped by Ctrl-C (e.g. while waiting for an operation), not failed."""
+    idle: bool = False
+    """Finished, but found nothing to do (a `run` step such as an import with no files)."""
 
 
 @dataclass(frozen=True)
@@ -68,7 +70,8 @@ class ApplyReport:
     def summary(self) -> str:
         """`Apply complete: 3 done, 0 failed, 0 skipped.` (or `Apply failed: ...`)."""
         changed = [r for r in self.results if r.action in MUTATING]
-        done = sum(1 for r in changed if r.state is State.DONE)
+        done = sum(1 for r in changed if r.state is State.DONE and not r.idle)
+        idle = sum(1 for r in changed if r.idle)
         stopped = sum(1 for r in changed if r.interrupted)
         failed = sum(1 for r in changed if r.state is State.FAILED and not r.interrupted)
         skipped = sum(1 for r in changed if r.state is State.SKIPPED)
@@ -79,6 +82,8 @@ class ApplyReport:
             else ("Apply complete" if self.ok else "Apply failed")
         )
         text = f"{head}: {done} done, {failed} failed, {skipped} skipped"
+        if idle:
+            text += f", {idle} with nothing to do"
         if stopped:
             text += f", {stopped} interrupted"
         if not_started:
@@ -87,6 +92,8 @@ class ApplyReport:
 
 
 MUTATING = (Action.CREATE, Action.UPDATE, Action.DELETE, Action.RUN)
+IDLE = "nothing to do"
+"""What `work` returns for a `run` step that found nothing to do."""
 
 
 def check_fresh(plan: Plan, ctx: Context, *, workers: int = DEFAULT_WORKERS) -> Plan:
@@ -180,9 +187,12 @@ def apply_plan(
                 reporter.finished(change, _result(change, failed, timings[address]))
             raise
         timings[address] = time.monotonic() - start
+        # A one-shot step that returns nothing found nothing to do (e.g. an empty import).
+        outcome = IDLE if change.action is Action.RUN and observed is None else ""
         if reporter is not None:
-            reporter.finished(change, _result(change, Outcome(State.DONE), timings[address]))
-        return ""
+            done = Outcome(State.DONE, value=outcome)
+            reporter.finished(change, _result(change, done, timings[address]))
+        return outcome
 
     kinds_api = {a: _api_of(a) for a in changes}
     result = run_graph(
@@ -236,7 +246,10 @@ def _result(change: Change, outcome: Outcome[str], seconds: float) -> ChangeResu
     if outcome.state is State.SKIPPED and outcome.reason:
         message = f"skipped because {outcome.reason}"
     interrupted = isinstance(outcome.error, RunInterruptedError)
-    return ChangeResult(change.address, change.action, outcome.state, message, seconds, interrupted)
+    idle = outcome.state is State.DONE and outcome.value == IDLE
+    return ChangeResult(
+        change.address, change.action, outcome.state, message, seconds, interrupted, idle
+    )
 
 
 def _progress_to(reporter: Reporter | None, change: Change) -> Callable[[Progress], None] | None:
