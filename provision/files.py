@@ -122,7 +122,7 @@ def replace_regular(path: Path, text: str, protected: Iterable[Path] = (), what:
             handle.write(text)
             handle.flush()
             os.fsync(handle.fileno())
-        os.chmod(tmp, 0o644)
+        os.chmod(tmp, _mode_of(path))
         os.replace(tmp, path)
     except BaseException as error:
         with contextlib.suppress(OSError):
@@ -130,6 +130,14 @@ def replace_regular(path: Path, text: str, protected: Iterable[Path] = (), what:
         if isinstance(error, OSError):
             raise FileError(f"cannot write {label}: {_reason(error)}") from None
         raise
+
+
+def _mode_of(path: Path) -> int:
+    """The permission bits a replaced file keeps; 0o644 for a new one."""
+    try:
+        return stat.S_IMODE(os.stat(path).st_mode)
+    except OSError:
+        return 0o644
 
 
 def check_writable(path: Path, protected: Iterable[Path] = (), what: str = "") -> None:

@@ -92,8 +92,8 @@ def derived(plan: Plan, options: Options) -> Plan:
     after (see module doc); SavedPlanError names the first change that does not follow."""
     changes = {c.address: c for c in plan.changes}
     for change in plan.changes:
-        if change.action is Action.MANUAL or change.action is Action.FORGET:
-            continue
+        if change.action in (Action.NOOP, Action.MANUAL, Action.FORGET):
+            continue  # nothing is written for these
         if change.action is Action.DELETE:
             if change.after is not None:
                 raise _edited(change, "a delete carries an `after`")

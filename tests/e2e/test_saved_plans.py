@@ -169,3 +169,24 @@ def test_a_change_outside_the_blueprint_is_refused(
     assert "project:projects/someone-else" in refused.stderr
     assert "does not declare" in refused.stderr
     assert mutations(emulator) == []
+
+
+def test_saved_plans_of_every_kind_apply(
+    cli: CliFn, tmp_path: Path, emulator: RunningEmulator
+) -> None:
+    """Re-deriving each change from its saved before/after accepts real plans of every kind:
+    from an empty world, then after the blueprint changed (labels, IAM, a new site)."""
+    target = tmp_path / "blueprints"
+    shutil.copytree(Path(__file__).resolve().parents[2] / "blueprints", target)
+    dev = target / "dev.yaml"
+    saved = tmp_path / "plan.json"
+    assert cli("plan", dev, "--out", saved).exit_code == 0
+    first = cli("apply", saved)
+    assert first.exit_code == 0, first.output
+    (target / "sites" / "st-marys.yaml").write_text("name: st-marys\n")
+    dev.write_text(dev.read_text().replace("env: dev", "env: development"))
+    second = cli("plan", dev, "--out", saved)
+    assert second.exit_code == 0 and "~ " in second.stdout, second.output
+    applied = cli("apply", saved)
+    assert applied.exit_code == 0, applied.output
+    assert cli("plan", dev, "--detailed-exitcode").exit_code == 0
