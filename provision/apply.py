@@ -11,6 +11,7 @@
 
 from __future__ import annotations
 
+import json
 import time
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, replace
@@ -20,7 +21,7 @@ from provision.errors import RefusedError, StalePlanError
 from provision.gcp.operations import Progress
 from provision.gcp.retry import RunInterruptedError
 from provision.graph import Outcome, State, run_graph
-from provision.model import Action, Address, Change, Observed, Plan
+from provision.model import Action, Address, Change, FieldDiff, Observed, Plan
 from provision.resources import registry
 from provision.resources.base import Context, resource_of
 
@@ -48,6 +49,10 @@ class ChangeResult:
     state: State
     message: str = ""
     seconds: float = 0.0
+    interrupted: bool = False
+    """Stopped by Ctrl-C (e.g. while waiting for an operation), not failed."""
+    idle: bool = False
+    """Finished, but found nothing to do (a `run` step such as an import with no files)."""
 
 
 @dataclass(frozen=True)
@@ -65,8 +70,10 @@ class ApplyReport:
     def summary(self) -> str:
         """`Apply complete: 3 done, 0 failed, 0 skipped.` (or `Apply failed: ...`)."""
         changed = [r for r in self.results if r.action in MUTATING]
-        done = sum(1 for r in changed if r.state is State.DONE)
-        failed = sum(1 for r in changed if r.state is State.FAILED)
+        done = sum(1 for r in changed if r.state is State.DONE and not r.idle)
+        idle = sum(1 for r in changed if r.idle)
+        stopped = sum(1 for r in changed if r.interrupted)
+        failed = sum(1 for r in changed if r.state is State.FAILED and not r.interrupted)
         skipped = sum(1 for r in changed if r.state is State.SKIPPED)
         not_started = sum(1 for r in changed if r.state is State.NOT_STARTED)
         head = (
@@ -75,42 +82,70 @@ class ApplyReport:
             else ("Apply complete" if self.ok else "Apply failed")
         )
         text = f"{head}: {done} done, {failed} failed, {skipped} skipped"
+        if idle:
+            text += f", {idle} with nothing to do"
+        if stopped:
+            text += f", {stopped} interrupted"
         if not_started:
             text += f", {not_started} not started"
         return text + "."
 
 
 MUTATING = (Action.CREATE, Action.UPDATE, Action.DELETE, Action.RUN)
+IDLE = "nothing to do"
+"""What `work` returns for a `run` step that found nothing to do."""
 
 
-def check_fresh(plan: Plan, ctx: Context, *, workers: int = DEFAULT_WORKERS) -> None:
-    """Re-read every object the plan read; raise StalePlanError naming what changed."""
+def check_fresh(plan: Plan, ctx: Context, *, workers: int = DEFAULT_WORKERS) -> Plan:
+    """Re-read every object the plan read; raise StalePlanError naming what changed.
+
+    Returns the plan with each re-read change's `before` and `etag` taken from the fresh read,
+    so that what is written starts from the live object, never from what a file says it was.
+    """
     to_check = [c for c in plan.changes if c.observed_exists is not None and c.is_mutation]
     by_address = {c.address: c for c in to_check}
 
-    def work(address: Address) -> list[str]:
+    def work(address: Address) -> tuple[list[str], Change]:
         change = by_address[address]
         kind = registry.get(address.kind)
         if change.action is Action.DELETE:
-            return []
+            return [], change
         observed = kind.read(ctx, resource_of(change))
         ctx.facts.update(kind.facts(resource_of(change), observed))
-        return kind.staleness(change, observed, ctx.options)
+        problems = kind.staleness(change, observed, ctx.options)
+        if not problems:
+            fresh = kind.diff(resource_of(change), observed, ctx.options)
+            if fresh.action is change.action and same_diffs(fresh, change):
+                change = replace(change, before=fresh.before, etag=fresh.etag)
+        return problems, change
 
     result = run_graph(list(by_address), {}, work, workers=workers, cancel=ctx.cancel)
     if result.interrupted:
         raise RunInterruptedError("interrupted while re-checking the saved plan; nothing changed")
     problems: list[str] = []
+    refreshed: dict[Address, Change] = {}
     for address, outcome in result.outcomes.items():
         if outcome.state is State.FAILED:
             problems.append(f"{address}: cannot re-read it: {outcome.error}")
-        else:
-            problems += outcome.value or []
+        elif outcome.value is not None:
+            problems += outcome.value[0]
+            refreshed[address] = outcome.value[1]
     if problems:
         lines = "\n".join(f"  - {p}" for p in problems)
         raise StalePlanError(
             "the saved plan is stale; nothing was changed. Run `provision plan` again.\n" + lines
         )
+    changes = tuple(refreshed.get(c.address, c) for c in plan.changes)
+    return replace(plan, changes=changes)
+
+
+def same_diffs(one: Change, other: Change) -> bool:
+    """The two changes' field changes are equal as JSON (a saved plan holds lists, not tuples)."""
+    return _as_json(one.diffs) == _as_json(other.diffs)
+
+
+def _as_json(diffs: tuple[FieldDiff, ...]) -> str:
+    return json.dumps([[d.path, d.before, d.after] for d in diffs], sort_keys=True, default=str)
 
 
 def apply_plan(
@@ -152,9 +187,12 @@ def apply_plan(
                 reporter.finished(change, _result(change, failed, timings[address]))
             raise
         timings[address] = time.monotonic() - start
+        # A one-shot step that returns nothing found nothing to do (e.g. an empty import).
+        outcome = IDLE if change.action is Action.RUN and observed is None else ""
         if reporter is not None:
-            reporter.finished(change, _result(change, Outcome(State.DONE), timings[address]))
-        return ""
+            done = Outcome(State.DONE, value=outcome)
+            reporter.finished(change, _result(change, done, timings[address]))
+        return outcome
 
     kinds_api = {a: _api_of(a) for a in changes}
     result = run_graph(
@@ -207,7 +245,11 @@ def _result(change: Change, outcome: Outcome[str], seconds: float) -> ChangeResu
         message = str(outcome.error) or type(outcome.error).__name__
     if outcome.state is State.SKIPPED and outcome.reason:
         message = f"skipped because {outcome.reason}"
-    return ChangeResult(change.address, change.action, outcome.state, message, seconds)
+    interrupted = isinstance(outcome.error, RunInterruptedError)
+    idle = outcome.state is State.DONE and outcome.value == IDLE
+    return ChangeResult(
+        change.address, change.action, outcome.state, message, seconds, interrupted, idle
+    )
 
 
 def _progress_to(reporter: Reporter | None, change: Change) -> Callable[[Progress], None] | None:
@@ -225,7 +267,8 @@ def failure_lines(report: ApplyReport) -> Sequence[str]:
     lines = []
     for result in report.results:
         if result.action in MUTATING and result.state is not State.DONE:
-            lines.append(f"  {result.state.value}: {result.address}: {result.message}")
+            state = "interrupted" if result.interrupted else result.state.value
+            lines.append(f"  {state}: {result.address}: {result.message}")
     return lines
 
 

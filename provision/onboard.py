@@ -15,10 +15,12 @@ not confirm, so nothing is left half-done.
 
 from __future__ import annotations
 
+import json
 import os
 from dataclasses import dataclass
 from pathlib import Path
 
+import yaml
 from pydantic import ValidationError
 
 from provision.blueprint import rules
@@ -55,6 +57,8 @@ def new_site(name: str, location: str | None = None, bucket: str | None = None) 
 def import_uri(bucket: str) -> str:
     """`gs://BUCKET[/PATH]` as given, without a trailing slash; raises `SiteError` otherwise."""
     text = bucket.rstrip("/")
+    if any(ord(char) < 32 or ord(char) == 127 for char in text):
+        raise SiteError("--bucket: the URI has a control character (such as a line break)")
     name = text.removeprefix("gs://").split("/", 1)[0]
     if not text.startswith("gs://") or not name:
         raise SiteError(
@@ -67,18 +71,21 @@ def import_uri(bucket: str) -> str:
 
 
 def site_file_text(site: Site, blueprint_name: str) -> str:
-    """The YAML of a site file (deterministic: the same site gives the same bytes)."""
-    lines = [
-        f"# Site {site.name!r}: expanded through `sites.template` in {blueprint_name}.",
-        "# Written by `provision onboard`; edit it like any blueprint file.",
-        f"name: {site.name}",
-    ]
+    """The YAML of a site file (deterministic: the same site gives the same bytes). The values
+    are written by the YAML library, so no option value can break the file or add keys."""
+    data: dict[str, object] = {"name": site.name}
     if site.location is not None:
-        lines.append(f"location: {site.location}")
+        data["location"] = site.location
     if site.vars:
-        lines.append("vars:")
-        lines += [f'  {key}: "{value}"' for key, value in sorted(site.vars.items())]
-    return "\n".join(lines) + "\n"
+        data["vars"] = dict(sorted(site.vars.items()))
+    comment = json.dumps(blueprint_name, ensure_ascii=True)
+    header = (
+        f"# Site {json.dumps(site.name, ensure_ascii=True)}: expanded through `sites.template` "
+        f"in {comment}.\n"
+        "# Written by `provision onboard`; edit it like any blueprint file.\n"
+    )
+    body = yaml.safe_dump(data, sort_keys=False, default_flow_style=False, allow_unicode=False)
+    return header + body
 
 
 def read_site(path: Path) -> Site | None:

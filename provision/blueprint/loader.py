@@ -21,13 +21,14 @@ from typing import Any
 
 from pydantic import ValidationError
 
-from provision.blueprint.messages import describe_value, findings_from_error
+from provision.blueprint.messages import describe_kind, findings_from_error
 from provision.blueprint.schema import TEMPLATE_CONTEXT, Blueprint, SiteTemplate
 from provision.blueprint.sites import TEMPLATE, expand_sites, malformed_placeholders
 from provision.blueprint.source import Finding, SourceMap, format_path
 from provision.blueprint.validate import check_references
 from provision.blueprint.yaml_reader import parse_yaml
 from provision.errors import BlueprintError, Diagnostic
+from provision.files import BLUEPRINT_LIMIT, FileError, read_regular, shown
 from provision.model import SourceRef
 
 
@@ -51,13 +52,12 @@ class LoadedBlueprint:
 def load(path: str | Path) -> LoadedBlueprint:
     """Read, expand and validate the blueprint at `path`."""
     path = Path(path)
-    display = str(path)
+    display = shown(path)
     try:
-        content = path.read_bytes()
-    except OSError as error:
-        reason = error.strerror or str(error)
+        content = read_regular(path, BLUEPRINT_LIMIT, "blueprint")
+    except FileError as error:
         raise BlueprintError(
-            [Diagnostic(display, None, None, "", f"cannot read: {reason}")]
+            [Diagnostic(display, None, None, "", f"cannot read: {error.reason}")]
         ) from None
     try:
         text = content.decode("utf-8")
@@ -73,7 +73,7 @@ def load(path: str | Path) -> LoadedBlueprint:
     source = parsed.source
     diagnostics: list[Diagnostic] = list(parsed.problems)
     if not isinstance(parsed.data, dict):
-        got = describe_value(parsed.data)
+        got = describe_kind(parsed.data)
         message = f"a blueprint is a mapping of keys such as `project:`, not {got}"
         raise BlueprintError([*diagnostics, Diagnostic(display, 1, 1, "", message)])
     doc: dict[str, Any] = parsed.data

@@ -192,6 +192,17 @@ def describe_value(value: Any) -> str:
     return f"a {type(value).__name__}"
 
 
+def describe_kind(value: Any) -> str:
+    """What kind of YAML value the author wrote, without the value (a whole file read as one
+    value must not be echoed: it may not be meant for anyone's eyes)."""
+    described = describe_value(value)
+    if isinstance(value, str):
+        return "a string"
+    if isinstance(value, bool | int | float | datetime.date):
+        return described.rsplit(" ", 1)[0].replace("the ", "a ", 1)
+    return described
+
+
 def _hint(value: Any) -> str:
     if isinstance(value, bool | int | float | datetime.date):
         return "; put the value in quotes if you meant text"

@@ -75,6 +75,105 @@ SITE_NAME_RULE = (
 )
 BUCKET_LOCATION_RULE = "a Cloud Storage location such as `US`, `EU` or `us-central1`"
 
+STORAGE_REGIONS: frozenset[str] = frozenset(
+    {
+        # North America
+        "northamerica-northeast1",
+        "northamerica-northeast2",
+        "northamerica-south1",
+        "us-central1",
+        "us-east1",
+        "us-east4",
+        "us-east5",
+        "us-south1",
+        "us-west1",
+        "us-west2",
+        "us-west3",
+        "us-west4",
+        # South America
+        "southamerica-east1",
+        "southamerica-west1",
+        # Europe
+        "europe-central2",
+        "europe-north1",
+        "europe-north2",
+        "europe-southwest1",
+        "europe-west1",
+        "europe-west2",
+        "europe-west3",
+        "europe-west4",
+        "europe-west6",
+        "europe-west8",
+        "europe-west9",
+        "europe-west10",
+        "europe-west12",
+        # Asia
+        "asia-east1",
+        "asia-east2",
+        "asia-northeast1",
+        "asia-northeast2",
+        "asia-northeast3",
+        "asia-south1",
+        "asia-south2",
+        "asia-southeast1",
+        "asia-southeast2",
+        # Middle East
+        "me-central1",
+        "me-central2",
+        "me-west1",
+        # Australia
+        "australia-southeast1",
+        "australia-southeast2",
+        # Africa
+        "africa-south1",
+    }
+)
+"""Cloud Storage regions (cloud.google.com/storage/docs/locations, "Available locations").
+Google adds regions from time to time; a region missing here is refused until it is added."""
+
+STORAGE_DUAL_REGIONS: dict[str, frozenset[str]] = {
+    "asia1": frozenset({"asia-northeast1", "asia-northeast2"}),
+    "eur4": frozenset({"europe-north1", "europe-west4"}),
+    "eur5": frozenset({"europe-west1", "europe-west2"}),
+    "eur7": frozenset({"europe-west3", "europe-west10"}),
+    "eur8": frozenset({"europe-west6", "europe-west8"}),
+    "nam4": frozenset({"us-central1", "us-east1"}),
+}
+"""Predefined dual-regions and the regions each pairs (same page)."""
+
+_EU_NOT_IN_EU = frozenset({"europe-west2", "europe-west6"})  # London, Zurich
+STORAGE_MULTI_REGIONS: dict[str, frozenset[str]] = {
+    "us": frozenset(r for r in STORAGE_REGIONS if r.startswith("us-")),
+    "eu": frozenset(
+        r for r in STORAGE_REGIONS if r.startswith("europe-") and r not in _EU_NOT_IN_EU
+    ),
+    "asia": frozenset(r for r in STORAGE_REGIONS if r.startswith("asia-")),
+}
+"""Multi-regions (same page) and the regions whose data centers they may use: the United
+States, the member states of the European Union, and Asia."""
+
+
+def residency_area(location: str) -> frozenset[str]:
+    """The regions data for a dataset in `location` may stay in without leaving its
+    jurisdiction: a multi-region as it is; a region widened to the multi-region that holds it
+    (United States, European Union, Asia), else the region alone (e.g. London, Montreal)."""
+    regions = storage_location_regions(location)
+    if len(regions) != 1:
+        return regions
+    for area in STORAGE_MULTI_REGIONS.values():
+        if regions <= area:
+            return area
+    return regions
+
+
+def storage_location_regions(location: str) -> frozenset[str]:
+    """The regions a bucket in `location` (any case) may keep data in; empty when unknown."""
+    name = location.lower()
+    if name in STORAGE_REGIONS:
+        return frozenset({name})
+    return STORAGE_DUAL_REGIONS.get(name) or STORAGE_MULTI_REGIONS.get(name) or frozenset()
+
+
 HEALTHCARE_LOCATIONS: frozenset[str] = frozenset(
     {
         # Americas
@@ -416,9 +515,18 @@ def _bucket_name_problem(value: str) -> str | None:
 
 
 def check_bucket_location(value: str) -> str | None:
-    if _fullmatch(_BUCKET_LOCATION, value):
+    if not _fullmatch(_BUCKET_LOCATION, value):
+        return f"bucket location {value!r} is invalid: it must be {BUCKET_LOCATION_RULE}"
+    if storage_location_regions(value):
         return None
-    return f"bucket location {value!r} is invalid: it must be {BUCKET_LOCATION_RULE}"
+    known = sorted(STORAGE_MULTI_REGIONS) + sorted(STORAGE_DUAL_REGIONS) + sorted(STORAGE_REGIONS)
+    close = difflib.get_close_matches(value.lower(), known, n=1)
+    hint = f" (did you mean {close[0]!r}?)" if close else ""
+    return (
+        f"bucket location {value!r} is not a Cloud Storage location{hint}; use a region "
+        "(e.g. us-central1), a dual-region (asia1, eur4, eur5, eur7, eur8, nam4) or a "
+        "multi-region (US, EU, ASIA)"
+    )
 
 
 def parse_gcs_uri(value: str) -> tuple[str, str] | None:

@@ -434,6 +434,9 @@ class Sites(Model):
             raise RuleError(
                 [((), "the include glob must be relative to the blueprint's directory", "value")]
             )
+        if ".." in include.replace("\\", "/").split("/"):
+            message = "the include glob must stay inside the blueprint's directory (no `..`)"
+            raise RuleError([((), message, "value")])
         return include
 
 
@@ -518,6 +521,15 @@ class Blueprint(Model):
     lease: Lease = Field(
         default_factory=Lease, description="Where apply keeps its single-writer lease."
     )
+
+    @field_validator("version", mode="before")
+    @classmethod
+    def _version_is_the_number_one(cls, value: Any) -> Any:
+        """YAML `true` and `1.0` would pass as 1; the version is written `1`."""
+        if isinstance(value, bool | float):
+            written = str(value).lower() if isinstance(value, bool) else repr(value)
+            raise RuleError([((), f"the version is written 1, not {written}", "value")])
+        return value
 
     @field_validator("iam")
     @classmethod

@@ -26,12 +26,13 @@ from typing import Any
 
 from pydantic import ValidationError
 
-from provision.blueprint import rules
-from provision.blueprint.messages import findings_from_error
+from provision.blueprint import rules, site_glob
+from provision.blueprint.messages import describe_kind, findings_from_error
 from provision.blueprint.schema import Site
 from provision.blueprint.source import Finding, Located, Path, Position, SourceMap, format_path
 from provision.blueprint.yaml_reader import parse_yaml
 from provision.errors import Diagnostic
+from provision.files import BLUEPRINT_LIMIT, FileError, read_regular, shown
 
 HEALTHCARE_SERVICE = "healthcare.googleapis.com"
 TEMPLATE: Path = ("sites", "template")
@@ -109,16 +110,9 @@ def expand_sites(
 def _read_sites(
     include: str, base_dir: FsPath, source: SourceMap, expansion: Expansion
 ) -> list[_LoadedSite]:
-    try:
-        matches = glob.glob(os.path.join(glob.escape(str(base_dir)), include), recursive=True)
-    except (OSError, ValueError) as error:
-        expansion.findings.append(Finding(("sites", "include"), f"cannot list site files: {error}"))
-        return []
-    files = sorted(
-        (os.path.relpath(match, base_dir), FsPath(match))
-        for match in matches
-        if os.path.isfile(match)
-    )
+    matched = site_glob.find(include, base_dir)
+    expansion.findings += [Finding(("sites", "include"), p) for p in matched.problems]
+    files = matched.found
     if not files:
         missing = _missing_directory(include, base_dir)
         if missing is not None:
@@ -162,12 +156,12 @@ def _at(position: Position, path: str, message: str) -> Diagnostic:
 
 
 def _read_site(path: FsPath, relative: str, expansion: Expansion) -> _LoadedSite | None:
-    display = str(path)
+    display = shown(path)
     try:
-        content = path.read_bytes()
-    except OSError as error:
+        content = read_regular(path, BLUEPRINT_LIMIT, "site file")
+    except FileError as error:
         expansion.diagnostics.append(
-            Diagnostic(display, None, None, "", f"cannot read site file: {error.strerror}")
+            Diagnostic(display, None, None, "", f"cannot read site file: {error.reason}")
         )
         return None
     site_file = SiteFile(path, relative, content)
@@ -185,6 +179,10 @@ def _read_site(path: FsPath, relative: str, expansion: Expansion) -> _LoadedSite
             expansion.diagnostics.append(
                 Diagnostic(display, 1, 1, "", "the site file is empty; it needs at least `name`")
             )
+        return None
+    if not isinstance(parsed.data, dict):
+        message = f"a site file is a mapping with `name:`, not {describe_kind(parsed.data)}"
+        expansion.diagnostics.append(Diagnostic(display, 1, 1, "", message))
         return None
     try:
         site = Site.model_validate(parsed.data, by_name=False)
@@ -353,12 +351,29 @@ class _Renderer:
         items.append(result.value)
         for relative, located in self.template_locations.get((section, index), []):
             used = result.used.get(relative, set())
+            template_path = format_path((*TEMPLATE, section, index, *relative))
+            shared = self._shared(item, used, template_path, located)
+            if shared is not None:
+                self.source.add((*root, *relative), shared)
+                continue
             anchor = item.anchor(used)
-            note = (
-                f"expanded for site {item.site.name!r} from "
-                f"{format_path((*TEMPLATE, section, index, *relative))} at {located.value}"
-            )
+            note = f"expanded for site {item.site.name!r} from {template_path} at {located.value}"
             self.source.add((*root, *relative), Located(anchor, anchor, note))
+
+    def _shared(
+        self, item: _LoadedSite, used: set[str], template_path: str, located: Located
+    ) -> Located | None:
+        """Where a value every site gets alike (made only from `{project}` and, for a site
+        without `location`, `{location}` from `sites.defaultLocation`) is reported: once, at
+        the blueprint line it comes from. None for a value of this site's own."""
+        shared = {"project"} if item.site.location is not None else {"project", "location"}
+        if not used or not used <= shared:
+            return None
+        default = self.source.locations.get(("sites", "defaultLocation"))
+        if "location" in used and default is not None:
+            note = f"used by {template_path} at {located.value} for every site without `location`"
+            return Located(default.value, default.value, note, "sites.defaultLocation")
+        return Located(located.value, located.value, "for every site", template_path)
 
 
 def _render(value: Any, values: Mapping[str, str], path: Path, result: _Rendered) -> Any:

@@ -56,6 +56,9 @@ class Located:
     key: Position
     value: Position
     note: str = ""
+    shown_as: str = ""
+    """The field path to name instead of the path looked up (a value every site shares is
+    reported once, at the blueprint line it comes from)."""
 
 
 @dataclass(frozen=True)
@@ -91,28 +94,33 @@ class SourceMap:
     def lookup(self, path: Path, at: Anchor = "value") -> tuple[Position, str]:
         """Position of `path` and its note. A path that is not in the file (a missing field)
         resolves to the key of its nearest ancestor that is."""
+        position, located = self._find(path, at)
+        return position, located.note if located is not None else ""
+
+    def _find(self, path: Path, at: Anchor) -> tuple[Position, Located | None]:
         located = self.locations.get(path)
         if located is not None:
-            return (located.key if at == "key" else located.value), located.note
+            return (located.key if at == "key" else located.value), located
         for end in range(len(path) - 1, -1, -1):
             located = self.locations.get(path[:end])
             if located is not None:
-                return (located.key if end else located.value), located.note
-        return Position(self.file, 1, 1), ""
+                return (located.key if end else located.value), located
+        return Position(self.file, 1, 1), None
 
     def diagnostic(self, finding: Finding) -> Diagnostic:
-        position, note = self.lookup(finding.path, finding.at)
+        position, located = self._find(finding.path, finding.at)
         message = finding.message
         if finding.related is not None:
             first, _ = self.lookup(finding.related)
             message += f" (first declared at {_short(first, position)})"
-        if note:
-            message += f" ({note})"
+        if located is not None and located.note:
+            message += f" ({located.note})"
+        shown_as = located.shown_as if located is not None else ""
         return Diagnostic(
             file=position.file,
             line=position.line,
             column=position.column,
-            path=format_path(finding.path),
+            path=shown_as or format_path(finding.path),
             message=message,
             severity=finding.severity,
         )

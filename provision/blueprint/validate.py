@@ -52,6 +52,7 @@ def check_references(doc: Any) -> list[Finding]:
     buckets = _declared_buckets(doc, findings)
     findings += _check_service_agents(doc, datasets, buckets)
     findings += _check_imports(doc, datasets, buckets)
+    findings += _residency_warnings(doc)
     findings += _risky_grants(doc)
     findings += _other_warnings(doc)
     return findings
@@ -215,6 +216,48 @@ def _agent_can_read(grants: list[Mapping[str, Any]], bucket: str) -> bool:
         if grant.get("bucket") == bucket or grant.get("project") is True:
             return True
     return False
+
+
+DEFAULT_BUCKET_LOCATION = "US"
+"""What Cloud Storage (and the blueprint schema) uses when a bucket names no location."""
+
+
+def _residency_warnings(doc: Mapping[str, Any]) -> list[Finding]:
+    """Warn when an import's bucket may keep data outside the area of its dataset's location
+    (`rules.residency_area`): the DICOM files are patient data, and residency rules usually
+    bind them as much as the dataset."""
+    dataset_locations = {_text(d, "id"): _text(d, "location") for _, d in _entries(doc, "datasets")}
+    bucket_locations = {
+        _text(b, "name"): (index, _text(b, "location") or DEFAULT_BUCKET_LOCATION)
+        for index, b in _entries(doc, "buckets")
+    }
+    findings: list[Finding] = []
+    warned: set[str] = set()
+    for _, entry in _entries(doc, "imports"):
+        store_ref, uri = _text(entry, "dicomStore"), _text(entry, "uri")
+        parsed = rules.parse_gcs_uri(uri) if uri is not None else None
+        if store_ref is None or parsed is None or parsed[0] in warned:
+            continue
+        dataset_location = dataset_locations.get(store_ref.partition("/")[0])
+        index, bucket_location = bucket_locations.get(parsed[0], (None, None))
+        if index is None or bucket_location is None or dataset_location is None:
+            continue
+        inside = rules.residency_area(dataset_location)
+        used = rules.storage_location_regions(bucket_location)
+        if not inside or not used or used <= inside:
+            continue
+        warned.add(parsed[0])
+        findings.append(
+            Finding(
+                ("buckets", index, "location"),
+                f"bucket {parsed[0]!r} ({bucket_location}) may keep the DICOM files it imports "
+                f"outside {dataset_location}, the location of dataset "
+                f"{store_ref.partition('/')[0]!r}; for patient-data residency put the bucket in "
+                f"{dataset_location}",
+                severity="warning",
+            )
+        )
+    return findings
 
 
 def _check_imports(

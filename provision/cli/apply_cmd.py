@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import sys
 from pathlib import Path
-from typing import TYPE_CHECKING, Annotated
+from typing import Annotated
 
 import typer
 
@@ -26,10 +26,6 @@ from provision.cli.target import (
     TargetOptions,
     connect,
 )
-
-if TYPE_CHECKING:
-    from provision.blueprint.loader import LoadedBlueprint
-    from provision.model import Plan
 
 
 @app.command()
@@ -63,9 +59,15 @@ def apply(
     from provision.outputs import plan_text
     from provision.plan import plan_blueprint
     from provision.resources.base import Context
+    from provision.saved_plan import check_scope, derived, saved_blueprint
 
     saved = planfile.looks_like_plan(source)
-    loaded = None if saved else load(source)
+    if saved:
+        plan = planfile.read(source)
+        loaded = saved_blueprint(plan)
+        check_scope(plan, loaded)
+    else:
+        loaded = load(source)
     target = TargetOptions(endpoint, emulator, credentials, impersonate_service_account)
     with connect(target) as connection:
         options = engine_options(
@@ -78,12 +80,9 @@ def apply(
         ctx = Context.create(connection.api, options)
         assume_yes = assumes_yes(yes)
         if saved:
-            plan = planfile.read(source)
-            refuse_if_blueprint_changed(plan)
-            loaded = saved_blueprint(plan)
-        step = lease_step.prepare(connection.api, loaded.blueprint if loaded else None)
+            plan = derived(plan, options)
+        step = lease_step.prepare(connection.api, loaded.blueprint)
         if not saved:
-            assert loaded is not None
             plan = plan_blueprint(loaded, ctx)
         typer.echo(plan_text.render(plan, color=sys.stdout.isatty()), nl=False)
         if not plan.has_changes:
@@ -92,13 +91,12 @@ def apply(
             confirm(assume_yes)
         with lease_step.hold(step, wait=lease_wait) as held:
             if saved:
-                check_fresh(plan, ctx)
+                plan = check_fresh(plan, ctx)
             elif held is not None and not held.trusted:
                 # Another run held the lease since this plan was made: re-check it.
                 try:
-                    check_fresh(plan, ctx)
+                    plan = check_fresh(plan, ctx)
                 except StalePlanError:
-                    assert loaded is not None
                     typer.echo("The project changed while waiting for the lease; new plan:")
                     plan = plan_blueprint(loaded, ctx)
                     typer.echo(plan_text.render(plan, color=sys.stdout.isatty()), nl=False)
@@ -115,31 +113,3 @@ def apply(
     else:
         lines = "\n".join(failure_lines(report))
         raise ApplyError(f"{report.summary()}\n{lines}\nFix the cause and run apply again.")
-
-
-def saved_blueprint(plan: Plan) -> LoadedBlueprint | None:
-    """The blueprint a saved plan was made from (for its lease), when the file is there."""
-    from provision.blueprint.loader import load
-
-    path = Path(plan.blueprint_path)
-    return load(path) if path.is_file() else None
-
-
-def refuse_if_blueprint_changed(plan: Plan) -> None:
-    """A saved plan is for one version of its blueprint; refuse it if that file changed."""
-    from provision.blueprint.loader import load
-    from provision.errors import ProvisionError as AnyProvisionError
-    from provision.errors import StalePlanError
-
-    path = Path(plan.blueprint_path)
-    if not path.is_file():
-        return
-    try:
-        digest = load(path).digest
-    except AnyProvisionError:
-        digest = ""
-    if digest != plan.blueprint_digest:
-        raise StalePlanError(
-            f"the saved plan is stale: blueprint {path} changed since the plan was made; "
-            "nothing was changed. Run `provision plan` again."
-        )

@@ -114,10 +114,7 @@ def _emit(text: str, out: Path | None) -> None:
     if out is None:
         typer.echo(text, nl=False)
         return
-    from provision.errors import ProvisionError
+    from provision.files import replace_regular
 
-    try:
-        out.write_text(text, encoding="utf-8")
-    except OSError as error:
-        raise ProvisionError(f"cannot write {out}: {error.strerror or error}") from None
+    replace_regular(out, text)
     typer.echo(f"wrote {out}", err=True)

@@ -14,7 +14,9 @@ from provision.cli.app import emulator_app
 @emulator_app.command()
 def serve(
     host: Annotated[str, typer.Option(help="Address to bind (loopback by default).")] = "127.0.0.1",
-    port: Annotated[int, typer.Option(help="Port to listen on (0 picks a free one).")] = 8765,
+    port: Annotated[
+        int, typer.Option(min=0, max=65535, help="Port to listen on (0 picks a free one).")
+    ] = 8765,
     state: Annotated[
         Path | None,
         typer.Option(help="SQLite file to keep state in across restarts (default: in memory)."),

@@ -73,10 +73,13 @@ def plan(
 
     from provision import planfile
     from provision.blueprint.loader import load
+    from provision.files import check_writable
     from provision.plan import plan_blueprint
     from provision.resources.base import Context
 
     loaded = load(blueprint)
+    if out is not None:
+        check_writable(out, loaded.files, what="plan file")
     only = None
     if site is not None:
         from provision.blueprint.expand import expand
@@ -94,7 +97,7 @@ def plan(
         )
         result = plan_blueprint(loaded, Context.create(connection.api, options), only=only)
     if out is not None:
-        planfile.write(result, out)
+        planfile.write(result, out, loaded.files)
     chosen = Format.json if json_output else output_format
     typer.echo(render(result, chosen, color=sys.stdout.isatty()), nl=False)
     if out is not None:

@@ -35,6 +35,8 @@ class StderrReporter:
 
         if result.state is State.DONE:
             self._say(f"{change.address}: {change.action.value} done ({result.seconds:.1f}s)")
+        elif result.interrupted:
+            self._say(f"{change.address}: interrupted: {result.message}")
         elif result.state is State.FAILED:
             self._say(f"{change.address}: FAILED: {result.message}")
         else:

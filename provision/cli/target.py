@@ -89,8 +89,8 @@ def connect(options: TargetOptions) -> Iterator[Connection]:
         raise TargetError("use either --emulator or --endpoint, not both")
     if options.emulator and (options.credentials or options.impersonate):
         raise TargetError("--emulator runs anonymously; drop --credentials/--impersonate")
-    if options.endpoint and not options.endpoint.startswith(("http://", "https://")):
-        raise TargetError(f"--endpoint must be an http(s) URL, not {options.endpoint!r}")
+    if options.endpoint:
+        check_endpoint(options.endpoint)
     timing = Timing.from_env()
     running = None
     try:
@@ -116,3 +116,21 @@ def connect(options: TargetOptions) -> Iterator[Connection]:
     finally:
         if running is not None:
             running.stop()
+
+
+def check_endpoint(endpoint: str) -> None:
+    """An `http(s)://HOST[:PORT]` URL with a port from 1 to 65535; TargetError otherwise."""
+    from urllib.parse import urlsplit
+
+    if not endpoint.startswith(("http://", "https://")):
+        raise TargetError(f"--endpoint must be an http(s) URL, not {endpoint!r}")
+    parts = urlsplit(endpoint)
+    try:
+        port = parts.port
+    except ValueError:
+        port = -1
+    if not parts.hostname or port == -1 or (port is not None and not 1 <= port <= 65535):
+        raise TargetError(
+            f"--endpoint {endpoint!r} is not usable: it needs a host and, if it names a port, "
+            "a number from 1 to 65535"
+        )

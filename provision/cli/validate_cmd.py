@@ -41,6 +41,7 @@ def validate(
     from provision.blueprint.loader import load
     from provision.blueprint.summary import summarize
     from provision.errors import BlueprintError
+    from provision.files import shown
 
     try:
         loaded = load(blueprint)
@@ -49,11 +50,11 @@ def validate(
             typer.echo(str(diagnostic), err=True)
         errors = sum(1 for d in error.diagnostics if d.severity == "error")
         noun = "problem" if errors == 1 else "problems"
-        typer.echo(f"invalid: {blueprint} ({errors} {noun})", err=True)
+        typer.echo(f"invalid: {shown(blueprint)} ({errors} {noun})", err=True)
         raise typer.Exit(1) from None
     for warning in loaded.warnings:
         typer.echo(str(warning), err=True)
-    typer.echo(f"ok: {blueprint} ({summarize(loaded.blueprint)})")
+    typer.echo(f"ok: {shown(blueprint)} ({summarize(loaded.blueprint)})")
     if check_permissions:
         target = TargetOptions(endpoint, emulator, credentials, impersonate_service_account)
         if not report_permissions(loaded.blueprint, target):

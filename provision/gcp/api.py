@@ -396,7 +396,7 @@ class GoogleApi:
             google.auth.exceptions.TransportError,
         ) as error:
             status = f"no answer ({type(error).__name__})"
-            raise from_transport_error(error, method=method) from None
+            raise from_transport_error(error, method=method, where=_origin(what)) from None
         finally:
             if answered:
                 self._checkin_http(api, connection)
@@ -439,6 +439,15 @@ def _http_error(error: Any, method: str) -> GoogleApiError:
         method=method,
         http_reason=str(getattr(error.resp, "reason", "") or ""),
     )
+
+
+def _origin(what: str) -> str:
+    """`scheme://host[:port]` of the URL in `what` (`VERB URL ...`), for messages."""
+    from urllib.parse import urlsplit
+
+    url = what.split(" ")[1] if " " in what else what
+    parts = urlsplit(url)
+    return f"{parts.scheme}://{parts.netloc}" if parts.scheme and parts.netloc else ""
 
 
 def trace_url(url: str) -> str:

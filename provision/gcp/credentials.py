@@ -7,6 +7,7 @@ service-account impersonation with `impersonate`; anonymous credentials only whe
 
 from __future__ import annotations
 
+import os
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -14,6 +15,7 @@ from typing import Any
 from provision.errors import ProvisionError
 
 CLOUD_PLATFORM_SCOPE = "https://www.googleapis.com/auth/cloud-platform"
+ADC_VARIABLE = "GOOGLE_APPLICATION_CREDENTIALS"
 
 
 class CredentialsError(ProvisionError):
@@ -71,25 +73,25 @@ def resolve_identity(target: Target) -> Identity:
     try:
         if target.credentials_file is not None:
             path = target.credentials_file
-            if not path.is_file():
-                raise CredentialsError(f"credentials file not found: {path}")
+            _check_regular(path, "credentials file")
             source: Any = service_account.Credentials.from_service_account_file(  # type: ignore[no-untyped-call]
                 str(path), scopes=[CLOUD_PLATFORM_SCOPE]
             )
             email = source.service_account_email
         else:
+            named = os.environ.get(ADC_VARIABLE)
+            if named:
+                _check_regular(Path(named), f"the credentials file {ADC_VARIABLE} names,")
             source, _project = google.auth.default(scopes=[CLOUD_PLATFORM_SCOPE])
             email = getattr(source, "service_account_email", None)
             if not isinstance(email, str) or "@" not in email:
                 email = None
-    except google.auth.exceptions.DefaultCredentialsError:
-        raise CredentialsError(
-            "no Google credentials found: run `gcloud auth application-default login`, "
-            "pass --credentials KEY_FILE, or use --emulator to run offline"
-        ) from None
+    except google.auth.exceptions.DefaultCredentialsError as error:
+        raise _default_credentials_error(error) from None
     except (ValueError, google.auth.exceptions.MalformedError) as error:
         raise CredentialsError(
-            f"cannot use credentials file {target.credentials_file}: {error}"
+            f"credentials file {target.credentials_file} is malformed: {error}; it needs a "
+            "service-account key (JSON) as Google issues it"
         ) from None
     if target.endpoint is not None:
         _no_calls_outside_the_endpoint(source)
@@ -102,6 +104,33 @@ def resolve_identity(target: Target) -> Identity:
         )
         return Identity(impersonated, target.impersonate)
     return Identity(source, email)
+
+
+def _check_regular(path: Path, what: str) -> None:
+    """Refuse a missing file, or anything but a regular file (a FIFO would block reading)."""
+    if not path.exists():
+        raise CredentialsError(f"{what} {path} not found")
+    if not path.is_file():
+        raise CredentialsError(f"{what} {path} is not a regular file")
+
+
+def _default_credentials_error(error: Exception) -> CredentialsError:
+    """No credentials at all, or credentials that are there but cannot be used (malformed)."""
+    text = str(error.args[0]) if error.args else str(error)
+    if text.startswith("Your default credentials were not found"):
+        return CredentialsError(
+            "no Google credentials found: run `gcloud auth application-default login`, "
+            "pass --credentials KEY_FILE, or use --emulator to run offline"
+        )
+    causes = [str(a) for a in error.args[1:] if str(a)]
+    detail = text.rstrip(".") + (f" ({'; '.join(causes)})" if causes else "")
+    named = os.environ.get(ADC_VARIABLE)
+    source = f"{ADC_VARIABLE}={named}" if named else "the application default credentials"
+    problem = "missing credentials" if "not found" in text else "malformed credentials"
+    return CredentialsError(
+        f"{problem} from {source}: {detail}; fix or replace that file "
+        "(`gcloud auth application-default login` writes a new one)"
+    )
 
 
 def _no_calls_outside_the_endpoint(credentials: Any) -> None:

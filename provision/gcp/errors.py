@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import json
 import re
+import socket
 from collections.abc import Mapping
 from typing import Any
 
@@ -19,7 +20,11 @@ ERROR_INFO = "type.googleapis.com/google.rpc.ErrorInfo"
 RETRY_INFO = "type.googleapis.com/google.rpc.RetryInfo"
 
 TRANSPORT_REASON = "TRANSPORT_ERROR"
-"""`reason` of errors raised before any HTTP status was received (reset, timeout, refused)."""
+"""`reason` of errors raised before any HTTP status was received (reset, timeout)."""
+CONNECTION_REFUSED = "CONNECTION_REFUSED"
+"""`reason` when nothing listens at the endpoint."""
+HOST_NOT_FOUND = "HOST_NOT_FOUND"
+"""`reason` when the endpoint's host name does not resolve."""
 
 # google.rpc.Code number -> (name, HTTP status)
 RPC_CODES: Mapping[int, tuple[str, int]] = {
@@ -140,16 +145,39 @@ def from_operation_error(error: Mapping[str, Any], *, method: str = "") -> Googl
     )
 
 
-def from_transport_error(error: BaseException, *, method: str = "") -> GoogleApiError:
-    """A connection reset, timeout or refused connection, before any HTTP status arrived."""
+def from_transport_error(
+    error: BaseException, *, method: str = "", where: str = ""
+) -> GoogleApiError:
+    """A connection reset, timeout or refused connection, before any HTTP status arrived.
+
+    `where` (scheme://host:port) is named in the message. A refused connection and a host name
+    that does not resolve get their own reasons (`CONNECTION_REFUSED`, `HOST_NOT_FOUND`): they
+    are not passing faults, so the retry table fails them at once.
+    """
     kind = type(error).__name__
     text = str(error) or kind
+    reason = TRANSPORT_REASON
+    if isinstance(error, ConnectionRefusedError):
+        reason = CONNECTION_REFUSED
+    elif _host_not_found(error):
+        reason = HOST_NOT_FOUND
+    at = f" at {where}" if where else ""
     return GoogleApiError(
         http_status=0,
         status="UNAVAILABLE",
-        message=redact(f"{kind}: {text}"),
-        reason=TRANSPORT_REASON,
+        message=redact(f"no answer{at}: {kind}: {text}"),
+        reason=reason,
         method=method,
+    )
+
+
+def _host_not_found(error: BaseException) -> bool:
+    """httplib2's ServerNotFoundError, or a resolver error that is not a temporary one."""
+    if type(error).__name__ == "ServerNotFoundError":
+        return True
+    return isinstance(error, socket.gaierror) and error.errno in (
+        socket.EAI_NONAME,
+        getattr(socket, "EAI_NODATA", socket.EAI_NONAME),
     )
 
 

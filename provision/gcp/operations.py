@@ -16,7 +16,7 @@ from typing import Any
 
 from provision.errors import GoogleApiError
 from provision.gcp.errors import from_operation_error
-from provision.gcp.retry import sleep
+from provision.gcp.retry import RunInterruptedError, sleep
 from provision.gcp.settings import PollPolicy
 
 JSON = dict[str, Any]
@@ -93,8 +93,14 @@ def wait_operation(
                 f"{what}: operation {name} still running after {elapsed:.0f}s",
                 method=method,
             )
-        sleep(next_delay(), cancel)
-        current = get(name)
+        try:
+            sleep(next_delay(), cancel)
+            current = get(name)
+        except RunInterruptedError:
+            raise RunInterruptedError(
+                f"interrupted while waiting for {what} (operation {name}); the operation may "
+                "still complete on Google, and the next apply picks it up"
+            ) from None
         now = clock()
         if progress is not None and now - last_report >= policy.progress_every:
             last_report = now
@@ -130,7 +136,13 @@ def wait_until(
             raise OperationTimeoutError(
                 504, "DEADLINE_EXCEEDED", f"{what}: not reached after {elapsed:.0f}s"
             )
-        sleep(next_delay(), cancel)
+        try:
+            sleep(next_delay(), cancel)
+        except RunInterruptedError:
+            raise RunInterruptedError(
+                f"interrupted while waiting for {what}; what was asked may still complete on "
+                "Google, and the next apply picks it up"
+            ) from None
         now = clock()
         if progress is not None and now - last_report >= policy.progress_every:
             last_report = now

@@ -25,7 +25,12 @@ from enum import StrEnum
 from typing import TypeVar
 
 from provision.errors import GoogleApiError, ProvisionError
-from provision.gcp.errors import TRANSPORT_REASON, retry_delay
+from provision.gcp.errors import (
+    CONNECTION_REFUSED,
+    HOST_NOT_FOUND,
+    TRANSPORT_REASON,
+    retry_delay,
+)
 from provision.gcp.settings import RetryPolicy
 
 T = TypeVar("T")
@@ -60,6 +65,9 @@ class Rule:
     until_deadline: bool = False
     """Eventual consistency (a state that settles on its own): retried until the call's
     deadline, not capped by `max_attempts`."""
+    attempts: int = 0
+    """At most this many attempts (0: the policy's `max_attempts`), for failures that are
+    seldom passing: a few seconds of retries, then the error."""
 
     def matches(self, error: GoogleApiError, method: str, propagating: bool) -> bool:
         if self.statuses and error.http_status not in self.statuses:
@@ -79,8 +87,26 @@ class Rule:
 
 R, C, F = Verdict.RETRY, Verdict.CONFLICT, Verdict.FAIL
 
+ENDPOINT_HINT = "is the endpoint right (--endpoint, PROVISION_ENDPOINT) and is it running?"
+
 RULES: tuple[Rule, ...] = (
-    Rule(R, "connection reset, refused or timed out", statuses=(0,), reasons=(TRANSPORT_REASON,)),
+    Rule(
+        R,
+        "connection refused",
+        statuses=(0,),
+        reasons=(CONNECTION_REFUSED,),
+        attempts=3,
+        hint=f"nothing accepts connections there: {ENDPOINT_HINT}",
+    ),
+    Rule(
+        R,
+        "host name not found",
+        statuses=(0,),
+        reasons=(HOST_NOT_FOUND,),
+        attempts=3,
+        hint=f"the host name does not resolve: {ENDPOINT_HINT}",
+    ),
+    Rule(R, "connection reset or timed out", statuses=(0,), reasons=(TRANSPORT_REASON,)),
     Rule(
         R,
         "rate limit (per-minute quota); honours RetryInfo",
@@ -215,8 +241,11 @@ def call_with_retry(
             rule = classify(error, method, propagating=propagating())
             if rule.verdict is not Verdict.RETRY:
                 raise with_hint(error, rule.hint) from None
-            if attempt >= policy.max_attempts and not rule.until_deadline:
-                raise with_hint(error, f"gave up after {attempt} attempts ({rule.why})") from None
+            if attempt >= (rule.attempts or policy.max_attempts) and not rule.until_deadline:
+                gave_up = f"gave up after {attempt} attempts ({rule.why})"
+                raise with_hint(
+                    error, f"{rule.hint}; {gave_up}" if rule.hint else gave_up
+                ) from None
             delay = backoff_delay(policy, attempt)
             server_delay = retry_delay(error)
             if server_delay is not None:

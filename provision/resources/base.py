@@ -201,6 +201,7 @@ class Kind:
         raise NotImplementedError(f"{self.name} cannot be deleted")
 
     def run(self, ctx: Context, change: Change) -> Observed | None:
+        """A one-shot step; None means it found nothing to do (apply does not count it done)."""
         raise NotImplementedError(f"{self.name} has nothing to run")
 
     # -- saved plans ----------------------------------------------------------------------

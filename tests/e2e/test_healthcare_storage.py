@@ -14,8 +14,11 @@ import pytest
 from google.auth.credentials import AnonymousCredentials
 from google.cloud import storage
 
+from provision import apply as apply_module
 from provision.emulator import samples
 from provision.emulator.server import RunningEmulator
+from provision.model import Plan
+from provision.resources.base import Context
 from tests.e2e.conftest import (
     BILLING,
     CliFn,
@@ -141,7 +144,7 @@ def test_dev_blueprint_applies_from_an_empty_world_and_converges(
     applied = cli("apply", dev, "--yes")
     assert applied.exit_code == 0, applied.output
     # 14 creations and 2 imports, which find no files yet (nothing was uploaded)
-    assert "Apply complete: 16 done, 0 failed, 0 skipped." in applied.stdout
+    assert "Apply complete: 14 done, 0 failed, 0 skipped, 2 with nothing to do." in applied.stdout
     assert "nothing to import yet" in applied.stderr
     failed = {(e["method_id"], e["status"]) for e in journal(emulator) if e["status"] >= 400}
     # the plan's read of the new project, and at most an IAM conflict on the project policy
@@ -499,10 +502,16 @@ def test_writes_that_commit_and_then_fail_are_adopted_not_duplicated(
 
 
 def test_a_concurrent_bucket_policy_writer_is_not_lost_on_412(
-    cli: CliFn, small: Path, tmp_path: Path, emulator: RunningEmulator, google: Google
+    cli: CliFn,
+    small: Path,
+    tmp_path: Path,
+    emulator: RunningEmulator,
+    google: Google,
+    monkeypatch: pytest.MonkeyPatch,
 ) -> None:
     """Storage answers a stale etag with 412 conditionNotMet; the read-modify-write restarts
-    and keeps both the other writer's binding and Storage's legacy bindings."""
+    and keeps both the other writer's binding and Storage's legacy bindings. The other writer
+    gets in after the saved plan's re-check under the lease, right before apply writes."""
     assert cli("apply", small, "--yes").exit_code == 0
     small.write_text(
         BLUEPRINT.replace(
@@ -515,15 +524,22 @@ def test_a_concurrent_bucket_policy_writer_is_not_lost_on_412(
     saved = tmp_path / "plan.json"
     assert cli("plan", small, "--out", saved).exit_code == 0
     gcs = google("storage", "v1")
-    policy = gcs.buckets().getIamPolicy(bucket=BUCKET).execute()
-    policy["bindings"].append({"role": "roles/storage.objectViewer", "members": ["user:w@x.com"]})
-    gcs.buckets().setIamPolicy(bucket=BUCKET, body=policy).execute()
+    recheck = apply_module.check_fresh
 
+    def recheck_then_another_writer(plan: Plan, ctx: Context) -> Plan:
+        fresh = recheck(plan, ctx)
+        policy = gcs.buckets().getIamPolicy(bucket=BUCKET).execute()
+        member = {"role": "roles/storage.objectViewer", "members": ["user:w@x.com"]}
+        policy["bindings"].append(member)
+        gcs.buckets().setIamPolicy(bucket=BUCKET, body=policy).execute()
+        return fresh
+
+    monkeypatch.setattr(apply_module, "check_fresh", recheck_then_another_writer)
     clear_journal(emulator)
     applied = cli("apply", saved)
     assert applied.exit_code == 0, applied.output
     sets = [e["status"] for e in journal(emulator) if e["method_id"] == "buckets.setIamPolicy"]
-    assert sets == [412, 200]
+    assert sets == [200, 412, 200]  # the other writer's, then apply's stale one and its retry
     assert bucket_members(emulator, BUCKET, "roles/storage.objectCreator") == [
         "group:uploaders@example.com"
     ]

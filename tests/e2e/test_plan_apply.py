@@ -6,7 +6,12 @@ import json
 from pathlib import Path
 from typing import Any
 
+import pytest
+
+from provision import apply as apply_module
 from provision.emulator.server import RunningEmulator
+from provision.model import Plan
+from provision.resources.base import Context
 from tests.e2e.conftest import (
     BILLING,
     PROJECT,
@@ -169,10 +174,15 @@ def test_changed_blueprint_makes_a_saved_plan_stale(
 
 
 def test_concurrent_writer_is_not_lost_on_409(
-    cli: CliFn, blueprint: Path, tmp_path: Path, emulator: RunningEmulator, google: Any
+    cli: CliFn,
+    blueprint: Path,
+    tmp_path: Path,
+    emulator: RunningEmulator,
+    google: Any,
+    monkeypatch: pytest.MonkeyPatch,
 ) -> None:
-    """A saved plan starts from the policy it read; a concurrent write makes the etag stale,
-    setIamPolicy answers 409 ABORTED, and the read-modify-write restarts."""
+    """A concurrent write after the saved plan's re-check makes the etag stale, setIamPolicy
+    answers 409 ABORTED, and the read-modify-write restarts."""
     assert cli("apply", blueprint, "--yes").exit_code == 0
     blueprint.write_text(
         blueprint.read_text().replace(
@@ -181,16 +191,23 @@ def test_concurrent_writer_is_not_lost_on_409(
     )
     saved = tmp_path / "plan.json"
     assert cli("plan", blueprint, "--out", saved).exit_code == 0
-    policy = policy_of(google)
-    policy["bindings"].append({"role": "roles/browser", "members": ["user:writer@example.com"]})
-    crm = google("cloudresourcemanager", "v3")
-    crm.projects().setIamPolicy(resource=f"projects/{PROJECT}", body={"policy": policy}).execute()
+    recheck = apply_module.check_fresh
 
+    def recheck_then_another_writer(plan: Plan, ctx: Context) -> Plan:
+        fresh = recheck(plan, ctx)
+        policy = policy_of(google)
+        policy["bindings"].append({"role": "roles/browser", "members": ["user:writer@example.com"]})
+        crm = google("cloudresourcemanager", "v3")
+        body = {"policy": policy}
+        crm.projects().setIamPolicy(resource=f"projects/{PROJECT}", body=body).execute()
+        return fresh
+
+    monkeypatch.setattr(apply_module, "check_fresh", recheck_then_another_writer)
     clear_journal(emulator)
     applied = cli("apply", saved)
     assert applied.exit_code == 0, applied.output
     sets = calls(emulator, "cloudresourcemanager", "projects.setIamPolicy")
-    assert [e["status"] for e in sets] == [409, 200]
+    assert [e["status"] for e in sets] == [200, 409, 200]  # the other writer's first
     final = policy_of(google)
     assert "user:writer@example.com" in members(final, "roles/browser")
     assert members(final, "roles/healthcare.dicomViewer") == [

@@ -1,5 +1,5 @@
-"""The emulator as its own process: `provision emulator serve` starts fast, serves real
-clients, and keeps state in a SQLite file across restarts."""
+"""The emulator as its own process: `provision emulator serve` starts, serves real clients,
+and keeps state in a SQLite file across restarts."""
 
 from __future__ import annotations
 
@@ -16,8 +16,6 @@ from typing import Any
 
 import httplib2
 from googleapiclient import discovery
-
-STARTUP_BUDGET_S = 2.0
 
 
 def _free_port() -> int:
@@ -66,9 +64,9 @@ def _crm(base: str) -> Any:
     ).projects()
 
 
-def test_separate_process_starts_fast_and_serves(tmp_path: Path) -> None:
-    with _serve("--quiet") as (base, startup):
-        assert startup < STARTUP_BUDGET_S, f"startup took {startup:.2f}s"
+def test_separate_process_starts_and_serves(tmp_path: Path) -> None:
+    """Start-up time is measured by the benchmark (`make bench`), not asserted here."""
+    with _serve("--quiet") as (base, _):
         crm = _crm(base)
         operation = crm.create(body={"projectId": "process-project"}).execute()
         assert operation["name"].startswith("operations/cp.")

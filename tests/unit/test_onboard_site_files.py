@@ -11,7 +11,13 @@ import pytest
 from provision.blueprint.expand import expand
 from provision.blueprint.loader import load
 from provision.model import Address, Resource
-from provision.onboard import new_site, remove_created, site_file_text, write_site_file
+from provision.onboard import (
+    new_site,
+    read_site,
+    remove_created,
+    site_file_text,
+    write_site_file,
+)
 from provision.plan import with_dependencies
 from provision.resources import addresses
 from provision.site_scope import SiteError, site_addresses, site_file_path
@@ -65,8 +71,34 @@ def test_site_file_text_is_deterministic_and_loads_back(tmp_path: Path) -> None:
     text = site_file_text(site, "../dev.yaml")
     assert text == site_file_text(site, "../dev.yaml")
     assert text.endswith(
-        'name: st-marys\nlocation: europe-west4\nvars:\n  import_uri: "gs://archive/dicom"\n'
+        "name: st-marys\nlocation: europe-west4\nvars:\n  import_uri: gs://archive/dicom\n"
     )
+
+
+@pytest.mark.parametrize(
+    "uri",
+    [
+        'gs://archive/it\'s "quoted": {x}, [y] # not a comment',
+        "gs://archive/a: b\n  location: europe-west4",
+    ],
+)
+def test_bucket_values_cannot_break_the_site_file_or_add_keys(tmp_path: Path, uri: str) -> None:
+    """`--bucket` is written by the YAML library: quotes stay text; a line break is refused."""
+    if "\n" in uri:
+        with pytest.raises(SiteError, match="control character"):
+            new_site("st-marys", None, uri)
+        return
+    path = tmp_path / "sites" / "st-marys.yaml"
+    write_site_file(path, new_site("st-marys", None, uri), "../dev.yaml")
+    again = read_site(path)
+    assert again is not None
+    assert again.location is None
+    assert again.vars == {"import_uri": uri}
+
+
+def test_a_blueprint_name_cannot_add_lines_to_the_site_file() -> None:
+    text = site_file_text(new_site("st-marys"), "../odd\nlocation: europe-west4.yaml")
+    assert [line for line in text.splitlines() if not line.startswith("#")] == ["name: st-marys"]
 
 
 def test_write_accepts_an_identical_site_and_refuses_a_different_one(tmp_path: Path) -> None:

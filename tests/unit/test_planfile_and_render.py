@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import json
+import os
+from dataclasses import replace
 from pathlib import Path
 
 import pytest
@@ -99,12 +101,19 @@ def test_plan_file_round_trip(tmp_path: Path) -> None:
     path = tmp_path / "plan.json"
     planfile.write(PLAN, path)
     assert planfile.looks_like_plan(path)
-    assert planfile.read(path) == PLAN
+    absolute = str(Path("blueprints/dev.yaml").absolute())
+    assert planfile.read(path) == replace(PLAN, blueprint_path=absolute)
     document = json.loads(path.read_text())
     assert document["format_version"] == 1
-    assert document["blueprint"] == {"path": "blueprints/dev.yaml", "digest": "abc123"}
+    assert document["blueprint"] == {
+        "path": absolute,
+        "digest": "abc123",
+        "relative_path": os.path.relpath(absolute, tmp_path),
+    }
     assert document["changes"][2]["etag"] == "BwX1"
-    assert plan_json.render(PLAN) == path.read_text()
+    assert plan_json.render(replace(PLAN, blueprint_path=absolute)) == path.read_text().replace(
+        ',\n    "relative_path": ' + json.dumps(os.path.relpath(absolute, tmp_path)), ""
+    )
 
 
 def test_plan_file_errors(tmp_path: Path) -> None:

@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import json
+import os
+import stat
 import subprocess
 import sys
 from pathlib import Path
@@ -127,3 +129,19 @@ def test_unwritable_out_is_a_plain_error(blueprint_file: Path, tmp_path: Path) -
     result = provision("config", "ohif", str(blueprint_file), "--out", str(out))
     assert result.returncode == 1
     assert result.stderr.startswith(f"error: cannot write {out}")
+
+
+def test_out_never_replaces_a_fifo(blueprint_file: Path, tmp_path: Path) -> None:
+    fifo = tmp_path / "app-config.js"
+    os.mkfifo(fifo)
+    command = ["config", "ohif", str(blueprint_file), "--out", str(fifo)]
+    result = subprocess.run(
+        [sys.executable, "-m", "provision.cli", *command],
+        check=False,
+        capture_output=True,
+        text=True,
+        timeout=20,
+    )
+    assert result.returncode == 1
+    assert "it is a FIFO; it was not replaced" in result.stderr
+    assert stat.S_ISFIFO(os.lstat(fifo).st_mode)
