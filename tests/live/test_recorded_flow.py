@@ -16,7 +16,9 @@ from tests.live import flow
 RECORDED_PROJECT = "imaging-flow-4821"
 
 
-def test_the_recorded_demo_replays_with_other_ids(emulator: RunningEmulator, tmp_path: Path) -> None:
+def test_the_recorded_demo_replays_with_other_ids(
+    emulator: RunningEmulator, tmp_path: Path
+) -> None:
     blueprint = flow.write_blueprints(tmp_path / "blueprints", RECORDED_PROJECT)
     log = tmp_path / "demo.http.log"
     env = {**FAST_ENV, "PROVISION_ENDPOINT": emulator.base_url, "PROVISION_RECORD": str(log)}
