@@ -16,10 +16,12 @@ from google.api_core import exceptions
 from google.auth.credentials import AnonymousCredentials
 from google.cloud.storage import Client
 from googleapiclient.errors import HttpError
+from googleapiclient.http import MediaIoBaseUpload
 
 from provision.emulator.server import RunningEmulator
 from provision.emulator.storage import checksums
 from provision.emulator.storage.models import glob_regex, valid_bucket_name
+from provision.gcp.api import upload_uri
 from tests.conftest import journal
 from tests.emulator.seeding import seed_project, storage_client
 
@@ -345,6 +347,64 @@ def test_discovery_client_reads_and_deletes_objects(emulator: RunningEmulator, g
     assert conflict.value.resp.status == 412
     assert json.loads(conflict.value.content)["error"]["errors"][0]["reason"] == "conditionNotMet"
     client.buckets().delete(bucket="disco").execute()
+
+
+WRONG_URL = (
+    "Upload requests must include an uploadType URL parameter and a URL path beginning with "
+    "/upload/"
+)
+
+
+def test_objects_are_created_only_through_the_upload_paths(emulator: RunningEmulator) -> None:
+    """A metadata-only `objects.insert` (`POST /storage/v1/b/B/o`) is refused as Google refuses
+    it; the same insert with media is a multipart upload that Google accepts, framed with bare
+    LF line breaks as google-api-python-client frames it."""
+    seed_project(emulator.world, PROJECT, services=())
+    _raw(emulator, "POST", f"/storage/v1/b?project={PROJECT}", {"name": "uploads"})
+    status, body = _raw(emulator, "POST", "/storage/v1/b/uploads/o", {"name": "x"})
+    assert (status, body) == (
+        400,
+        {
+            "error": {
+                "code": 400,
+                "message": WRONG_URL,
+                "errors": [
+                    {"message": WRONG_URL, "domain": "global", "reason": "wrongUrlForUpload"}
+                ],
+            }
+        },
+    )
+    client = storage_client(emulator)
+    with pytest.raises(HttpError) as refused:
+        client.objects().insert(bucket="uploads", body={"name": "x"}).execute()
+    assert refused.value.resp.status == 400
+
+    request = client.objects().insert(
+        bucket="uploads",
+        ifGenerationMatch=0,
+        body={"name": "locks/a.lease", "contentType": "text/plain", "metadata": {"k": "v"}},
+        media_body=MediaIoBaseUpload(io.BytesIO(b""), mimetype="text/plain"),
+    )
+    request.uri = upload_uri(request.uri, emulator.base_url)
+    assert b"\r\n" not in request.body and b"\n\n" in request.body
+    made = request.execute()
+    assert (made["name"], made["size"], made["contentType"]) == ("locks/a.lease", "0", "text/plain")
+    assert made["metadata"] == {"k": "v"}
+    assert [(e["path"], e["status"]) for e in journal(emulator) if e["method"] == "POST"][-1] == (
+        "/upload/storage/v1/b/uploads/o",
+        200,
+    )
+    request = client.objects().insert(
+        bucket="uploads",
+        name="data.bin",
+        body={"metadata": {"k": "w"}},
+        media_body=MediaIoBaseUpload(io.BytesIO(b"a\nb\r\n\n"), mimetype="application/dicom"),
+    )
+    request.uri = upload_uri(request.uri, emulator.base_url)
+    assert request.execute()["contentType"] == "application/dicom"
+    assert client.objects().get_media(bucket="uploads", object="data.bin").execute() == (
+        b"a\nb\r\n\n"
+    )
 
 
 def test_storage_emulator_host_variable(

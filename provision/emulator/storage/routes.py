@@ -13,6 +13,7 @@ import json
 from collections.abc import Callable
 from typing import Any
 
+from provision.emulator.core.errors import ApiError
 from provision.emulator.core.routing import Ctx, Reply, Route
 from provision.emulator.core.world import World
 from provision.emulator.dicomweb import multipart
@@ -258,12 +259,22 @@ def delete_object(ctx: Ctx) -> Reply:
 
 
 def insert_object_metadata(ctx: Ctx) -> dict[str, Any]:
-    """`POST /storage/v1/b/{bucket}/o` without media: an empty object from metadata."""
-    bucket = models.require_bucket(ctx.world, ctx.params["bucket"])
-    metadata = ctx.json()
-    name = metadata.get("name") or ctx.query.get("name")
-    record = models.write_object(ctx.world, bucket, name, b"", metadata, ctx.query)
-    return models.render_object(record, ctx.base_url)
+    """`POST /storage/v1/b/{bucket}/o`: Cloud Storage creates objects only through the upload
+    paths, so this metadata-only form of `objects.insert` (which google-api-python-client sends
+    when given a body and no media) is refused as Google refuses it."""
+    del ctx
+    raise wrong_url_for_upload()
+
+
+def wrong_url_for_upload() -> ApiError:
+    """Google's 400 for an upload request outside `/upload/...` or without an `uploadType`
+    (reason `wrongUrlForUpload`, storage.v1.json's `objects.insert` `mediaUpload` paths)."""
+    return error(
+        400,
+        "Upload requests must include an uploadType URL parameter and a URL path beginning "
+        "with /upload/",
+        "wrongUrlForUpload",
+    )
 
 
 def upload(ctx: Ctx) -> Any:
