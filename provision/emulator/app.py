@@ -23,6 +23,7 @@ from werkzeug.exceptions import ClientDisconnected
 from werkzeug.wrappers import Request, Response
 
 from provision.emulator import control
+from provision.emulator.core import fields
 from provision.emulator.core.errors import ApiError
 from provision.emulator.core.faults import RESET, Faults, injected_error
 from provision.emulator.core.journal import Entry
@@ -247,7 +248,7 @@ class EmulatorApp:
         try:
             with self.world.store.transaction():
                 result = route.handler(ctx)
-                response = _to_response(result)
+                response = _to_response(fields.select(result, request.args.get("fields")))
         except ApiError as error:
             if fault is not None:
                 self.faults.not_injected(fault)
