@@ -407,6 +407,56 @@ def test_objects_are_created_only_through_the_upload_paths(emulator: RunningEmul
     )
 
 
+def test_object_sub_resources_are_routed_to_their_own_methods(
+    emulator: RunningEmulator, gcs: Client
+) -> None:
+    """`.../o/OBJ/acl`, `/iam` and `/iam/testPermissions` are methods of their own
+    (storage.v1.json), never `objects.get` of an object named `OBJ/acl`."""
+    bucket = gcs.create_bucket("subs")
+    bucket.blob("a.dcm").upload_from_string(b"x")
+    bucket.blob("a.dcm/acl").upload_from_string(b"y")  # a name ending in /acl, sent as %2F
+    client = storage_client(emulator)
+    held = client.objects().testIamPermissions(
+        bucket="subs", object="a.dcm", permissions=["storage.objects.get", "storage.objects.delete"]
+    )
+    assert held.execute() == {
+        "kind": "storage#testIamPermissionsResponse",
+        "permissions": ["storage.objects.get", "storage.objects.delete"],
+    }
+    with pytest.raises(HttpError) as missing:
+        client.objects().testIamPermissions(
+            bucket="subs", object="none", permissions=["storage.objects.get"]
+        ).execute()
+    assert missing.value.resp.status == 404
+    not_emulated = [
+        (
+            client.objectAccessControls().list(bucket="subs", object="a.dcm"),
+            "objectAccessControls.list",
+        ),
+        (
+            client.objectAccessControls().get(bucket="subs", object="a.dcm", entity="allUsers"),
+            "objectAccessControls.get",
+        ),
+        (
+            client.objectAccessControls().delete(bucket="subs", object="a.dcm", entity="allUsers"),
+            "objectAccessControls.delete",
+        ),
+        (client.objects().getIamPolicy(bucket="subs", object="a.dcm"), "objects.getIamPolicy"),
+    ]
+    for request, method_id in not_emulated:
+        with pytest.raises(HttpError) as refused:
+            request.execute()
+        assert refused.value.resp.status == 501
+        assert json.loads(refused.value.content)["error"]["message"] == (
+            f"storage.{method_id} is not emulated."
+        )
+        assert journal(emulator)[-1]["method_id"] == method_id
+    assert client.objects().get(bucket="subs", object="a.dcm/acl").execute()["size"] == "1"
+    status, body = _raw(emulator, "GET", "/storage/v1/b/subs/o/a.dcm/acl")
+    assert (status, body["error"]["errors"][0]["reason"]) == (501, "notImplemented")
+    assert [b.name for b in gcs.list_blobs("subs")] == ["a.dcm", "a.dcm/acl"]
+
+
 def test_storage_emulator_host_variable(
     emulator: RunningEmulator, monkeypatch: pytest.MonkeyPatch
 ) -> None:

@@ -14,7 +14,7 @@ from collections.abc import Callable
 from typing import Any
 
 from provision.emulator.core.errors import ApiError
-from provision.emulator.core.routing import Ctx, Reply, Route
+from provision.emulator.core.routing import Ctx, NotEmulated, Reply, Route
 from provision.emulator.core.world import World
 from provision.emulator.dicomweb import multipart
 from provision.emulator.storage import models
@@ -137,6 +137,18 @@ def set_bucket_iam(ctx: Ctx) -> dict[str, Any]:
 
 def test_bucket_permissions(ctx: Ctx) -> dict[str, Any]:
     models.require_bucket(ctx.world, ctx.params["bucket"])
+    return _held_permissions(ctx)
+
+
+def test_object_permissions(ctx: Ctx) -> dict[str, Any]:
+    """`objects.testIamPermissions` (`GET .../o/{object}/iam/testPermissions`)."""
+    bucket = models.require_bucket(ctx.world, ctx.params["bucket"])
+    models.require_object(ctx.world, bucket["name"], ctx.params["object"], None)
+    return _held_permissions(ctx)
+
+
+def _held_permissions(ctx: Ctx) -> dict[str, Any]:
+    """The asked `storage.*` permissions the caller holds: all but `denied_permissions`."""
     asked = ctx.query.getlist("permissions")
     if not asked:
         raise required("permissions")
@@ -395,6 +407,31 @@ def routes(world: World) -> list[Route]:
         mutating = method in ("POST", "PUT", "PATCH", "DELETE")
         return Route(method, template, handler, "storage", method_id, mutating, dialect="storage")
 
+    def not_emulated(method: str, template: str, method_id: str) -> Route:
+        return route(method, template, NotEmulated(f"storage.{method_id}"), method_id)
+
+    # An object's sub-resources (storage.v1.json) come before the object itself, whose
+    # `{object=**}` would take `NAME/acl` for an object name (clients send a `/` inside a
+    # name as %2F, so a name never ends in a literal `/acl`).
+    acl = f"{obj}/acl"
+    sub_resources = [
+        not_emulated("GET", acl, "objectAccessControls.list"),
+        not_emulated("POST", acl, "objectAccessControls.insert"),
+        not_emulated("GET", f"{acl}/{{entity}}", "objectAccessControls.get"),
+        not_emulated("PATCH", f"{acl}/{{entity}}", "objectAccessControls.patch"),
+        not_emulated("PUT", f"{acl}/{{entity}}", "objectAccessControls.update"),
+        not_emulated("DELETE", f"{acl}/{{entity}}", "objectAccessControls.delete"),
+        route(
+            "GET",
+            f"{obj}/iam/testPermissions",
+            test_object_permissions,
+            "objects.testIamPermissions",
+        ),
+        not_emulated("GET", f"{obj}/iam", "objects.getIamPolicy"),
+        not_emulated("PUT", f"{obj}/iam", "objects.setIamPolicy"),
+        not_emulated("POST", f"{obj}/restore", "objects.restore"),
+        not_emulated("GET", f"{obj}/viewFullContext", "objects.viewFullContext"),
+    ]
     uploads: list[Route] = []
     for prefix in ("/upload", "/resumable/upload"):
         path = f"{prefix}/storage/v1/b/{{bucket}}/o"
@@ -417,6 +454,7 @@ def routes(world: World) -> list[Route]:
         ),
         route("GET", f"{bucket}/o", list_objects, "objects.list"),
         route("POST", f"{bucket}/o", insert_object_metadata, "objects.insert"),
+        *sub_resources,
         route("GET", obj, get_object, "objects.get"),
         route("PATCH", obj, patch_object, "objects.patch"),
         route("DELETE", obj, delete_object, "objects.delete"),
