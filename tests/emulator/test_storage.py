@@ -521,3 +521,26 @@ def test_a_patch_may_replace_a_label_of_a_full_bucket(emulator: RunningEmulator)
     patch = {"labels": {"k0": None, "new": "x"}}
     patched = client.buckets().patch(bucket="full", body=patch).execute()
     assert len(patched["labels"]) == 64 and "k0" not in patched["labels"]
+
+
+def test_an_update_without_soft_delete_policy_gets_the_default(emulator: RunningEmulator) -> None:
+    """`buckets.update` replaces the writable fields; an absent `softDeletePolicy` is the
+    default one, as on insert."""
+    seed_project(emulator.world, PROJECT, services=())
+    client = storage_client(emulator)
+    client.buckets().insert(project=PROJECT, body={"name": "replaced"}).execute()
+    week = client.buckets().get(bucket="replaced").execute()["softDeletePolicy"]
+    updated = (
+        client.buckets()
+        .update(bucket="replaced", body={"name": "replaced", "labels": {"a": "b"}})
+        .execute()
+    )
+    assert updated["labels"] == {"a": "b"}
+    assert updated["softDeletePolicy"] == week
+    assert updated["metageneration"] == "2"
+    client.buckets().patch(
+        bucket="replaced", body={"softDeletePolicy": {"retentionDurationSeconds": "0"}}
+    ).execute()
+    again = client.buckets().update(bucket="replaced", body={"name": "replaced"}).execute()
+    assert again["softDeletePolicy"]["retentionDurationSeconds"] == "604800"
+    assert client.buckets().get(bucket="replaced", projection="full").execute() == again
