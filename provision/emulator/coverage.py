@@ -29,6 +29,7 @@ BATCH_PATHS = frozenset({batch.BATCH_PATH})
 
 APIS: tuple[tuple[str, str, str], ...] = (
     ("cloudresourcemanager", "v3", "Cloud Resource Manager"),
+    ("cloudresourcemanager", "v1", "Cloud Resource Manager"),
     ("serviceusage", "v1", "Service Usage"),
     ("serviceusage", "v1beta1", "Service Usage (beta)"),
     ("cloudbilling", "v1", "Cloud Billing"),
@@ -60,12 +61,22 @@ def _methods(resources: dict[str, Any]) -> Iterator[dict[str, Any]]:
         yield from _methods(resource.get("resources", {}))
 
 
-def sample_path(template: str) -> str:
+SAMPLE_VALUES: dict[tuple[str, str], dict[str, str]] = {
+    ("cloudresourcemanager", "v1"): {"operationsId": "cp.1"},
+}
+"""Parameter values an API's sample paths need: Resource Manager v1 and Service Usage share
+`/v1/operations/...` on the emulator's one host, told apart by the operation name's prefix."""
+
+
+def sample_path(template: str, values: dict[str, str] | None = None) -> str:
     """A concrete path for a discovery path template: `{v1Id}`-style leading parameters (a
-    resource collection, e.g. `projects`) become `projects`, every other parameter `x<n>`."""
+    resource collection, e.g. `projects`) become `projects`, a parameter named in `values`
+    that value, every other parameter `x<n>`."""
     counter = iter(range(1, 1000))
 
     def value(match: re.Match[str]) -> str:
+        if values and match.group(1) in values:
+            return values[match.group(1)]
         if re.fullmatch(r"v\d\w*Id", match.group(1)):
             return "projects"
         return f"x{next(counter)}"
@@ -87,7 +98,7 @@ def api_coverage(
         paths += [protocol["path"] for protocol in protocols.values() if "path" in protocol]
         served_by = ""
         for path in paths:
-            matched = router.match(verb, sample_path(path))
+            matched = router.match(verb, sample_path(path, SAMPLE_VALUES.get((api, version))))
             if matched is not None and _serves(matched[0], method["id"]):
                 served_by = f"{matched[0].api}.{matched[0].method_id}"
                 break
