@@ -442,6 +442,7 @@ def test_object_sub_resources_are_routed_to_their_own_methods(
             "objectAccessControls.delete",
         ),
         (client.objects().getIamPolicy(bucket="subs", object="a.dcm"), "objects.getIamPolicy"),
+        (client.objects().update(bucket="subs", object="a.dcm", body={}), "objects.update"),
     ]
     for request, method_id in not_emulated:
         with pytest.raises(HttpError) as refused:

@@ -457,6 +457,7 @@ def routes(world: World) -> list[Route]:
         *sub_resources,
         route("GET", obj, get_object, "objects.get"),
         route("PATCH", obj, patch_object, "objects.patch"),
+        not_emulated("PUT", obj, "objects.update"),
         route("DELETE", obj, delete_object, "objects.delete"),
         route(
             "GET",
