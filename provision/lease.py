@@ -276,6 +276,10 @@ class Lease:
         }
         try:
             if seen.generation == 0:
+                # An empty object with its metadata, sent as a multipart upload: Cloud Storage
+                # creates objects only through /upload/storage/v1/b/B/o with an uploadType
+                # (storage.v1.json, objects.insert mediaUpload); the metadata-only POST to
+                # /storage/v1/b/B/o is answered 400 wrongUrlForUpload.
                 answer = self.api.call(
                     "storage.objects.insert",
                     bucket=self.site.bucket,
@@ -286,6 +290,8 @@ class Lease:
                         "contentType": "text/plain",
                         "metadata": metadata,
                     },
+                    media=b"",
+                    media_mime_type="text/plain",
                 )
             else:
                 answer = self.api.call(

@@ -156,9 +156,7 @@ def healthcare_resources(loaded: LoadedBlueprint, blueprint: Blueprint) -> list[
                 Resource(
                     store_address,
                     store_spec(
-                        store,
-                        loaded.locate(store_path),
-                        protect=store.deletion_protection and dataset.deletion_protection,
+                        store, protect=store.deletion_protection and dataset.deletion_protection
                     ),
                     (address,),
                     loaded.locate(store_path),
@@ -177,30 +175,20 @@ def healthcare_resources(loaded: LoadedBlueprint, blueprint: Blueprint) -> list[
     return out
 
 
-def store_spec(store: DicomStore, source: SourceRef, *, protect: bool) -> JSON:
-    """The first notification config is the store's `notificationConfig` (the only form with
-    `sendForBulkImport`); the others go to `notificationConfigs`. `protect`: the store's and its
-    dataset's `deletionProtection` (datasets have no labels; their stores carry it, and either
-    flag set to false lifts it)."""
+def store_spec(store: DicomStore, *, protect: bool) -> JSON:
+    """Every notification config is an item of the store's `notificationConfigs` (Google
+    refuses a body that also sets the deprecated `notificationConfig`: "NotificationConfig and
+    NotificationConfigs are not compatible"). `protect`: the store's and its dataset's
+    `deletionProtection` (datasets have no labels; their stores carry it, and either flag set to
+    false lifts it)."""
     spec: JSON = {
         "labels": dict(store.labels),
         "adopt": store.adopt,
         "deletionProtection": protect,
+        "notificationConfigs": [
+            {"pubsubTopic": c.pubsub_topic} for c in store.notification_configs
+        ],
     }
-    configs = list(store.notification_configs)
-    if configs:
-        first, *rest = configs
-        spec["notificationConfig"] = {"pubsubTopic": first.pubsub_topic}
-        if first.send_for_bulk_import:
-            spec["notificationConfig"]["sendForBulkImport"] = True
-        for config in rest:
-            if config.send_for_bulk_import:
-                raise PlanError(
-                    f"{source}: notificationConfigs: only the first notification config can "
-                    f"set sendForBulkImport (Google's API has it only there); move "
-                    f"{config.pubsub_topic} first or drop the flag"
-                )
-        spec["notificationConfigs"] = [{"pubsubTopic": c.pubsub_topic} for c in rest]
     spec["streamConfigs"] = [
         {
             "bigqueryDestination": {

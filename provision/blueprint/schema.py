@@ -205,13 +205,32 @@ class Project(Model):
     )
 
 
+NO_BULK_IMPORT_FLAG = (
+    "sendForBulkImport cannot be true: notifications are set as the store's "
+    "notificationConfigs, whose items (Google's v1 DicomNotificationConfig) carry only "
+    "pubsubTopic; drop the flag"
+)
+
+
 class NotificationConfig(Model):
-    """Publish a Pub/Sub message for every instance stored."""
+    """Publish a Pub/Sub message for every instance stored (one item of the store's
+    `notificationConfigs`)."""
 
     pubsub_topic: PubsubTopic = Field(description="`projects/{project}/topics/{topic}`.")
     send_for_bulk_import: bool = Field(
-        default=False, description="Also notify for instances stored by an import."
+        default=False,
+        description="Must be false (kept so older blueprints still load). Google's v1 "
+        "`notificationConfigs` items (DicomNotificationConfig) carry only `pubsubTopic`; the "
+        "flag exists only on the deprecated single `notificationConfig`, which Google refuses "
+        "together with `notificationConfigs`, so true is refused.",
     )
+
+    @field_validator("send_for_bulk_import")
+    @classmethod
+    def _no_bulk_import_flag(cls, value: bool) -> bool:
+        if value:
+            raise RuleError([((), NO_BULK_IMPORT_FLAG, "value")])
+        return value
 
 
 class BigQueryDestination(Model):
@@ -233,7 +252,9 @@ class DicomStore(Model):
         default_factory=dict, description=f"Labels: {rules.DICOM_STORE_LABEL_RULE}."
     )
     notification_configs: list[NotificationConfig] = Field(
-        default_factory=list, description="Pub/Sub notifications for new instances."
+        default_factory=list,
+        description="Pub/Sub notifications for new instances, set as the store's "
+        "`notificationConfigs` (a store's deprecated `notificationConfig` is moved there).",
     )
     stream_configs: list[StreamConfig] = Field(
         default_factory=list, description="BigQuery streaming of instance metadata."

@@ -24,6 +24,7 @@ from werkzeug.exceptions import ClientDisconnected
 from werkzeug.wrappers import Request, Response
 
 from provision.emulator import control
+from provision.emulator.core import fields
 from provision.emulator.core.answers import AnswerLog, Violation, check_answer
 from provision.emulator.core.errors import ApiError
 from provision.emulator.core.faults import RESET, Faults, injected_error
@@ -289,7 +290,7 @@ class EmulatorApp:
         try:
             with self.world.store.transaction():
                 result = route.handler(ctx)
-                response = _to_response(result)
+                response = _to_response(fields.select(result, request.args.get("fields")))
         except ApiError as error:
             if fault is not None:
                 self.faults.not_injected(fault)

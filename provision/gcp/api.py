@@ -10,12 +10,14 @@ retry table and write pacing. httplib2 is not thread-safe, so each request takes
 from __future__ import annotations
 
 import http.client
+import io
 import logging
 import threading
 import time
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any, TypeVar
+from urllib.parse import urlsplit
 
 from provision.errors import GoogleApiError
 from provision.gcp.credentials import CredentialsError, Identity, Target, resolve_identity
@@ -164,14 +166,30 @@ class GoogleApi:
 
     # -- calls ----------------------------------------------------------------------------
 
-    def call(self, method: str, /, *, version: str | None = None, **params: Any) -> JSON:
+    def call(
+        self,
+        method: str,
+        /,
+        *,
+        version: str | None = None,
+        media: bytes | None = None,
+        media_mime_type: str = "application/octet-stream",
+        **params: Any,
+    ) -> JSON:
         """Call discovery method `method` with `params`; retried per the classification table.
+
+        `media`: the bytes of a media upload (of type `media_mime_type`); with a `body` the
+        client sends a multipart upload (`uploadType=multipart`, metadata then media) to the
+        method's upload path, as Cloud Storage's `objects.insert` needs to create an object.
 
         Raises GoogleApiError (already classified: permanent, conflict, or retries exhausted).
         """
-        return self._retrying(
-            lambda: self._execute(self._request(method, version, params), method), method
-        )
+
+        def attempt() -> JSON:
+            request = self._request(method, version, params, _upload(media, media_mime_type))
+            return self._execute(request, method)
+
+        return self._retrying(attempt, method)
 
     def batch(
         self, method: str, calls: Sequence[Mapping[str, Any]], /
@@ -260,8 +278,11 @@ class GoogleApi:
 
     # -- internals ------------------------------------------------------------------------
 
-    def _request(self, method: str, version: str | None, params: Mapping[str, Any]) -> Any:
-        """The discovery request for one call of `method` (paced and counted); raises
+    def _request(
+        self, method: str, version: str | None, params: Mapping[str, Any], media: Any = None
+    ) -> Any:
+        """The discovery request for one call of `method` (paced and counted), with `media` (a
+        googleapiclient MediaUpload) as its `media_body` when given; raises
         RunInterruptedError once the run was cancelled."""
         api, _, path = method.partition(".")
         *resources, verb = path.split(".")
@@ -272,7 +293,12 @@ class GoogleApi:
 
             raise RunInterruptedError("interrupted")
         node = self._node(api, version, self._service(api, version), tuple(resources))
-        request = getattr(node, verb)(**params)
+        if media is None:
+            request = getattr(node, verb)(**params)
+        else:
+            request = getattr(node, verb)(**params, media_body=media)
+            if self.target.endpoint:
+                request.uri = upload_uri(request.uri, self.target.endpoint)
         request.headers["user-agent"] = USER_AGENT
         self._count(method)
         return request
@@ -458,6 +484,26 @@ def trace_url(url: str) -> str:
 
 def _never(name: str) -> JSON:
     raise AssertionError(f"a finished operation was polled: {name}")
+
+
+def _upload(data: bytes | None, mime_type: str) -> Any:
+    """A fresh MediaUpload of `data` for one attempt (None without data)."""
+    if data is None:
+        return None
+    from googleapiclient.http import MediaIoBaseUpload
+
+    return MediaIoBaseUpload(io.BytesIO(data), mimetype=mime_type)
+
+
+def upload_uri(uri: str, base_url: str) -> str:
+    """An upload request's URI on the configured endpoint. googleapiclient builds upload URIs
+    from the discovery document's `rootUrl` (`https://storage.googleapis.com/upload/...`) and,
+    for an `api_endpoint`, swaps only the host (`_fix_up_media_path_base_url` in
+    googleapiclient/discovery.py): the scheme stays `https` (and a path prefix is lost), so an
+    `http://` endpoint would never be reached. The upload path goes under the endpoint here."""
+    parts = urlsplit(uri)
+    query = f"?{parts.query}" if parts.query else ""
+    return base_url.rstrip("/") + parts.path + query
 
 
 def _endpoint_for(base_url: str, api: str) -> str:

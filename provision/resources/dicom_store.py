@@ -1,14 +1,17 @@
 """Kind `healthcare.dicom_store` (`projects/{p}/locations/{l}/datasets/{d}/dicomStores/{s}`).
 
-spec = {"labels": {..}, "notificationConfig"?: {"pubsubTopic", "sendForBulkImport"?},
-        "notificationConfigs": [{"pubsubTopic"}], "streamConfigs": [{"bigqueryDestination":
-        {"tableUri", "force"?}}], "adopt": bool, "deletionProtection": bool}
+spec = {"labels": {..}, "notificationConfigs": [{"pubsubTopic"}], "streamConfigs":
+        [{"bigqueryDestination": {"tableUri", "force"?}}], "adopt": bool,
+        "deletionProtection": bool}
 
 * Labels are additive (declared keys are set, others left alone) plus `managed-by: provision`,
   which marks the store as provision's (an existing store without it needs `adopt: true`), and
   `deletion-protection: true|false`, which keeps the blueprint's `deletionProtection` on the
   store itself: a protected store is never deleted, even when named with --allow-delete.
 * The notification and stream configs belong to the blueprint: they are made to match exactly.
+  Notifications are only ever written as `notificationConfigs`. A store whose deprecated
+  single `notificationConfig` is set (older provision wrote the first config there) is read as
+  having it as the first item of `notificationConfigs`, and the next update moves it there.
 * Create is synchronous; an update is one PATCH whose `updateMask` lists exactly the fields
   that differ.
 """
@@ -26,7 +29,15 @@ from provision.resources.base import Context, Kind, Options, map_diffs
 from provision.resources.healthcare_dataset import HEALTHCARE, STORES
 from provision.resources.registry import register
 
-CONFIG_FIELDS = ("notificationConfig", "notificationConfigs", "streamConfigs")
+CONFIG_FIELDS = ("notificationConfigs", "streamConfigs")
+"""The configs the blueprint owns, written as declared."""
+LEGACY_NOTIFICATION = "notificationConfig"
+"""The DicomStore's deprecated single notification config (healthcare.v1.json). Google refuses
+a body that sets it together with `notificationConfigs` ("NotificationConfig and
+NotificationConfigs are not compatible. NotificationConfig is being deprecated, please use
+NotificationConfigs instead"), so it is never written, only moved out of: an update whose mask
+names it (with no value in the body) clears it."""
+MOVE_REASON = "moving the deprecated notificationConfig into notificationConfigs"
 STUDY_SAMPLE = 100
 """Studies one search returns by default; `contents` says "100 or more" beyond it."""
 
@@ -65,6 +76,9 @@ class DicomStoreKind(Kind):
                 )
             reason = ownership.ADOPT_REASON.format(what="DICOM store")
         diffs = map_diffs("labels", current_labels, wanted["labels"])
+        if fields.get(LEGACY_NOTIFICATION):
+            diffs.append(FieldDiff(LEGACY_NOTIFICATION, fields[LEGACY_NOTIFICATION], None))
+            reason = reason or MOVE_REASON
         diffs += [
             FieldDiff(key, fields.get(key), wanted.get(key))
             for key in CONFIG_FIELDS
@@ -118,7 +132,10 @@ class DicomStoreKind(Kind):
 
     def update(self, ctx: Context, change: Change) -> Observed | None:
         spec = change.after or {}
-        mask = sorted({d.path.split(".", 1)[0] for d in change.diffs})
+        paths = {d.path.split(".", 1)[0] for d in change.diffs}
+        if LEGACY_NOTIFICATION in paths:  # its config moves into the list, written whole
+            paths.add("notificationConfigs")
+        mask = sorted(paths)
         if not mask:
             return None
         body: JSON = {}
@@ -126,7 +143,7 @@ class DicomStoreKind(Kind):
             body["labels"] = {**((change.before or {}).get("labels") or {}), **spec["labels"]}
         for key in CONFIG_FIELDS:
             if key in mask:
-                body[key] = spec.get(key) or ([] if key != "notificationConfig" else {})
+                body[key] = spec.get(key) or []
         store = ctx.api.call(
             f"{STORES}.patch", name=change.address.name, updateMask=",".join(mask), body=body
         )
@@ -194,7 +211,7 @@ def owned(spec: Mapping[str, Any]) -> JSON:
 
 def normal_config(key: str, value: Any) -> Any:
     """Configs as compared: only the keys provision manages, `false` flags dropped."""
-    if key == "notificationConfig":
+    if key == LEGACY_NOTIFICATION:
         if not isinstance(value, Mapping) or not value.get("pubsubTopic"):
             return None
         config: JSON = {"pubsubTopic": value["pubsubTopic"]}
@@ -215,9 +232,17 @@ def normal_config(key: str, value: Any) -> Any:
 
 
 def observe(store: Mapping[str, Any]) -> Observed:
+    """The store as planned: a deprecated `notificationConfig` is kept as it is (to plan its
+    move) and also read as the first item of `notificationConfigs`."""
     fields: JSON = {"labels": dict(store.get("labels") or {})}
+    legacy = normal_config(LEGACY_NOTIFICATION, store.get(LEGACY_NOTIFICATION))
+    if legacy:
+        fields[LEGACY_NOTIFICATION] = legacy
     for key in CONFIG_FIELDS:
-        value = normal_config(key, store.get(key))
+        value = store.get(key)
+        if key == "notificationConfigs" and legacy:
+            value = [legacy, *(value or [])]
+        value = normal_config(key, value)
         if value:
             fields[key] = value
     return Observed(exists=True, fields=fields)

@@ -7,12 +7,15 @@ import urllib.request
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
+from urllib.parse import urlsplit
 
 import pytest
 from google.auth.credentials import AnonymousCredentials
 from googleapiclient import discovery
+from googleapiclient.http import HttpRequest
 
 from provision.emulator.server import RunningEmulator
+from provision.gcp.api import upload_uri
 
 # Needs the emulator's Resource Manager, Service Usage and Billing APIs.
 pytest.importorskip("provision.emulator.resourcemanager.routes")
@@ -90,9 +93,22 @@ def google(emulator: RunningEmulator) -> Callable[[str, str], Any]:
             credentials=AnonymousCredentials(),  # type: ignore[no-untyped-call]
             static_discovery=True,
             client_options={"api_endpoint": endpoint},
+            requestBuilder=uploads_to(emulator.base_url),
         )
 
     return build
+
+
+def uploads_to(base_url: str) -> Callable[..., HttpRequest]:
+    """A discovery `requestBuilder` that sends media uploads to `base_url` (googleapiclient
+    keeps the discovery document's `https` scheme for them, see `provision.gcp.api.upload_uri`)."""
+
+    def build_request(http: Any, postproc: Any, uri: str, **kwargs: Any) -> HttpRequest:
+        if urlsplit(uri).path.startswith(("/upload/", "/resumable/upload/")):
+            uri = upload_uri(uri, base_url)
+        return HttpRequest(http, postproc, uri, **kwargs)
+
+    return build_request
 
 
 def journal(emulator: RunningEmulator) -> list[dict[str, Any]]:

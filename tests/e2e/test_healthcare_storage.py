@@ -239,6 +239,57 @@ def test_drift_on_store_labels_and_store_iam_is_detected_and_fixed(
     assert cli("plan", small, "--detailed-exitcode").exit_code == 0
 
 
+# ----- notification configs
+
+
+def test_notification_configs_are_written_only_as_notification_configs(
+    cli: CliFn, tmp_path: Path, emulator: RunningEmulator, google: Google
+) -> None:
+    """Several configs go in one `notificationConfigs` (Google refuses a body that also sets
+    the deprecated `notificationConfig`); a store whose `notificationConfig` an older provision
+    set is planned as having it first in the list, and moved there."""
+    topics = [f"projects/{PROJECT}/topics/dicom-{x}" for x in ("a", "b")]
+    configs = "".join(f"          - pubsubTopic: {topic}\n" for topic in topics)
+    path = tmp_path / "notify.yaml"
+    path.write_text(
+        BLUEPRINT.replace(
+            "      - id: scratch\n", f"      - id: scratch\n        notificationConfigs:\n{configs}"
+        ),
+        encoding="utf-8",
+    )
+    applied = cli("apply", path, "--yes")
+    assert applied.exit_code == 0, applied.output
+    stores = healthcare(google).dicomStores()
+    listed = [{"pubsubTopic": topic} for topic in topics]
+    store = stores.get(name=SCRATCH).execute()
+    assert store["notificationConfigs"] == listed
+    assert "notificationConfig" not in store
+    assert cli("plan", path, "--detailed-exitcode").exit_code == 0
+
+    # as older provision left it: the first config in the deprecated single field
+    stores.patch(
+        name=SCRATCH,
+        updateMask="notificationConfig,notificationConfigs",
+        body={"notificationConfig": {**listed[0], "sendForBulkImport": True}},
+    ).execute()
+    stores.patch(
+        name=SCRATCH, updateMask="notificationConfigs", body={"notificationConfigs": listed[1:]}
+    ).execute()
+    planned = cli("plan", path, "--detailed-exitcode")
+    assert planned.exit_code == 2, planned.output
+    assert f"~ healthcare.dicom_store:{SCRATCH}" in planned.stdout
+    assert "moving the deprecated notificationConfig into notificationConfigs" in planned.stdout
+    clear_journal(emulator)
+    moved = cli("apply", path, "--yes")
+    assert moved.exit_code == 0, moved.output
+    [patch] = [e for e in mutations(emulator) if e["method"] == "PATCH"]
+    assert "updateMask=notificationConfig%2CnotificationConfigs" in patch["query"]
+    store = stores.get(name=SCRATCH).execute()
+    assert store["notificationConfigs"] == listed
+    assert "notificationConfig" not in store
+    assert cli("plan", path, "--detailed-exitcode").exit_code == 0
+
+
 # ----- deletion protection
 
 

@@ -4,6 +4,7 @@ concurrent applies whose writes never interleave."""
 
 from __future__ import annotations
 
+import io
 import os
 import signal
 import socket
@@ -17,6 +18,7 @@ from typing import Any
 
 import pytest
 from googleapiclient.errors import HttpError
+from googleapiclient.http import MediaIoBaseUpload
 
 from provision.emulator.server import RunningEmulator
 from provision.gcp.api import GoogleApi
@@ -82,7 +84,11 @@ def plant_lease(
         "host": host,
         "pid": str(pid),
     }
-    storage.objects().insert(bucket=LOCKS, body={"name": LEASE, "metadata": metadata}).execute()
+    storage.objects().insert(
+        bucket=LOCKS,
+        body={"name": LEASE, "metadata": metadata},
+        media_body=MediaIoBaseUpload(io.BytesIO(b""), mimetype="text/plain"),
+    ).execute()
 
 
 def lease_writes(emulator: RunningEmulator) -> list[dict[str, Any]]:
@@ -135,6 +141,28 @@ def test_lease_is_taken_to_write_and_released_after_success(
         assert writes[0]["start"] < entry["start"] < writes[1]["start"]
     assert lease_object(google)["metadata"]["state"] == "free"
     assert labels(google)["env"] == "prod"
+
+
+def test_an_absent_lease_is_created_by_a_multipart_upload(
+    cli: CliFn, leased: Path, emulator: RunningEmulator, google: Any
+) -> None:
+    """The first apply that takes the lease creates its object: Cloud Storage refuses the
+    metadata-only `POST /storage/v1/b/B/o` (400 wrongUrlForUpload), so it is an upload."""
+    relabel(leased, "prod")
+    clear_journal(emulator)
+    applied = cli("apply", leased, "--yes")
+    assert applied.exit_code == 0, applied.output
+    created = lease_writes(emulator)[0]
+    assert (created["method"], created["path"], created["status"]) == (
+        "POST",
+        f"/upload/storage/v1/b/{LOCKS}/o",
+        200,
+    )
+    assert "uploadType=multipart" in created["query"]
+    assert "ifGenerationMatch=0" in created["query"]
+    made = lease_object(google)
+    assert (made["size"], made["contentType"]) == ("0", "text/plain")
+    assert made["metadata"]["state"] == "free"
 
 
 def test_lease_is_released_after_a_failure(

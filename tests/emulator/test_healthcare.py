@@ -298,6 +298,51 @@ def test_dicom_store_crud(hc: Resource) -> None:
     assert gone.value.resp.status == 404
 
 
+NOT_COMPATIBLE = (
+    "NotificationConfig and NotificationConfigs are not compatible. NotificationConfig is being "
+    "deprecated, please use NotificationConfigs instead"
+)
+
+
+def test_notification_config_and_configs_are_not_compatible(hc: Resource) -> None:
+    """Google refuses a body setting the deprecated `notificationConfig` and the list together;
+    an item of the list is a DicomNotificationConfig (only `pubsubTopic`)."""
+    _create_dataset(hc)
+    topic = {"pubsubTopic": f"projects/{PROJECT}/topics/a"}
+    other = {"pubsubTopic": f"projects/{PROJECT}/topics/b"}
+    both = {"notificationConfig": topic, "notificationConfigs": [other]}
+    with pytest.raises(HttpError) as created:
+        _stores(hc).create(parent=DATASET, dicomStoreId="main", body=both).execute()
+    assert created.value.resp.status == 400
+    assert (_error(created)["message"], _error(created)["status"]) == (
+        NOT_COMPATIBLE,
+        "INVALID_ARGUMENT",
+    )
+    with pytest.raises(HttpError) as flagged:
+        _stores(hc).create(
+            parent=DATASET,
+            dicomStoreId="main",
+            body={"notificationConfigs": [{**topic, "sendForBulkImport": True}]},
+        ).execute()
+    assert flagged.value.resp.status == 400
+    assert 'Unknown name "sendForBulkImport"' in _error(flagged)["message"]
+
+    legacy = {**topic, "sendForBulkImport": True}
+    _stores(hc).create(
+        parent=DATASET, dicomStoreId="main", body={"notificationConfig": legacy}
+    ).execute()
+    mask = "notificationConfig,notificationConfigs"
+    with pytest.raises(HttpError) as patched_both:
+        _stores(hc).patch(name=STORE, updateMask=mask, body=both).execute()
+    assert _error(patched_both)["message"] == NOT_COMPATIBLE
+    moved = (
+        _stores(hc)
+        .patch(name=STORE, updateMask=mask, body={"notificationConfigs": [topic, other]})
+        .execute()
+    )
+    assert moved == {"name": STORE, "notificationConfigs": [topic, other]}
+
+
 def test_healthcare_iam(hc: Resource) -> None:
     _create_dataset(hc)
     _stores(hc).create(parent=DATASET, dicomStoreId="main", body={}).execute()

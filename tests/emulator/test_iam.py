@@ -145,8 +145,20 @@ def test_patch_disable_and_account_policy(emulator: RunningEmulator) -> None:
         name=name,
         body={"serviceAccount": {"displayName": "Renamed"}, "updateMask": "display_name"},
     ).execute()
-    assert patched["displayName"] == "Renamed"
-    assert patched["etag"] != created["etag"]
+    # only the name and the patched fields come back (golden iam__serviceaccount.http.log)
+    assert patched == {"displayName": "Renamed", "name": name}
+    described = accounts.patch(
+        name=f"projects/-/serviceAccounts/{created['email']}",
+        body={"serviceAccount": {"description": "Updated"}, "updateMask": "description"},
+    ).execute()
+    assert described == {"description": "Updated", "name": name}
+    cleared = accounts.patch(
+        name=name, body={"serviceAccount": {}, "updateMask": "description"}
+    ).execute()
+    assert cleared == {"name": name}
+    fetched = accounts.get(name=name).execute()
+    assert fetched["displayName"] == "Renamed" and "description" not in fetched
+    assert fetched["etag"] != created["etag"]
     accounts.disable(name=name).execute()
     assert accounts.get(name=name).execute()["disabled"] is True
     accounts.enable(name=name).execute()

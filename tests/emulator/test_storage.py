@@ -16,10 +16,12 @@ from google.api_core import exceptions
 from google.auth.credentials import AnonymousCredentials
 from google.cloud.storage import Client
 from googleapiclient.errors import HttpError
+from googleapiclient.http import MediaIoBaseUpload
 
 from provision.emulator.server import RunningEmulator
 from provision.emulator.storage import checksums
 from provision.emulator.storage.models import glob_regex, valid_bucket_name
+from provision.gcp.api import upload_uri
 from tests.conftest import journal
 from tests.emulator.seeding import seed_project, storage_client
 
@@ -347,6 +349,115 @@ def test_discovery_client_reads_and_deletes_objects(emulator: RunningEmulator, g
     client.buckets().delete(bucket="disco").execute()
 
 
+WRONG_URL = (
+    "Upload requests must include an uploadType URL parameter and a URL path beginning with "
+    "/upload/"
+)
+
+
+def test_objects_are_created_only_through_the_upload_paths(emulator: RunningEmulator) -> None:
+    """A metadata-only `objects.insert` (`POST /storage/v1/b/B/o`) is refused as Google refuses
+    it; the same insert with media is a multipart upload that Google accepts, framed with bare
+    LF line breaks as google-api-python-client frames it."""
+    seed_project(emulator.world, PROJECT, services=())
+    _raw(emulator, "POST", f"/storage/v1/b?project={PROJECT}", {"name": "uploads"})
+    status, body = _raw(emulator, "POST", "/storage/v1/b/uploads/o", {"name": "x"})
+    assert (status, body) == (
+        400,
+        {
+            "error": {
+                "code": 400,
+                "message": WRONG_URL,
+                "errors": [
+                    {"message": WRONG_URL, "domain": "global", "reason": "wrongUrlForUpload"}
+                ],
+            }
+        },
+    )
+    client = storage_client(emulator)
+    with pytest.raises(HttpError) as refused:
+        client.objects().insert(bucket="uploads", body={"name": "x"}).execute()
+    assert refused.value.resp.status == 400
+
+    request = client.objects().insert(
+        bucket="uploads",
+        ifGenerationMatch=0,
+        body={"name": "locks/a.lease", "contentType": "text/plain", "metadata": {"k": "v"}},
+        media_body=MediaIoBaseUpload(io.BytesIO(b""), mimetype="text/plain"),
+    )
+    request.uri = upload_uri(request.uri, emulator.base_url)
+    assert b"\r\n" not in request.body and b"\n\n" in request.body
+    made = request.execute()
+    assert (made["name"], made["size"], made["contentType"]) == ("locks/a.lease", "0", "text/plain")
+    assert made["metadata"] == {"k": "v"}
+    assert [(e["path"], e["status"]) for e in journal(emulator) if e["method"] == "POST"][-1] == (
+        "/upload/storage/v1/b/uploads/o",
+        200,
+    )
+    request = client.objects().insert(
+        bucket="uploads",
+        name="data.bin",
+        body={"metadata": {"k": "w"}},
+        media_body=MediaIoBaseUpload(io.BytesIO(b"a\nb\r\n\n"), mimetype="application/dicom"),
+    )
+    request.uri = upload_uri(request.uri, emulator.base_url)
+    assert request.execute()["contentType"] == "application/dicom"
+    assert client.objects().get_media(bucket="uploads", object="data.bin").execute() == (
+        b"a\nb\r\n\n"
+    )
+
+
+def test_object_sub_resources_are_routed_to_their_own_methods(
+    emulator: RunningEmulator, gcs: Client
+) -> None:
+    """`.../o/OBJ/acl`, `/iam` and `/iam/testPermissions` are methods of their own
+    (storage.v1.json), never `objects.get` of an object named `OBJ/acl`."""
+    bucket = gcs.create_bucket("subs")
+    bucket.blob("a.dcm").upload_from_string(b"x")
+    bucket.blob("a.dcm/acl").upload_from_string(b"y")  # a name ending in /acl, sent as %2F
+    client = storage_client(emulator)
+    held = client.objects().testIamPermissions(
+        bucket="subs", object="a.dcm", permissions=["storage.objects.get", "storage.objects.delete"]
+    )
+    assert held.execute() == {
+        "kind": "storage#testIamPermissionsResponse",
+        "permissions": ["storage.objects.get", "storage.objects.delete"],
+    }
+    with pytest.raises(HttpError) as missing:
+        client.objects().testIamPermissions(
+            bucket="subs", object="none", permissions=["storage.objects.get"]
+        ).execute()
+    assert missing.value.resp.status == 404
+    not_emulated = [
+        (
+            client.objectAccessControls().list(bucket="subs", object="a.dcm"),
+            "objectAccessControls.list",
+        ),
+        (
+            client.objectAccessControls().get(bucket="subs", object="a.dcm", entity="allUsers"),
+            "objectAccessControls.get",
+        ),
+        (
+            client.objectAccessControls().delete(bucket="subs", object="a.dcm", entity="allUsers"),
+            "objectAccessControls.delete",
+        ),
+        (client.objects().getIamPolicy(bucket="subs", object="a.dcm"), "objects.getIamPolicy"),
+        (client.objects().update(bucket="subs", object="a.dcm", body={}), "objects.update"),
+    ]
+    for request, method_id in not_emulated:
+        with pytest.raises(HttpError) as refused:
+            request.execute()
+        assert refused.value.resp.status == 501
+        assert json.loads(refused.value.content)["error"]["message"] == (
+            f"storage.{method_id} is not emulated."
+        )
+        assert journal(emulator)[-1]["method_id"] == method_id
+    assert client.objects().get(bucket="subs", object="a.dcm/acl").execute()["size"] == "1"
+    status, body = _raw(emulator, "GET", "/storage/v1/b/subs/o/a.dcm/acl")
+    assert (status, body["error"]["errors"][0]["reason"]) == (501, "notImplemented")
+    assert [b.name for b in gcs.list_blobs("subs")] == ["a.dcm", "a.dcm/acl"]
+
+
 def test_storage_emulator_host_variable(
     emulator: RunningEmulator, monkeypatch: pytest.MonkeyPatch
 ) -> None:
@@ -411,3 +522,26 @@ def test_a_patch_may_replace_a_label_of_a_full_bucket(emulator: RunningEmulator)
     patch = {"labels": {"k0": None, "new": "x"}}
     patched = client.buckets().patch(bucket="full", body=patch).execute()
     assert len(patched["labels"]) == 64 and "k0" not in patched["labels"]
+
+
+def test_an_update_without_soft_delete_policy_gets_the_default(emulator: RunningEmulator) -> None:
+    """`buckets.update` replaces the writable fields; an absent `softDeletePolicy` is the
+    default one, as on insert."""
+    seed_project(emulator.world, PROJECT, services=())
+    client = storage_client(emulator)
+    client.buckets().insert(project=PROJECT, body={"name": "replaced"}).execute()
+    week = client.buckets().get(bucket="replaced").execute()["softDeletePolicy"]
+    updated = (
+        client.buckets()
+        .update(bucket="replaced", body={"name": "replaced", "labels": {"a": "b"}})
+        .execute()
+    )
+    assert updated["labels"] == {"a": "b"}
+    assert updated["softDeletePolicy"] == week
+    assert updated["metageneration"] == "2"
+    client.buckets().patch(
+        bucket="replaced", body={"softDeletePolicy": {"retentionDurationSeconds": "0"}}
+    ).execute()
+    again = client.buckets().update(bucket="replaced", body={"name": "replaced"}).execute()
+    assert again["softDeletePolicy"]["retentionDurationSeconds"] == "604800"
+    assert client.buckets().get(bucket="replaced", projection="full").execute() == again

@@ -270,3 +270,50 @@ def test_the_debug_trace_shows_a_batch_and_the_status_of_each_call(
     assert len(lines) == 2
     assert lines[0].startswith("POST http://") and "/batch/storage/v1 (2 calls) -> ok" in lines[0]
     assert lines[1].endswith("storage.buckets.getIamPolicy in that batch -> 200, 404")
+
+
+def test_media_is_sent_as_a_multipart_upload_to_the_endpoint(
+    api: GoogleApi, emulator: RunningEmulator
+) -> None:
+    """googleapiclient builds upload URIs as `https://` + the endpoint's host; the gateway
+    sends them to the endpoint as configured (here `http://`), under its upload path."""
+    create_project(api)
+    api.call("storage.buckets.insert", project=PID, body={"name": "media-bucket"})
+    body = {"name": "a.lease", "metadata": {"state": "held"}}
+    made = api.call(
+        "storage.objects.insert",
+        bucket="media-bucket",
+        name="a.lease",
+        ifGenerationMatch=0,
+        body=body,
+        media=b"",
+        media_mime_type="text/plain",
+    )
+    assert (made["size"], made["contentType"], made["metadata"]) == (
+        "0",
+        "text/plain",
+        {"state": "held"},
+    )
+    [upload] = entries(emulator, "objects.insert")
+    assert (upload["path"], upload["status"]) == ("/upload/storage/v1/b/media-bucket/o", 200)
+    assert "uploadType=multipart" in upload["query"]
+    with pytest.raises(GoogleApiError) as exists:
+        api.call(
+            "storage.objects.insert",
+            bucket="media-bucket",
+            name="a.lease",
+            ifGenerationMatch=0,
+            body=body,
+            media=b"",
+        )
+    assert exists.value.http_status == 412
+
+
+def test_upload_uris_go_under_the_endpoint() -> None:
+    uri = "https://127.0.0.1:8080/upload/storage/v1/b/b/o?name=n&uploadType=multipart"
+    assert api_module.upload_uri(uri, "http://127.0.0.1:8080") == (
+        "http://127.0.0.1:8080/upload/storage/v1/b/b/o?name=n&uploadType=multipart"
+    )
+    assert api_module.upload_uri(uri, "https://gw.example/google/") == (
+        "https://gw.example/google/upload/storage/v1/b/b/o?name=n&uploadType=multipart"
+    )

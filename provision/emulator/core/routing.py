@@ -82,6 +82,24 @@ Handler = Callable[[Ctx], Any]
 
 
 @dataclass(frozen=True)
+class NotEmulated:
+    """The handler of a method Google serves and the emulator does not: 501 naming the method
+    (so a request is never answered by a neighbouring route's method). The coverage page does
+    not count it as emulated."""
+
+    method: str
+    """The discovery method id, e.g. `storage.objects.getIamPolicy`."""
+
+    def __call__(self, ctx: Ctx) -> Any:
+        raise ApiError(
+            "UNIMPLEMENTED",
+            f"{self.method} is not emulated.",
+            http=501,
+            legacy_reason="notImplemented",
+        )
+
+
+@dataclass(frozen=True)
 class Route:
     method: str
     template: str

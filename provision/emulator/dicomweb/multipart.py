@@ -18,25 +18,32 @@ def content_type_params(header: str) -> tuple[str, dict[str, str]]:
 
 
 def parse(body: bytes, content_type: str) -> list[tuple[dict[str, str], bytes]]:
-    """The parts of a multipart/related body: (lower-cased headers, payload) each."""
+    """The parts of a multipart/related body: (lower-cased headers, payload) each.
+
+    Lines may end in CRLF (RFC 2046) or in a bare LF, as google-api-python-client frames its
+    multipart uploads (Python's email generator) and Google accepts; the line break after the
+    first delimiter says which one the whole body uses."""
     _, params = content_type_params(content_type)
     boundary = params.get("boundary")
     if not boundary:
         raise ApiError("INVALID_ARGUMENT", "multipart/related request without a boundary.")
     delimiter = b"--" + boundary.encode()
+    chunks = body.split(delimiter)[1:]
+    newline = b"\n" if chunks and chunks[0].startswith(b"\n") else b"\r\n"
     parts: list[tuple[dict[str, str], bytes]] = []
-    for chunk in body.split(delimiter)[1:]:
+    for chunk in chunks:
         if chunk.startswith(b"--"):
             break
-        head, separator, payload = chunk.removeprefix(b"\r\n").partition(b"\r\n\r\n")
+        # a part without headers starts with the blank line that ends them
+        head, separator, payload = (newline + chunk.removeprefix(newline)).partition(newline * 2)
         if not separator:
             raise ApiError("INVALID_ARGUMENT", "malformed multipart/related part.")
         headers: dict[str, str] = {}
-        for line in head.decode("latin-1").split("\r\n"):
+        for line in head.decode("latin-1").splitlines():
             name, colon, value = line.partition(":")
             if colon:
                 headers[name.strip().lower()] = value.strip()
-        parts.append((headers, payload.removesuffix(b"\r\n")))
+        parts.append((headers, payload.removesuffix(newline)))
     return parts
 
 

@@ -78,6 +78,13 @@ STORE_FIELDS = frozenset(
     {"name", "labels", "notificationConfig", "notificationConfigs", "streamConfigs"}
 )
 STORE_MUTABLE = frozenset({"labels", "notificationConfig", "notificationConfigs", "streamConfigs"})
+DICOM_NOTIFICATION_FIELDS = frozenset({"pubsubTopic"})
+"""healthcare.v1.json `DicomNotificationConfig`: an item of `notificationConfigs` has only a
+topic (`sendForBulkImport` exists only on the deprecated single `NotificationConfig`)."""
+NOT_COMPATIBLE = (
+    "NotificationConfig and NotificationConfigs are not compatible. NotificationConfig is being "
+    "deprecated, please use NotificationConfigs instead"
+)
 _TOPIC = re.compile(r"^projects/[^/]+/topics/[^/]+$")
 
 
@@ -174,6 +181,11 @@ def _check_store_body(body: Mapping[str, Any]) -> dict[str, Any]:
     out: dict[str, Any] = {}
     if body.get("labels"):
         out["labels"] = check_store_labels(body["labels"])
+    if body.get("notificationConfig") and body.get("notificationConfigs"):
+        # Google's answer to a body setting both (reported against the Terraform provider,
+        # terraform-google-healthcare issue 126). Whether an empty `notificationConfig: {}`
+        # alongside a list counts as setting it is not known; here it does not.
+        raise invalid_argument(NOT_COMPATIBLE)
     configs: list[Any] = []
     if body.get("notificationConfig"):
         configs.append(body["notificationConfig"])
@@ -181,6 +193,10 @@ def _check_store_body(body: Mapping[str, Any]) -> dict[str, Any]:
     if body.get("notificationConfigs"):
         configs.extend(body["notificationConfigs"])
         out["notificationConfigs"] = copy.deepcopy(body["notificationConfigs"])
+        for index, item in enumerate(body["notificationConfigs"]):
+            if isinstance(item, dict):
+                where = f"dicom_store.notification_configs[{index}]"
+                reject_unknown_fields(item, DICOM_NOTIFICATION_FIELDS, where)
     for config in configs:
         topic = config.get("pubsubTopic", "") if isinstance(config, dict) else None
         if topic and not _TOPIC.match(topic):
@@ -317,6 +333,8 @@ def patch_store(
 ) -> dict[str, Any]:
     paths = parse_update_mask(mask, STORE_MUTABLE, "DICOM store")
     fields = _check_store_body(body)
+    # Only the body is checked for both notification fields: a patch setting just the list on a
+    # store that keeps its `notificationConfig` is taken (what Google does then is not known).
     record = copy.deepcopy(store)
     for path in paths:
         top = path.split(".")[0]

@@ -165,13 +165,17 @@ def list_accounts(world: World, ref: str) -> list[dict[str, Any]]:
 
 
 def patch(world: World, project_ref: str, account_ref: str, body: dict[str, Any]) -> dict[str, Any]:
+    """`serviceAccounts.patch`; answers the account's `name` and the patched fields only, as
+    Google does (golden iam__serviceaccount.http.log: `{"description": ..., "name": ...}`)."""
     account = require(world, project_ref, account_ref, "iam.serviceAccounts.update")
     changes = body.get("serviceAccount") or {}
     mask = body.get("updateMask")
     if not isinstance(changes, dict) or not isinstance(mask, str) or not mask:
         raise invalid_argument("update_mask must be set.")
+    patched: list[str] = []
     for path in (part.strip() for part in mask.split(",")):
         key = {"display_name": "displayName", "description": "description"}.get(path, path)
+        patched.append(key)
         if key not in ("displayName", "description"):
             raise invalid_argument(f"Invalid update mask path: {path}.")
         _validate_texts(
@@ -184,7 +188,8 @@ def patch(world: World, project_ref: str, account_ref: str, body: dict[str, Any]
             account.pop(key, None)
     account["etag"] = _etag(world)
     world.store.put(SERVICE_ACCOUNTS, account["email"], account)
-    return render(account)
+    shown = render(account)
+    return {key: shown[key] for key in sorted({"name", *patched}) if key in shown}
 
 
 def set_disabled(world: World, project_ref: str, account_ref: str, disabled: bool) -> None:

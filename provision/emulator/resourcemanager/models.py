@@ -317,6 +317,29 @@ def search_projects(world: World, query: str) -> list[dict[str, Any]]:
     return found
 
 
+V1_FILTER_FIELDS = {"name": "name", "id": "id", "lifecyclestate": "lifecycleState"}
+"""v1 `projects.list` filter fields (case-insensitive) -> the search field they match;
+`labels.KEY`, `parent.type` and `parent.id` are taken as they are."""
+
+
+def list_projects_v1(world: World, text: str) -> list[dict[str, Any]]:
+    """v1 `projects.list`: projects (any state) matching every term of `text`, e.g.
+    `name:how* labels.color:red parent.type:organization parent.id:123`. Eventually
+    consistent like `search_projects` (projects younger than `project_search_lag_s` are left
+    out)."""
+    terms = [
+        (V1_FILTER_FIELDS.get(field.lower(), field), value) for field, value in _parse_query(text)
+    ]
+    lag = world.settings.project_search_lag_s
+    now = world.now()
+    return [
+        project
+        for project in world.store.values(PROJECTS)
+        if not (lag > 0 and now - float(project.get("created", 0.0)) < lag)
+        and all(_term_matches(project, field, value) for field, value in terms)
+    ]
+
+
 def _parse_query(query: str) -> list[tuple[str, str]]:
     try:
         words = shlex.split(query or "")

@@ -368,7 +368,11 @@ def patch_bucket(
     record = copy.deepcopy(bucket)
     for key in BUCKET_WRITABLE:
         if key not in body:
-            if replace and key not in ("labels", "storageClass", "iamConfiguration", "rpo"):
+            if replace and key == "softDeletePolicy":
+                # An update (a full replace) without it gets the default policy, as a bucket
+                # inserted without one does.
+                record[key] = _soft_delete_policy(world, None, record.get(key))
+            elif replace and key not in ("labels", "storageClass", "iamConfiguration", "rpo"):
                 record.pop(key, None)
             continue
         value = body[key]
@@ -398,11 +402,7 @@ def patch_bucket(
                     )
             record["iamConfiguration"] = new
         elif key == "softDeletePolicy":
-            seconds = (value or {}).get("retentionDurationSeconds", SOFT_DELETE_SECONDS)
-            record["softDeletePolicy"] = {
-                "effectiveTime": world.now_rfc3339(),
-                "retentionDurationSeconds": str(seconds),
-            }
+            record["softDeletePolicy"] = _soft_delete_policy(world, value, record.get(key))
         elif value is None:
             record.pop(key, None)
         else:
@@ -411,6 +411,19 @@ def patch_bucket(
     record["updated"] = world.now_rfc3339()
     world.store.put(BUCKETS, record["name"], record)
     return record
+
+
+def _soft_delete_policy(
+    world: World, wanted: Any, current: dict[str, Any] | None
+) -> dict[str, Any]:
+    """The bucket's soft delete policy once `wanted` (a `softDeletePolicy` body, or None for
+    the default) is written; `effectiveTime` moves only when the duration changes."""
+    if wanted is not None and not isinstance(wanted, dict):
+        raise error(400, "Invalid value for softDeletePolicy.", "invalid")
+    seconds = str((wanted or {}).get("retentionDurationSeconds", SOFT_DELETE_SECONDS))
+    if current and current.get("retentionDurationSeconds") == seconds:
+        return current
+    return {"effectiveTime": world.now_rfc3339(), "retentionDurationSeconds": seconds}
 
 
 def delete_bucket(world: World, name: str) -> None:

@@ -13,7 +13,8 @@ import json
 from collections.abc import Callable
 from typing import Any
 
-from provision.emulator.core.routing import Ctx, Reply, Route
+from provision.emulator.core.errors import ApiError
+from provision.emulator.core.routing import Ctx, NotEmulated, Reply, Route
 from provision.emulator.core.world import World
 from provision.emulator.dicomweb import multipart
 from provision.emulator.storage import models
@@ -136,6 +137,18 @@ def set_bucket_iam(ctx: Ctx) -> dict[str, Any]:
 
 def test_bucket_permissions(ctx: Ctx) -> dict[str, Any]:
     models.require_bucket(ctx.world, ctx.params["bucket"])
+    return _held_permissions(ctx)
+
+
+def test_object_permissions(ctx: Ctx) -> dict[str, Any]:
+    """`objects.testIamPermissions` (`GET .../o/{object}/iam/testPermissions`)."""
+    bucket = models.require_bucket(ctx.world, ctx.params["bucket"])
+    models.require_object(ctx.world, bucket["name"], ctx.params["object"], None)
+    return _held_permissions(ctx)
+
+
+def _held_permissions(ctx: Ctx) -> dict[str, Any]:
+    """The asked `storage.*` permissions the caller holds: all but `denied_permissions`."""
     asked = ctx.query.getlist("permissions")
     if not asked:
         raise required("permissions")
@@ -258,12 +271,22 @@ def delete_object(ctx: Ctx) -> Reply:
 
 
 def insert_object_metadata(ctx: Ctx) -> dict[str, Any]:
-    """`POST /storage/v1/b/{bucket}/o` without media: an empty object from metadata."""
-    bucket = models.require_bucket(ctx.world, ctx.params["bucket"])
-    metadata = ctx.json()
-    name = metadata.get("name") or ctx.query.get("name")
-    record = models.write_object(ctx.world, bucket, name, b"", metadata, ctx.query)
-    return models.render_object(record, ctx.base_url)
+    """`POST /storage/v1/b/{bucket}/o`: Cloud Storage creates objects only through the upload
+    paths, so this metadata-only form of `objects.insert` (which google-api-python-client sends
+    when given a body and no media) is refused as Google refuses it."""
+    del ctx
+    raise wrong_url_for_upload()
+
+
+def wrong_url_for_upload() -> ApiError:
+    """Google's 400 for an upload request outside `/upload/...` or without an `uploadType`
+    (reason `wrongUrlForUpload`, storage.v1.json's `objects.insert` `mediaUpload` paths)."""
+    return error(
+        400,
+        "Upload requests must include an uploadType URL parameter and a URL path beginning "
+        "with /upload/",
+        "wrongUrlForUpload",
+    )
 
 
 def upload(ctx: Ctx) -> Any:
@@ -384,6 +407,31 @@ def routes(world: World) -> list[Route]:
         mutating = method in ("POST", "PUT", "PATCH", "DELETE")
         return Route(method, template, handler, "storage", method_id, mutating, dialect="storage")
 
+    def not_emulated(method: str, template: str, method_id: str) -> Route:
+        return route(method, template, NotEmulated(f"storage.{method_id}"), method_id)
+
+    # An object's sub-resources (storage.v1.json) come before the object itself, whose
+    # `{object=**}` would take `NAME/acl` for an object name (clients send a `/` inside a
+    # name as %2F, so a name never ends in a literal `/acl`).
+    acl = f"{obj}/acl"
+    sub_resources = [
+        not_emulated("GET", acl, "objectAccessControls.list"),
+        not_emulated("POST", acl, "objectAccessControls.insert"),
+        not_emulated("GET", f"{acl}/{{entity}}", "objectAccessControls.get"),
+        not_emulated("PATCH", f"{acl}/{{entity}}", "objectAccessControls.patch"),
+        not_emulated("PUT", f"{acl}/{{entity}}", "objectAccessControls.update"),
+        not_emulated("DELETE", f"{acl}/{{entity}}", "objectAccessControls.delete"),
+        route(
+            "GET",
+            f"{obj}/iam/testPermissions",
+            test_object_permissions,
+            "objects.testIamPermissions",
+        ),
+        not_emulated("GET", f"{obj}/iam", "objects.getIamPolicy"),
+        not_emulated("PUT", f"{obj}/iam", "objects.setIamPolicy"),
+        not_emulated("POST", f"{obj}/restore", "objects.restore"),
+        not_emulated("GET", f"{obj}/viewFullContext", "objects.viewFullContext"),
+    ]
     uploads: list[Route] = []
     for prefix in ("/upload", "/resumable/upload"):
         path = f"{prefix}/storage/v1/b/{{bucket}}/o"
@@ -406,8 +454,10 @@ def routes(world: World) -> list[Route]:
         ),
         route("GET", f"{bucket}/o", list_objects, "objects.list"),
         route("POST", f"{bucket}/o", insert_object_metadata, "objects.insert"),
+        *sub_resources,
         route("GET", obj, get_object, "objects.get"),
         route("PATCH", obj, patch_object, "objects.patch"),
+        not_emulated("PUT", obj, "objects.update"),
         route("DELETE", obj, delete_object, "objects.delete"),
         route(
             "GET",

@@ -8,7 +8,7 @@ import pytest
 
 from provision.blueprint.expand import expand
 from provision.blueprint.loader import load
-from provision.errors import PlanError
+from provision.errors import BlueprintError, PlanError
 from provision.graph import topological
 from provision.model import Address, Resource
 from provision.resources import addresses
@@ -115,34 +115,44 @@ def test_no_service_agent_means_no_grants(files: Files) -> None:
     assert "storage.bucket_iam" not in kinds
 
 
-def test_notification_configs_map_to_googles_two_fields(files: Files) -> None:
+def test_every_notification_config_is_an_item_of_notification_configs(files: Files) -> None:
+    """Google refuses `notificationConfig` together with `notificationConfigs` ("not
+    compatible"), so none goes to the deprecated single field."""
     text = VALID.replace(
         "      - id: studies\n",
         "      - id: studies\n        notificationConfigs:\n"
         "          - pubsubTopic: projects/imaging-test-1/topics/dicom-a\n"
-        "            sendForBulkImport: true\n"
+        "            sendForBulkImport: false\n"
         "          - {pubsubTopic: projects/imaging-test-1/topics/dicom-b}\n",
     )
     spec = expanded(files.write("bp.yaml", text))[STORE].spec
-    assert spec["notificationConfig"] == {
-        "pubsubTopic": "projects/imaging-test-1/topics/dicom-a",
-        "sendForBulkImport": True,
-    }
+    assert "notificationConfig" not in spec
     assert spec["notificationConfigs"] == [
-        {"pubsubTopic": "projects/imaging-test-1/topics/dicom-b"}
+        {"pubsubTopic": "projects/imaging-test-1/topics/dicom-a"},
+        {"pubsubTopic": "projects/imaging-test-1/topics/dicom-b"},
     ]
 
 
-def test_bulk_import_flag_on_a_later_config_is_refused(files: Files) -> None:
+@pytest.mark.parametrize("position", [0, 1])
+def test_the_bulk_import_flag_is_refused_naming_its_line(files: Files, position: int) -> None:
+    """v1's notificationConfigs items (DicomNotificationConfig) carry only pubsubTopic."""
+    configs = [
+        "          - {pubsubTopic: projects/imaging-test-1/topics/dicom-a}\n",
+        "          - {pubsubTopic: projects/imaging-test-1/topics/dicom-b}\n",
+    ]
+    configs[position] = configs[position].replace("}", ", sendForBulkImport: true}")
     text = VALID.replace(
         "      - id: studies\n",
-        "      - id: studies\n        notificationConfigs:\n"
-        "          - {pubsubTopic: projects/imaging-test-1/topics/dicom-a}\n"
-        "          - pubsubTopic: projects/imaging-test-1/topics/dicom-b\n"
-        "            sendForBulkImport: true\n",
+        "      - id: studies\n        notificationConfigs:\n" + "".join(configs),
     )
-    with pytest.raises(PlanError, match="only the first notification config"):
-        expand(load(files.write("bp.yaml", text)))
+    path = files.write("bp.yaml", text)
+    with pytest.raises(BlueprintError) as refused:
+        load(path)
+    message = str(refused.value)
+    line = text.splitlines().index(configs[position].rstrip("\n")) + 1
+    assert f"{path}:{line}" in message
+    assert f"notificationConfigs[{position}].sendForBulkImport" in message
+    assert "sendForBulkImport cannot be true" in message
 
 
 def test_adopt_and_location_travel_in_the_spec(files: Files) -> None:
