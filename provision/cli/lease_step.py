@@ -4,7 +4,9 @@ See `provision.lease` for the protocol. Where the lease lives:
 
 1. `lease.bucket` in the blueprint: an existing bucket (best one outside the project, so the very
    first apply, which creates the project, is covered too);
-2. else the blueprint's first bucket, once it exists;
+2. else the blueprint's first bucket that no import reads, else its first bucket whose imports
+   cannot read the lease object (validation refuses a blueprint with buckets but no such one),
+   once it exists;
 3. else no lease; apply says so. A run that creates the lease's bucket runs without a lease.
 """
 
@@ -62,6 +64,7 @@ def prepare(api: GoogleApi, blueprint: Blueprint | None) -> LeaseStep:
         blueprint.project.id,
         bucket=blueprint.lease.bucket,
         declared_buckets=declared,
+        import_uris=[entry.uri for entry in blueprint.imports],
         ttl=float(blueprint.lease.ttl_seconds),
     )
     if site is None:
