@@ -102,7 +102,8 @@ class Scope:
     loaded: LoadedBlueprint
     only: AbstractSet[Address] | None
     named: list[str]
-    disable_services: bool
+    disable: bool
+    """--disable-services."""
 
 
 def plan_and_remove(
@@ -121,12 +122,12 @@ def plan_and_remove(
     step = lease_step.prepare(api, scope.loaded.blueprint)
 
     def removals() -> Plan:
-        named = frozenset(scope.named)
         ctx = Context.create(api, options)
-        only, disable = scope.only, scope.disable_services
-        return plan_destroy(
-            scope.loaded, ctx, only=only, named=named, disable_services=disable
-        ).plan
+        named = frozenset(scope.named)
+        found = plan_destroy(
+            scope.loaded, ctx, only=scope.only, named=named, disable_services=scope.disable
+        )
+        return found.plan
 
     def run(plan: Plan) -> tuple[Plan, ApplyReport]:
         ctx = Context.create(api, replace(options, allow_delete=deletes(plan)))
@@ -151,6 +152,7 @@ def plan_and_remove(
 
 
 def show_removals(plan: Plan) -> None:
+    """Print the removal plan (`Planned removals for BLUEPRINT`)."""
     from provision.outputs import plan_text
 
     text = plan_text.render(plan, color=sys.stdout.isatty())
