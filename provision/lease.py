@@ -19,9 +19,16 @@ the lease. A run that does not change anything never writes the lease.
 A held lease expires after its TTL unless renewed; apply renews it every third of the TTL while
 it runs, and a run whose renewal is refused has lost the lease (`on_lost` is called; apply
 stops). An expired lease (a crashed run) is taken over with the same conditional patch, and so is
-a lease whose holder ran on this host in a process that no longer exists (killed), at once.
+a lease whose holder provably ran on this very machine and PID namespace (same host, boot id and
+PID namespace, recorded in the metadata) in a process that no longer exists (killed), at once.
+A holder anywhere else (another container, another PID namespace, another machine, or a lease
+that does not say) is never judged by its PID: its lease expires or is force-unlocked.
 `force_release` frees another run's lease on request (`provision force-unlock`), again only if
 it is unchanged since read.
+
+Where: `lease.bucket`, else the first declared bucket that no import reads, else the first
+whose imports cannot read the lease object (`choose_site`). A declared import must never read
+the lease object (it is not a DICOM file); `provision validate` refuses such a blueprint.
 """
 
 from __future__ import annotations
@@ -31,12 +38,14 @@ import os
 import socket
 import threading
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import UTC, datetime
+from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from provision.blueprint.rules import import_reads
 from provision.errors import GoogleApiError, ProvisionError
 
 if TYPE_CHECKING:
@@ -48,8 +57,21 @@ PREFIX = "provision-locks/"
 DEFAULT_TTL = 900.0
 POLL_SECONDS = 2.0
 """How often a waiting run looks at the lease again."""
-FREE = {"state": "free", "runId": "", "holder": "", "expires": "", "host": "", "pid": ""}
+FREE = {
+    "state": "free",
+    "runId": "",
+    "holder": "",
+    "expires": "",
+    "host": "",
+    "pid": "",
+    "bootId": "",
+    "pidNamespace": "",
+}
 """The metadata of a released lease."""
+BOOT_ID = Path("/proc/sys/kernel/random/boot_id")
+"""Linux: a random id of this boot of this machine's kernel (shared by its containers)."""
+PID_NAMESPACE = Path("/proc/self/ns/pid")
+"""Linux: this process's PID namespace (`pid:[INODE]`), whose PIDs `os.kill` can probe."""
 
 
 def object_name(project_id: str) -> str:
@@ -89,6 +111,8 @@ class Seen:
     expires: float = 0.0
     host: str = ""
     pid: int = 0
+    boot_id: str = ""
+    pid_ns: str = ""
 
     def free_at(self, now: float) -> bool:
         return self.state != "held" or self.expires <= now
@@ -118,12 +142,41 @@ def choose_site(
     project_id: str,
     *,
     bucket: str | None,
-    declared_buckets: list[str],
+    declared_buckets: Sequence[str],
+    import_uris: Sequence[str] = (),
     ttl: float = DEFAULT_TTL,
 ) -> Site | None:
-    """The lease's place: `lease.bucket` when set, else the blueprint's first bucket, else none."""
-    chosen = bucket or (declared_buckets[0] if declared_buckets else None)
-    return Site(chosen, object_name(project_id), ttl) if chosen else None
+    """The lease's place: `lease.bucket` when set, else the first declared bucket no import
+    reads, else the first none of whose imports would read the lease object; None when the
+    blueprint declares no such bucket (then `lease.bucket` is required, see `lease_readers`)."""
+    name = object_name(project_id)
+    unread = [b for b in declared_buckets if not any(bucket_of(u) == b for u in import_uris)]
+    safe = [b for b in declared_buckets if not lease_readers(name, b, import_uris)]
+    chosen = bucket or next(iter(unread + safe), None)
+    return Site(chosen, name, ttl) if chosen else None
+
+
+def lease_readers(name: str, bucket: str, import_uris: Sequence[str]) -> list[int]:
+    """Indexes of the import URIs that would read the lease object `name` in `bucket`."""
+    return [i for i, uri in enumerate(import_uris) if import_reads(uri, bucket, name)]
+
+
+def bucket_of(uri: str) -> str:
+    """`bucket` of `gs://bucket/path`."""
+    return uri.removeprefix("gs://").split("/", 1)[0]
+
+
+def this_machine() -> tuple[str, str]:
+    """(boot id, PID namespace) of this process; empty strings where they cannot be read (not
+    Linux), so that no lease is ever judged by its PID there."""
+
+    def read(probe: Callable[[], str]) -> str:
+        try:
+            return probe().strip()
+        except OSError:
+            return ""
+
+    return read(BOOT_ID.read_text), read(lambda: os.readlink(PID_NAMESPACE))
 
 
 class Lease:
@@ -140,6 +193,7 @@ class Lease:
         host: str | None = None,
         pid: int | None = None,
         alive: Callable[[int], bool] | None = None,
+        machine: tuple[str, str] | None = None,
     ) -> None:
         self.api = api
         self.site = site
@@ -149,6 +203,7 @@ class Lease:
         self.host = socket.gethostname() if host is None else host
         self.pid = os.getpid() if pid is None else pid
         self.alive = alive or process_alive
+        self.boot_id, self.pid_ns = this_machine() if machine is None else machine
 
     # -- reads ----------------------------------------------------------------------------
 
@@ -201,13 +256,21 @@ class Lease:
             seen = self.peek()
 
     def _why_free(self, seen: Seen, now: float) -> str | None:
-        """None while another live run holds the lease; else why it may be taken."""
+        """None while another run may be holding the lease; else why it may be taken."""
         if seen.free_at(now):
             return "expired" if seen.state == "held" else "free"
-        here = seen.host == self.host and seen.pid not in (0, self.pid)
-        if seen.host and here and not self.alive(seen.pid):
+        if self._probeable(seen) and not self.alive(seen.pid):
             return "its process is gone"
         return None
+
+    def _probeable(self, seen: Seen) -> bool:
+        """Whether the holder's PID means a process this one can probe: the holder says it ran
+        on this host, this boot of its kernel and this PID namespace (another container or
+        namespace on the same host may reuse the PID, or hide a live one)."""
+        here = (seen.host, seen.boot_id, seen.pid_ns) == (self.host, self.boot_id, self.pid_ns)
+        return (
+            here and all((seen.host, seen.boot_id, seen.pid_ns)) and seen.pid not in (0, self.pid)
+        )
 
     def renew(self, held: Held) -> None:
         """Push the expiry forward; LeaseLostError when another run changed the lease."""
@@ -273,6 +336,8 @@ class Lease:
             "expires": _stamp(self.clock() + self.site.ttl),
             "host": self.host,
             "pid": str(self.pid),
+            "bootId": self.boot_id,
+            "pidNamespace": self.pid_ns,
         }
         try:
             if seen.generation == 0:
@@ -386,6 +451,8 @@ def _seen(item: dict[str, Any]) -> Seen:
         expires=_parse(str(metadata.get("expires") or "")),
         host=str(metadata.get("host") or ""),
         pid=_int(metadata.get("pid")),
+        boot_id=str(metadata.get("bootId") or ""),
+        pid_ns=str(metadata.get("pidNamespace") or ""),
     )
 
 

@@ -563,6 +563,21 @@ def check_import_uri(value: str) -> str | None:
     return None
 
 
+def import_regex(pattern: str) -> re.Pattern[str]:
+    """An import URI's object pattern as a regex: `*` (no `/`), `?` (one character), `**`
+    (anything), as `dicomStores.import` reads them."""
+    out = ""
+    for token in re.split(r"(\*\*|\*|\?)", pattern):
+        out += {"**": ".*", "*": "[^/]*", "?": "[^/]"}.get(token, re.escape(token))
+    return re.compile(f"^{out}$", re.DOTALL)
+
+
+def import_reads(uri: str, bucket: str, name: str) -> bool:
+    """Whether the import URI `uri` reads the object `name` of `bucket`."""
+    parsed = parse_gcs_uri(uri)
+    return parsed is not None and parsed[0] == bucket and bool(import_regex(parsed[1]).match(name))
+
+
 # --- Services, roles, members -----------------------------------------------------------------
 
 

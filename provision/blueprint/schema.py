@@ -503,7 +503,9 @@ class Lease(Model):
     bucket: BucketName | None = Field(
         default=None,
         description="An existing bucket (best outside the project) holding the lease object; "
-        "default: the first bucket of this blueprint once it exists.",
+        "default: the first bucket of this blueprint that no import reads (else the first whose "
+        "imports cannot read the lease object), once it exists. No import may read the lease "
+        "object.",
     )
     ttl_seconds: int = Field(
         default=900,

@@ -10,6 +10,10 @@ Decisions:
   relies on the Cloud Healthcare Service Agent already being able to read it.
 - Grants of a service agent must name declared buckets and datasets (errors): the tool would
   otherwise change IAM on objects it does not manage.
+- An import that would read the project's lease object (`provision-locks/<project>.lease`, see
+  `provision.lease`) is an error, not a warning: once the lease exists such an import fails on
+  every apply (the lease is not a DICOM file). So is a blueprint without `lease.bucket` whose
+  every bucket is read that way: the lease then has nowhere to go and `lease.bucket` is required.
 """
 
 from __future__ import annotations
@@ -19,6 +23,7 @@ from typing import Any
 
 from provision.blueprint import rules
 from provision.blueprint.source import Finding, Path
+from provision.lease import choose_site, lease_readers, object_name
 
 HEALTHCARE_SERVICE = "healthcare.googleapis.com"
 STORAGE_READ_ROLES = frozenset(
@@ -53,6 +58,7 @@ def check_references(doc: Any) -> list[Finding]:
     findings += _check_service_agents(doc, datasets, buckets)
     findings += _check_imports(doc, datasets, buckets)
     findings += _residency_warnings(doc)
+    findings += _check_lease(doc)
     findings += _risky_grants(doc)
     findings += _other_warnings(doc)
     return findings
@@ -334,6 +340,44 @@ def _check_imports(
                 )
             )
     return findings
+
+
+def _check_lease(doc: Mapping[str, Any]) -> list[Finding]:
+    """No import may read the lease object; without `lease.bucket` some bucket must be safe."""
+    project = doc.get("project")
+    project_id = _text(project, "id") if isinstance(project, Mapping) else None
+    lease = doc.get("lease")
+    lease_bucket = _text(lease, "bucket") if isinstance(lease, Mapping) else None
+    if project_id is None:
+        return []
+    name = object_name(project_id)
+    imports = [(i, uri) for i, entry in _entries(doc, "imports") if (uri := _text(entry, "uri"))]
+    uris = [uri for _, uri in imports]
+    if lease_bucket:
+        return [
+            Finding(
+                ("imports", imports[i][0], "uri"),
+                f"this import would read the lease object gs://{lease_bucket}/{name} "
+                "(lease.bucket), which is not a DICOM file, so it would fail on every apply; "
+                f"import from a folder (e.g. gs://{lease_bucket}/dicom/**) or keep the lease in "
+                "a bucket no import reads",
+            )
+            for i in lease_readers(name, lease_bucket, uris)
+        ]
+    declared = [b for _, entry in _entries(doc, "buckets") if (b := _text(entry, "name"))]
+    site = choose_site(project_id, bucket=None, declared_buckets=declared, import_uris=uris)
+    if not declared or site is not None:
+        return []
+    first = lease_readers(name, declared[0], uris)[0]
+    return [
+        Finding(
+            ("imports", imports[first][0], "uri"),
+            f"every bucket this blueprint declares is read by an import that would also read "
+            f"the lease object ({name}, not a DICOM file), so the lease has nowhere to go; set "
+            "lease.bucket to a bucket no import reads (best one outside the project), or import "
+            f"from folders (e.g. gs://{declared[0]}/dicom/**)",
+        )
+    ]
 
 
 def _bindings(doc: Mapping[str, Any]) -> Iterator[tuple[Path, str, Mapping[str, Any]]]:

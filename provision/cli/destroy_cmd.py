@@ -9,9 +9,10 @@ only when named, APIs only with --disable-services, IAM: only the blueprint's me
 from __future__ import annotations
 
 import sys
-from dataclasses import replace
+from collections.abc import Set as AbstractSet
+from dataclasses import dataclass, replace
 from pathlib import Path
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated
 
 import typer
 
@@ -26,6 +27,12 @@ from provision.cli.target import (
     TargetOptions,
     connect,
 )
+
+if TYPE_CHECKING:
+    from provision.apply import ApplyReport
+    from provision.blueprint.loader import LoadedBlueprint
+    from provision.gcp.api import GoogleApi
+    from provision.model import Address, Plan
 
 
 @app.command()
@@ -65,17 +72,9 @@ def destroy(
     Exit codes: 0 done (also when nothing was to remove), 1 error or failed removal, 130
     interrupted.
     """
-    from provision.apply import apply_plan, failure_lines
     from provision.blueprint.expand import expand
     from provision.blueprint.loader import load
-    from provision.cli import lease_step
-    from provision.cli.engine_flags import engine_options
-    from provision.cli.reporter import StderrReporter
-    from provision.destroy import plan_destroy
-    from provision.errors import ApplyError, ProvisionError
-    from provision.model import Action
-    from provision.outputs import plan_text
-    from provision.resources.base import Context
+    from provision.errors import ProvisionError
     from provision.site_scope import site_addresses
 
     loaded = load(blueprint)
@@ -87,41 +86,103 @@ def destroy(
                 "same APIs"
             )
         only = site_addresses(loaded, expand(loaded), site)
-    named = list(allow_delete or [])
     target = TargetOptions(endpoint, emulator, credentials, impersonate_service_account)
     with connect(target) as connection:
-        options = engine_options(connection.api, named, None, allow_remove_own_access)
-        ctx = Context.create(connection.api, options)
-        step = lease_step.prepare(connection.api, loaded.blueprint)
-        result = plan_destroy(
-            loaded, ctx, only=only, named=frozenset(named), disable_services=disable_services
+        scope = Scope(loaded, only, list(allow_delete or []), disable_services)
+        done = plan_and_remove(connection.api, scope, allow_remove_own_access, assumes_yes(yes))
+    if done is not None:
+        report_removals(*done, site)
+
+
+@dataclass(frozen=True)
+class Scope:
+    """What one destroy covers: the blueprint, its objects (`only`: one site's), the
+    --allow-delete addresses and --disable-services."""
+
+    loaded: LoadedBlueprint
+    only: AbstractSet[Address] | None
+    named: list[str]
+    disable: bool
+    """--disable-services."""
+
+
+def plan_and_remove(
+    api: GoogleApi, scope: Scope, allow_remove_own_access: bool, assume_yes: bool
+) -> tuple[Plan, ApplyReport] | None:
+    """Plan the removals, show them, confirm, and run them under the lease (planned again
+    there when another run held it since); None when there is nothing to remove."""
+    from provision.apply import apply_plan
+    from provision.cli import lease_step
+    from provision.cli.engine_flags import engine_options
+    from provision.cli.reporter import StderrReporter
+    from provision.destroy import deletes, plan_destroy
+    from provision.resources.base import Context
+
+    options = engine_options(api, scope.named, None, allow_remove_own_access)
+    step = lease_step.prepare(api, scope.loaded.blueprint)
+
+    def removals() -> Plan:
+        ctx = Context.create(api, options)
+        named = frozenset(scope.named)
+        found = plan_destroy(
+            scope.loaded, ctx, only=scope.only, named=named, disable_services=scope.disable
         )
-        plan = result.plan
-        if not plan.changes:
-            why = plan.warnings[0] if plan.warnings else "none of the blueprint's objects exist"
-            typer.echo(f"Nothing to remove: {why}.")
-            return
-        text = plan_text.render(plan, color=sys.stdout.isatty())
-        typer.echo(text.replace("Planned changes for", "Planned removals for", 1), nl=False)
-        if not plan.has_changes:
-            typer.echo("Nothing to remove.")
-            return
-        confirm(assumes_yes(yes))
-        run_ctx = Context.create(connection.api, replace(options, allow_delete=result.allowed))
-        with lease_step.hold(step, wait=0.0) as held:
-            lease_step.refuse_if_others_wrote(held)
-            report = apply_plan(plan, run_ctx, reporter=StderrReporter())
+        return found.plan
+
+    def run(plan: Plan) -> tuple[Plan, ApplyReport]:
+        ctx = Context.create(api, replace(options, allow_delete=deletes(plan)))
+        return plan, apply_plan(plan, ctx, reporter=StderrReporter())
+
+    plan = removals()
+    if not plan.changes:
+        why = plan.warnings[0] if plan.warnings else "none of the blueprint's objects exist"
+        typer.echo(f"Nothing to remove: {why}.")
+        return None
+    show_removals(plan)
+    if not plan.has_changes:
+        typer.echo("Nothing to remove.")
+        return None
+    confirm(assume_yes)
+    done = lease_step.run_under_lease(
+        step, plan, removals, run, show=show_removals, assume_yes=assume_yes
+    )
+    if done is None:
+        typer.echo("Nothing to remove.")
+    return done
+
+
+def show_removals(plan: Plan) -> None:
+    """Print the removal plan (`Planned removals for BLUEPRINT`)."""
+    from provision.outputs import plan_text
+
+    text = plan_text.render(plan, color=sys.stdout.isatty())
+    typer.echo(text.replace("Planned changes for", "Planned removals for", 1), nl=False)
+
+
+def report_removals(plan: Plan, report: ApplyReport, site: str | None) -> None:
+    """The summary; exit 130 when interrupted; ApplyError naming each removal that failed or
+    was refused (an object that holds data the plan did not show is kept)."""
+    from provision.apply import failure_lines
+    from provision.errors import ApplyError
+    from provision.model import Action
+    from provision.resources.base import REFUSED
+
+    summary = report.summary().replace("Apply", "Destroy", 1)
+    lines = "\n".join(failure_lines(report))
     if report.interrupted:
-        typer.echo(report.summary().replace("Apply", "Destroy", 1))
-        typer.echo("\n".join(failure_lines(report)), err=True)
+        typer.echo(summary)
+        typer.echo(lines, err=True)
         raise typer.Exit(130)
     if not report.ok:
-        lines = "\n".join(failure_lines(report))
-        raise ApplyError(
-            f"{report.summary().replace('Apply', 'Destroy', 1)}\n{lines}\n"
-            "Fix the cause and run destroy again."
-        )
-    typer.echo(report.summary().replace("Apply", "Destroy", 1))
+        refused = [r for r in report.results if r.message.startswith(REFUSED)]
+        hint = "Fix the cause and run destroy again."
+        if refused:
+            hint = (
+                f"{len(refused)} removal(s) refused: those objects hold data the plan did not "
+                "show and were kept; run destroy again to see them as they are now."
+            )
+        raise ApplyError(f"{summary}\n{lines}\n{hint}")
+    typer.echo(summary)
     kept = [c for c in plan.changes if c.action is Action.FORGET]
     if kept:
         typer.echo(f"Kept {len(kept)} object(s); see the reasons above.")

@@ -4,7 +4,9 @@ See `provision.lease` for the protocol. Where the lease lives:
 
 1. `lease.bucket` in the blueprint: an existing bucket (best one outside the project, so the very
    first apply, which creates the project, is covered too);
-2. else the blueprint's first bucket, once it exists;
+2. else the blueprint's first bucket that no import reads, else its first bucket whose imports
+   cannot read the lease object (validation refuses a blueprint with buckets but no such one),
+   once it exists;
 3. else no lease; apply says so. A run that creates the lease's bucket runs without a lease.
 """
 
@@ -13,19 +15,23 @@ from __future__ import annotations
 import os
 import socket
 import uuid
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Annotated
+from typing import TYPE_CHECKING, Annotated, TypeVar
 
 import typer
 
+from provision.cli.confirm import confirm
 from provision.errors import GoogleApiError, ProvisionError
 
 if TYPE_CHECKING:
     from provision.blueprint.schema import Blueprint
     from provision.gcp.api import GoogleApi
     from provision.lease import Held, Lease, LeaseLostError, Seen
+    from provision.model import Plan
+
+T = TypeVar("T")
 
 LeaseWaitOption = Annotated[
     float,
@@ -62,6 +68,7 @@ def prepare(api: GoogleApi, blueprint: Blueprint | None) -> LeaseStep:
         blueprint.project.id,
         bucket=blueprint.lease.bucket,
         declared_buckets=declared,
+        import_uris=[entry.uri for entry in blueprint.imports],
         ttl=float(blueprint.lease.ttl_seconds),
     )
     if site is None:
@@ -127,12 +134,54 @@ def holder_name(api: GoogleApi) -> str:
     return f"{member} on {socket.gethostname()} pid {os.getpid()}"
 
 
-def refuse_if_others_wrote(held: Held | None) -> None:
-    """For commands that do not re-plan: refuse when another run held the lease since planning."""
-    from provision.errors import StalePlanError
+def run_under_lease(
+    step: LeaseStep,
+    plan: Plan,
+    replan: Callable[[], Plan],
+    run: Callable[[Plan], T],
+    *,
+    show: Callable[[Plan], None],
+    assume_yes: bool,
+) -> T | None:
+    """For commands that plan before taking the lease (destroy, onboard): hold it (no waiting)
+    while `run` applies the plan, planned again first when another run held the lease since
+    (`replan_if_others_wrote`). None when the new plan has nothing left to do."""
+    with hold(step, wait=0.0) as held:
+        fresh = replan_if_others_wrote(held, plan, replan, show=show, assume_yes=assume_yes)
+        return None if fresh is None else run(fresh)
 
-    if held is not None and not held.trusted:
-        raise StalePlanError(
-            "another run changed this project while this one was planning; nothing was changed. "
-            "Run the command again."
-        )
+
+def replan_if_others_wrote(
+    held: Held | None,
+    plan: Plan,
+    replan: Callable[[], Plan],
+    *,
+    show: Callable[[Plan], None],
+    assume_yes: bool,
+) -> Plan | None:
+    """When another run held the lease since this one planned (or this run took over a dead
+    run's lease), plan again under the lease. A new plan that differs from the confirmed one
+    is shown and confirmed again; None when the new plan has nothing left to do."""
+    if held is None or held.trusted:
+        return plan
+    fresh = replan()
+    if _decisions(fresh) == _decisions(plan):
+        return fresh
+    typer.echo("The project changed while waiting for the lease; new plan:")
+    show(fresh)
+    if not fresh.has_changes:
+        return None
+    confirm(assume_yes)
+    return fresh
+
+
+def _decisions(plan: Plan) -> list[tuple[object, ...]]:
+    """What a confirmation agreed to: each change's action, field changes, reason and what an
+    object to delete held."""
+    from provision.resources.base import HOLDS
+
+    return [
+        (c.address, c.action, c.diffs, c.reason, (c.before or {}).get(HOLDS))
+        for c in plan.changes
+        if c.is_mutation
+    ]

@@ -12,6 +12,8 @@ from __future__ import annotations
 
 import os
 import sys
+from collections.abc import Set as AbstractSet
+from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Annotated
 
@@ -29,8 +31,10 @@ from provision.cli.target import (
 )
 
 if TYPE_CHECKING:
+    from provision.apply import ApplyReport
     from provision.blueprint.loader import LoadedBlueprint
-    from provision.model import Plan
+    from provision.gcp.api import GoogleApi
+    from provision.model import Address, Plan
 
 DEFAULT_EMULATOR_URL = "http://127.0.0.1:8765"
 """Where `provision emulator serve` listens by default (the viewers' URL with --emulator)."""
@@ -79,17 +83,11 @@ def onboard(
     Exit codes: 0 done (also when there was nothing to do), 1 error (the site file is removed
     again when it was just written and nothing was applied), 130 interrupted.
     """
-    from provision.apply import apply_plan, failure_lines
     from provision.blueprint.expand import expand
     from provision.blueprint.loader import load
-    from provision.cli import lease_step
-    from provision.cli.engine_flags import engine_options
-    from provision.cli.reporter import StderrReporter
     from provision.cli.verify_cmd import render as render_checks
-    from provision.errors import ApplyError, ProvisionError
+    from provision.errors import ProvisionError
     from provision.onboard import new_site, remove_created, write_site_file
-    from provision.outputs import plan_text
-    from provision.plan import plan_blueprint
     from provision.resources.base import Context
     from provision.site_scope import site_addresses, site_file_path
     from provision.verify import verify_blueprint
@@ -110,38 +108,13 @@ def onboard(
             typer.echo(f"onboard: removed {path} again; nothing was changed", err=True)
         raise
     target = TargetOptions(endpoint, emulator, credentials, impersonate_service_account)
-    applied = False
+    run = SiteRun(loaded, site, only, path)
     try:
         with connect(target) as connection:
-            options = engine_options(connection.api, None, None, False)
-            ctx = Context.create(connection.api, options)
-            step = lease_step.prepare(connection.api, loaded.blueprint)
-            plan = plan_blueprint(loaded, ctx, only=only)
-            text = plan_text.render(plan, color=sys.stdout.isatty())
-            heading = f"Planned changes for site {site} of "
-            typer.echo(text.replace("Planned changes for ", heading, 1), nl=False)
-            if plan.has_changes:
-                assume = assumes_yes(yes)
-                confirm(assume)
-                with lease_step.hold(step, wait=0.0) as held:
-                    lease_step.refuse_if_others_wrote(held)
-                    applied = True
-                    report = apply_plan(plan, ctx, reporter=StderrReporter())
-                if report.interrupted:
-                    typer.echo(report.summary())
-                    typer.echo("\n".join(failure_lines(report)), err=True)
-                    raise typer.Exit(130)
-                if not report.ok:
-                    lines = "\n".join(failure_lines(report))
-                    raise ApplyError(
-                        f"{report.summary()}\n{lines}\nThe site file {path} stays; fix the "
-                        f"cause and run the same `provision onboard {site} ...` again."
-                    )
-                typer.echo(report.summary())
-                plan = plan_blueprint(loaded, Context.create(connection.api, options), only=only)
+            plan = run.plan_and_apply(connection.api, assumes_yes(yes))
             checks = verify_blueprint(loaded, Context.create(connection.api), only=only)
     except ProvisionError:
-        if not applied and remove_created(written):
+        if not run.applied and remove_created(written):
             typer.echo(f"onboard: removed {path} again; nothing was changed", err=True)
         raise
     out_dir = config_dir if config_dir is not None else Path("out") / site
@@ -172,6 +145,82 @@ def onboard(
             + f". Upload them, then run the same `provision onboard {site} ...` again to import."
         )
     typer.echo(f"Site {site} is ready.")
+
+
+@dataclass
+class SiteRun:
+    """Planning and applying one site; `applied` once a change may have been made."""
+
+    loaded: LoadedBlueprint
+    site: str
+    only: AbstractSet[Address]
+    path: Path
+    applied: bool = False
+
+    def plan_and_apply(self, api: GoogleApi, assume_yes: bool) -> Plan:
+        """Plan the site, show it; if it changes anything, confirm and apply it under the lease
+        (planned again there when another run held it since). Returns the site's plan as it
+        stands afterwards."""
+        from provision.apply import apply_plan
+        from provision.cli import lease_step
+        from provision.cli.engine_flags import engine_options
+        from provision.cli.reporter import StderrReporter
+        from provision.plan import plan_blueprint
+        from provision.resources.base import Context
+
+        options = engine_options(api, None, None, False)
+        ctx = Context.create(api, options)
+        step = lease_step.prepare(api, self.loaded.blueprint)
+
+        def site_plan() -> Plan:
+            return plan_blueprint(self.loaded, ctx, only=self.only)
+
+        def show(plan: Plan) -> None:
+            show_site_plan(self.site, plan)
+
+        def run(plan: Plan) -> ApplyReport:
+            self.applied = True
+            return apply_plan(plan, ctx, reporter=StderrReporter())
+
+        plan = site_plan()
+        show(plan)
+        if not plan.has_changes:
+            return plan
+        confirm(assume_yes)
+        report = lease_step.run_under_lease(
+            step, plan, site_plan, run, show=show, assume_yes=assume_yes
+        )
+        if report is None:
+            return plan
+        report_site_apply(report, self.path, self.site)
+        return plan_blueprint(self.loaded, Context.create(api, options), only=self.only)
+
+
+def show_site_plan(site: str, plan: Plan) -> None:
+    """Print the plan of one site (`Planned changes for site SITE of BLUEPRINT`)."""
+    from provision.outputs import plan_text
+
+    text = plan_text.render(plan, color=sys.stdout.isatty())
+    heading = f"Planned changes for site {site} of "
+    typer.echo(text.replace("Planned changes for ", heading, 1), nl=False)
+
+
+def report_site_apply(report: ApplyReport, path: Path, site: str) -> None:
+    """Print the apply summary; exit 130 when interrupted, ApplyError when a change failed."""
+    from provision.apply import failure_lines
+    from provision.errors import ApplyError
+
+    if report.interrupted:
+        typer.echo(report.summary())
+        typer.echo("\n".join(failure_lines(report)), err=True)
+        raise typer.Exit(130)
+    if not report.ok:
+        lines = "\n".join(failure_lines(report))
+        raise ApplyError(
+            f"{report.summary()}\n{lines}\nThe site file {path} stays; fix the "
+            f"cause and run the same `provision onboard {site} ...` again."
+        )
+    typer.echo(report.summary())
 
 
 def waiting_imports(plan: Plan) -> set[str]:

@@ -13,7 +13,7 @@ from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, ClassVar
 
-from provision.errors import PlanError
+from provision.errors import ApplyError, PlanError
 from provision.model import JSON, Action, Address, Change, FieldDiff, Observed, Resource
 from provision.resources.symbols import Facts
 
@@ -125,6 +125,62 @@ class Context:
         return result
 
 
+@dataclass(frozen=True)
+class Contents:
+    """What an object holds that deleting it destroys, as read at one moment."""
+
+    items: frozenset[str] = frozenset()
+    """What was seen (study UIDs, object names, store names; a sample for big objects)."""
+    summary: str = ""
+    """How a plan says it, e.g. `holds 3 DICOM studies; deleting destroys them`."""
+
+    @property
+    def empty(self) -> bool:
+        return not self.items
+
+
+HOLDS = "holds"
+"""Key of a planned delete's `before`: what the object held when planned (`Contents.items`)."""
+
+
+REFUSED = "refused: "
+"""How the message of a `DeleteRefusedError` starts."""
+
+
+class DeleteRefusedError(ApplyError):
+    """A planned delete was not made: the object holds what the plan did not show. The
+    message starts with `REFUSED`."""
+
+
+def refuse_unless_planned(change: Change, now: Contents) -> None:
+    """Before a delete: raise `DeleteRefusedError` when the object now holds anything the plan
+    did not show (a delete planned because the object was empty needs it empty still)."""
+    planned = frozenset(str(item) for item in (change.before or {}).get(HOLDS) or ())
+    if now.items <= planned:
+        return
+    then = "it was empty when planned" if not planned else "more than when planned"
+    raise DeleteRefusedError(f"{REFUSED}it {now.summary.partition(';')[0]} now ({then}); kept")
+
+
+@dataclass(frozen=True)
+class RemovalScope:
+    """What a `provision destroy` run may remove (see `Kind.plan_removal`)."""
+
+    named: frozenset[str] = frozenset()
+    """Addresses given with --allow-delete."""
+    disable_services: bool = False
+    decided: Mapping[Address, Change] = field(default_factory=dict)
+    """The removals decided so far (an object is decided before what depends on it)."""
+
+    def is_named(self, address: Address) -> bool:
+        return str(address) in self.named
+
+
+def removal(resource: Resource, state: JSON, action: Action, reason: str) -> Change:
+    """A destroy plan's change for `resource`: `delete` or `forget` (kept), with the reason."""
+    return Change(resource.address, action, before=dict(state), reason=reason, observed_exists=True)
+
+
 class Kind:
     """Base class of a resource kind. Subclasses set `name` and `api` and override methods."""
 
@@ -203,6 +259,33 @@ class Kind:
     def run(self, ctx: Context, change: Change) -> Observed | None:
         """A one-shot step; None means it found nothing to do (apply does not count it done)."""
         raise NotImplementedError(f"{self.name} has nothing to run")
+
+    # -- removing (`provision destroy`) --------------------------------------------------
+
+    removable: ClassVar[bool] = False
+    """Whether `provision destroy` looks at objects of this kind (the others, e.g. billing links,
+    service agents and imports, are left alone)."""
+    removal_context: ClassVar[bool] = False
+    """Read by every destroy, also of one site (the project, its APIs): when such an object is
+    absent nothing is removed, and `enabled_apis` says which objects can be read at all."""
+
+    def removal_read(self, ctx: Context, resource: Resource) -> JSON | None:
+        """What `plan_removal` decides on, read now (None: absent). Default: `read`'s fields."""
+        observed = self.read(ctx, resource)
+        return dict(observed.fields) if observed.exists else None
+
+    def plan_removal(
+        self, ctx: Context, resource: Resource, state: JSON, scope: RemovalScope
+    ) -> Change | None:
+        """What destroy does with this existing object: `delete` or `update` with the reason,
+        `forget` (kept) with the reason, or None when there is nothing to remove. `delete`
+        records what the object holds under `HOLDS` in `before`, so that `delete` can refuse
+        when it holds more by then (`refuse_unless_planned`)."""
+        return None
+
+    def enabled_apis(self, state: JSON) -> frozenset[str]:
+        """The APIs a removal context's state says are enabled (only `services` knows any)."""
+        return frozenset()
 
     # -- saved plans ----------------------------------------------------------------------
 

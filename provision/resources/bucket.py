@@ -9,7 +9,11 @@ spec = {"name", "projectId", "projectNumber": "${project_number:P}", "location",
   The location cannot change: a different location is a plan error naming `location`.
 * Bucket names are global: a bucket of another project (or one this identity cannot see, 403)
   is a plan error, never "absent".
-* A bucket deleted as an orphan (only with --allow-delete naming it) is emptied first.
+* A bucket is never emptied: it is deleted (by `provision destroy`, or as an orphan named with
+  --allow-delete) only when it holds no object but its project's lease object
+  (`provision-locks/<project-id>.lease`, see `provision.lease`), which goes with it. `delete`
+  lists the objects again right before deleting, and Cloud Storage itself refuses (409) to
+  delete a bucket an object reached meanwhile.
 * While planning, a bucket is answered by its project's `buckets.list` (kind `storage.project`);
   only a bucket that list did not show (absent, or another project's) is read with `buckets.get`.
 """
@@ -20,15 +24,33 @@ from collections.abc import Mapping
 from typing import Any
 
 from provision.errors import ApplyError, GoogleApiError, PlanError
+from provision.lease import object_name as lease_object
 from provision.model import JSON, Action, Address, Change, FieldDiff, Observed, Resource
 from provision.resources import addresses, ownership
-from provision.resources.base import Context, Kind, Options, map_diffs
+from provision.resources.base import (
+    HOLDS,
+    REFUSED,
+    Contents,
+    Context,
+    DeleteRefusedError,
+    Kind,
+    Options,
+    RemovalScope,
+    map_diffs,
+    refuse_unless_planned,
+    removal,
+)
 from provision.resources.registry import register
 from provision.resources.symbols import unresolved
 
 STORAGE = "storage.googleapis.com"
 OWNED = ("location", "storageClass", "uniformBucketLevelAccess")
-OBJECT_PAGE = 1000
+LEASE_OBJECT = "leaseObject"
+"""Key of a planned delete's `before`: the lease object that does not count as content."""
+EMPTY = "is empty"
+NEVER_EMPTIED = (
+    "holds objects; provision never empties a bucket: delete its objects first to remove it"
+)
 
 
 @register
@@ -36,6 +58,7 @@ class BucketKind(Kind):
     name = "storage.bucket"
     api = "storage"
     requires_services = frozenset({STORAGE})
+    removable = True
 
     def reads_after(self, address: Address, dependency: Address) -> bool:
         """Also after the project: the read compares the bucket's project number with it."""
@@ -178,7 +201,8 @@ class BucketKind(Kind):
         return observe(bucket)
 
     def delete(self, ctx: Context, change: Change) -> None:
-        """Delete an orphaned bucket and its objects (only with --allow-delete naming it)."""
+        """Delete the bucket if it is still provision's and holds nothing but the lease object
+        (deleted with it); refuse otherwise. Never deletes another object."""
         name = addresses.bucket_of(change.address.name)
         bucket = get_bucket(ctx, name)
         if bucket is None:
@@ -187,14 +211,40 @@ class BucketKind(Kind):
             raise ApplyError(
                 f"{change.address}: no longer labelled managed-by: provision; not deleting it"
             )
-        while True:
-            page = ctx.api.call("storage.objects.list", bucket=name, maxResults=OBJECT_PAGE)
-            items = page.get("items") or []
-            if not items:
-                break
-            for item in items:
-                ctx.api.call("storage.objects.delete", bucket=name, object=item["name"])
-        ctx.api.call("storage.buckets.delete", bucket=name)
+        lease = str((change.before or {}).get(LEASE_OBJECT) or "")
+        listed = first_objects(ctx, name)
+        refuse_unless_planned(change, contents_of(listed, lease))
+        for item in listed:  # at most the lease object is left
+            delete_lease_object(ctx, name, item)
+        try:
+            ctx.api.call("storage.buckets.delete", bucket=name)
+        except GoogleApiError as error:
+            if error.http_status != 409:
+                raise
+            raise DeleteRefusedError(
+                f"{REFUSED}it holds objects now (Cloud Storage: the bucket is not empty); kept"
+            ) from None
+
+    # -- removing -------------------------------------------------------------------------
+
+    def removal_read(self, ctx: Context, resource: Resource) -> JSON | None:
+        return get_bucket(ctx, addresses.bucket_of(resource.address.name))
+
+    def plan_removal(
+        self, ctx: Context, resource: Resource, state: JSON, scope: RemovalScope
+    ) -> Change:
+        """Owned and empty (the lease object aside): delete; otherwise keep, saying why."""
+        labels = state.get("labels") or {}
+        fields: JSON = {"labels": dict(labels)}
+        if not ownership.is_managed(labels):
+            return removal(resource, fields, Action.FORGET, ownership.NOT_MANAGED)
+        lease = lease_object(resource.spec["projectId"])
+        contents = bucket_contents(ctx, addresses.bucket_of(resource.address.name), lease)
+        fields = {**fields, "contents": contents.summary, HOLDS: [], LEASE_OBJECT: lease}
+        if not contents.empty:
+            return removal(resource, fields, Action.FORGET, contents.summary)
+        named = "named with --allow-delete; " if scope.is_named(resource.address) else "owned and "
+        return removal(resource, fields, Action.DELETE, f"{named}{EMPTY}")
 
 
 def get_bucket(ctx: Context, name: str) -> JSON | None:
@@ -219,26 +269,36 @@ def read_bucket(ctx: Context, name: str) -> JSON | None:
     return found or None
 
 
-LEASE_PREFIX = "provision-locks/"
-"""Apply's lease objects (see `provision.lease`): bookkeeping, not data."""
+def first_objects(ctx: Context, name: str) -> list[JSON]:
+    """The bucket's first two objects: enough to tell whether it holds any but the lease."""
+    page = ctx.api.call("storage.objects.list", bucket=name, maxResults=2)
+    return list(page.get("items") or [])
 
 
-def bucket_contents(ctx: Context, name: str) -> str:
-    """What the bucket holds, for the plan: usually one small objects.list.
+def contents_of(listed: list[JSON], lease: str) -> Contents:
+    """What `first_objects` shows the bucket holds besides the exact lease object `lease`."""
+    names = frozenset(str(item.get("name", "")) for item in listed) - {lease}
+    return Contents(names, NEVER_EMPTIED) if names else Contents(frozenset(), EMPTY)
 
-    Apply's lease objects do not count: a bucket holding only those is empty."""
-    token: str | None = None
-    while True:
-        params: dict[str, Any] = {"bucket": name, "maxResults": 10}
-        if token:
-            params["pageToken"] = token
-        page = ctx.api.call("storage.objects.list", **params)
-        items = page.get("items") or []
-        if any(not str(item.get("name", "")).startswith(LEASE_PREFIX) for item in items):
-            return "holds objects; deleting the bucket deletes every object in it first"
-        token = page.get("nextPageToken")
-        if not token:
-            return "is empty"
+
+def bucket_contents(ctx: Context, name: str, lease: str) -> Contents:
+    """What the bucket holds besides its project's lease object `lease` (one objects.list)."""
+    return contents_of(first_objects(ctx, name), lease)
+
+
+def delete_lease_object(ctx: Context, bucket: str, item: JSON) -> None:
+    """Delete the lease object `item` as listed (the generation listed, so a rewritten object
+    is left alone: the bucket delete then refuses)."""
+    try:
+        ctx.api.call(
+            "storage.objects.delete",
+            bucket=bucket,
+            object=item["name"],
+            ifGenerationMatch=item.get("generation"),
+        )
+    except GoogleApiError as error:
+        if error.http_status not in (404, 412):
+            raise
 
 
 def owned(spec: Mapping[str, Any]) -> JSON:

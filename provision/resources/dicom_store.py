@@ -14,6 +14,10 @@ spec = {"labels": {..}, "notificationConfigs": [{"pubsubTopic"}], "streamConfigs
   having it as the first item of `notificationConfigs`, and the next update moves it there.
 * Create is synchronous; an update is one PATCH whose `updateMask` lists exactly the fields
   that differ.
+* What it holds is its studies (`store_contents`, one QIDO-RS search). `provision destroy`
+  removes a store provision owns when it holds none, or when named with --allow-delete (then
+  with its studies), never one with deletion protection on; `delete` searches again right
+  before deleting and refuses when the store holds studies the plan did not show.
 """
 
 from __future__ import annotations
@@ -25,7 +29,17 @@ from provision.errors import ApplyError, GoogleApiError, PlanError
 from provision.gcp.api import LIST_RESULT
 from provision.model import JSON, Action, Change, FieldDiff, Observed, Resource
 from provision.resources import ownership
-from provision.resources.base import Context, Kind, Options, map_diffs
+from provision.resources.base import (
+    HOLDS,
+    Contents,
+    Context,
+    Kind,
+    Options,
+    RemovalScope,
+    map_diffs,
+    refuse_unless_planned,
+    removal,
+)
 from provision.resources.healthcare_dataset import HEALTHCARE, STORES
 from provision.resources.registry import register
 
@@ -40,6 +54,9 @@ names it (with no value in the body) clears it."""
 MOVE_REASON = "moving the deprecated notificationConfig into notificationConfigs"
 STUDY_SAMPLE = 100
 """Studies one search returns by default; `contents` says "100 or more" beyond it."""
+STUDY_UID = "0020000D"
+"""The DICOM tag of StudyInstanceUID, as QIDO-RS JSON names it."""
+EMPTY = "holds no DICOM studies"
 
 
 @register
@@ -47,6 +64,7 @@ class DicomStoreKind(Kind):
     name = "healthcare.dicom_store"
     api = "healthcare"
     requires_services = frozenset({HEALTHCARE})
+    removable = True
 
     def read(self, ctx: Context, resource: Resource) -> Observed:
         store = read_store(ctx, resource.address.name)
@@ -160,7 +178,44 @@ class DicomStoreKind(Kind):
             )
         if ownership.is_protected(store.get("labels")):
             raise ApplyError(str(ownership.protected_error(change.address, "the store")))
+        refuse_unless_planned(change, store_contents(ctx, change.address.name))
         ctx.api.call(f"{STORES}.delete", name=change.address.name)
+
+    # -- removing -------------------------------------------------------------------------
+
+    def removal_read(self, ctx: Context, resource: Resource) -> JSON | None:
+        return get_store(ctx, resource.address.name)
+
+    def plan_removal(
+        self, ctx: Context, resource: Resource, state: JSON, scope: RemovalScope
+    ) -> Change:
+        """Owned, unprotected, and empty or named: delete; otherwise keep, saying why."""
+        labels = state.get("labels") or {}
+        fields: JSON = {"labels": dict(labels)}
+        if not ownership.is_managed(labels):
+            return removal(resource, fields, Action.FORGET, ownership.NOT_MANAGED)
+        if ownership.is_protected(labels):
+            return removal(
+                resource,
+                fields,
+                Action.FORGET,
+                f"deletion protection is on (label {ownership.PROTECTION_KEY}); set "
+                "`deletionProtection: false` on the store and apply first",
+            )
+        contents = store_contents(ctx, resource.address.name)
+        fields = {**fields, "contents": contents.summary, HOLDS: sorted(contents.items)}
+        if scope.is_named(resource.address):
+            reason = f"named with --allow-delete; {contents.summary}"
+            return removal(resource, fields, Action.DELETE, reason)
+        if contents.empty:
+            return removal(resource, fields, Action.DELETE, f"owned and {EMPTY}")
+        return removal(
+            resource,
+            fields,
+            Action.FORGET,
+            f"{contents.summary.partition(';')[0]}: refusing to delete it without "
+            f"--allow-delete {resource.address}",
+        )
 
 
 def get_store(ctx: Context, name: str) -> JSON | None:
@@ -180,15 +235,24 @@ def read_store(ctx: Context, name: str) -> JSON | None:
     return found or None
 
 
-def store_contents(ctx: Context, name: str) -> str:
-    """What the store holds, for the plan: one QIDO-RS study search."""
+def store_contents(ctx: Context, name: str) -> Contents:
+    """What the store holds: its studies (up to `STUDY_SAMPLE`), from one QIDO-RS search."""
     answer = ctx.api.call(f"{STORES}.searchForStudies", parent=name, dicomWebPath="studies")
     studies = answer.get(LIST_RESULT) or []  # no match: 204 and no body
-    count = len(studies) if isinstance(studies, list) else 0
+    studies = studies if isinstance(studies, list) else []
+    uids = frozenset(study_uid(study) for study in studies)
+    count = len(studies)
     if count == 0:
-        return "holds no DICOM studies"
+        return Contents(frozenset(), EMPTY)
     more = " or more" if count >= STUDY_SAMPLE else ""
-    return f"holds {count}{more} DICOM stud{'y' if count == 1 else 'ies'}; deleting destroys them"
+    noun = "study" if count == 1 else "studies"
+    return Contents(uids, f"holds {count}{more} DICOM {noun}; deleting destroys them")
+
+
+def study_uid(study: Any) -> str:
+    """A QIDO-RS study's StudyInstanceUID (a placeholder when a study lacks one)."""
+    values = study.get(STUDY_UID, {}).get("Value") if isinstance(study, Mapping) else None
+    return str(values[0]) if isinstance(values, list) and values else "(a study without a UID)"
 
 
 def owned(spec: Mapping[str, Any]) -> JSON:

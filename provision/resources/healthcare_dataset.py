@@ -16,6 +16,12 @@ spec = {"projectId", "location", "datasetId", "timeZone"?: str, "adopt": bool,
   `orphans` reports the stores provision labelled that the blueprint no longer declares.
 * While planning, the dataset itself is answered by its location's `datasets.list` (kind
   `healthcare.location`); only a dataset that list did not show is read with `datasets.get`.
+* What it holds is its stores of every type: DICOM, FHIR, HL7v2 and consent (`dataset_contents`,
+  one list per type). Provision manages only DICOM stores, so a dataset holding a store of
+  another type, or a DICOM store without the label, is never deleted. `provision destroy`
+  deletes a dataset only when named with --allow-delete (its DICOM stores with it, none of them
+  protected); `delete` lists the stores again right before deleting and refuses when there is
+  a store the plan did not show.
 """
 
 from __future__ import annotations
@@ -27,12 +33,29 @@ from typing import Any
 from provision.errors import ApplyError, GoogleApiError, PlanError
 from provision.model import JSON, Action, Address, Change, FieldDiff, Observed, Resource
 from provision.resources import addresses, ownership
-from provision.resources.base import Context, Kind, Options
+from provision.resources.base import (
+    HOLDS,
+    Contents,
+    Context,
+    Kind,
+    Options,
+    RemovalScope,
+    refuse_unless_planned,
+    removal,
+)
 from provision.resources.registry import register
 
 HEALTHCARE = "healthcare.googleapis.com"
 DATASETS = "healthcare.projects.locations.datasets"
 STORES = f"{DATASETS}.dicomStores"
+STORE_TYPES = {
+    "dicomStores": "DICOM store",
+    "fhirStores": "FHIR store",
+    "hl7V2Stores": "HL7v2 store",
+    "consentStores": "consent store",
+}
+"""Every type of store a dataset holds (its `{type}.list` answers `{type: [...]}`): what makes a
+dataset non-empty."""
 PAGE_SIZE = 1000
 DEFAULT_TIME_ZONE = "UTC"
 LOCATION_CHECKS = 8
@@ -44,6 +67,7 @@ class DatasetKind(Kind):
     name = "healthcare.dataset"
     api = "healthcare"
     requires_services = frozenset({HEALTHCARE})
+    removable = True
 
     def answered_by(self, resource: Resource) -> tuple[Address, ...]:
         """The location's dataset scan: its `datasets.list` answers this dataset's read."""
@@ -129,7 +153,8 @@ class DatasetKind(Kind):
             if str(address) in ctx.options.allow_delete:
                 if ownership.is_protected(fields["labels"]):
                     raise ownership.protected_error(address, "the store")
-                fields["contents"] = store_contents(ctx, address.name)
+                contents = store_contents(ctx, address.name)
+                fields.update({"contents": contents.summary, HOLDS: sorted(contents.items)})
             found.append((address, Observed(exists=True, fields=fields)))
         return found
 
@@ -201,7 +226,35 @@ class DatasetKind(Kind):
         protected = [s["id"] for s in stores if dataset_store_protected(s)]
         if protected:
             raise ApplyError(str(ownership.protected_error(change.address, protected[0])))
+        refuse_unless_planned(change, dataset_contents(ctx, name))
         ctx.api.call(f"{DATASETS}.delete", name=name)
+
+    # -- removing -------------------------------------------------------------------------
+
+    def removal_read(self, ctx: Context, resource: Resource) -> JSON | None:
+        name = resource.address.name
+        return None if get_dataset(ctx, name) is None else {"stores": list_stores(ctx, name)}
+
+    def plan_removal(
+        self, ctx: Context, resource: Resource, state: JSON, scope: RemovalScope
+    ) -> Change:
+        """Deleted only when named, holding only DICOM stores provision owns, none protected."""
+        stores = list(state.get("stores") or [])
+        contents = dataset_contents(ctx, resource.address.name)
+        state = {**state, "contents": contents.summary, HOLDS: sorted(contents.items)}
+        foreign = foreign_stores(stores, contents)
+        if foreign:
+            why = f"holds stores provision does not own ({', '.join(foreign)})"
+            return removal(resource, state, Action.FORGET, why)
+        if not scope.is_named(resource.address):
+            why = f"datasets are deleted only when named: --allow-delete {resource.address}"
+            return removal(resource, state, Action.FORGET, why)
+        protected = [s["id"] for s in stores if dataset_store_protected(s)]
+        if protected:
+            why = f"store {protected[0]} has deletion protection on"
+            return removal(resource, state, Action.FORGET, why)
+        held = f"; deletes its {len(stores)} store(s) with their data" if stores else ""
+        return removal(resource, state, Action.DELETE, f"named with --allow-delete{held}")
 
 
 def get_dataset(ctx: Context, name: str) -> JSON | None:
@@ -244,6 +297,52 @@ def list_stores(ctx: Context, dataset: str) -> list[JSON]:
             }
         )
     return sorted(stores, key=lambda s: str(s["id"]))
+
+
+def dataset_contents(ctx: Context, dataset: str) -> Contents:
+    """Every store in `dataset`, of every type (`STORE_TYPES`), as `TYPE/ID` items."""
+    items = []
+    for kind in STORE_TYPES:
+        method = f"{DATASETS}.{kind}.list"
+        for store in ctx.api.pages(method, kind, parent=dataset, pageSize=PAGE_SIZE):
+            items.append(f"{kind}/{str(store.get('name', '')).rsplit('/', 1)[-1]}")
+    if not items:
+        return Contents(frozenset(), "holds no stores")
+    shown = ", ".join(store_label(item) for item in sorted(items))
+    return Contents(frozenset(items), f"holds {len(items)} store(s): {shown}")
+
+
+def store_label(item: str) -> str:
+    """`dicomStores/s` -> `s`; another type's store -> e.g. `FHIR store ehr`."""
+    kind, _, store_id = item.partition("/")
+    return store_id if kind == "dicomStores" else f"{STORE_TYPES.get(kind, kind)} {store_id}"
+
+
+def foreign_stores(stores: Sequence[Mapping[str, Any]], contents: Contents) -> list[str]:
+    """The stores of `contents` provision does not own: DICOM stores without the label (from
+    `list_stores`) and every store of another type."""
+    owned = {f"dicomStores/{s['id']}" for s in stores if s.get("managed")}
+    return [store_label(item) for item in sorted(contents.items - owned)]
+
+
+def orphan_deletion(ctx: Context, address: Address, stores: Sequence[Mapping[str, Any]]) -> JSON:
+    """What a plan records for a dataset dropped from the blueprint and named with
+    --allow-delete (`contents`, `HOLDS`); PlanError when it cannot be deleted: a store is
+    protected, or provision does not own one (any store that is not a labelled DICOM store)."""
+    protected = [s["id"] for s in stores if dataset_store_protected(s)]
+    if protected:
+        raise ownership.protected_error(address, f"its store {protected[0]}")
+    contents = dataset_contents(ctx, address.name)
+    foreign = foreign_stores(stores, contents)
+    if foreign:
+        raise PlanError(
+            f"{address}: it holds stores provision does not own ({', '.join(foreign)}), so it "
+            "is not deleted even when named with --allow-delete; delete or move them first"
+        )
+    return {
+        "contents": f"{contents.summary}; deleting the dataset deletes them and all their data",
+        HOLDS: sorted(contents.items),
+    }
 
 
 def dataset_store_protected(store: Mapping[str, Any]) -> bool:

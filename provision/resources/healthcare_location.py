@@ -16,14 +16,14 @@ from __future__ import annotations
 from collections.abc import Iterable
 
 from provision.model import JSON, Address, Observed, Resource
-from provision.resources import addresses, ownership
+from provision.resources import addresses
 from provision.resources.base import Context, ScanKind
 from provision.resources.healthcare_dataset import (
     DATASETS,
     HEALTHCARE,
     PAGE_SIZE,
-    dataset_store_protected,
     list_stores,
+    orphan_deletion,
     read_key,
 )
 from provision.resources.registry import register
@@ -61,12 +61,6 @@ class HealthcareLocationKind(ScanKind):
                 continue
             fields: JSON = {"stores": [s["id"] for s in stores]}
             if str(address) in ctx.options.allow_delete:
-                protected = [s["id"] for s in stores if dataset_store_protected(s)]
-                if protected:
-                    raise ownership.protected_error(address, f"its store {protected[0]}")
-                fields["contents"] = (
-                    f"holds {len(stores)} DICOM store(s): {', '.join(fields['stores'])}; "
-                    "deleting the dataset deletes them and all their data"
-                )
+                fields.update(orphan_deletion(ctx, address, stores))
             found.append((address, Observed(exists=True, fields=fields)))
         return found

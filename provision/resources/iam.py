@@ -24,7 +24,7 @@ from provision.errors import GoogleApiError, RefusedError
 from provision.gcp.operations import Progress, poll_delays
 from provision.gcp.retry import Verdict, classify, sleep
 from provision.model import JSON, Action, Change, Observed, Resource
-from provision.resources.base import Context, Kind, Options
+from provision.resources.base import Context, Kind, Options, RemovalScope, removal
 from provision.resources.iam_policy import (
     MergeResult,
     WantedBinding,
@@ -42,6 +42,8 @@ ALLOW_FLAG = "--allow-remove-own-access"
 
 class IamKind(Kind):
     """Base of every IAM policy kind."""
+
+    removable = True
 
     set_method: str = ""
     """Discovery id of the setIamPolicy method (for conflict classification)."""
@@ -154,6 +156,42 @@ class IamKind(Kind):
             write=lambda policy: self.set_policy(ctx, target, policy),
             modify=modify,
             set_method=self.set_method,
+        )
+
+    # -- removing -------------------------------------------------------------------------
+
+    def plan_removal(
+        self, ctx: Context, resource: Resource, state: JSON, scope: RemovalScope
+    ) -> Change | None:
+        """Take out exactly the blueprint's members (additive and authoritative bindings
+        alike); nothing when the policy's object is deleted (the policy goes with it)."""
+        owner = next((d for d in resource.depends_on if d.name == resource.address.name), None)
+        decided = scope.decided.get(owner) if owner is not None else None
+        if decided is not None and decided.action is Action.DELETE:
+            return None
+        spec = ctx.facts.resolve_fully(resource.spec, str(resource.address))
+        result = subtract(state, wanted_bindings(spec))
+        if not result.changed:
+            return None
+        caller = ctx.options.caller
+        if not ctx.options.allow_remove_own_access and caller:
+            lost = removals_of(caller, result.removals, self.iam_admin_roles)
+            if lost:
+                why = (
+                    f"removing {caller} from {lost[0].role} would stop it managing this "
+                    f"policy; pass {ALLOW_FLAG}"
+                )
+                return removal(resource, state, Action.FORGET, why)
+        members = sorted({r.member for r in result.removals})
+        return Change(
+            resource.address,
+            Action.DELETE,
+            before=dict(state),
+            after=dict(spec),
+            diffs=result.diffs,
+            reason=f"removes the blueprint's members only ({', '.join(members)})",
+            etag=str(state.get("etag")) if state.get("etag") else None,
+            observed_exists=True,
         )
 
 

@@ -25,6 +25,8 @@ PROTECTION_KEY = "deletion-protection"
 it leaves the blueprint (a guard kept only in the blueprint would vanish with the entry)."""
 
 ADOPT_REASON = "adopting an existing {what} not created by provision (adopt: true)"
+NOT_MANAGED = "not created by provision (no managed-by label)"
+"""Why `provision destroy` keeps an object without the label."""
 
 
 def is_managed(labels: Mapping[str, Any] | None) -> bool:

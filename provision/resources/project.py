@@ -17,7 +17,15 @@ from typing import Any
 
 from provision.errors import ApplyError, GoogleApiError, PlanError
 from provision.model import JSON, Action, Change, Observed, Resource
-from provision.resources.base import Context, Kind, Options, field_diffs, map_diffs
+from provision.resources.base import (
+    Context,
+    Kind,
+    Options,
+    RemovalScope,
+    field_diffs,
+    map_diffs,
+    removal,
+)
 from provision.resources.registry import register
 from provision.resources.symbols import fact_key
 
@@ -28,6 +36,8 @@ OWNED = ("projectId", "displayName", "parent", "labels")
 class ProjectKind(Kind):
     name = "project"
     api = "cloudresourcemanager"
+    removable = True
+    removal_context = True
 
     def read(self, ctx: Context, resource: Resource) -> Observed:
         project_id = resource.spec["projectId"]
@@ -209,6 +219,19 @@ class ProjectKind(Kind):
             what=f"deleting project {project_id}",
             progress=ctx.progress,
         )
+
+    def plan_removal(
+        self, ctx: Context, resource: Resource, state: JSON, scope: RemovalScope
+    ) -> Change:
+        """The project is deleted only when named with --allow-delete."""
+        if scope.is_named(resource.address):
+            why = (
+                "named with --allow-delete: the project and everything in it are deleted "
+                "(restorable for 30 days)"
+            )
+            return removal(resource, state, Action.DELETE, why)
+        why = f"the project is kept (name it with --allow-delete {resource.address} to delete it)"
+        return removal(resource, state, Action.FORGET, why)
 
 
 def number_lookup(ctx: Context) -> Callable[[str], str | None]:

@@ -11,8 +11,8 @@ are left alone; they are disabled only when named with `--allow-disable-service`
 
 from __future__ import annotations
 
-from provision.model import Action, Change, FieldDiff, Observed, Resource
-from provision.resources.base import Context, Kind, Options
+from provision.model import JSON, Action, Change, FieldDiff, Observed, Resource
+from provision.resources.base import Context, Kind, Options, RemovalScope, removal
 from provision.resources.registry import register
 
 BATCH_LIMIT = 20
@@ -25,6 +25,8 @@ PROPAGATION_WINDOW = 300.0
 class ServicesKind(Kind):
     name = "services"
     api = "serviceusage"
+    removable = True
+    removal_context = True
 
     def read(self, ctx: Context, resource: Resource) -> Observed:
         return Observed(
@@ -51,6 +53,34 @@ class ServicesKind(Kind):
             reason=f"disables {', '.join(disable)}" if disable else "",
             depends_on=resource.depends_on,
             observed_exists=observed.exists,
+        )
+
+    def removal_read(self, ctx: Context, resource: Resource) -> JSON | None:
+        return {"enabled": list_enabled(ctx, resource.spec["projectId"])}
+
+    def enabled_apis(self, state: JSON) -> frozenset[str]:
+        return frozenset(state.get("enabled") or [])
+
+    def plan_removal(
+        self, ctx: Context, resource: Resource, state: JSON, scope: RemovalScope
+    ) -> Change:
+        """The blueprint's enabled APIs are disabled only with --disable-services."""
+        listed = sorted(resource.spec.get("services") or [])
+        enabled = sorted(set(state.get("enabled") or []) & set(listed))
+        if not enabled:
+            why = "none of the blueprint's APIs is enabled"
+            return removal(resource, state, Action.FORGET, why)
+        if not scope.disable_services:
+            why = "APIs stay enabled (pass --disable-services to disable the blueprint's APIs)"
+            return removal(resource, state, Action.FORGET, why)
+        return Change(
+            resource.address,
+            Action.UPDATE,
+            before=dict(state),
+            after={"projectId": resource.spec["projectId"], "services": []},
+            diffs=(FieldDiff("services", enabled, []),),
+            reason=f"--disable-services: disables {', '.join(enabled)}",
+            observed_exists=True,
         )
 
     def enables(self, change: Change) -> frozenset[str]:

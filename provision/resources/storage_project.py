@@ -8,17 +8,25 @@ remembered as its `buckets.get`: both default to `projection=noAcl`; see
 `BucketKind.answered_by`), then the IAM policies of the plan's listed buckets in Storage
 batches (see `bucket_iam.prefetch_policies`). `orphans` reports the buckets labelled
 `managed-by: provision` that the blueprint no longer declares: planned `forget`, or `delete`
-with --allow-delete naming them.
+with --allow-delete naming them (a plan error when the bucket holds objects: provision never
+empties a bucket).
 """
 
 from __future__ import annotations
 
 from collections.abc import Iterable
 
+from provision.errors import PlanError
+from provision.lease import object_name as lease_object
 from provision.model import JSON, Address, Observed, Resource
 from provision.resources import addresses, ownership
-from provision.resources.base import Context, ScanKind
-from provision.resources.bucket import STORAGE, bucket_contents, read_key
+from provision.resources.base import HOLDS, Context, ScanKind
+from provision.resources.bucket import (
+    LEASE_OBJECT,
+    STORAGE,
+    bucket_contents,
+    read_key,
+)
 from provision.resources.bucket_iam import prefetch_policies
 from provision.resources.registry import register
 
@@ -58,6 +66,10 @@ class StorageProjectKind(ScanKind):
                 continue
             fields: JSON = {"labels": dict(ownership.LABEL)}
             if str(address) in ctx.options.allow_delete:
-                fields["contents"] = bucket_contents(ctx, name)
+                lease = lease_object(resource.spec["projectId"])
+                contents = bucket_contents(ctx, name, lease)
+                if not contents.empty:
+                    raise PlanError(f"{address}: {contents.summary}")
+                fields.update({"contents": contents.summary, HOLDS: [], LEASE_OBJECT: lease})
             found.append((address, Observed(exists=True, fields=fields)))
         return found

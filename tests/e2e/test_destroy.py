@@ -3,7 +3,12 @@ unless named; IAM loses exactly the blueprint's members; APIs and the project st
 
 from __future__ import annotations
 
+import os
+import pty
 import shutil
+import subprocess
+import sys
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -12,7 +17,9 @@ from google.auth.credentials import AnonymousCredentials
 from google.cloud import storage
 from googleapiclient.errors import HttpError
 
+from provision.emulator import samples
 from provision.emulator.server import RunningEmulator
+from tests.e2e.cli import FAST_ENV
 from tests.e2e.conftest import CliFn, clear_journal, mutations
 from tests.e2e.test_healthcare_storage import Google, healthcare, stow
 
@@ -126,19 +133,151 @@ def test_a_dataset_holding_a_store_provision_does_not_own_is_kept_even_when_name
     assert exists(healthcare(google).dicomStores().get(name=f"{SITE_DATASET}/dicomStores/foreign"))
 
 
-def test_a_bucket_holding_objects_goes_only_when_named(
+def test_a_bucket_is_never_emptied_even_when_named(
     cli: CliFn, applied: Path, emulator: RunningEmulator
 ) -> None:
-    gcs(emulator).bucket(SITE_BUCKET).blob("dicom/a.dcm").upload_from_string(b"x")
+    blob = gcs(emulator).bucket(SITE_BUCKET).blob("dicom/a.dcm")
+    blob.upload_from_string(b"x")
+    bucket = f"storage.bucket:projects/_/buckets/{SITE_BUCKET}"
+    for named in ((), ("--allow-delete", bucket)):
+        kept = cli("destroy", applied, "--site", "st-marys", "--yes", *named)
+        assert kept.exit_code == 0, kept.output
+        assert "holds objects; provision never empties a bucket" in kept.stdout
+        assert bucket_exists(emulator, SITE_BUCKET)
+        assert blob.exists()
+    blob.delete()
+    emptied = cli("destroy", applied, "--site", "st-marys", "--yes")
+    assert emptied.exit_code == 0, emptied.output
+    assert not bucket_exists(emulator, SITE_BUCKET)
+
+
+def test_only_the_exact_lease_object_counts_as_empty(
+    cli: CliFn, applied: Path, emulator: RunningEmulator
+) -> None:
+    bucket = gcs(emulator).bucket(SITE_BUCKET)
+    for name in ("provision-locks/a.dcm", "provision-locks/b.dcm"):
+        bucket.blob(name).upload_from_string(b"DICM")
     kept = cli("destroy", applied, "--site", "st-marys", "--yes")
     assert kept.exit_code == 0, kept.output
-    assert "holds objects: refusing to delete it without --allow-delete" in kept.stdout
+    assert f"storage.bucket:projects/_/buckets/{SITE_BUCKET}  (forget)" in kept.stdout
+    assert sorted(b.name for b in bucket.list_blobs()) == [
+        "provision-locks/a.dcm",
+        "provision-locks/b.dcm",
+    ]
+    # the lease object of this very project is bookkeeping: it goes with the bucket
+    for blob in bucket.list_blobs():
+        blob.delete()
+    bucket.blob(f"provision-locks/{PROJECT}.lease").upload_from_string(b"")
+    removed = cli("destroy", applied, "--site", "st-marys", "--yes")
+    assert removed.exit_code == 0, removed.output
+    assert not bucket_exists(emulator, SITE_BUCKET)
+
+
+def test_a_dataset_holding_a_store_of_another_type_is_kept_even_when_named(
+    cli: CliFn, applied: Path, google: Google
+) -> None:
+    datasets = healthcare(google)
+    for kind, body in (
+        ("fhirStores", {"version": "R4"}),
+        ("hl7V2Stores", {}),
+        ("consentStores", {}),
+    ):
+        collection = getattr(datasets, kind)()
+        id_param = {f"{kind[:-1]}Id": "other"}
+        collection.create(parent=SITE_DATASET, body=body, **id_param).execute()
+        result = cli(
+            "destroy", applied, "--site", "st-marys", "--yes", "--allow-delete",
+            f"healthcare.dataset:{SITE_DATASET}",
+        )  # fmt: skip
+        assert result.exit_code == 0, result.output
+        label = {"fhirStores": "FHIR", "hl7V2Stores": "HL7v2", "consentStores": "consent"}[kind]
+        assert f"holds stores provision does not own ({label} store other)" in result.stdout
+        assert exists(datasets.get(name=SITE_DATASET))
+        collection.delete(name=f"{SITE_DATASET}/{kind}/other").execute()
+
+
+def destroy_at_prompt(
+    emulator: RunningEmulator, args: list[str], meanwhile: Callable[[], None]
+) -> tuple[int, str]:
+    """`provision destroy ARGS` as a process on a terminal: once it asks for confirmation, run
+    `meanwhile`, then answer `yes`. Returns the exit code and the output."""
+    env = {**os.environ, **FAST_ENV, "PROVISION_ENDPOINT": emulator.base_url}
+    controller, terminal = pty.openpty()
+    process = subprocess.Popen(
+        [sys.executable, "-m", "provision.cli", "destroy", *args],
+        stdin=terminal,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        env=env,
+    )
+    os.close(terminal)
+    assert process.stdout is not None
+    seen = b""
+    try:
+        while b"Only 'yes' is accepted" not in seen:
+            chunk = os.read(process.stdout.fileno(), 65536)
+            assert chunk, seen.decode()
+            seen += chunk
+        meanwhile()
+        os.write(controller, b"yes\n")
+        rest, _ = process.communicate(timeout=120)
+    finally:
+        os.close(controller)
+        if process.poll() is None:
+            process.kill()
+    return process.wait(), (seen + rest).decode()
+
+
+def test_data_arriving_while_destroy_waits_for_confirmation_is_kept(
+    applied: Path, emulator: RunningEmulator, google: Google
+) -> None:
+    def upload_and_import() -> None:
+        bucket = gcs(emulator).bucket(SITE_BUCKET)
+        for sample in samples.generate(2, seed=11):
+            bucket.blob(f"dicom/{sample.sop_uid}.dcm").upload_from_string(sample.data)
+        operation = (
+            healthcare(google)
+            .dicomStores()
+            .import_(
+                name=SITE_STORE, body={"gcsSource": {"uri": f"gs://{SITE_BUCKET}/dicom/**.dcm"}}
+            )
+            .execute()
+        )
+        assert "error" not in operation
+
+    code, output = destroy_at_prompt(
+        emulator, [str(applied), "--site", "st-marys"], upload_and_import
+    )
+    assert code == 1, output
+    assert f"- healthcare.dicom_store:{SITE_STORE}  (delete)" in output  # planned while empty
+    assert f"- storage.bucket:projects/_/buckets/{SITE_BUCKET}  (delete)" in output
+    assert "refused: it holds 1 DICOM study now (it was empty when planned); kept" in output
+    assert "refused: it holds objects now (it was empty when planned); kept" in output
+    assert "2 removal(s) refused" in output
     assert bucket_exists(emulator, SITE_BUCKET)
-    named = cli(
-        "destroy", applied, "--site", "st-marys", "--yes", "--allow-delete",
-        f"storage.bucket:projects/_/buckets/{SITE_BUCKET}",
-    )  # fmt: skip
-    assert named.exit_code == 0, named.output
+    assert len(list(gcs(emulator).bucket(SITE_BUCKET).list_blobs())) == 2
+    studies = (
+        healthcare(google).dicomStores().searchForStudies(parent=SITE_STORE, dicomWebPath="studies")
+    )
+    assert exists(studies)
+
+
+def test_a_store_appearing_in_a_named_dataset_meanwhile_keeps_the_dataset(
+    applied: Path, emulator: RunningEmulator, google: Google
+) -> None:
+    def add_fhir_store() -> None:
+        healthcare(google).fhirStores().create(
+            parent=SITE_DATASET, fhirStoreId="ehr", body={"version": "R4"}
+        ).execute()
+
+    dataset = f"healthcare.dataset:{SITE_DATASET}"
+    args = [str(applied), "--site", "st-marys", "--allow-delete", dataset]
+    code, output = destroy_at_prompt(emulator, args, add_fhir_store)
+    assert code == 1, output
+    assert f"- {dataset}  (delete)" in output
+    assert "refused: it holds 1 store(s): FHIR store ehr now (more than when planned)" in output
+    assert exists(healthcare(google).get(name=SITE_DATASET))
+    assert not exists(healthcare(google).dicomStores().get(name=SITE_STORE))  # it was empty
     assert not bucket_exists(emulator, SITE_BUCKET)
 
 

@@ -232,3 +232,26 @@ def test_an_import_waits_for_a_new_bucket_grant_to_take_effect(
     assert applied.exit_code == 0, applied.output
     assert "2 instances imported, 0 files failed" in applied.stderr
     assert len(import_calls(emulator)) >= 2
+
+
+def test_an_import_of_a_whole_bucket_never_reads_the_lease(
+    cli: CliFn, tmp_path: Path, emulator: RunningEmulator, google: Google
+) -> None:
+    """The lease goes to the declared bucket no import reads, not to the first bucket."""
+    declared = f"  - name: {BUCKET}\n    location: us-central1\n"
+    archive = f"  - name: {PROJECT}-archive\n    location: us-central1\n"
+    whole = BLUEPRINT.replace(URI, f"gs://{BUCKET}/**").replace(declared, declared + archive)
+    path = tmp_path / "whole.yaml"
+    path.write_text(whole, encoding="utf-8")
+    first = cli("apply", path, "--yes")
+    assert first.exit_code == 0, first.output
+    upload(emulator, dicom_files(2))
+    for _ in range(2):  # each run holds the lease while it imports every object of BUCKET
+        again = cli("apply", path, "--yes", "--reimport")
+        assert again.exit_code == 0, again.output
+        assert f"Lease: gs://{PROJECT}-archive/provision-locks/{PROJECT}.lease held by" in (
+            again.stderr
+        )
+    objects = google("storage", "v1").objects()
+    names = [o["name"] for o in objects.list(bucket=BUCKET).execute().get("items", [])]
+    assert not [n for n in names if n.startswith("provision-locks/")]

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import io
 import os
+import shutil
 import signal
 import socket
 import subprocess
@@ -23,7 +24,7 @@ from googleapiclient.http import MediaIoBaseUpload
 from provision.emulator.server import RunningEmulator
 from provision.gcp.api import GoogleApi
 from provision.gcp.credentials import Target
-from provision.lease import Lease, LeaseHeldError, LeaseLostError, Site, holding
+from provision.lease import Lease, LeaseHeldError, LeaseLostError, Site, holding, this_machine
 from tests.e2e.cli import FAST_ENV
 from tests.e2e.conftest import BILLING, PROJECT, CliFn, clear_journal, journal, set_faults
 
@@ -72,9 +73,15 @@ def lease_object(google: Any) -> dict[str, Any]:
 
 
 def plant_lease(
-    google: Any, *, holder: str, expires: datetime, host: str = "", pid: int = 0
+    google: Any,
+    *,
+    holder: str,
+    expires: datetime,
+    host: str = "",
+    pid: int = 0,
+    machine: tuple[str, str] = ("", ""),
 ) -> None:
-    """Another run's lease, written out-of-band."""
+    """Another run's lease, written out-of-band; `machine` is its (boot id, PID namespace)."""
     storage = google("storage", "v1")
     metadata = {
         "state": "held",
@@ -83,6 +90,8 @@ def plant_lease(
         "expires": expires.strftime("%Y-%m-%dT%H:%M:%S.%fZ"),
         "host": host,
         "pid": str(pid),
+        "bootId": machine[0],
+        "pidNamespace": machine[1],
     }
     storage.objects().insert(
         bucket=LOCKS,
@@ -362,18 +371,80 @@ def test_destroy_takes_the_lease_too(
     assert google("storage", "v1").buckets().get(bucket=LOCKS).execute()["name"] == LOCKS
 
 
+def dead_pid() -> int:
+    gone = subprocess.Popen([sys.executable, "-c", "pass"])
+    gone.wait()
+    return gone.pid
+
+
+def test_the_lease_of_a_dead_process_elsewhere_is_not_taken_over(
+    cli: CliFn, leased: Path, emulator: RunningEmulator, google: Any
+) -> None:
+    boot_id, pid_ns = this_machine()
+    expires = datetime.now(UTC) + timedelta(minutes=10)
+    relabel(leased, "prod")
+    for machine in (("", ""), (boot_id, "pid:[1]"), ("another-boot", pid_ns)):
+        # no boot id and namespace (an older lease), another PID namespace (a container), or
+        # another boot: the PID means nothing here, so the holder may well be running
+        plant_lease(
+            google,
+            holder="user:elsewhere@example.com",
+            expires=expires,
+            host=socket.gethostname(),
+            pid=dead_pid(),
+            machine=machine,
+        )
+        clear_journal(emulator)
+        refused = cli("apply", leased, "--yes")
+        assert refused.exit_code == 1, refused.output
+        assert "held by user:elsewhere@example.com" in refused.stderr
+        assert resource_writes(emulator) == [] and lease_writes(emulator) == []
+    assert labels(google)["env"] == "test"
+
+
+def test_a_second_apply_in_another_pid_namespace_does_not_take_a_live_lease(
+    leased: Path, emulator: RunningEmulator, google: Any
+) -> None:
+    if (
+        shutil.which("unshare") is None
+        or subprocess.run(
+            ["unshare", "--pid", "--fork", "true"], capture_output=True, check=False
+        ).returncode
+    ):
+        pytest.skip("cannot make a PID namespace here (unshare --pid)")
+    api = GoogleApi(Target(endpoint=emulator.base_url, label="emulator"))
+    running = Lease(api, Site(LOCKS, LEASE), run_id="aaaaaaaaaaaa", holder="user:first@example.com")
+    held = running.acquire(running.peek())  # this process, alive, holds the lease
+    relabel(leased, "prod")
+    clear_journal(emulator)
+    env = {**os.environ, **FAST_ENV, "PROVISION_ENDPOINT": emulator.base_url}
+    command = [sys.executable, "-m", "provision.cli", "apply", str(leased), "--yes"]
+    second = subprocess.run(
+        ["unshare", "--pid", "--fork", *command],
+        env=env,
+        capture_output=True,
+        text=True,
+        check=False,
+        timeout=120,
+    )
+    assert second.returncode == 1, second.stdout + second.stderr
+    assert "held by user:first@example.com (run aaaaaaaaaaaa)" in second.stderr
+    assert resource_writes(emulator) == []
+    assert lease_object(google)["metadata"]["runId"] == "aaaaaaaaaaaa"
+    assert running.release(held)
+
+
 def test_the_lease_of_a_dead_process_on_this_host_is_taken_over_at_once(
     cli: CliFn, leased: Path, emulator: RunningEmulator, google: Any
 ) -> None:
-    gone = subprocess.Popen([sys.executable, "-c", "pass"])
-    gone.wait()
     expires = datetime.now(UTC) + timedelta(minutes=10)
     plant_lease(
         google,
         holder="user:killed@example.com",
         expires=expires,
         host=socket.gethostname(),
-        pid=gone.pid,
+        pid=dead_pid(),
+        machine=this_machine(),
     )
     relabel(leased, "prod")
     applied = cli("apply", leased, "--yes")
@@ -389,6 +460,7 @@ def test_the_lease_of_a_dead_process_on_this_host_is_taken_over_at_once(
             expires=expires,
             host=socket.gethostname(),
             pid=alive.pid,
+            machine=this_machine(),
         )
         relabel(leased, "staging")
         refused = cli("apply", leased, "--yes")

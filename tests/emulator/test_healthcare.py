@@ -343,6 +343,54 @@ def test_notification_config_and_configs_are_not_compatible(hc: Resource) -> Non
     assert moved == {"name": STORE, "notificationConfigs": [topic, other]}
 
 
+@pytest.mark.parametrize(
+    ("kind", "body"),
+    [("fhirStores", {"version": "R4"}), ("hl7V2Stores", {}), ("consentStores", {})],
+)
+def test_fhir_hl7v2_and_consent_stores_exist_list_and_go_with_their_dataset(
+    hc: Resource, kind: str, body: dict[str, Any]
+) -> None:
+    _create_dataset(hc)
+    stores = getattr(_datasets(hc), kind)()
+    id_param = f"{kind[:-1]}Id"
+    assert stores.list(parent=DATASET).execute() == {}  # proto3 JSON: an empty list is absent
+    labels = {"labels": {"team": "ehr"}}
+    for store_id in ("a", "b", "c"):
+        created = stores.create(parent=DATASET, body={**body, **labels}, **{id_param: store_id})
+        assert created.execute() == {"name": f"{DATASET}/{kind}/{store_id}", **body, **labels}
+    with pytest.raises(HttpError) as duplicate:
+        stores.create(parent=DATASET, body=body, **{id_param: "a"}).execute()
+    assert duplicate.value.resp.status == 409
+    with pytest.raises(HttpError) as unknown:
+        stores.create(parent=DATASET, body={**body, "bogus": 1}, **{id_param: "d"}).execute()
+    assert unknown.value.resp.status == 400 and 'Unknown name "bogus"' in _error(unknown)["message"]
+    first = stores.list(parent=DATASET, pageSize=2).execute()
+    rest = stores.list(parent=DATASET, pageSize=2, pageToken=first["nextPageToken"]).execute()
+    names = [s["name"] for s in first[kind] + rest[kind]]
+    assert names == [f"{DATASET}/{kind}/{i}" for i in ("a", "b", "c")]
+    assert "nextPageToken" not in rest
+    filtered = stores.list(parent=DATASET, filter="labels.team=ehr").execute()[kind]
+    assert len(filtered) == 3
+    assert stores.get(name=f"{DATASET}/{kind}/a").execute()["name"] == f"{DATASET}/{kind}/a"
+    assert stores.delete(name=f"{DATASET}/{kind}/a").execute() == {}
+    with pytest.raises(HttpError) as gone:
+        stores.get(name=f"{DATASET}/{kind}/a").execute()
+    assert gone.value.resp.status == 404
+    _datasets(hc).delete(name=DATASET).execute()
+    _create_dataset(hc)
+    assert stores.list(parent=DATASET).execute() == {}
+
+
+def test_a_fhir_store_needs_a_version(hc: Resource) -> None:
+    _create_dataset(hc)
+    fhir = _datasets(hc).fhirStores()
+    for body in ({}, {"version": "VERSION_UNSPECIFIED"}, {"version": "R6"}):
+        with pytest.raises(HttpError) as refused:
+            fhir.create(parent=DATASET, fhirStoreId="ehr", body=body).execute()
+        assert refused.value.resp.status == 400, body
+    assert fhir.list(parent=DATASET).execute() == {}
+
+
 def test_healthcare_iam(hc: Resource) -> None:
     _create_dataset(hc)
     _stores(hc).create(parent=DATASET, dicomStoreId="main", body={}).execute()

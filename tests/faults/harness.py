@@ -191,6 +191,13 @@ class Figures:
     bindings_lost: int = 0
     duplicate_objects: int = 0
     secrets_found: int = 0
+    races: int = 0
+    """Destroys raced by data written into what they remove."""
+    data_lost: int = 0
+    """Data written during such a race that was deleted (must stay 0)."""
+    races_in_window: int = 0
+    """Studies stored between destroy's last search of a store and its delete (deleted with
+    it: Healthcare has no conditional delete)."""
     lock: threading.Lock = field(default_factory=threading.Lock, repr=False)
 
     def add(self, **counts: int) -> None:
@@ -203,7 +210,9 @@ class Figures:
             f"runs {self.runs}, faults injected {self.faults_injected}, "
             f"kills survived {self.kills_survived}/{self.kills}, "
             f"concurrent bindings {self.concurrent_bindings} (lost {self.bindings_lost}), "
-            f"duplicate objects {self.duplicate_objects}, secrets found {self.secrets_found}"
+            f"duplicate objects {self.duplicate_objects}, secrets found {self.secrets_found}, "
+            f"destroy races {self.races} (data lost {self.data_lost}, "
+            f"{self.races_in_window} in the window)"
         )
 
 

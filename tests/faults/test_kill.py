@@ -19,7 +19,7 @@ from pathlib import Path
 import pytest
 
 from provision.emulator.server import RunningEmulator
-from tests.e2e.cli import FAST_ENV
+from tests.e2e.cli import FAST_ENV, run_cli
 from tests.faults import harness
 from tests.faults.conftest import Baseline
 
@@ -27,14 +27,34 @@ LATENCY_MS = 15
 """Emulator latency while the process to kill runs, so each boundary can be caught."""
 
 
-def apply_process(blueprint: Path, emulator: RunningEmulator) -> subprocess.Popen[bytes]:
+def cli_process(emulator: RunningEmulator, *args: str | Path) -> subprocess.Popen[bytes]:
+    """`provision ARGS` as a real process against the emulator (fast retry timing)."""
     env = {**os.environ, **FAST_ENV, "PROVISION_ENDPOINT": emulator.base_url}
     return subprocess.Popen(
-        [sys.executable, "-m", "provision.cli", "apply", str(blueprint), "--yes"],
+        [sys.executable, "-m", "provision.cli", *map(str, args)],
         env=env,
         stdout=subprocess.DEVNULL,
         stderr=subprocess.DEVNULL,
     )
+
+
+def apply_process(blueprint: Path, emulator: RunningEmulator) -> subprocess.Popen[bytes]:
+    return cli_process(emulator, "apply", blueprint, "--yes")
+
+
+def kill_once_it_holds_the_lease(
+    process: subprocess.Popen[bytes], emulator: RunningEmulator
+) -> None:
+    """SIGKILL `process` as soon as the emulator has answered its first write of the lease."""
+    deadline = time.monotonic() + 60
+    while not any(
+        e.mutating and "provision-locks" in e.path + e.query
+        for e in emulator.world.journal.entries()
+    ):
+        assert process.poll() is None and time.monotonic() < deadline, "never took the lease"
+        time.sleep(0.0005)
+    process.send_signal(signal.SIGKILL)
+    process.wait()
 
 
 def kill_after(process: subprocess.Popen[bytes], emulator: RunningEmulator, k: int) -> bool:
@@ -104,16 +124,36 @@ def test_apply_killed_while_holding_the_lease_converges_on_the_next_run(
     )
     harness.control(emulator, "settings", {"latency_ms": LATENCY_MS})
     emulator.world.journal.clear()
-    process = apply_process(blueprint, emulator)
-    deadline = time.monotonic() + 60
-    while not any(
-        e.mutating and "provision-locks" in e.path + e.query
-        for e in emulator.world.journal.entries()
-    ):
-        assert process.poll() is None and time.monotonic() < deadline, "never took the lease"
-        time.sleep(0.0005)
-    process.send_signal(signal.SIGKILL)
-    process.wait()
+    kill_once_it_holds_the_lease(apply_process(blueprint, emulator), emulator)
     harness.control(emulator, "settings", {"latency_ms": 0})
     rerun = harness.apply(blueprint, emulator)
     assert rerun.exit_code == 0, rerun.output
+
+
+@pytest.mark.parametrize("command", ["destroy", "onboard"])
+def test_destroy_or_onboard_killed_holding_the_lease_is_finished_by_the_rerun(
+    command: str, emulator: RunningEmulator, blueprint: Path
+) -> None:
+    """The rerun takes the dead run's lease over at once, plans again under it (the dead run
+    may have changed the project) and finishes the job."""
+    harness.reset(emulator)
+    assert harness.apply(blueprint, emulator).exit_code == 0  # the lease's bucket exists now
+    args: list[str | Path]
+    if command == "destroy":
+        args = ["destroy", blueprint, "--site", "general", "--yes"]
+    else:
+        args = ["onboard", "st-marys", "--blueprint", blueprint, "--yes"]
+    harness.control(emulator, "settings", {"latency_ms": LATENCY_MS})
+    emulator.world.journal.clear()
+    kill_once_it_holds_the_lease(cli_process(emulator, *args), emulator)
+    harness.control(emulator, "settings", {"latency_ms": 0})
+    rerun = run_cli(*args, env={"PROVISION_ENDPOINT": emulator.base_url})
+    harness.FIGURES.add(runs=2, kills=1, kills_survived=int(rerun.exit_code == 0))
+    assert rerun.exit_code == 0, rerun.output
+    assert ": its process is gone)" in rerun.stderr
+    again = run_cli(*args, env={"PROVISION_ENDPOINT": emulator.base_url})
+    assert again.exit_code == 0, again.output
+    if command == "destroy":
+        assert "Nothing to remove." in again.stdout
+    else:
+        assert "No changes." in again.stdout

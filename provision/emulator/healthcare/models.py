@@ -1,8 +1,9 @@
 """Cloud Healthcare v1 admin state and rules: locations, datasets, DICOM stores, their IAM
 policies, dataset-scoped operations, and DICOM imports from the emulator's Cloud Storage.
 
-Collections (key in parentheses): `datasets` and `dicom_stores` (full resource name with the
-project ID, e.g. `projects/p/locations/l/datasets/d/dicomStores/s`). Instances live in the
+Collections (key in parentheses): `datasets`, `dicom_stores` and `other_stores` (FHIR, HL7v2 and
+consent stores; full resource name with the project ID, e.g.
+`projects/p/locations/l/datasets/d/dicomStores/s`). Instances live in the
 collection owned by `provision.emulator.dicomweb.instances`, which imports share with STOW-RS.
 Policies use the shared policies collection under the resource name.
 """
@@ -14,6 +15,7 @@ import functools
 import re
 import zoneinfo
 from collections.abc import Callable, Mapping
+from dataclasses import dataclass
 from typing import Any
 
 from provision.emulator.core import iam, lro
@@ -25,6 +27,7 @@ from provision.emulator.storage import models as storage
 SERVICE = "healthcare.googleapis.com"
 DATASETS = "datasets"
 DICOM_STORES = "dicom_stores"
+OTHER_STORES = "other_stores"
 
 LOCATIONS: tuple[str, ...] = (
     "northamerica-northeast1",
@@ -86,6 +89,63 @@ NOT_COMPATIBLE = (
     "deprecated, please use NotificationConfigs instead"
 )
 _TOPIC = re.compile(r"^projects/[^/]+/topics/[^/]+$")
+
+
+@dataclass(frozen=True)
+class StoreType:
+    """A store type the emulator holds but does not serve data for: FHIR, HL7v2, consent."""
+
+    segment: str
+    """The collection in the resource name and the list answer's key (`fhirStores`)."""
+    kind: str
+    """How messages name it (`FHIR store`)."""
+    message: str
+    """The proto message name, for unknown-field errors (`fhir_store`)."""
+    fields: frozenset[str]
+    """The fields of the v1 resource (discovery `FhirStore`, ...)."""
+
+
+FHIR_FIELDS = frozenset(
+    [
+        "name",
+        "version",
+        "labels",
+        "bulkExportGcsDestination",
+        "complexDataTypeReferenceParsing",
+        "consentConfig",
+        "defaultSearchHandlingStrict",
+        "disableReferentialIntegrity",
+        "disableResourceVersioning",
+        "enableUpdateCreate",
+        "notificationConfig",
+        "notificationConfigs",
+        "streamConfigs",
+        "validationConfig",
+    ]
+)
+STORE_TYPES: dict[str, StoreType] = {
+    t.segment: t
+    for t in (
+        StoreType("fhirStores", "FHIR store", "fhir_store", FHIR_FIELDS),
+        StoreType(
+            "hl7V2Stores",
+            "HL7v2 store",
+            "hl7_v2_store",
+            frozenset(
+                {"name", "labels", "notificationConfigs", "parserConfig", "rejectDuplicateMessage"}
+            ),
+        ),
+        StoreType(
+            "consentStores",
+            "consent store",
+            "consent_store",
+            frozenset({"name", "labels", "defaultConsentTtl", "enableConsentCreateOnUpdate"}),
+        ),
+    )
+}
+"""Keyed by name segment. Only their existence matters here (a dataset holding one is not
+empty); their contents (FHIR resources, HL7v2 messages, consents) are not emulated."""
+FHIR_VERSIONS = frozenset({"DSTU2", "STU3", "R4", "R5"})
 
 
 # ----- names and validation
@@ -297,6 +357,8 @@ def delete_dataset(world: World, name: str) -> None:
     """Delete the dataset and everything in it: stores, instances, policies, operations."""
     for store in world.store.values(DICOM_STORES, f"{name}/"):
         delete_store(world, store["name"])
+    for key, _ in world.store.items(OTHER_STORES, f"{name}/"):
+        delete_other_store(world, key)
     for key, _ in world.store.items(OPERATIONS, f"{name}/operations/"):
         world.store.delete(OPERATIONS, key)
     iam.delete_policy(world, name)
@@ -365,6 +427,51 @@ def delete_store(world: World, name: str) -> None:
 def list_stores(world: World, dataset_name: str, label_filter: str | None) -> list[dict[str, Any]]:
     prefix = f"{dataset_name}/dicomStores/"
     stores = world.store.values(DICOM_STORES, prefix)
+    if label_filter:
+        match = compile_label_filter(label_filter)
+        stores = [store for store in stores if match(store.get("labels") or {})]
+    return stores
+
+
+def create_other_store(
+    world: World, store_type: StoreType, name: str, body: Mapping[str, Any]
+) -> dict[str, Any]:
+    """A FHIR, HL7v2 or consent store (synchronous, like a DICOM store). A FHIR store needs a
+    `version` (Google: "Version is required for every FHIR store"; the 400 text is unverified)."""
+    reject_unknown_fields(body, store_type.fields, store_type.message)
+    if store_type.segment == "fhirStores" and body.get("version") not in FHIR_VERSIONS:
+        raise invalid_argument(f"version is required: one of {', '.join(sorted(FHIR_VERSIONS))}.")
+    if find_other_store(world, name) is not None:
+        raise ApiError("ALREADY_EXISTS", "already exists")
+    record = {**copy.deepcopy(dict(body)), "name": name}
+    if body.get("labels"):
+        record["labels"] = check_store_labels(body["labels"])
+    world.store.put(OTHER_STORES, name, record)
+    return record
+
+
+def find_other_store(world: World, name: str) -> dict[str, Any] | None:
+    return world.store.get(OTHER_STORES, name)
+
+
+def require_other_store(world: World, store_type: StoreType, name: str) -> dict[str, Any]:
+    store = find_other_store(world, name)
+    if store is None:
+        raise not_found(store_type.kind, name)
+    return store
+
+
+def delete_other_store(world: World, name: str) -> None:
+    iam.delete_policy(world, name)
+    world.store.delete(OTHER_STORES, name)
+
+
+def list_other_stores(
+    world: World, store_type: StoreType, dataset_name: str, label_filter: str | None
+) -> list[dict[str, Any]]:
+    """The dataset's stores of one type; `filter` is supported on labels only (as for DICOM
+    stores), anything else is a 400."""
+    stores = world.store.values(OTHER_STORES, f"{dataset_name}/{store_type.segment}/")
     if label_filter:
         match = compile_label_filter(label_filter)
         stores = [store for store in stores if match(store.get("labels") or {})]

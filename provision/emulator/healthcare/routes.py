@@ -1,5 +1,6 @@
 """Cloud Healthcare v1 admin API over HTTP: locations, datasets, DICOM stores, IAM, operations
-and `dicomStores.import`.
+and `dicomStores.import`; FHIR, HL7v2 and consent stores exist (create, get, list, delete)
+without contents.
 
 Every call first requires the API to be enabled on the project (403 SERVICE_DISABLED otherwise,
 or 403 "(or it may not exist)" for an unknown project), then a supported location.
@@ -226,6 +227,47 @@ def test_store_permissions(ctx: Ctx) -> dict[str, Any]:
     return _tested(ctx)
 
 
+# ----- FHIR, HL7v2 and consent stores (existence only)
+
+
+def _other_store_name(ctx: Ctx, store_type: models.StoreType) -> tuple[Names, str]:
+    names, dataset = _dataset(ctx)
+    return names, f"{dataset['name']}/{store_type.segment}/{ctx.params['store']}"
+
+
+def other_store_handlers(store_type: models.StoreType) -> dict[str, Callable[[Ctx], Any]]:
+    """`create`, `get`, `list` and `delete` of one store type (e.g. `fhirStores`)."""
+    id_param = f"{store_type.segment[:-1]}Id"  # fhirStoreId, hl7V2StoreId, consentStoreId
+
+    def create(ctx: Ctx) -> dict[str, Any]:
+        names, dataset = _dataset(ctx)
+        store_id = models.check_id(ctx.query.get(id_param), id_param, store_type.kind)
+        name = f"{dataset['name']}/{store_type.segment}/{store_id}"
+        return models.render(
+            models.create_other_store(ctx.world, store_type, name, ctx.json()), names
+        )
+
+    def get(ctx: Ctx) -> dict[str, Any]:
+        names, name = _other_store_name(ctx, store_type)
+        return models.render(models.require_other_store(ctx.world, store_type, name), names)
+
+    def listing(ctx: Ctx) -> dict[str, Any]:
+        names, dataset = _dataset(ctx)
+        stores = models.list_other_stores(
+            ctx.world, store_type, dataset["name"], ctx.query.get("filter")
+        )
+        page, token = _page(ctx, [models.render(s, names) for s in stores], 100, 1000)
+        return _listing(store_type.segment, page, token)
+
+    def delete(ctx: Ctx) -> dict[str, Any]:
+        _, name = _other_store_name(ctx, store_type)
+        models.require_other_store(ctx.world, store_type, name)
+        models.delete_other_store(ctx.world, name)
+        return {}
+
+    return {"create": create, "get": get, "list": listing, "delete": delete}
+
+
 def import_dicom(ctx: Ctx) -> dict[str, Any]:
     names, store = _store(ctx)
     body = ctx.json()
@@ -283,7 +325,18 @@ def routes(world: World) -> list[Route]:
         )
         return Route(method, template, handler, "healthcare", f"{PREFIX}.{method_id}", mutating)
 
+    other_stores = []
+    for segment, store_type in models.STORE_TYPES.items():
+        handlers = other_store_handlers(store_type)
+        collection, item = f"{DATASET}/{segment}", f"{DATASET}/{segment}/{{store}}"
+        other_stores += [
+            route("POST", collection, handlers["create"], f"datasets.{segment}.create"),
+            route("GET", collection, handlers["list"], f"datasets.{segment}.list"),
+            route("GET", item, handlers["get"], f"datasets.{segment}.get"),
+            route("DELETE", item, handlers["delete"], f"datasets.{segment}.delete"),
+        ]
     return [
+        *other_stores,
         route("GET", V1, list_locations, "list"),
         route("GET", LOCATION, get_location, "get"),
         route("POST", DATASETS, create_dataset, "datasets.create"),

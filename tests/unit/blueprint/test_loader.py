@@ -411,3 +411,35 @@ def test_diagnostics_with_and_without_positions_sort_together() -> None:
         [Diagnostic("a.yaml", 3, 1, "x", "later"), Diagnostic("a.yaml", None, None, "", "first")]
     )
     assert [d.message for d in error.diagnostics] == ["first", "later"]
+
+
+READS_ALL = VALID.replace(
+    "uri: gs://imaging-test-1-import/**.dcm", "uri: gs://imaging-test-1-import/**"
+)
+
+
+def test_an_import_that_would_read_the_lease_object_is_an_error(files: Files) -> None:
+    only_bucket = errors(files.write("bp.yaml", READS_ALL))
+    assert [(d.line, d.column, d.path) for d in only_bucket] == [(16, 10, "imports[0].uri")]
+    assert "every bucket this blueprint declares is read by an import that would also read " in (
+        only_bucket[0].message
+    )
+    assert "set lease.bucket to a bucket no import reads" in only_bucket[0].message
+    leased = errors(
+        files.write("leased.yaml", READS_ALL + "lease:\n  bucket: imaging-test-1-import\n")
+    )
+    assert [d.path for d in leased] == ["imports[0].uri"]
+    assert (
+        "would read the lease object "
+        "gs://imaging-test-1-import/provision-locks/imaging-test-1.lease (lease.bucket)"
+    ) in leased[0].message
+
+
+def test_a_bucket_no_import_reads_or_lease_bucket_elsewhere_is_valid(files: Files) -> None:
+    elsewhere = READS_ALL + "lease:\n  bucket: platform-state\n"
+    assert load(files.write("elsewhere.yaml", elsewhere)).warnings == ()
+    second = READS_ALL.replace(
+        "buckets:\n  - name: imaging-test-1-import\n",
+        "buckets:\n  - name: imaging-test-1-import\n  - name: imaging-test-1-state\n",
+    )
+    assert load(files.write("second.yaml", second)).warnings == ()
