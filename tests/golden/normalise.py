@@ -44,7 +44,7 @@ def normalise(text: str, literals: Mapping[str, str]) -> str:
 
 
 def _bounded(value: str) -> re.Pattern[str]:
-    return re.compile(rf"(?<![A-Za-z0-9_.=-]){re.escape(value)}(?![A-Za-z0-9_=-])")
+    return re.compile(rf"(?<![A-Za-z0-9_.-]){re.escape(value)}(?![A-Za-z0-9_=-])")
 
 
 def _answer_strings(value: Any) -> Iterator[str]:

@@ -16,6 +16,9 @@ RETRIED_BY_THE_TOOL = frozenset({429, 500, 502, 503, 504})
 """Statuses the tool retries: a recorded one marks a moment of Google's (an overload, a
 propagation delay), not a shape to compare."""
 TIMING_FIELDS = ("done", "response", "error", "metadata")
+NORMALISED_ETAG = "abcdef0123A="
+"""The etag Config Connector's recordings put everywhere; a request carrying it is sent with the
+etag the emulator answered last (read-modify-writes send back the etag they read)."""
 """Operation fields that depend on how far an operation got when it was polled."""
 
 
@@ -41,6 +44,8 @@ def replay(emulator: RunningEmulator, path: Path, values: dict[str, str]) -> lis
         if recorded is not None or answer is not None:
             differences += [f"{where}: {d}" for d in exchanges.shape_differences(recorded, answer)]
         exchanges.learn(exchange.answer(), answer, values)
+        if isinstance(answer, dict) and isinstance(answer.get("etag"), str):
+            values["_etag"] = answer["etag"]
     return differences
 
 
@@ -51,7 +56,8 @@ def _send(
     if headers.get("x-recorded-body") == "base64":
         body = base64.b64decode(exchange.request_body)
     else:
-        body = exchanges.substitute(exchange.request_body, values).encode()
+        text = exchanges.substitute(exchange.request_body, values)
+        body = text.replace(NORMALISED_ETAG, values.get("_etag", NORMALISED_ETAG)).encode()
     sent = {"Content-Type": headers.get("content-type", "application/json")} if body else {}
     connection = http.client.HTTPConnection(urlsplit(emulator.base_url).netloc, timeout=10)
     connection.request(exchange.method, target, body=body or None, headers=sent)

@@ -3,8 +3,10 @@ with every exchange of the tool recorded (`PROVISION_RECORD`)."""
 
 from __future__ import annotations
 
+import os
 import shutil
-from collections.abc import Mapping
+from collections.abc import Iterator, Mapping
+from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -57,9 +59,21 @@ def write_blueprints(
     return destination / "dev.yaml"
 
 
+@contextmanager
+def environment(env: Mapping[str, str]) -> Iterator[None]:
+    """`env` in os.environ for the duration (as the CLI runs see it)."""
+    saved = dict(os.environ)
+    os.environ.update(env)
+    try:
+        yield
+    finally:
+        os.environ.clear()
+        os.environ.update(saved)
+
+
 def upload_samples(target: Target, bucket: str, prefix: str, count: int) -> None:
     """Synthetic DICOM files into `gs://bucket/prefix/`, through the tool's own gateway (so a
-    recording holds them too)."""
+    recording, `PROVISION_RECORD`, holds them too)."""
     api = GoogleApi(target)
     for sample in samples.generate(count, seed=len(bucket), studies=2):
         name = f"{prefix.rstrip('/')}/{sample.path}"
@@ -93,8 +107,9 @@ def demo(blueprint: Path, project_id: str, target: Target, env: Mapping[str, str
         run(["plan", bp], env),
         run(["apply", bp, "--yes"], env),
     ]
-    upload_samples(target, f"{project_id}-dicom-import", "dicom/", 6)
-    upload_samples(target, f"{project_id}-general-import", "dicom/", 2)
+    with environment(env):
+        upload_samples(target, f"{project_id}-dicom-import", "dicom/", 6)
+        upload_samples(target, f"{project_id}-general-import", "dicom/", 2)
     steps += [
         run(["apply", bp, "--yes"], env),
         run(["verify", bp], env),
@@ -103,6 +118,7 @@ def demo(blueprint: Path, project_id: str, target: Target, env: Mapping[str, str
     configs = str(blueprint.parent.parent / "out" / SITE)
     onboard = ["onboard", SITE, "--blueprint", bp, "--yes", "--config-dir", configs]
     steps.append(run(onboard, env))
-    upload_samples(target, f"{project_id}-{SITE}-import", "dicom/", 3)
+    with environment(env):
+        upload_samples(target, f"{project_id}-{SITE}-import", "dicom/", 3)
     steps += [run(onboard, env), run(["destroy", bp, "--site", SITE, "--yes"], env)]
     return steps

@@ -128,8 +128,11 @@ def _render(record: dict[str, Any]) -> dict[str, Any]:
     must be the caller's own copy (as every `Store.get` returns) and not be changed afterwards."""
     policy: dict[str, Any] = {}
     bindings = record.get("bindings") or []
-    if bindings:
+    if bindings or record.get("written"):
+        # A policy never set is only its etag; once set, even to nothing, it has a version
+        # (golden iam__iampartialpolicy__resources__{project,kmscryptokey,pubsubtopic}).
         policy["version"] = 3 if has_conditions(bindings) else 1
+    if bindings:
         policy["bindings"] = bindings
     if record.get("auditConfigs"):
         policy["auditConfigs"] = record["auditConfigs"]
@@ -162,7 +165,11 @@ def set_policy(
     bindings = policy.get("bindings") or []
     _validate_bindings(world, bindings, policy.get("version"), flavor, uniform_access)
     mask = {part.strip() for part in (update_mask or "bindings,etag").split(",")}
-    new_record = {"bindings": record.get("bindings", []), "revision": int(record["revision"]) + 1}
+    new_record = {
+        "bindings": record.get("bindings", []),
+        "revision": int(record["revision"]) + 1,
+        "written": True,
+    }
     if "auditConfigs" in record:
         new_record["auditConfigs"] = record["auditConfigs"]
     if "bindings" in mask:

@@ -223,7 +223,8 @@ def _operation(
     return lro.start(world, name, metadata=metadata, response=response)
 
 
-def _save(world: World, project: dict[str, Any]) -> None:
+def save(world: World, project: dict[str, Any]) -> None:
+    """Store a changed project (new update time and etag)."""
     project["updateTime"] = world.now_rfc3339()
     project["etag"] = _etag(world)
     world.store.put(PROJECTS, project["projectId"], project)
@@ -238,7 +239,7 @@ def start_delete(world: World, ref: str) -> dict[str, Any]:
         )
     project["state"] = "DELETE_REQUESTED"
     project["deleteTime"] = world.now_rfc3339()
-    _save(world, project)
+    save(world, project)
     return _operation(world, "dp", {"@type": TYPE_PREFIX + "DeleteProjectMetadata"}, project)
 
 
@@ -251,7 +252,7 @@ def start_undelete(world: World, ref: str) -> dict[str, Any]:
         )
     project["state"] = "ACTIVE"
     project.pop("deleteTime", None)
-    _save(world, project)
+    save(world, project)
     return _operation(world, "up", {"@type": TYPE_PREFIX + "UndeleteProjectMetadata"}, project)
 
 
@@ -281,7 +282,7 @@ def start_update(
                 project.pop("labels", None)
         elif path:
             raise invalid_argument(f"Invalid update mask path: {path}.")
-    _save(world, project)
+    save(world, project)
     return _operation(world, "up", {"@type": TYPE_PREFIX + "UpdateProjectMetadata"}, project)
 
 

@@ -1,5 +1,6 @@
 """Cloud Resource Manager v1 projects over HTTP (what gcloud and Terraform call): `get`,
-`create`, `list`, `getIamPolicy`, `setIamPolicy` and `operations.get`, on the same projects as
+`create`, `list`, `update`, `delete`, `getIamPolicy`, `setIamPolicy` and `operations.get`, on
+the same projects as
 v3 (a project made through either version is seen through both).
 
 A v1 Project (cloudresourcemanager.v1.json) differs from v3's: `projectNumber` (an int64 string)
@@ -66,12 +67,17 @@ def render(project: Mapping[str, Any]) -> dict[str, Any]:
 
 
 def v3_parent(parent: Any) -> str | None:
-    """A v1 `parent` ResourceId as v3's `organizations/N` / `folders/N` (None without one)."""
+    """A v1 `parent` ResourceId as v3's `organizations/N` / `folders/N` (None without one).
+
+    Google also accepts an `id` that repeats the collection (`{"type": "organization", "id":
+    "organizations/N"}`, golden iam__iampartialpolicy__resources__project); it is read as N.
+    """
     if parent in (None, {}):
         return None
     if not isinstance(parent, dict) or parent.get("type") not in PARENT_TYPES:
         raise models.field_issue("parent", "parent type must be organization or folder")
-    return f"{PARENT_TYPES[parent['type']]}/{parent.get('id', '')}"
+    collection = PARENT_TYPES[parent["type"]]
+    return f"{collection}/{str(parent.get('id', '')).removeprefix(collection + '/')}"
 
 
 # ----- handlers
@@ -91,14 +97,38 @@ def create_project(ctx: Ctx) -> dict[str, Any]:
         labels=body.get("labels"),
     )
     name = f"operations/cp.{ctx.world.ids.digits(19)}"
-    metadata = {
-        "@type": TYPE_PREFIX + "ProjectCreationStatus",
-        "createTime": project["createTime"],
-        "gettable": True,
-        "ready": True,
-    }
+    metadata = {"@type": TYPE_PREFIX + "ProjectCreationStatus", "gettable": True, "ready": True}
     response = {"@type": TYPE_PREFIX + "Project", **render(project)}
     return lro.start(ctx.world, name, metadata=metadata, response=response)
+
+
+def update_project(ctx: Ctx) -> dict[str, Any]:
+    """`projects.update` (PUT): the display `name` and `labels` take the body's values (absent
+    ones are cleared); the answer is the updated Project, at once."""
+    project = require(ctx.world, ctx.params["project"])
+    if project["state"] != "ACTIVE":
+        raise ApiError("FAILED_PRECONDITION", "The project is not in the ACTIVE state.")
+    body = ctx.json()
+    models.validate_display_name(body.get("name"))
+    models.validate_labels(body.get("labels"))
+    for key, value in (("displayName", body.get("name")), ("labels", body.get("labels"))):
+        if value:
+            project[key] = dict(value) if key == "labels" else value
+        else:
+            project.pop(key, None)
+    models.save(ctx.world, project)
+    return render(project)
+
+
+def delete_project(ctx: Ctx) -> dict[str, Any]:
+    """`projects.delete`: marks the project DELETE_REQUESTED; answers `{}` at once (v1 has no
+    operation for it, as recorded)."""
+    project = require(ctx.world, ctx.params["project"])
+    if project["state"] == "ACTIVE":
+        project["state"] = "DELETE_REQUESTED"
+        project["deleteTime"] = ctx.world.now_rfc3339()
+        models.save(ctx.world, project)
+    return {}
 
 
 def list_projects(ctx: Ctx) -> dict[str, Any]:
@@ -150,6 +180,8 @@ def routes(world: World) -> list[Route]:
         route("GET", "/v1/projects", list_projects, "projects.list", False),
         route("POST", "/v1/projects", create_project, "projects.create", True),
         route("GET", project, get_project, "projects.get", False),
+        route("PUT", project, update_project, "projects.update", True),
+        route("DELETE", project, delete_project, "projects.delete", True),
         route("POST", f"{project}:getIamPolicy", get_iam_policy, "projects.getIamPolicy", False),
         route("POST", f"{project}:setIamPolicy", set_iam_policy, "projects.setIamPolicy", True),
         *operations,

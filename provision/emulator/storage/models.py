@@ -314,12 +314,8 @@ def insert_bucket(world: World, project: dict[str, Any], body: dict[str, Any]) -
     for key in BUCKET_WRITABLE:
         if key in body and key not in record and body[key] is not None:
             record[key] = copy.deepcopy(body[key])
-    if "softDeletePolicy" in body and isinstance(body["softDeletePolicy"], dict):
-        seconds = body["softDeletePolicy"].get("retentionDurationSeconds", SOFT_DELETE_SECONDS)
-        record["softDeletePolicy"] = {
-            "effectiveTime": now,
-            "retentionDurationSeconds": str(seconds),
-        }
+    if "softDeletePolicy" in body:
+        record["softDeletePolicy"] = _soft_delete_policy(world, body["softDeletePolicy"], None)
     world.store.put(BUCKETS, name, record)
     world.store.put(
         POLICIES,
@@ -403,6 +399,8 @@ def patch_bucket(
             record["iamConfiguration"] = new
         elif key == "softDeletePolicy":
             record["softDeletePolicy"] = _soft_delete_policy(world, value, record.get(key))
+        elif key == "lifecycle" and not (value or {}).get("rule"):
+            record.pop(key, None)  # no rules is no lifecycle (golden storagebucketbasic, PATCH)
         elif value is None:
             record.pop(key, None)
         else:
@@ -423,6 +421,8 @@ def _soft_delete_policy(
     seconds = str((wanted or {}).get("retentionDurationSeconds", SOFT_DELETE_SECONDS))
     if current and current.get("retentionDurationSeconds") == seconds:
         return current
+    if seconds == "0":  # soft delete off: no effective time (golden storagebucketbasic, PATCH)
+        return {"retentionDurationSeconds": "0"}
     return {"effectiveTime": world.now_rfc3339(), "retentionDurationSeconds": seconds}
 
 
