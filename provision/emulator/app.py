@@ -133,6 +133,8 @@ class EmulatorApp:
         data = response.body if isinstance(response, Answer) else response.get_data()
         self.answer_log.count()
         found = self.gate.described(route) if route is not None else None
+        if route is not None and found is None:
+            return  # outside discovery (the OAuth token endpoint): its own formats, RFC 6749's
         doc, method = found if found is not None else (None, None)
         name = f"{route.api}.{route.method_id}" if route is not None else "unknown"
         try:

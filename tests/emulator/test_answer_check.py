@@ -147,3 +147,14 @@ def test_the_emulator_logs_a_wrong_answer_with_method_field_and_test(tmp_path: P
     assert violation["test"].endswith(
         "test_the_emulator_logs_a_wrong_answer_with_method_field_and_test"
     )
+
+
+def test_routes_outside_discovery_keep_their_own_formats(tmp_path: Path) -> None:
+    """The OAuth token endpoint answers errors as RFC 6749 says, not in a Google envelope."""
+    log = tmp_path / "violations.jsonl"
+    app = EmulatorApp(World(store=Store()))
+    app.answer_log = answers.AnswerLog(str(log))
+    answer = Client(app).post("/token", data={"grant_type": "nonsense"})
+    assert answer.status_code == 400
+    assert "error" in answer.get_json()
+    assert not log.exists()
