@@ -28,7 +28,7 @@ from provision.emulator.core import fields
 from provision.emulator.core.answers import AnswerLog, Violation, check_answer
 from provision.emulator.core.errors import ApiError
 from provision.emulator.core.faults import RESET, Faults, injected_error
-from provision.emulator.core.gate import Gate
+from provision.emulator.core.gate import Gate, unserved_routes
 from provision.emulator.core.journal import Entry
 from provision.emulator.core.routing import (
     CORS_HEADERS,
@@ -45,6 +45,13 @@ from provision.emulator.core.routing import (
 from provision.emulator.core.world import World
 from provision.emulator.storage import batch
 
+BAD_GATEWAY_PAGE = (
+    b"<!DOCTYPE html>\n<html lang=en>\n<meta charset=utf-8>\n<title>Error 502 (Server Error)!!1"
+    b"</title>\n<p><b>502.</b> <ins>That\xe2\x80\x99s an error.</ins>\n<p>The server encountered "
+    b"a temporary error and could not complete your request.<p>Please try again in 30 seconds. "
+    b"<ins>That\xe2\x80\x99s all we know.</ins>\n"
+)
+"""What Google's front end answers for a 502 (an HTML page, not an API error)."""
 CONNECTION_SOCKET = "provision.emulator.socket"
 """Environ key under which the server passes the request's connection socket (see server.py);
 absent when the app is called without a connection (werkzeug's test client)."""
@@ -65,6 +72,7 @@ class EmulatorApp:
         self.world = world
         self.router = Router(api_routes(world))
         self.gate = Gate(self.router.routes)
+        self.unserved = Router(unserved_routes(self.router.routes))
         self.answer_log = AnswerLog.from_env()
         self.faults = Faults(world.settings.seed)
         self.log_requests = log_requests
@@ -98,7 +106,9 @@ class EmulatorApp:
         An injected reset (`...reset`) is the caller's to do, once the exchange is journaled."""
         started = time.perf_counter()
         start_wall = time.time()
-        matched = self.router.match(request.method, raw_path)
+        matched = self.router.match(request.method, raw_path) or self.unserved.match(
+            request.method, raw_path
+        )
         injected = ""
         if matched is None:
             error = ApiError("NOT_FOUND", f"The requested URL {raw_path} was not found.")
@@ -108,7 +118,7 @@ class EmulatorApp:
             route, params = matched
             route_api, method_id, mutating = route.api, route.method_id, route.mutating
             response, injected = self._run(route, params, request, delay=not in_batch)
-        if self.answer_log is not None and not injected:
+        if self.answer_log is not None:
             self._check_answer(matched[0] if matched else None, request, raw_path, response)
         self._record(
             request,
@@ -269,14 +279,16 @@ class EmulatorApp:
         settings = self.world.settings
         if delay:
             self.faults.delay(settings)
-        refused = self.gate.check(route, request)
+        refused = self.gate.check(
+            route, request, storage_unknown_names=settings.storage_unknown_names
+        )
         if refused is not None:
             return self._error(refused, route), ""
         fault = self.faults.choose(settings, route.api, route.method_id, route.mutating)
         if fault is not None and not fault.after_commit:
             if fault.status == RESET:
                 return Response(status=500), "reset"
-            return self._error(injected_error(fault.status, route.api), route), "before-commit"
+            return self._injected(fault.status, route), "before-commit"
         if settings.quotas:
             exceeded = self.world.quotas.charge(
                 route.api,
@@ -302,8 +314,15 @@ class EmulatorApp:
         if fault is not None and response.status_code < 400:
             if fault.status == RESET:
                 return Response(status=500), "after-commit reset"
-            return self._error(injected_error(fault.status, route.api), route), "after-commit"
+            return self._injected(fault.status, route), "after-commit"
         return response, ""
+
+    def _injected(self, status: int, route: Route) -> WsgiAnswer:
+        """An injected error answer. A 502 comes from Google's front end, not the API, so it is
+        the front end's HTML page rather than an API error envelope."""
+        if status == 502:
+            return buffered(502, BAD_GATEWAY_PAGE, "text/html; charset=UTF-8")
+        return self._error(injected_error(status, route.api), route)
 
     def _error(self, error: ApiError, route: Route) -> WsgiAnswer:
         return error_response(

@@ -87,12 +87,13 @@ def resolve_identity(target: Target) -> Identity:
             if not isinstance(email, str) or "@" not in email:
                 email = None
     except google.auth.exceptions.DefaultCredentialsError as error:
-        raise _default_credentials_error(error) from None
-    except (ValueError, google.auth.exceptions.MalformedError) as error:
-        raise CredentialsError(
-            f"credentials file {target.credentials_file} is malformed: {error}; it needs a "
-            "service-account key (JSON) as Google issues it"
-        ) from None
+        # MalformedError is a DefaultCredentialsError too: a named key file is blamed by name
+        if target.credentials_file is None:
+            raise _default_credentials_error(error) from None
+        raise _malformed(target.credentials_file, error) from None
+    except ValueError as error:
+        named_file = target.credentials_file or Path(os.environ.get(ADC_VARIABLE, "") or "?")
+        raise _malformed(named_file, error) from None
     if target.endpoint is not None:
         _no_calls_outside_the_endpoint(source)
     if target.impersonate:
@@ -104,6 +105,13 @@ def resolve_identity(target: Target) -> Identity:
         )
         return Identity(impersonated, target.impersonate)
     return Identity(source, email)
+
+
+def _malformed(path: Path, error: Exception) -> CredentialsError:
+    return CredentialsError(
+        f"credentials file {path} is malformed: {error}; it needs a service-account key (JSON) "
+        "as Google issues it"
+    )
 
 
 def _check_regular(path: Path, what: str) -> None:

@@ -8,6 +8,8 @@ headers are written as `(removed)`, credential query parameters as `[redacted]`,
 that hold keys or tokens (`private_key`, `access_token`, `refresh_token`, ...) as `(removed)`.
 Token requests are not recorded at all: they are sent by the credentials beneath this layer.
 Bodies that are not UTF-8 text are written in base64 with the header `X-Recorded-Body: base64`.
+The bodies themselves are recorded as sent and answered, DICOM instances and their metadata
+included, so the file is created readable by its owner only.
 """
 
 from __future__ import annotations
@@ -92,7 +94,9 @@ class Recorder:
         )
         with self._lock:
             first = not self.path.exists() or self.path.stat().st_size == 0
-            with self.path.open("a", encoding="utf-8") as out:
+            # owner-only: a recording holds what the exchanges carried (DICOM data included)
+            descriptor = os.open(self.path, os.O_WRONLY | os.O_CREAT | os.O_APPEND, 0o600)
+            with os.fdopen(descriptor, "a", encoding="utf-8") as out:
                 out.write(("" if first else SEPARATOR) + block.rstrip("\n") + "\n")
 
 

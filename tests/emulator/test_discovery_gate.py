@@ -154,3 +154,55 @@ def test_media_methods_are_served_only_on_their_upload_paths(emulator: RunningEm
     assert (status, body["error"]["errors"][0]["reason"]) == (400, "wrongUrlForUpload")
     status, _ = _raw(emulator, "POST", "/upload/storage/v1/b/gate-b1/o?uploadType=media&name=x", {})
     assert status == 200
+
+
+def test_a_method_the_emulator_lacks_is_501_never_absent(emulator: RunningEmulator) -> None:
+    seed_project(emulator.world, PROJECT)
+    assert _raw(emulator, "POST", f"/storage/v1/b?project={PROJECT}", {"name": "gate-b2"})[0] == 200
+    status, body = _raw(emulator, "GET", "/storage/v1/b/gate-b2/notificationConfigs")
+    assert (status, body["error"]["message"]) == (
+        501,
+        "storage.notifications.list is not emulated.",
+    )
+    assert body["error"]["errors"][0]["reason"] == "notImplemented"
+    status, body = _raw(emulator, "GET", f"/v1/{LOCATION}/datasets/ds/fhirStores/f/fhir/Patient/p1")
+    assert status == 501
+    assert body["error"]["status"] == "UNIMPLEMENTED"
+    status, body = _raw(emulator, "GET", "/v9/nothing/here")
+    assert (status, body["error"]["status"]) == (404, "NOT_FOUND")
+
+
+def test_multipart_upload_metadata_and_required_parameters_are_checked(
+    emulator: RunningEmulator,
+) -> None:
+    seed_project(emulator.world, PROJECT)
+    assert _raw(emulator, "POST", f"/storage/v1/b?project={PROJECT}", {"name": "gate-b3"})[0] == 200
+    boundary = "b0undary"
+    body = (
+        f"--{boundary}\nContent-Type: application/json\n\n"
+        '{"name": "x", "bogus": 1}\n'
+        f"--{boundary}\nContent-Type: text/plain\n\nhello\n--{boundary}--\n"
+    )
+    netloc = urlsplit(emulator.base_url).netloc
+    connection = http.client.HTTPConnection(netloc, timeout=10)
+    connection.request(
+        "POST",
+        "/upload/storage/v1/b/gate-b3/o?uploadType=multipart",
+        body=body.encode(),
+        headers={"Content-Type": f"multipart/related; boundary={boundary}"},
+    )
+    answer = connection.getresponse()
+    message = json.loads(answer.read())["error"]["message"]
+    connection.close()
+    assert answer.status == 400
+    assert "Unknown name \"bogus\" at 'object'" in message
+    status, refused = _raw(emulator, "GET", "/storage/v1/b")
+    assert (status, refused["error"]["message"]) == (400, "Required parameter: project")
+
+
+def test_storage_may_ignore_undeclared_names(emulator: RunningEmulator) -> None:
+    """What Cloud Storage does with undeclared names is a setting (not recorded anywhere)."""
+    seed_project(emulator.world, PROJECT)
+    emulator.world.configure({"storage_unknown_names": "ignore"})
+    status, _ = _raw(emulator, "POST", f"/storage/v1/b?project={PROJECT}&x=1", {"name": "gate-b4"})
+    assert status == 200

@@ -8,6 +8,7 @@ from pathlib import Path
 
 from provision.emulator.server import RunningEmulator
 from provision.gcp.credentials import Target
+from provision.gcp.recording import Recorder
 from tests.e2e.cli import FAST_ENV
 from tests.golden import exchanges, normalise
 from tests.golden.replay import replay
@@ -39,3 +40,14 @@ def test_the_recorded_demo_replays_with_other_ids(
     assert differences == [], "\n".join(differences[:40])
     buckets = [key for key, _ in emulator.world.store.items("buckets")]
     assert "imaging-replay-77-dicom-import" in buckets
+
+
+def test_a_recording_is_readable_by_its_owner_only(tmp_path: Path) -> None:
+    recorder = Recorder(tmp_path / "r.http.log")
+    response = {"status": 200, "content-type": "application/json"}
+    recorder.record(
+        "GET", "https://x/y?access_token=abc", {"Authorization": "Bearer t"}, None, response, b"{}"
+    )
+    assert (recorder.path.stat().st_mode & 0o777) == 0o600
+    text = recorder.path.read_text()
+    assert "Bearer" not in text and "abc" not in text

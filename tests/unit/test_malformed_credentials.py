@@ -59,8 +59,9 @@ def test_a_fifo_named_by_the_variable_is_refused_without_reading(
     finishes(resolve)
 
 
-def test_a_malformed_credentials_option_is_named(tmp_path: Path) -> None:
+@pytest.mark.parametrize("text", ["{not json", '{"type": "service_account"}'])
+def test_a_malformed_credentials_option_is_named(tmp_path: Path, text: str) -> None:
     key = tmp_path / "key.json"
-    key.write_text("{not json")
+    key.write_text(text)
     with pytest.raises(CredentialsError, match=f"credentials file {key} is malformed"):
         resolve_identity(Target(credentials_file=key))

@@ -63,6 +63,9 @@ ALWAYS_SET: Mapping[tuple[str, str], tuple[str, ...]] = {
         "updated",
         "etag",
     ),
+    # healthcare.v1.json: `name` is the resource's identifier, set on every answer
+    ("healthcare", "Dataset"): ("name",),
+    ("healthcare", "DicomStore"): ("name",),
     # golden/resourcemanager__project.http.log (v1 projects.get)
     ("cloudresourcemanager", "v1/Project"): ("projectId", "projectNumber", "lifecycleState"),
     # golden/iam__serviceaccount.http.log (create, get)

@@ -7,7 +7,12 @@ import threading
 import time
 from dataclasses import dataclass
 
-from provision.emulator.core.errors import ApiError, aborted_concurrent_policy_change, rate_limited
+from provision.emulator.core.errors import (
+    HTTP_FOR_STATUS,
+    ApiError,
+    aborted_concurrent_policy_change,
+    rate_limited,
+)
 from provision.emulator.core.settings import EmulatorSettings, FaultRule
 
 RESET = 0
@@ -107,5 +112,6 @@ def injected_error(status: int, api: str) -> ApiError:
         503: ("UNAVAILABLE", "The service is currently unavailable."),
         504: ("DEADLINE_EXCEEDED", "The request timed out."),
     }
-    status_name, message = messages.get(status, ("UNKNOWN", f"Injected error {status}."))
+    canonical = next((name for name, code in HTTP_FOR_STATUS.items() if code == status), "UNKNOWN")
+    status_name, message = messages.get(status, (canonical, f"Injected error {status}."))
     return ApiError(status_name, message, http=status)

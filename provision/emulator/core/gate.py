@@ -22,14 +22,16 @@ to the wrapped protocol, so only their declared parameters are checked.
 from __future__ import annotations
 
 import json
+import re
 from collections.abc import Mapping
 from typing import Any
 
 from werkzeug.wrappers import Request
 
+from provision.emulator.core import multipart
 from provision.emulator.core.discovery import Document, Method, document, version_of
 from provision.emulator.core.errors import ApiError
-from provision.emulator.core.routing import CANONICAL_BODY, Route
+from provision.emulator.core.routing import CANONICAL_BODY, NotEmulated, Route
 from provision.emulator.core.shapes import INTEGER, UNSIGNED, Checker, Problem, snake
 
 BAD_REQUEST = "type.googleapis.com/google.rpc.BadRequest"
@@ -64,17 +66,22 @@ class Gate:
             self._described[key] = described(route)
         return self._described[key]
 
-    def check(self, route: Route, request: Request) -> ApiError | None:
-        """The error Google would answer `request` with before running it, or None."""
+    def check(
+        self, route: Route, request: Request, *, storage_unknown_names: str = "refuse"
+    ) -> ApiError | None:
+        """The error Google would answer `request` with before running it, or None.
+        `storage_unknown_names`: `refuse` or `ignore` Cloud Storage parameters and fields its
+        document does not declare (what Google does there is not recorded)."""
         found = self.described(route)
         if found is None:
             return None
         doc, method = found
         storage = route.dialect == "storage"
+        lenient = storage and storage_unknown_names == "ignore"
         on_upload_path = route.template.startswith(("/upload/", "/resumable/"))
         if method.upload_paths and not _media_call(request, method, on_upload_path):
             return _storage_error(WRONG_URL_FOR_UPLOAD, "wrongUrlForUpload")
-        problems = _query_problems(request, doc, method, storage, on_upload_path)
+        problems = _query_problems(request, doc, method, storage, on_upload_path, lenient)
         if problems:
             return _refusal(problems, storage)
         if method.request is None or method.passthrough:
@@ -82,7 +89,9 @@ class Gate:
         body = _json_body(request, on_upload_path)
         if body is None:
             return None
-        checker = Checker(doc.schemas, reading="request", proto_names=not storage)
+        checker = Checker(
+            doc.schemas, reading="request", proto_names=not storage, unknown_fields=not lenient
+        )
         root = "" if method.request.endswith("Request") else snake(method.request)
         found_problems = checker.check(body, method.request, root)
         if found_problems:
@@ -90,6 +99,39 @@ class Gate:
         if not storage and b"_" in request.get_data(cache=True):
             request.environ[CANONICAL_BODY] = checker.canonical(body, method.request)
         return None
+
+
+def unserved_routes(routes: list[Route]) -> list[Route]:
+    """For every API version the routes serve, a route per discovery method they do not serve,
+    answering 501 naming it: a request for a real method the emulator lacks is never answered as
+    if the path did not exist (a 404 a client would take for "absent")."""
+    served = {(r.api, version_of(r.template), r.method_id) for r in routes}
+    apis = {(r.api, version_of(r.template), r.dialect) for r in routes}
+    extra: list[Route] = []
+    for api, version, dialect in sorted(apis, key=str):
+        doc = document(api, version) if version else None
+        for method in doc.methods.values() if doc else ():
+            method_id = method.id.removeprefix(f"{api}.")
+            if (api, version, method_id) in served:
+                continue
+            for template in (method.path, *method.upload_paths):
+                extra.append(
+                    Route(
+                        method.http_method,
+                        _emulator_template(template),
+                        NotEmulated(method.id),
+                        api,
+                        method_id,
+                        method.http_method != "GET",
+                        dialect,
+                    )
+                )
+    return extra
+
+
+def _emulator_template(template: str) -> str:
+    """A discovery path template in the router's syntax (`{+name}` -> `{name=**}`)."""
+    return re.sub(r"\{\+([^}]+)\}", r"{\1=**}", template)
 
 
 def described(route: Route) -> tuple[Document, Method] | None:
@@ -113,16 +155,25 @@ def _media_call(request: Request, method: Method, on_upload_path: bool) -> bool:
 
 
 def _query_problems(
-    request: Request, doc: Document, method: Method, storage: bool, on_upload_path: bool
+    request: Request,
+    doc: Document,
+    method: Method,
+    storage: bool,
+    on_upload_path: bool,
+    lenient: bool,
 ) -> list[tuple[str, str]]:
-    """(message, field) per undeclared or invalid query parameter."""
-    problems: list[tuple[str, str]] = []
+    """(message, field) per missing, undeclared or invalid query parameter."""
+    problems: list[tuple[str, str]] = [
+        (f"Required parameter: {name}", name)
+        for name, schema in method.parameters.items()
+        if schema.get("location") == "query" and schema.get("required") and name not in request.args
+    ]
     for name in request.args:
         bare = name.removeprefix("$")
         schema = _parameter(doc, method, name)
         if schema is None and on_upload_path and name in SESSION_PARAMETERS:
             continue
-        if schema is None and method.passthrough:
+        if schema is None and (method.passthrough or lenient):
             continue
         if schema is None:
             problems.append(_unknown_parameter(name, storage))
@@ -193,10 +244,19 @@ def _proto_type(schema: Mapping[str, Any]) -> str:
 
 def _json_body(request: Request, on_upload_path: bool) -> Any:
     """The JSON body to check, or None (no body, not JSON, or media on an upload path; a
-    malformed JSON body is the handler's to refuse, with its parse error)."""
-    if on_upload_path and request.args.get("uploadType") != "resumable":
-        return None
+    malformed JSON body is the handler's to refuse, with its parse error). A multipart upload's
+    metadata is its first part."""
     data = request.get_data(cache=True)
+    if on_upload_path:
+        upload_type = request.args.get("uploadType")
+        if upload_type == "multipart":
+            try:
+                parts = multipart.parse(data, request.headers.get("Content-Type", ""))
+            except ApiError:
+                return None
+            data = parts[0][1] if parts else b""
+        elif upload_type != "resumable":
+            return None
     if not data.strip():
         return None
     try:
@@ -213,6 +273,7 @@ def _body_message(problem: Problem) -> tuple[str, str]:
         return text, problem.proto_path
     if problem.kind == "depth":
         return f"Invalid JSON payload received. Nesting too deep{at}.", problem.proto_path
+    # For an enum Google names the enum's proto type URL here, which discovery does not give.
     expected = "TYPE_ENUM" if problem.kind == "enum" else problem.expected
     where = problem.proto_path or "root"
     return f"Invalid value at '{where}' ({expected}), {problem.name}", problem.proto_path

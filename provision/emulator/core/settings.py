@@ -121,6 +121,10 @@ class EmulatorSettings:
     # --- facts the spec marks unverified
     qido_empty_status: int = 204
     """QIDO-RS answer for no matches: 204 (observed 2020) or 200 with `[]`."""
+    storage_unknown_names: str = "refuse"
+    """What Cloud Storage does with a query parameter or JSON field its discovery document does
+    not declare (`refuse`: 400 in Storage's envelope; `ignore`). Not recorded anywhere known;
+    refusing is the stricter reading, so the tool never relies on Storage ignoring one."""
     storage_error_status_field: bool = False
     """Add `status` to Cloud Storage error bodies, as some newer responses do."""
     auto_grant_service_agent_role: bool = True

@@ -70,8 +70,11 @@ class Checker:
         reading: Reading,
         proto_names: bool,
         numeric_enums: bool = False,
+        unknown_fields: bool = True,
     ) -> None:
         self.schemas = schemas
+        self.unknown_fields = unknown_fields
+        """Whether a field the schema does not declare is a problem."""
         self.reading = reading
         self.proto_names = proto_names
         """Whether the API accepts proto snake_case field names in requests (the ESF APIs)."""
@@ -192,7 +195,7 @@ class Checker:
                 )
             elif not properties and schema.get("type") == "object" and "id" not in schema:
                 continue  # an inline object without declared fields (e.g. Struct): anything
-            else:
+            elif self.unknown_fields:
                 problems.append(Problem("unknown", path, proto, key, "a declared field"))
 
     def _declared(self, properties: Mapping[str, Schema], key: str) -> tuple[str, Schema] | None:

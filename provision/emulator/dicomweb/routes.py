@@ -9,11 +9,11 @@ from xml.sax.saxutils import escape
 
 from pydicom.encaps import generate_frames
 
-from provision.emulator.core import lro
+from provision.emulator.core import lro, multipart
 from provision.emulator.core.errors import ApiError
 from provision.emulator.core.routing import Ctx, Reply, Route
 from provision.emulator.core.world import World
-from provision.emulator.dicomweb import instances, multipart, qido
+from provision.emulator.dicomweb import instances, qido
 
 BASE = "/v1/projects/{project}/locations/{location}/datasets/{dataset}/dicomStores/{store}/dicomWeb"
 PREFIX = "projects.locations.datasets.dicomStores"

@@ -26,8 +26,8 @@ from typing import Any
 from urllib.parse import unquote_to_bytes, urlsplit
 
 from provision.emulator.core.errors import ApiError
+from provision.emulator.core.multipart import content_type_params
 from provision.emulator.core.routing import WsgiAnswer
-from provision.emulator.dicomweb.multipart import content_type_params
 from provision.emulator.storage.models import error
 
 BATCH_PATH = "/batch/storage/v1"

@@ -13,10 +13,10 @@ import json
 from collections.abc import Callable
 from typing import Any
 
+from provision.emulator.core import multipart
 from provision.emulator.core.errors import ApiError
 from provision.emulator.core.routing import Ctx, NotEmulated, Reply, Route
 from provision.emulator.core.world import World
-from provision.emulator.dicomweb import multipart
 from provision.emulator.storage import models
 from provision.emulator.storage.models import error, required
 
