@@ -17,9 +17,8 @@ from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, replace
 from typing import Protocol
 
-from provision.errors import RefusedError, StalePlanError
+from provision.errors import RefusedError, RunInterruptedError, StalePlanError
 from provision.gcp.operations import Progress
-from provision.gcp.retry import RunInterruptedError
 from provision.graph import Outcome, State, run_graph
 from provision.model import Action, Address, Change, FieldDiff, Observed, Plan
 from provision.resources import registry

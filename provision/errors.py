@@ -92,5 +92,11 @@ class ApplyError(ProvisionError):
     """Some changes failed; the message lists done / failed / skipped."""
 
 
+class RunInterruptedError(ProvisionError):
+    """The run was interrupted (Ctrl-C) while waiting; nothing further was sent."""
+
+    exit_code = 130
+
+
 class RefusedError(ProvisionError):
     """A destructive or unsafe change was refused; the message names the flag that allows it."""

@@ -96,12 +96,10 @@ def run_graph(
     workers: int = 16,
     group_of: Callable[[K], str] | None = None,
     group_limits: Mapping[str, int] | None = None,
-    skip_if: Callable[[K, Mapping[K, Outcome[T]]], str | None] | None = None,
     cancel: threading.Event | None = None,
 ) -> GraphResult[K, T]:
     """Run `work(node)` for every node after its dependencies (dependencies outside `nodes` are
-    ignored). `skip_if(node, outcomes)` may return a reason to skip a node whose dependencies
-    all succeeded. Exceptions from `work` mark the node failed; they are not raised."""
+    ignored). Exceptions from `work` mark the node failed; they are not raised."""
     topo = topological(nodes, deps)
     known = set(topo)
     pending = {
@@ -138,11 +136,6 @@ def run_graph(
             first = bad[0]
             settle(node, Outcome(State.SKIPPED, reason=f"{first} {outcomes[first].state.value}"))
             return
-        if skip_if is not None:
-            reason = skip_if(node, outcomes)
-            if reason is not None:
-                settle(node, Outcome(State.SKIPPED, reason=reason))
-                return
         heapq.heappush(ready.setdefault(group(node), []), index[node])
 
     def next_startable() -> K | None:

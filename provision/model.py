@@ -149,9 +149,3 @@ class Plan:
     def has_changes(self) -> bool:
         """True when applying would call a mutating API (manual steps alone do not count)."""
         return any(change.is_mutation for change in self.changes)
-
-    def change_for(self, address: Address) -> Change | None:
-        for change in self.changes:
-            if change.address == address:
-                return change
-        return None

@@ -23,8 +23,7 @@ from dataclasses import replace
 
 from provision.blueprint.expand import expand
 from provision.blueprint.loader import LoadedBlueprint
-from provision.errors import PlanError, ProvisionError
-from provision.gcp.retry import RunInterruptedError
+from provision.errors import PlanError, ProvisionError, RunInterruptedError
 from provision.graph import State, run_graph, topological
 from provision.model import Action, Address, Change, Observed, Plan, Resource
 from provision.resources import registry

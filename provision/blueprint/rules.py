@@ -13,7 +13,6 @@ import ipaddress
 import re
 import unicodedata
 import zoneinfo
-from collections.abc import Iterable
 from functools import cache
 from typing import Literal
 from urllib.parse import urlsplit
@@ -751,11 +750,3 @@ def check_site_name(value: str) -> str | None:
     if _fullmatch(_SITE_NAME, value):
         return None
     return f"site name {value!r} is invalid: it must be {SITE_NAME_RULE}"
-
-
-def find_duplicates(values: Iterable[str]) -> dict[str, list[int]]:
-    """Value -> positions, for every value that occurs more than once."""
-    seen: dict[str, list[int]] = {}
-    for index, value in enumerate(values):
-        seen.setdefault(value, []).append(index)
-    return {value: indexes for value, indexes in seen.items() if len(indexes) > 1}

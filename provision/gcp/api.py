@@ -19,7 +19,7 @@ from dataclasses import dataclass, field
 from typing import Any, TypeVar
 from urllib.parse import urlsplit
 
-from provision.errors import GoogleApiError
+from provision.errors import GoogleApiError, RunInterruptedError
 from provision.gcp.credentials import CredentialsError, Identity, Target, resolve_identity
 from provision.gcp.errors import from_transport_error, parse_error_body
 from provision.gcp.operations import ProgressFn, operation_get_method, wait_operation, wait_until
@@ -59,7 +59,6 @@ class CallStats:
 
     calls: int = 0
     retries: int = 0
-    paced_seconds: float = 0.0
     by_method: dict[str, int] = field(default_factory=dict)
 
 
@@ -289,8 +288,6 @@ class GoogleApi:
         version = version or VERSIONS[api]
         self.pacer.before(method)
         if self.cancel.is_set():
-            from provision.gcp.retry import RunInterruptedError
-
             raise RunInterruptedError("interrupted")
         node = self._node(api, version, self._service(api, version), tuple(resources))
         if media is None:

@@ -4,7 +4,6 @@
 from __future__ import annotations
 
 import json
-from collections.abc import Iterable
 from typing import Any
 
 from provision.model import SYMBOLS, Action, Change, FieldDiff, Plan
@@ -116,10 +115,3 @@ def _value(value: Any) -> str:
     if isinstance(value, str):
         return json.dumps(display(value))
     return display(json.dumps(value, sort_keys=True))
-
-
-def lines_for(changes: Iterable[Change]) -> list[str]:
-    out: list[str] = []
-    for change in changes:
-        out += change_lines(change, indent="")
-    return out
