@@ -90,7 +90,7 @@ class EmulatorApp:
         request = _overridden(request)
         raw_path = _raw_path(request)
         if raw_path.startswith("/_emulator/"):
-            return control.handle(self, request, raw_path)
+            return control.handle(self.world, self.faults, request, raw_path)
         if request.method == "OPTIONS":
             return _with_cors(Response(status=204), request)
         if request.method == "POST" and raw_path == batch.BATCH_PATH:

@@ -19,19 +19,18 @@
 from __future__ import annotations
 
 import json
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 from werkzeug.wrappers import Request
 
 from provision.emulator.core.errors import ApiError
+from provision.emulator.core.faults import Faults
 from provision.emulator.core.routing import WsgiAnswer, error_response, json_response
-
-if TYPE_CHECKING:
-    from provision.emulator.app import EmulatorApp
+from provision.emulator.core.world import World
 
 
-def handle(app: EmulatorApp, request: Request, path: str) -> WsgiAnswer:
-    world = app.world
+def handle(world: World, faults: Faults, request: Request, path: str) -> WsgiAnswer:
+    """Answer the control request at `path`: it acts on `world` and on the fault dice."""
     action = path.removeprefix("/_emulator/").strip("/")
     try:
         body = _body(request)
@@ -41,21 +40,21 @@ def handle(app: EmulatorApp, request: Request, path: str) -> WsgiAnswer:
             world.reset()
             if body:
                 world.configure(body)
-            app.faults.reseed(world.settings.seed)
+            faults.reseed(world.settings.seed)
             return json_response(200, {"ok": True})
         if action == "seed" and request.method == "POST":
             seed = int(body.get("seed", 0))
             world.configure({"seed": seed})
             world.ids.reseed(seed)
-            app.faults.reseed(seed)
+            faults.reseed(seed)
             return json_response(200, {"seed": seed})
         if action in ("settings", "faults"):
             if request.method == "POST":
                 world.configure(body)
                 if "seed" in body:
-                    app.faults.reseed(world.settings.seed)
+                    faults.reseed(world.settings.seed)
                 elif "rules" in body:
-                    app.faults.new_rules()
+                    faults.new_rules()
             return json_response(200, world.settings.to_json())
         if action == "projects" and request.method == "POST":
             from provision.emulator.seeding import seed_project
