@@ -99,6 +99,10 @@ SYMBOLS: Mapping[Action, str] = {
 }
 
 
+MANUAL_CHECKLIST_KEY = "checklist"
+"""A `manual` change's `after` may hold `checklist: [str]`: the items of the step."""
+
+
 @dataclass(frozen=True)
 class FieldDiff:
     """One field that differs; `path` is dotted (e.g. `labels.env`, `bindings[roles/x]`)."""

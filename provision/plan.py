@@ -23,6 +23,7 @@ from dataclasses import replace
 
 from provision.blueprint.expand import expand
 from provision.blueprint.loader import LoadedBlueprint
+from provision.blueprint.oauth import manual_changes
 from provision.errors import PlanError, ProvisionError, RunInterruptedError
 from provision.graph import State, run_graph, topological
 from provision.model import Action, Address, Change, Observed, Plan, Resource
@@ -45,8 +46,6 @@ def plan_blueprint(
     `only`: plan just these addresses and what they depend on (see `with_dependencies`).
     The blueprint's manual OAuth steps (`oauth`) are appended as `manual` changes.
     """
-    from provision.outputs.oauth_checklist import manual_changes
-
     result = plan_resources(
         expand(loaded),
         ctx,

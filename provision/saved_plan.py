@@ -21,10 +21,10 @@ from pathlib import Path
 
 from provision.apply import same_diffs
 from provision.blueprint.loader import LoadedBlueprint, load
+from provision.blueprint.oauth import manual_changes
 from provision.errors import ProvisionError, StalePlanError
 from provision.files import shown
 from provision.model import Action, Address, Change, Observed, Plan
-from provision.outputs.oauth_checklist import manual_changes
 from provision.resources import registry
 from provision.resources.base import Kind, Options, resource_of
 

@@ -13,11 +13,14 @@ from dataclasses import dataclass
 from urllib.parse import urlsplit
 
 from provision.blueprint.schema import Blueprint
-from provision.model import Action, Address, Change
-from provision.outputs.ohif import HEALTHCARE_SCOPE, PROJECTS_READONLY_SCOPE, REDIRECT_PATH
-from provision.outputs.plan_text import MANUAL_CHECKLIST_KEY
-from provision.outputs.stores import ViewerConfigError
+from provision.errors import ViewerConfigError
+from provision.model import MANUAL_CHECKLIST_KEY, Action, Address, Change
 
+HEALTHCARE_SCOPE = "https://www.googleapis.com/auth/cloud-healthcare"
+PROJECTS_READONLY_SCOPE = "https://www.googleapis.com/auth/cloudplatformprojects.readonly"
+"""The scopes OHIF's Google sign-in asks for (the consent screen must list them)."""
+REDIRECT_PATH = "/callback"
+"""OHIF's sign-in redirect route; the OAuth client must allow `{origin}/callback`."""
 CHECKLIST_KIND = "oauth.checklist"
 """Address kind of the manual OAuth steps in a plan."""
 CLOUD_RESOURCE_MANAGER_API = "cloudresourcemanager.googleapis.com"

@@ -92,7 +92,7 @@ def orthanc(
 @config_app.command()
 def oauth(blueprint: BlueprintArg) -> None:
     """The manual OAuth consent-screen and web-client steps, with the values to enter."""
-    from provision.outputs.oauth_checklist import oauth_checklist
+    from provision.blueprint.oauth import oauth_checklist
 
     items = oauth_checklist(_load(blueprint))
     if not items:

@@ -246,10 +246,9 @@ def write_viewer_configs(
     Returns one line per file written or skipped (a config that cannot be made for this
     blueprint, e.g. OHIF without `oauth.clientId`, is skipped with the reason).
     """
-    from provision.errors import ProvisionError
+    from provision.errors import ProvisionError, ViewerConfigError
     from provision.outputs.ohif import ohif_config
     from provision.outputs.orthanc import orthanc_config, orthanc_json
-    from provision.outputs.stores import ViewerConfigError
 
     blueprint = loaded.blueprint
 

@@ -14,22 +14,19 @@ from __future__ import annotations
 import json
 from typing import Any
 
+from provision.blueprint.oauth import HEALTHCARE_SCOPE, PROJECTS_READONLY_SCOPE, REDIRECT_PATH
 from provision.blueprint.schema import Blueprint
+from provision.errors import ViewerConfigError
 from provision.outputs.stores import (
     GOOGLE_HEALTHCARE_URL,
     StoreRef,
-    ViewerConfigError,
     normalise_base_url,
     select_stores,
     store_names,
 )
 
 GOOGLE_AUTHORITY = "https://accounts.google.com"
-HEALTHCARE_SCOPE = "https://www.googleapis.com/auth/cloud-healthcare"
-PROJECTS_READONLY_SCOPE = "https://www.googleapis.com/auth/cloudplatformprojects.readonly"
 OIDC_SCOPE = f"email profile openid {PROJECTS_READONLY_SCOPE} {HEALTHCARE_SCOPE}"
-REDIRECT_PATH = "/callback"
-"""OHIF's sign-in redirect route; the OAuth client must allow `{origin}/callback`."""
 
 DICOMWEB_NAMESPACE = "@ohif/extension-default.dataSourcesModule.dicomweb"
 GOOGLE_CONFIGURATION_API = "ohif.dataSourceConfigurationAPI.google"

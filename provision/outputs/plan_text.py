@@ -6,11 +6,8 @@ from __future__ import annotations
 import json
 from typing import Any
 
-from provision.model import SYMBOLS, Action, Change, FieldDiff, Plan
+from provision.model import MANUAL_CHECKLIST_KEY, SYMBOLS, Action, Change, FieldDiff, Plan
 from provision.resources.symbols import display
-
-MANUAL_CHECKLIST_KEY = "checklist"
-"""A `manual` change's `after` may hold `checklist: [str]`, rendered as `[ ]` items."""
 
 _COLORS = {
     Action.CREATE: "\033[32m",

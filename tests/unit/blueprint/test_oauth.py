@@ -2,8 +2,7 @@ from __future__ import annotations
 
 import pytest
 
-from provision.model import Action
-from provision.outputs.oauth_checklist import (
+from provision.blueprint.oauth import (
     ChecklistItem,
     check_origins,
     manual_changes,
@@ -11,8 +10,9 @@ from provision.outputs.oauth_checklist import (
     origin_problem,
     redirect_uri,
 )
+from provision.errors import ViewerConfigError
+from provision.model import Action
 from provision.outputs.plan_text import change_lines
-from provision.outputs.stores import ViewerConfigError
 from tests.unit.outputs.blueprints import CLIENT_ID, blueprint
 
 HEALTHCARE = "https://www.googleapis.com/auth/cloud-healthcare"
