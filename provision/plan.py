@@ -40,14 +40,16 @@ def plan_blueprint(
     *,
     workers: int = DEFAULT_WORKERS,
     only: AbstractSet[Address] | None = None,
+    resources: Sequence[Resource] | None = None,
 ) -> Plan:
-    """Expand the blueprint and plan it against the live state.
+    """Plan the blueprint's resources (`resources`, else `expand(loaded)`) against the live
+    state.
 
     `only`: plan just these addresses and what they depend on (see `with_dependencies`).
     The blueprint's manual OAuth steps (`oauth`) are appended as `manual` changes.
     """
     result = plan_resources(
-        expand(loaded),
+        expand(loaded) if resources is None else resources,
         ctx,
         blueprint_path=str(loaded.path),
         blueprint_digest=loaded.digest,

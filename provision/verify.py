@@ -13,7 +13,7 @@ For a blueprint, against the live state:
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from collections.abc import Set as AbstractSet
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
@@ -48,12 +48,16 @@ class Check:
 
 
 def verify_blueprint(
-    loaded: LoadedBlueprint, ctx: Context, only: AbstractSet[Address] | None = None
+    loaded: LoadedBlueprint,
+    ctx: Context,
+    only: AbstractSet[Address] | None = None,
+    resources: Sequence[Resource] | None = None,
 ) -> list[Check]:
     """Every check for `loaded` (in blueprint order); never raises for a failed check.
 
-    `only`: check just these addresses (e.g. one site's, see `provision.site_scope`)."""
-    resources = expand(loaded)
+    `only`: check just these addresses (e.g. one site's, see `provision.site_scope`).
+    `resources`: the blueprint's, when already expanded."""
+    resources = expand(loaded) if resources is None else list(resources)
     if only is not None:
         resources = [r for r in resources if r.address in only]
     pid = loaded.blueprint.project.id

@@ -2,30 +2,36 @@
 
 from __future__ import annotations
 
-import sys
 from pathlib import Path
 from typing import Annotated
 
 import typer
 
 from provision.cli.app import app
-from provision.cli.confirm import YesOption, assumes_yes, confirm
+from provision.cli.confirm import YesOption, assumes_yes
 from provision.cli.engine_flags import (
     AllowDeleteOption,
     AllowDisableOption,
     AllowOwnAccessOption,
     ReimportOption,
-    engine_options,
+    engine_flags,
 )
-from provision.cli.lease_step import LeaseWaitOption
 from provision.cli.target import (
     CredentialsOption,
     EmulatorOption,
     EndpointOption,
     ImpersonateOption,
     TargetOptions,
-    connect,
 )
+
+LeaseWaitOption = Annotated[
+    float,
+    typer.Option(
+        "--lease-wait",
+        min=0,
+        help="Seconds to wait while another apply holds the project's lease (0: fail at once).",
+    ),
+]
 
 
 @app.command()
@@ -50,66 +56,11 @@ def apply(
     plan is re-checked under the lease and refused if what it was based on changed. Exit codes:
     0 success, 1 failure (the summary lists done / failed / skipped), 130 interrupted.
     """
-    from provision import planfile
-    from provision.apply import apply_plan, check_fresh, failure_lines
-    from provision.blueprint.loader import load
-    from provision.cli import lease_step
-    from provision.cli.reporter import StderrReporter
-    from provision.errors import ApplyError, StalePlanError
-    from provision.outputs import plan_text
-    from provision.plan import plan_blueprint
-    from provision.resources.base import Context
-    from provision.saved_plan import check_scope, derived, saved_blueprint
+    from provision.cli.terminal import TerminalUi
+    from provision.workflows.apply import apply as run
 
-    saved = planfile.looks_like_plan(source)
-    if saved:
-        plan = planfile.read(source)
-        loaded = saved_blueprint(plan)
-        check_scope(plan, loaded)
-    else:
-        loaded = load(source)
+    flags = engine_flags(allow_delete, allow_disable_service, allow_remove_own_access, reimport)
     target = TargetOptions(endpoint, emulator, credentials, impersonate_service_account)
-    with connect(target) as connection:
-        options = engine_options(
-            connection.api,
-            allow_delete,
-            allow_disable_service,
-            allow_remove_own_access,
-            reimport,
-        )
-        ctx = Context.create(connection.api, options)
-        assume_yes = assumes_yes(yes)
-        if saved:
-            plan = derived(plan, options)
-        step = lease_step.prepare(connection.api, loaded.blueprint)
-        if not saved:
-            plan = plan_blueprint(loaded, ctx)
-        typer.echo(plan_text.render(plan, color=sys.stdout.isatty()), nl=False)
-        if not plan.has_changes:
-            return
-        if not saved:
-            confirm(assume_yes)
-        with lease_step.hold(step, wait=lease_wait) as held:
-            if saved:
-                plan = check_fresh(plan, ctx)
-            elif held is not None and not held.trusted:
-                # Another run held the lease since this plan was made: re-check it.
-                try:
-                    plan = check_fresh(plan, ctx)
-                except StalePlanError:
-                    typer.echo("The project changed while waiting for the lease; new plan:")
-                    plan = plan_blueprint(loaded, ctx)
-                    typer.echo(plan_text.render(plan, color=sys.stdout.isatty()), nl=False)
-                    if not plan.has_changes:
-                        return
-                    confirm(assume_yes)
-            report = apply_plan(plan, ctx, reporter=StderrReporter())
-    if report.interrupted:
-        typer.echo(report.summary())
-        typer.echo("\n".join(failure_lines(report)), err=True)
+    ui = TerminalUi(assumes_yes(yes))
+    if run(source, flags, ui, target.connector(), wait=lease_wait).interrupted:
         raise typer.Exit(130)
-    if report.ok:
-        typer.echo(report.summary())
-    else:
-        lines = "\n".join(failure_lines(report))
-        raise ApplyError(f"{report.summary()}\n{lines}\nFix the cause and run apply again.")

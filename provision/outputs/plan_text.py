@@ -36,12 +36,18 @@ def summary_line(plan: Plan) -> str:
     return "Plan: " + ", ".join(parts) + "."
 
 
+def default_heading(plan: Plan) -> str:
+    """`Planned changes for BLUEPRINT`."""
+    return f"Planned changes for {plan.blueprint_path}"
+
+
 def visible_changes(plan: Plan) -> list[Change]:
     return [c for c in plan.changes if c.action is not Action.NOOP]
 
 
-def render(plan: Plan, *, color: bool = False) -> str:
-    """The whole text plan, ending with a newline."""
+def render(plan: Plan, *, color: bool = False, heading: str | None = None) -> str:
+    """The whole text plan, ending with a newline. `heading` names what is planned (default
+    `Planned changes for BLUEPRINT`)."""
     changes = visible_changes(plan)
     lines: list[str] = []
     if not changes:
@@ -54,7 +60,7 @@ def render(plan: Plan, *, color: bool = False) -> str:
         for change in changes:
             lines += change_lines(change, color=color)
     else:
-        lines.append(f"Planned changes for {plan.blueprint_path}:")
+        lines.append(f"{heading or default_heading(plan)}:")
         lines.append("")
         for change in changes:
             lines += change_lines(change, color=color)

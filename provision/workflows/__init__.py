@@ -1,0 +1,7 @@
+"""The commands as library calls: each builds its run context, plans, confirms and applies behind
+a `Ui` (what to print, how to ask), so the CLI only parses options, calls one, and prints.
+
+Modules: `ui` (the Ui protocol and how a run reaches Google), `sequence` (plan -> confirm ->
+lease -> re-check -> apply, the one sequence every writing command runs), `leasing` (the lease
+around the writes), and one module per command.
+"""
