@@ -147,7 +147,7 @@ def _as_json(diffs: tuple[FieldDiff, ...]) -> str:
     return json.dumps([[d.path, d.before, d.after] for d in diffs], sort_keys=True, default=str)
 
 
-def apply_plan(
+def apply_plan(  # noqa: C901  (13)
     plan: Plan,
     ctx: Context,
     *,
