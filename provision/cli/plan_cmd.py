@@ -73,12 +73,9 @@ def plan(
     target = TargetOptions(endpoint, emulator, credentials, impersonate_service_account)
     result = run(blueprint, flags, target.connector(), site=site, out=out)
     chosen = Format.json if json_output else output_format
-    if chosen is Format.json:
-        typer.echo(plan_json.render(result), nl=False)
-    elif chosen is Format.markdown:
-        typer.echo(plan_markdown.render(result), nl=False)
-    else:
-        typer.echo(plan_text.render(result, color=sys.stdout.isatty()), nl=False)
+    renderers = {Format.json: plan_json.render, Format.markdown: plan_markdown.render}
+    text = renderers.get(chosen, lambda p: plan_text.render(p, color=sys.stdout.isatty()))
+    typer.echo(text(result), nl=False)
     if out is not None:
         typer.echo(f"Saved the plan to {out}; apply it with: provision apply {out}", err=True)
     if detailed_exitcode and result.has_changes:
