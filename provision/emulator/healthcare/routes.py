@@ -74,21 +74,11 @@ def _listing(key: str, page: list[dict[str, Any]], token: str | None) -> dict[st
 
 
 def _requested_version(ctx: Ctx) -> int:
-    raw = ctx.query.get("options.requestedPolicyVersion") or "0"
-    try:
-        return int(raw)
-    except ValueError:
-        raise invalid_argument(f"Invalid requested policy version: {raw}") from None
+    return iam.requested_version(ctx.query.get("options.requestedPolicyVersion"))
 
 
 def _set_policy(ctx: Ctx, resource: str) -> dict[str, Any]:
-    body = ctx.json()
-    policy = body.get("policy")
-    if not isinstance(policy, dict):
-        raise invalid_argument("policy is required.")
-    return iam.set_policy(
-        ctx.world, resource, policy, iam.HEALTHCARE, update_mask=body.get("updateMask")
-    )
+    return iam.set_policy_request(ctx.world, resource, ctx.json(), iam.HEALTHCARE)
 
 
 # ----- locations
@@ -208,13 +198,7 @@ def set_store_iam(ctx: Ctx) -> dict[str, Any]:
 
 
 def _tested(ctx: Ctx) -> dict[str, Any]:
-    """A `testIamPermissions` answer: what was asked minus the `denied_permissions` setting."""
-    permissions = ctx.json().get("permissions") or []
-    if not isinstance(permissions, list) or not all(isinstance(p, str) for p in permissions):
-        raise invalid_argument("permissions must be a list of strings")
-    denied = set(ctx.world.settings.denied_permissions)
-    held = [permission for permission in permissions if permission not in denied]
-    return {"permissions": held} if held else {}
+    return iam.tested_permissions(ctx.world, ctx.json())
 
 
 def test_dataset_permissions(ctx: Ctx) -> dict[str, Any]:
