@@ -325,10 +325,15 @@ def require_dataset(world: World, name: str, *, initialized: bool = True) -> dic
     return dataset
 
 
-def create_dataset(world: World, name: str, body: Mapping[str, Any]) -> dict[str, Any]:
+def check_new_dataset(world: World, name: str, body: Mapping[str, Any]) -> None:
+    """The refusals of a dataset create that come before its encryption key is looked at."""
     reject_unknown_fields(body, DATASET_FIELDS, "dataset")
     if find_dataset(world, name) is not None:
         raise ApiError("ALREADY_EXISTS", "already exists")
+
+
+def create_dataset(world: World, name: str, body: Mapping[str, Any]) -> dict[str, Any]:
+    check_new_dataset(world, name, body)
     record: dict[str, Any] = {"name": name, "_created": world.now()}
     if body.get("timeZone"):
         record["timeZone"] = check_time_zone(body["timeZone"])
@@ -525,6 +530,20 @@ def operation_metadata(world: World, method: str, created: str, **counter: int) 
         "logsUrl": "https://console.cloud.google.com/logs/query",
         "counter": {key: str(value) for key, value in counter.items() if value},
     }
+
+
+RPC_CODES: Mapping[str, int] = {
+    "INVALID_ARGUMENT": 3,
+    "NOT_FOUND": 5,
+    "PERMISSION_DENIED": 7,
+    "FAILED_PRECONDITION": 9,
+}
+"""google.rpc.Code numbers of the refusals an operation can end with."""
+
+
+def rpc_status(error: ApiError) -> dict[str, Any]:
+    """`error` as a finished operation's `error` (a google.rpc.Status)."""
+    return {"code": RPC_CODES.get(error.status, 2), "message": error.message}
 
 
 def new_operation_name(world: World, dataset_name: str) -> str:

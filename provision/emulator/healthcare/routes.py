@@ -15,7 +15,7 @@ from provision.emulator.core import iam, lro, paging
 from provision.emulator.core.errors import ApiError, invalid_argument
 from provision.emulator.core.routing import Ctx, Route
 from provision.emulator.core.world import World
-from provision.emulator.healthcare import models
+from provision.emulator.healthcare import encryption, models
 from provision.emulator.healthcare.models import SERVICE, Names
 
 V1 = "/v1/projects/{project}/locations"
@@ -108,13 +108,26 @@ def create_dataset(ctx: Ctx) -> dict[str, Any]:
     dataset_id = models.check_id(ctx.query.get("datasetId"), "datasetId", "dataset")
     name = f"{location}/datasets/{dataset_id}"
     created = ctx.world.now_rfc3339()
-    record = models.create_dataset(ctx.world, name, ctx.json())
-    response = {"@type": models.DATASET_TYPE, **models.render(record, names)}
+    body = ctx.json()
+    models.check_new_dataset(ctx.world, name, body)
+    refused = None
+    if "encryptionSpec" in body:
+        number = names.project["number"]
+        refused = encryption.check_spec(
+            ctx.world, number, ctx.params["location"], body["encryptionSpec"]
+        )
+    if refused is not None and not ctx.world.settings.cmek_failure_in_operation:
+        raise refused
+    response = None
+    if refused is None:
+        record = models.create_dataset(ctx.world, name, body)
+        response = {"@type": models.DATASET_TYPE, **models.render(record, names)}
     operation = lro.start(
         ctx.world,
         models.new_operation_name(ctx.world, name),
         metadata=models.operation_metadata(ctx.world, models.CREATE_DATASET_METHOD, created),
         response=response,
+        error=None if refused is None else models.rpc_status(refused),
     )
     return models.render_operation(operation, names)
 

@@ -331,10 +331,11 @@ def parse_key_name(name: Any) -> tuple[str, str, str, str] | None:
 def key_usable_by(world: World, key_name: str, member: str) -> tuple[bool, str]:
     """Whether `member` can encrypt and decrypt with the key (its role on the key, its ring or
     its project, in effect) and the key has an enabled primary version; (False, why) if not.
-    `key_name` uses the project ID; a key that does not exist is not usable."""
+    `key_name` uses the project ID; a key that does not exist, or whose project has Cloud KMS
+    disabled, is not usable."""
     key = find_key(world, key_name)
     project = world.find_project(key_name.split("/")[1])
-    if key is None or project is None:
+    if key is None or project is None or not world.service_enabled(project["number"], SERVICE):
         return False, "missing"
     resources = (
         key_name,
