@@ -614,10 +614,21 @@ def uri_regex(pattern: str) -> re.Pattern[str]:
     return re.compile(f"^{out}$", re.DOTALL)
 
 
+def storage_class(value: Any) -> str:
+    """A `BlobStorageSettings.blobStorageClass` to store instances in (unspecified: STANDARD)."""
+    return str(value) if value and value != "BLOB_STORAGE_CLASS_UNSPECIFIED" else "STANDARD"
+
+
 def run_import(
-    world: World, store_name: str, project: dict[str, Any], uri: str, failure_code: int
+    world: World,
+    store_name: str,
+    project: dict[str, Any],
+    uri: str,
+    failure_code: int,
+    storage_class: str = "STANDARD",
 ) -> tuple[dict[str, int], dict[str, Any] | None]:
-    """Import the objects `uri` matches into the store now; returns (counter, rpc error)."""
+    """Import the objects `uri` matches into the store now, in `storage_class`; returns
+    (counter, rpc error)."""
     bucket_name, pattern = check_import_uri(uri)
     bucket = storage.find_bucket(world, bucket_name)
     agent = world.service_agent_email(project["number"], SERVICE)
@@ -637,7 +648,9 @@ def run_import(
     problems: list[str] = []
     for name in names:
         data = storage.read_object(world, bucket_name, name)
-        result = instances.put_instance(world, store_name, data)
+        result = instances.put_instance(
+            world, store_name, data, action="ImportDicomData", storage_class=storage_class
+        )
         if result.outcome in (instances.Outcome.STORED, instances.Outcome.DUPLICATE):
             success += 1
         else:

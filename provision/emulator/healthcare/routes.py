@@ -15,7 +15,7 @@ from provision.emulator.core import iam, lro, paging
 from provision.emulator.core.errors import ApiError, invalid_argument
 from provision.emulator.core.routing import Ctx, Route
 from provision.emulator.core.world import World
-from provision.emulator.healthcare import encryption, models
+from provision.emulator.healthcare import destinations, encryption, models
 from provision.emulator.healthcare.models import SERVICE, Names
 
 V1 = "/v1/projects/{project}/locations"
@@ -173,7 +173,10 @@ def create_store(ctx: Ctx) -> dict[str, Any]:
     names, dataset = _dataset(ctx)
     store_id = models.check_id(ctx.query.get("dicomStoreId"), "dicomStoreId", "DICOM store")
     name = f"{dataset['name']}/dicomStores/{store_id}"
-    return models.render(models.create_store(ctx.world, name, ctx.json()), names)
+    record = models.create_store(ctx.world, name, ctx.json())
+    destinations.check_streams(ctx.world, record)
+    destinations.check_topics(ctx.world, record)
+    return models.render(record, names)
 
 
 def get_store(ctx: Ctx) -> dict[str, Any]:
@@ -190,7 +193,12 @@ def list_stores(ctx: Ctx) -> dict[str, Any]:
 
 def patch_store(ctx: Ctx) -> dict[str, Any]:
     names, store = _store(ctx)
-    record = models.patch_store(ctx.world, store, ctx.json(), ctx.query.get("updateMask"))
+    mask = ctx.query.get("updateMask") or ""
+    record = models.patch_store(ctx.world, store, ctx.json(), mask)
+    if "streamConfigs" in mask:
+        destinations.check_streams(ctx.world, record)
+    if "notificationConfig" in mask:
+        destinations.check_topics(ctx.world, record)
     return models.render(record, names)
 
 
@@ -278,7 +286,11 @@ def import_dicom(ctx: Ctx) -> dict[str, Any]:
     models.check_import_uri(uri)
     created = ctx.world.now_rfc3339()
     failure_code = ctx.world.settings.import_failure_code
-    counter, error = models.run_import(ctx.world, store["name"], names.project, uri, failure_code)
+    settings = body.get("blobStorageSettings") or {}
+    storage_class = models.storage_class(settings.get("blobStorageClass"))
+    counter, error = models.run_import(
+        ctx.world, store["name"], names.project, uri, failure_code, storage_class
+    )
     dataset = store["name"].split("/dicomStores/")[0]
     operation = lro.start(
         ctx.world,
