@@ -109,6 +109,9 @@ TYPE_PACKAGES: Mapping[tuple[str, str], tuple[str, ...]] = {
 TYPE_SCHEMAS: Mapping[str, str] = {
     "google.api.serviceusage.v1.Service": "GoogleApiServiceusageV1Service",
     "google.api.serviceusage.v1beta1.Service": "GoogleApiServiceusageV1Service",
+    "google.cloud.healthcare.v1.deidentify.DeidentifyDicomStoreSummary": (
+        "GoogleCloudHealthcareV1DeidentifyDeidentifyDicomStoreSummary"
+    ),
 }
 """Messages whose discovery schema is not named by the message's last segment."""
 

@@ -15,7 +15,15 @@ from provision.emulator.core import iam, lro, paging
 from provision.emulator.core.errors import ApiError, invalid_argument
 from provision.emulator.core.routing import Ctx, Route
 from provision.emulator.core.world import World
-from provision.emulator.healthcare import destinations, encryption, models
+from provision.emulator.dicomweb import instances
+from provision.emulator.healthcare import (
+    blob_storage,
+    deidentify,
+    destinations,
+    encryption,
+    models,
+    resource_paths,
+)
 from provision.emulator.healthcare.models import SERVICE, Names
 
 V1 = "/v1/projects/{project}/locations"
@@ -24,6 +32,7 @@ DATASETS = f"{LOCATION}/datasets"
 DATASET = f"{DATASETS}/{{dataset}}"
 STORES = f"{DATASET}/dicomStores"
 STORE = f"{STORES}/{{store}}"
+INSTANCE = f"{STORE}/dicomWeb/studies/{{study}}/series/{{series}}/instances/{{instance}}"
 PREFIX = "projects.locations"
 
 
@@ -302,6 +311,58 @@ def import_dicom(ctx: Ctx) -> dict[str, Any]:
     return models.render_operation(operation, names)
 
 
+def deidentify_store(ctx: Ctx) -> dict[str, Any]:
+    names, store = _store(ctx)
+    body = ctx.json()
+    source_dataset = models.require_dataset(ctx.world, store["name"].split("/dicomStores/")[0])
+    deidentify.refuse_encrypted(source_dataset)
+    target = deidentify.destination(ctx.world, store["name"], body.get("destinationStore"))
+    models.require_dataset(ctx.world, target.split("/dicomStores/")[0])
+    models.require_store(ctx.world, target)
+    config, error = deidentify.config_of(ctx.world, names.project, body)
+    rules = deidentify.tag_filter(config.get("dicom") or {})
+    selected: resource_paths.Selector = resource_paths.everything
+    uri = (body.get("filterConfig") or {}).get("resourcePathsGcsUri")
+    if uri and error is None:
+        selected, error = resource_paths.read(ctx.world, names.project, uri)
+    created = ctx.world.now_rfc3339()
+    counter = {} if error else deidentify.run(ctx.world, store["name"], target, rules, selected)
+    operation = lro.start(
+        ctx.world,
+        models.new_operation_name(ctx.world, source_dataset["name"]),
+        metadata=models.operation_metadata(ctx.world, deidentify.METHOD, created, **counter),
+        response=None if error else {"@type": deidentify.RESPONSE_TYPE},
+        error=error,
+    )
+    return models.render_operation(operation, names)
+
+
+def set_blob_storage(ctx: Ctx) -> dict[str, Any]:
+    names, store = _store(ctx)
+    created = ctx.world.now_rfc3339()
+    counter, error = blob_storage.set_store_class(ctx.world, store, names.project, ctx.json())
+    dataset = store["name"].split("/dicomStores/")[0]
+    operation = lro.start(
+        ctx.world,
+        models.new_operation_name(ctx.world, dataset),
+        metadata=models.operation_metadata(ctx.world, blob_storage.SET_METHOD, created, **counter),
+        response=None if error else {"@type": blob_storage.SET_RESPONSE_TYPE},
+        error=error,
+    )
+    return models.render_operation(operation, names)
+
+
+def get_storage_info(ctx: Ctx) -> dict[str, Any]:
+    names, store = _store(ctx)
+    study, series, sop = (ctx.params[key] for key in ("study", "series", "instance"))
+    found = instances.find(ctx.world, store["name"], study, series, sop)
+    shown = names.shown(store["name"])
+    if not found:
+        where = f"{shown}/dicomWeb/studies/{study}/series/{series}/instances/{sop}"
+        raise models.not_found("Instance", where)
+    return blob_storage.storage_info(shown, found[0])
+
+
 # ----- operations
 
 
@@ -379,4 +440,17 @@ def routes(world: World) -> list[Route]:
             "datasets.dicomStores.testIamPermissions",
         ),
         route("POST", f"{STORE}:import", import_dicom, "datasets.dicomStores.import"),
+        route("POST", f"{STORE}:deidentify", deidentify_store, "datasets.dicomStores.deidentify"),
+        route(
+            "POST",
+            f"{STORE}:setBlobStorageSettings",
+            set_blob_storage,
+            "datasets.dicomStores.setBlobStorageSettings",
+        ),
+        route(
+            "GET",
+            f"{INSTANCE}:getStorageInfo",
+            get_storage_info,
+            "datasets.dicomStores.dicomWeb.studies.series.instances.getStorageInfo",
+        ),
     ]
