@@ -14,6 +14,7 @@ from googleapiclient.errors import HttpError
 
 from provision.emulator import samples
 from provision.emulator.server import RunningEmulator
+from tests.emulator.clients import error_body
 from tests.emulator.seeding import healthcare_client, seed_project, stow
 
 PROJECT = "tier-test"
@@ -123,4 +124,9 @@ def test_storage_info_of_an_unknown_instance_is_not_found(setup: Setup) -> None:
     [unknown] = samples.generate(1, seed=11)
     with pytest.raises(HttpError) as refused:
         _info(setup, unknown)
+    name = (
+        f"{STORE}/dicomWeb/studies/{unknown.study_uid}/series/{unknown.series_uid}"
+        f"/instances/{unknown.sop_uid}"
+    )
     assert refused.value.resp.status == 404
+    assert error_body(refused.value)["error"]["message"] == f"Instance {name} not found."

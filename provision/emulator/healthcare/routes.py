@@ -1,6 +1,7 @@
-"""Cloud Healthcare v1 admin API over HTTP: locations, datasets, DICOM stores, IAM, operations
-and `dicomStores.import`; FHIR, HL7v2 and consent stores exist (create, get, list, delete)
-without contents.
+"""Cloud Healthcare v1 admin API over HTTP: locations, datasets (with CMEK), DICOM stores, IAM,
+operations, `dicomStores.import`, `deidentify` and `setBlobStorageSettings`, and an instance's
+`getStorageInfo`; FHIR, HL7v2 and consent stores exist (create, get, list, delete) without
+contents.
 
 Every call first requires the API to be enabled on the project (403 SERVICE_DISABLED otherwise,
 or 403 "(or it may not exist)" for an unknown project), then a supported location.

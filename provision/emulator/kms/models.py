@@ -107,7 +107,8 @@ def key_not_found(name: str) -> ApiError:
 
 
 def enum_name(value: Any, table: Mapping[str, int], field: str) -> str:
-    """A request enum (a name or a proto number) as its name."""
+    """A request enum (a name or a proto number) as its name; a name the tables here do not
+    list is 501."""
     if isinstance(value, int) and not isinstance(value, bool):
         for name, number in table.items():
             if number == value:
@@ -115,6 +116,8 @@ def enum_name(value: Any, table: Mapping[str, int], field: str) -> str:
         raise invalid_argument(f"Invalid value at '{field}' (TYPE_ENUM), {value}")
     if isinstance(value, str) and value in table:
         return value
+    if isinstance(value, str):  # a name of the discovery enum (the gate let it through)
+        raise ApiError("UNIMPLEMENTED", f"{field} {value} is not emulated.", http=501)
     raise invalid_argument(f"Invalid value at '{field}' (TYPE_ENUM), \"{value}\"")
 
 
