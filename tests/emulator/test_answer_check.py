@@ -147,3 +147,11 @@ def test_the_emulator_logs_a_wrong_answer_with_method_field_and_test(tmp_path: P
     assert violation["test"].endswith(
         "test_the_emulator_logs_a_wrong_answer_with_method_field_and_test"
     )
+
+
+def test_a_value_of_type_any_may_be_null() -> None:
+    rows = {"kind": "bigquery#tableDataList", "totalRows": "1", "rows": [{"f": [{"v": None}]}]}
+    assert _check("bigquery", "v2", "bigquery.tabledata.list", 200, rows) == []
+    assert _check("bigquery", "v2", "bigquery.tabledata.list", 200, {"totalRows": None}) == [
+        ("totalRows", "null (Google omits fields that are not set)")
+    ]
