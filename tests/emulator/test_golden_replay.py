@@ -49,6 +49,7 @@ SERVICES = (
     "cloudkms.googleapis.com",
     "pubsub.googleapis.com",
 )
+"""The APIs enabled on the project each recording ran in."""
 
 
 @pytest.mark.parametrize("path", CASES, ids=[case.name.removesuffix(".http.log") for case in CASES])

@@ -225,3 +225,12 @@ def test_a_config_the_agent_cannot_read_fails_the_operation(setup: Setup) -> Non
     finished = _deidentify(setup, body)
     assert finished["error"]["code"] == 7
     assert _copied(setup) == []
+
+
+def test_every_listed_attribute_is_a_dicom_keyword() -> None:
+    from pydicom.datadict import tag_for_keyword
+
+    from provision.emulator.healthcare import deidentify
+
+    lists = deidentify.BASIC_PROFILE | deidentify.REQUIRED | deidentify.IDENTIFIERS
+    assert [name for name in sorted(lists) if tag_for_keyword(name) is None] == []

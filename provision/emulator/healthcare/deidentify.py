@@ -129,7 +129,8 @@ class TagFilter:
 
 def _tags(names: Any, where: str) -> frozenset[int]:
     tags = set()
-    for name in names.get("tags") or [] if isinstance(names, dict) else []:
+    listed = (names.get("tags") if isinstance(names, dict) else None) or []
+    for name in listed:
         if isinstance(name, str) and re.fullmatch(r"[0-9A-Fa-f]{8}", name):
             tags.add(int(name, 16))
         elif isinstance(name, str) and tag_for_keyword(name) is not None:
@@ -142,6 +143,7 @@ def _tags(names: Any, where: str) -> frozenset[int]:
 
 
 def _keywords(names: frozenset[str]) -> frozenset[int]:
+    """The tags of DICOM keywords (every name in this module's lists is one)."""
     return frozenset(int(tag_for_keyword(name) or 0) for name in names)
 
 
