@@ -10,6 +10,9 @@
 - `GET  /_emulator/journal`          JSON array of requests (method, path, status, api, ...)
 - `DELETE /_emulator/journal`        clear the journal
 - `GET  /_emulator/health`           `{"ok": true}`
+- `GET  /_emulator/messages`         Pub/Sub messages published, by topic name, oldest first
+- `GET  /_emulator/logs`             what Google would log to Cloud Logging as errors (e.g. a
+                                     store notification that could not be published)
 - `POST /_emulator/projects`         seed a ready project: `{"projectId", "billingAccountName"?,
                                      "services"?: [...], "displayName"?, "parent"?, "labels"?}`
                                      -> the Project (billing linked, services enabled and
@@ -23,8 +26,10 @@ from typing import TYPE_CHECKING, Any
 
 from werkzeug.wrappers import Request
 
+from provision.emulator.core import logs
 from provision.emulator.core.errors import ApiError
 from provision.emulator.core.routing import WsgiAnswer, error_response, json_response
+from provision.emulator.pubsub import models as pubsub
 
 if TYPE_CHECKING:
     from provision.emulator.app import EmulatorApp
@@ -63,6 +68,10 @@ def handle(app: EmulatorApp, request: Request, path: str) -> WsgiAnswer:
             with world.store.transaction():
                 project = seed_project(world, body)
             return json_response(200, project)
+        if action == "messages" and request.method == "GET":
+            return json_response(200, pubsub.messages(world))
+        if action == "logs" and request.method == "GET":
+            return json_response(200, logs.entries(world))
         if action == "journal":
             if request.method == "DELETE":
                 world.journal.clear()
