@@ -47,25 +47,25 @@ def apply(
     """Apply a blueprint (plans, shows the plan, asks to confirm) or a saved plan.
 
     Writes happen under the project's single-writer lease (README "Single-writer lease"). A saved
-    plan is re-checked under the lease and refused if what it was based on changed. Exit codes:
-    0 success, 1 failure (the summary lists done / failed / skipped), 130 interrupted.
+    plan is planned again and refused unless that plan makes each of its decisions (see
+    `provision.saved_plan`); the new plan is what is shown and applied. Exit codes: 0 success,
+    1 failure (the summary lists done / failed / skipped), 130 interrupted.
     """
     from provision import planfile
-    from provision.apply import apply_plan, check_fresh, failure_lines
+    from provision.apply import apply_plan, check_deletes_allowed, failure_lines
     from provision.blueprint.loader import load
     from provision.cli import lease_step
     from provision.cli.reporter import StderrReporter
-    from provision.errors import ApplyError, StalePlanError
+    from provision.errors import ApplyError
     from provision.outputs import plan_text
     from provision.plan import plan_blueprint
     from provision.resources.base import Context
-    from provision.saved_plan import check_scope, derived, saved_blueprint
+    from provision.saved_plan import check_scope, replanned, saved_blueprint
 
-    saved = planfile.looks_like_plan(source)
-    if saved:
-        plan = planfile.read(source)
-        loaded = saved_blueprint(plan)
-        check_scope(plan, loaded)
+    saved = planfile.read(source) if planfile.looks_like_plan(source) else None
+    if saved is not None:
+        loaded = saved_blueprint(saved)
+        check_scope(saved, loaded)
     else:
         loaded = load(source)
     target = TargetOptions(endpoint, emulator, credentials, impersonate_service_account)
@@ -79,30 +79,30 @@ def apply(
         )
         ctx = Context.create(connection.api, options)
         assume_yes = assumes_yes(yes)
-        if saved:
-            plan = derived(plan, options)
+        if saved is not None:
+            check_deletes_allowed(saved, options)
         step = lease_step.prepare(connection.api, loaded.blueprint)
-        if not saved:
-            plan = plan_blueprint(loaded, ctx)
-        typer.echo(plan_text.render(plan, color=sys.stdout.isatty()), nl=False)
+        plan = plan_blueprint(loaded, ctx) if saved is None else replanned(saved, loaded, ctx)
+        color = sys.stdout.isatty()
+        typer.echo(plan_text.render(plan, color=color), nl=False)
         if not plan.has_changes:
             return
-        if not saved:
+        if saved is None:
             confirm(assume_yes)
         with lease_step.hold(step, wait=lease_wait) as held:
-            if saved:
-                plan = check_fresh(plan, ctx)
+            if saved is None:
+                fresh = lease_step.replan_if_others_wrote(
+                    held,
+                    plan,
+                    lambda: plan_blueprint(loaded, ctx),
+                    show=lambda p: typer.echo(plan_text.render(p, color=color), nl=False),
+                    assume_yes=assume_yes,
+                )
+                if fresh is None:
+                    return
+                plan = fresh
             elif held is not None and not held.trusted:
-                # Another run held the lease since this plan was made: re-check it.
-                try:
-                    plan = check_fresh(plan, ctx)
-                except StalePlanError:
-                    typer.echo("The project changed while waiting for the lease; new plan:")
-                    plan = plan_blueprint(loaded, ctx)
-                    typer.echo(plan_text.render(plan, color=sys.stdout.isatty()), nl=False)
-                    if not plan.has_changes:
-                        return
-                    confirm(assume_yes)
+                plan = replanned(saved, loaded, ctx)  # another run held the lease since
             report = apply_plan(plan, ctx, reporter=StderrReporter())
     if report.interrupted:
         typer.echo(report.summary())

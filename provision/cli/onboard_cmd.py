@@ -92,7 +92,7 @@ def onboard(
     from provision.site_scope import site_addresses, site_file_path
     from provision.verify import verify_blueprint
 
-    before = load(blueprint)
+    before = load(blueprint, site_folder_may_be_missing=True)  # writing the site file makes it
     wanted = new_site(site, location, bucket)
     path = site_file_path(before, site)
     sites = before.blueprint.sites

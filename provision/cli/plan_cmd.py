@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from dataclasses import replace
 from enum import StrEnum
 from pathlib import Path
 from typing import TYPE_CHECKING, Annotated
@@ -96,6 +97,7 @@ def plan(
             reimport,
         )
         result = plan_blueprint(loaded, Context.create(connection.api, options), only=only)
+    result = replace(result, site=site)
     if out is not None:
         planfile.write(result, out, loaded.files)
     chosen = Format.json if json_output else output_format

@@ -18,7 +18,7 @@ from googleapiclient.errors import HttpError
 from provision.emulator import samples
 from provision.emulator.server import RunningEmulator, start_background
 from tests.e2e.cli import run_cli
-from tests.e2e.conftest import CliFn, clear_journal, mutations, set_faults
+from tests.e2e.conftest import CliFn, clear_journal, journal, mutations, set_faults
 
 REPO = Path(__file__).resolve().parents[2]
 PROJECT = "imaging-dev-4821"
@@ -260,3 +260,21 @@ def test_a_site_already_declared_with_the_default_location_is_brought_up(
     assert result.exit_code == 0, result.output
     assert "using the existing site file" in result.stderr
     assert "+ healthcare.dataset:" in result.stdout and "general-imaging" in result.stdout
+
+
+def test_a_missing_site_folder_fails_the_plan_and_onboarding_creates_it(
+    cli: CliFn, dev: Path, emulator: RunningEmulator
+) -> None:
+    """Without its folder every site would be planned as dropped: the plan refuses instead."""
+    assert cli("apply", dev, "--yes").exit_code == 0
+    sites = dev.parent / "sites"
+    shutil.move(sites, dev.parent / "elsewhere")
+    clear_journal(emulator)
+    planned = cli("plan", dev)
+    assert planned.exit_code == 1, planned.output
+    assert "sites.include" in planned.stderr and "does not exist" in planned.stderr
+    assert "forget" not in planned.output
+    assert journal(emulator) == []
+    onboarded = cli("onboard", "st-marys", "--blueprint", dev, "--yes", "--config-dir", dev.parent)
+    assert onboarded.exit_code == 0, onboarded.output
+    assert (sites / "st-marys.yaml").is_file()

@@ -8,7 +8,8 @@ from typing import Any
 
 import pytest
 
-from provision import apply as apply_module
+from provision import saved_plan
+from provision.blueprint.loader import LoadedBlueprint
 from provision.emulator.server import RunningEmulator
 from provision.model import Plan
 from provision.resources.base import Context
@@ -181,7 +182,7 @@ def test_concurrent_writer_is_not_lost_on_409(
     google: Any,
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
-    """A concurrent write after the saved plan's re-check makes the etag stale, setIamPolicy
+    """A concurrent write after the saved plan was checked makes the etag stale, setIamPolicy
     answers 409 ABORTED, and the read-modify-write restarts."""
     assert cli("apply", blueprint, "--yes").exit_code == 0
     blueprint.write_text(
@@ -191,10 +192,10 @@ def test_concurrent_writer_is_not_lost_on_409(
     )
     saved = tmp_path / "plan.json"
     assert cli("plan", blueprint, "--out", saved).exit_code == 0
-    recheck = apply_module.check_fresh
+    recheck = saved_plan.replanned
 
-    def recheck_then_another_writer(plan: Plan, ctx: Context) -> Plan:
-        fresh = recheck(plan, ctx)
+    def recheck_then_another_writer(saved: Plan, loaded: LoadedBlueprint, ctx: Context) -> Plan:
+        fresh = recheck(saved, loaded, ctx)
         policy = policy_of(google)
         policy["bindings"].append({"role": "roles/browser", "members": ["user:writer@example.com"]})
         crm = google("cloudresourcemanager", "v3")
@@ -202,7 +203,7 @@ def test_concurrent_writer_is_not_lost_on_409(
         crm.projects().setIamPolicy(resource=f"projects/{PROJECT}", body=body).execute()
         return fresh
 
-    monkeypatch.setattr(apply_module, "check_fresh", recheck_then_another_writer)
+    monkeypatch.setattr(saved_plan, "replanned", recheck_then_another_writer)
     clear_journal(emulator)
     applied = cli("apply", saved)
     assert applied.exit_code == 0, applied.output
