@@ -339,8 +339,9 @@ def test_plan_reads_run_in_dependency_waves(
     assert len(project) == 1 and len(others) == 3
     project_end = project[0]["start"] + project[0]["ms"] / 1000
     starts = [e["start"] for e in others]
+    ends = [e["start"] + e["ms"] / 1000 for e in others]
     assert min(starts) >= project_end - 0.01  # the second wave waits for the project
-    assert max(starts) - min(starts) < 0.15  # ...and runs together
+    assert max(starts) < min(ends)  # ...and runs together: all three in flight at one moment
 
 
 def test_errors_after_commit_on_every_write_still_converge(
