@@ -75,7 +75,8 @@ def upload_samples(target: Target, bucket: str, prefix: str, count: int) -> None
     """Synthetic DICOM files into `gs://bucket/prefix/`, through the tool's own gateway (so a
     recording, `PROVISION_RECORD`, holds them too)."""
     api = GoogleApi(target)
-    for sample in samples.generate(count, seed=len(bucket), studies=2):
+    # 64 x 64 slices: the recording holds every upload, and replaying it stays quick.
+    for sample in samples.generate(count, seed=len(bucket), studies=2, size=64):
         name = f"{prefix.rstrip('/')}/{sample.path}"
         api.call(
             "storage.objects.insert",
