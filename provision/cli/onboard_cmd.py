@@ -4,8 +4,8 @@ Steps: write `SITE.yaml` into the blueprint's site folder (an identical existing
 accepted, a different one refused) -> validate the whole blueprint (the new file is removed
 again if that fails) -> plan only the site's resources and what they need -> confirm (as
 `apply`) -> apply (DICOM imports included when the blueprint declares them) -> write the
-site's OHIF and Orthanc configs. Rerunning after success changes nothing; rerunning after a
-failure finishes the job.
+site's OHIF and Orthanc configs -> print the `provision viewer` command that shows the site's
+studies. Rerunning after success changes nothing; rerunning after a failure finishes the job.
 """
 
 from __future__ import annotations
@@ -145,6 +145,10 @@ def onboard(
             + f". Upload them, then run the same `provision onboard {site} ...` again to import."
         )
     typer.echo(f"Site {site} is ready.")
+    from provision.viewer.session import viewer_command
+
+    command = viewer_command(blueprint, site, endpoint=endpoint, emulator=emulator)
+    typer.echo(f"Open its studies in the OHIF Viewer: {command}")
 
 
 @dataclass
