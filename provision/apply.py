@@ -1,8 +1,7 @@
 """Applying: execute exactly the changes of a Plan, in dependency order, concurrently.
 
 * Independent changes run in parallel (bounded overall and per Google API).
-* A saved plan is first re-checked: every object read at plan time is read again and the plan is
-  refused (StalePlanError, nothing written) if any changed in a way that affects it.
+* A delete runs only when `Options.allow_delete` names it (`check_deletes_allowed`).
 * Symbols (project numbers) are resolved just before each write.
 * When a change fails, the changes depending on it are skipped; the report lists done / failed /
   skipped. Re-running apply (a fresh plan) finishes the job.
@@ -11,17 +10,16 @@
 
 from __future__ import annotations
 
-import json
 import time
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, replace
 from typing import TYPE_CHECKING, Protocol
 
-from provision.errors import RefusedError, RunInterruptedError, StalePlanError
+from provision.errors import RefusedError, RunInterruptedError
 from provision.graph import Outcome, State, run_graph
-from provision.model import Action, Address, Change, FieldDiff, Observed, Plan
+from provision.model import Action, Address, Change, Observed, Plan
 from provision.resources import registry
-from provision.resources.base import Context, resource_of
+from provision.resources.base import Context, Options, resource_of
 
 if TYPE_CHECKING:
     from provision.gcp.operations import Progress
@@ -95,59 +93,17 @@ IDLE = "nothing to do"
 """What `work` returns for a `run` step that found nothing to do."""
 
 
-def check_fresh(plan: Plan, ctx: Context, *, workers: int = DEFAULT_WORKERS) -> Plan:
-    """Re-read every object the plan read; raise StalePlanError naming what changed.
-
-    Returns the plan with each re-read change's `before` and `etag` taken from the fresh read,
-    so that what is written starts from the live object, never from what a file says it was.
-    """
-    to_check = [c for c in plan.changes if c.observed_exists is not None and c.is_mutation]
-    by_address = {c.address: c for c in to_check}
-
-    def work(address: Address) -> tuple[list[str], Change]:
-        change = by_address[address]
-        kind = registry.get(address.kind)
-        if change.action is Action.DELETE:
-            return [], change
-        observed = kind.read(ctx, resource_of(change))
-        ctx.facts.update(kind.facts(resource_of(change), observed))
-        problems = kind.staleness(change, observed, ctx.options)
-        if not problems:
-            fresh = kind.diff(resource_of(change), observed, ctx.options)
-            if fresh.action is change.action and same_diffs(fresh, change):
-                change = replace(change, before=fresh.before, etag=fresh.etag)
-        return problems, change
-
-    result = run_graph(list(by_address), {}, work, workers=workers, cancel=ctx.cancel)
-    if result.interrupted:
-        raise RunInterruptedError("interrupted while re-checking the saved plan; nothing changed")
-    problems: list[str] = []
-    refreshed: dict[Address, Change] = {}
-    for address, outcome in result.outcomes.items():
-        if outcome.state is State.FAILED:
-            problems.append(f"{address}: cannot re-read it: {outcome.error}")
-        elif outcome.value is not None:
-            problems += outcome.value[0]
-            refreshed[address] = outcome.value[1]
-    if problems:
-        lines = "\n".join(f"  - {p}" for p in problems)
-        raise StalePlanError(
-            "the saved plan is stale; nothing was changed. Run `provision plan` again.\n" + lines
-        )
-    changes = tuple(refreshed.get(c.address, c) for c in plan.changes)
-    return replace(plan, changes=changes)
+def check_deletes_allowed(plan: Plan, options: Options) -> None:
+    """RefusedError for the first delete of `plan` that --allow-delete does not name."""
+    for change in plan.changes:
+        if change.action is Action.DELETE and str(change.address) not in options.allow_delete:
+            raise RefusedError(
+                f"the plan deletes {change.address}; pass --allow-delete {change.address} "
+                "to allow it"
+            )
 
 
-def same_diffs(one: Change, other: Change) -> bool:
-    """The two changes' field changes are equal as JSON (a saved plan holds lists, not tuples)."""
-    return _as_json(one.diffs) == _as_json(other.diffs)
-
-
-def _as_json(diffs: tuple[FieldDiff, ...]) -> str:
-    return json.dumps([[d.path, d.before, d.after] for d in diffs], sort_keys=True, default=str)
-
-
-def apply_plan(  # noqa: C901  (13)
+def apply_plan(
     plan: Plan,
     ctx: Context,
     *,
@@ -156,12 +112,7 @@ def apply_plan(  # noqa: C901  (13)
     per_api: int = PER_API_LIMIT,
 ) -> ApplyReport:
     """Execute `plan`'s changes; never raises for a failed change (see the report)."""
-    for change in plan.changes:
-        if change.action is Action.DELETE and str(change.address) not in ctx.options.allow_delete:
-            raise RefusedError(
-                f"the plan deletes {change.address}; pass --allow-delete {change.address} "
-                "to allow it"
-            )
+    check_deletes_allowed(plan, ctx.options)
     changes = {c.address: c for c in plan.changes}
     timings: dict[Address, float] = {}
 

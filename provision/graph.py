@@ -1,6 +1,6 @@
 """Run work over a dependency graph: each node as soon as its dependencies finished.
 
-Used by the planner (reads), the applier (writes) and saved-plan re-checks. Concurrency is
+Used by the planner (reads), the applier (writes) and destroy (reads). Concurrency is
 bounded overall (`workers`) and per group (`group_limits`, e.g. per Google API). A node whose
 dependency failed or was skipped is skipped. On KeyboardInterrupt (Ctrl-C) nothing new starts,
 `cancel` is set so waits end early, running work is allowed to finish, and the outcome records

@@ -145,6 +145,8 @@ class Plan:
     changes: tuple[Change, ...]
     format_version: int = PLAN_FORMAT_VERSION
     warnings: tuple[str, ...] = ()
+    site: str | None = None
+    """The one site the plan covers (`plan --site`); None: the whole blueprint."""
 
     def counts(self) -> Counter[Action]:
         return Counter(change.action for change in self.changes)

@@ -1,14 +1,16 @@
 """Plan <-> JSON. The JSON plan document is also what `provision plan --format json` prints.
 
 Document shape (format_version 1):
-    {"format_version": 1, "blueprint": {"path", "relative_path", "digest"}, "summary": {...},
+    {"format_version": 1, "blueprint": {"path", "relative_path", "digest", "site"},
+     "summary": {...},
      "warnings": [...], "changes": [{"address", "kind", "name", "action", "before", "after",
      "diffs": [{"path", "before", "after"}], "reason", "etag", "depends_on", "observed_exists"}]}
 
 `blueprint.path` is absolute; `relative_path` (relative to the plan file's folder, present when
-the plan was saved with `plan --out`) finds the blueprint when both were moved together.
-`summary` is informational and ignored when reading. Reading is strict: every field has its
-type, `observed_exists` is true, false or null, addresses are unique, every dependency names a
+the plan was saved with `plan --out`) finds the blueprint when both were moved together;
+`site` (optional) is the one site a `plan --site` covers. `summary` is informational and
+ignored when reading. Reading is strict: no unknown field, every field has its type,
+`observed_exists` is true, false or null, addresses are unique, every dependency names a
 change of the plan and there are no dependency cycles, values nest at most `MAX_DEPTH` levels.
 Anything else is a `PlanFileError` with one line naming the file and the field.
 """
@@ -43,6 +45,8 @@ from provision.model import (
 
 MAX_DEPTH = 64
 """Deepest nesting of JSON values read from a plan file."""
+_DOCUMENT_KEYS = frozenset({"format_version", "blueprint", "summary", "warnings", "changes"})
+_BLUEPRINT_KEYS = frozenset({"path", "relative_path", "digest", "site"})
 _CHANGE_KEYS = frozenset(
     {
         "address",
@@ -66,10 +70,14 @@ class PlanFileError(ProvisionError):
 
 
 def to_document(plan: Plan, relative_path: str | None = None) -> JSON:
+    """The plan document; the blueprint's path made absolute (from the working folder)."""
     counts = plan.counts()
-    blueprint: JSON = {"path": plan.blueprint_path, "digest": plan.blueprint_digest}
+    path = os.path.abspath(plan.blueprint_path)
+    blueprint: JSON = {"path": path, "digest": plan.blueprint_digest}
     if relative_path is not None:
         blueprint["relative_path"] = relative_path
+    if plan.site is not None:
+        blueprint["site"] = plan.site
     return {
         "format_version": plan.format_version,
         "blueprint": blueprint,
@@ -112,11 +120,17 @@ class _Reader:
             raise self.fail(where, f"must be {what}, not {_json_type(value)}")
         return value
 
-    def mapping(self, value: Any, where: str, keys: Iterable[str]) -> dict[str, Any]:
+    def mapping(
+        self, value: Any, where: str, keys: Iterable[str], known: Iterable[str]
+    ) -> dict[str, Any]:
+        """`value` as an object with every field of `keys` and no field outside `known`."""
         data: dict[str, Any] = self.typed(value, dict, where, "an object")
         missing = sorted(set(keys) - set(data))
         if missing:
             raise self.fail(where, f"the field {missing[0]!r} is missing")
+        unknown = sorted(set(data) - set(known))
+        if unknown:
+            raise self.fail(where, f"unknown field {unknown[0]!r}")
         return data
 
     def items(self, value: Any, where: str, each: Callable[[Any, str], T]) -> list[T]:
@@ -168,13 +182,16 @@ def from_document(document: Any, source: str = "plan") -> Plan:
             f"(this provision reads {PLAN_FORMAT_VERSION}); make the plan again"
         )
     _check_depth(document, reader)
-    reader.mapping(document, "", ("blueprint", "changes"))
-    blueprint = reader.mapping(document["blueprint"], "blueprint", ("path", "digest"))
+    reader.mapping(document, "", ("blueprint", "changes"), _DOCUMENT_KEYS)
+    blueprint = reader.mapping(
+        document["blueprint"], "blueprint", ("path", "digest"), _BLUEPRINT_KEYS
+    )
     path = reader.text(blueprint["path"], "blueprint.path")
     if not path:
         raise reader.fail("blueprint.path", "must not be empty")
     reader.optional_text(blueprint.get("relative_path"), "blueprint.relative_path")
     digest = reader.text(blueprint["digest"], "blueprint.digest")
+    site = reader.optional_text(blueprint.get("site"), "blueprint.site")
     warnings = reader.items(document.get("warnings", []), "warnings", reader.text)
     changes = reader.items(
         document["changes"], "changes", lambda item, where: _change(reader, item, where)
@@ -186,14 +203,12 @@ def from_document(document: Any, source: str = "plan") -> Plan:
         changes=tuple(changes),
         format_version=version,
         warnings=tuple(warnings),
+        site=site,
     )
 
 
 def _change(reader: _Reader, value: Any, where: str) -> Change:
-    item = reader.mapping(value, where, ("kind", "name", "action"))
-    unknown = sorted(set(item) - _CHANGE_KEYS)
-    if unknown:
-        raise reader.fail(where, f"unknown field {unknown[0]!r}")
+    item = reader.mapping(value, where, ("kind", "name", "action"), _CHANGE_KEYS)
     kind = reader.text(item["kind"], f"{where}.kind")
     name = reader.text(item["name"], f"{where}.name")
     if not kind or not name or ":" in kind:
@@ -227,7 +242,7 @@ def _change(reader: _Reader, value: Any, where: str) -> Change:
 
 def _diff_reader(reader: _Reader) -> Callable[[Any, str], FieldDiff]:
     def read(value: Any, where: str) -> FieldDiff:
-        diff = reader.mapping(value, where, ("path",))
+        diff = reader.mapping(value, where, ("path",), ("path", "before", "after"))
         return FieldDiff(
             reader.text(diff["path"], f"{where}.path"), diff.get("before"), diff.get("after")
         )
@@ -322,10 +337,8 @@ def loads(text: str, source: str = "plan") -> Plan:
 
 def write(plan: Plan, path: Path, protected: Iterable[Path] = ()) -> None:
     """Save `plan` at `path` atomically (never over a non-regular file or `protected`)."""
-    blueprint = os.path.abspath(plan.blueprint_path)
-    relative = os.path.relpath(blueprint, path.absolute().parent)
-    saved = replace(plan, blueprint_path=blueprint)
-    replace_regular(path, dumps(saved, relative), protected, what="plan file")
+    relative = os.path.relpath(os.path.abspath(plan.blueprint_path), path.absolute().parent)
+    replace_regular(path, dumps(plan, relative), protected, what="plan file")
 
 
 def read(path: Path) -> Plan:

@@ -49,8 +49,12 @@ class LoadedBlueprint:
         return self._locations.get(field_path, SourceRef(str(self.path)))
 
 
-def load(path: str | Path) -> LoadedBlueprint:
-    """Read, expand and validate the blueprint at `path`."""
+def load(path: str | Path, *, site_folder_may_be_missing: bool = False) -> LoadedBlueprint:
+    """Read, expand and validate the blueprint at `path`.
+
+    A `sites.include` whose folder does not exist is an error (every site would be planned as
+    dropped), unless `site_folder_may_be_missing` (onboarding, which creates it, says so).
+    """
     path = Path(path)
     display = shown(path)
     try:
@@ -79,7 +83,13 @@ def load(path: str | Path) -> LoadedBlueprint:
     doc: dict[str, Any] = parsed.data
 
     template_raw, template_findings = _validate_template(doc)
-    expansion = expand_sites(doc, source, path.parent, render=not template_findings)
+    expansion = expand_sites(
+        doc,
+        source,
+        path.parent,
+        render=not template_findings,
+        folder_required=not site_folder_may_be_missing,
+    )
     diagnostics += expansion.diagnostics
     findings: list[Finding] = [*template_findings, *expansion.findings]
 

@@ -78,18 +78,26 @@ class _LoadedSite:
 
 
 def expand_sites(
-    doc: dict[str, Any], source: SourceMap, base_dir: FsPath, render: bool
+    doc: dict[str, Any],
+    source: SourceMap,
+    base_dir: FsPath,
+    render: bool,
+    *,
+    folder_required: bool = True,
 ) -> Expansion:
     """Read the site files and, when `render` (the template is valid), append their entries to
-    `doc` in place, recording positions in `source`."""
+    `doc` in place, recording positions in `source`. When `folder_required`, a glob whose
+    folder does not exist is an error."""
     expansion = Expansion()
     sites = doc.get("sites")
     if not isinstance(sites, Mapping):
         return expansion
     include = sites.get("include")
     if not isinstance(include, str) or not include.strip() or os.path.isabs(include):
-        return expansion
-    loaded = _read_sites(include, base_dir, source, expansion)
+        return expansion  # the schema reports it
+    if site_glob.outside_parts(include):
+        return expansion  # the schema reports it
+    loaded = _read_sites(include, base_dir, expansion, folder_required=folder_required)
     template = sites.get("template")
     if not render or not isinstance(template, Mapping):
         return expansion
@@ -108,21 +116,23 @@ def expand_sites(
 
 
 def _read_sites(
-    include: str, base_dir: FsPath, source: SourceMap, expansion: Expansion
+    include: str, base_dir: FsPath, expansion: Expansion, *, folder_required: bool
 ) -> list[_LoadedSite]:
     matched = site_glob.find(include, base_dir)
     expansion.findings += [Finding(("sites", "include"), p) for p in matched.problems]
     files = matched.found
-    if not files:
-        missing = _missing_directory(include, base_dir)
-        if missing is not None:
-            expansion.findings.append(
-                Finding(
-                    ("sites", "include"),
-                    f"no site files match: directory {missing} does not exist",
-                    severity="warning",
-                )
+    missing = None if files or not folder_required else _missing_directory(include, base_dir)
+    if missing is not None:
+        # Without its folder every site would be planned as dropped from the blueprint.
+        expansion.findings.append(
+            Finding(
+                ("sites", "include"),
+                f"the site folder {shown(missing)} "
+                f"{'is not a folder' if os.path.lexists(missing) else 'does not exist'}, so no "
+                "site would be found; create it (an empty folder means no sites) or correct the "
+                "glob",
             )
+        )
     loaded: list[_LoadedSite] = []
     names: dict[str, Position] = {}
     for relative, path in files:

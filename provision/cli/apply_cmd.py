@@ -53,8 +53,9 @@ def apply(
     """Apply a blueprint (plans, shows the plan, asks to confirm) or a saved plan.
 
     Writes happen under the project's single-writer lease (README "Single-writer lease"). A saved
-    plan is re-checked under the lease and refused if what it was based on changed. Exit codes:
-    0 success, 1 failure (the summary lists done / failed / skipped), 130 interrupted.
+    plan is planned again and refused unless that plan makes each of its decisions (see
+    `provision.saved_plan`); the new plan is what is shown and applied. Exit codes: 0 success,
+    1 failure (the summary lists done / failed / skipped), 130 interrupted.
     """
     from provision.cli.terminal import TerminalUi
     from provision.workflows.apply import apply as run

@@ -4,11 +4,14 @@ from __future__ import annotations
 
 from types import ModuleType
 
+from provision.emulator.bigquery import routes as bigquery_routes
 from provision.emulator.billing import routes as billing_routes
 from provision.emulator.dicomweb import routes as dicomweb
 from provision.emulator.healthcare import routes as healthcare
 from provision.emulator.iam import routes as iam_routes
+from provision.emulator.kms import routes as kms_routes
 from provision.emulator.oauth import routes as oauth_routes
+from provision.emulator.pubsub import routes as pubsub_routes
 from provision.emulator.resourcemanager import routes as resourcemanager_routes
 from provision.emulator.resourcemanager import v1 as resourcemanager_v1
 from provision.emulator.serviceusage import routes as serviceusage_routes
@@ -23,5 +26,8 @@ MODULES: list[ModuleType] = [
     dicomweb,
     healthcare,
     storage,
+    kms_routes,
+    pubsub_routes,
+    bigquery_routes,
     oauth_routes,
 ]

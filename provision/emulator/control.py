@@ -10,6 +10,9 @@
 - `GET  /_emulator/journal`          JSON array of requests (method, path, status, api, ...)
 - `DELETE /_emulator/journal`        clear the journal
 - `GET  /_emulator/health`           `{"ok": true}`
+- `GET  /_emulator/messages`         Pub/Sub messages published, by topic name, oldest first
+- `GET  /_emulator/logs`             what Google would log to Cloud Logging as errors (e.g. a
+                                     store notification that could not be published)
 - `POST /_emulator/projects`         seed a ready project: `{"projectId", "billingAccountName"?,
                                      "services"?: [...], "displayName"?, "parent"?, "labels"?}`
                                      -> the Project (billing linked, services enabled and
@@ -24,10 +27,12 @@ from typing import Any
 
 from werkzeug.wrappers import Request
 
+from provision.emulator.core import logs
 from provision.emulator.core.errors import ApiError
 from provision.emulator.core.faults import Faults
 from provision.emulator.core.routing import WsgiAnswer, error_response, json_response
 from provision.emulator.core.world import World
+from provision.emulator.pubsub import models as pubsub
 
 
 def handle(world: World, faults: Faults, request: Request, path: str) -> WsgiAnswer:
@@ -92,6 +97,14 @@ def _journal(world: World, faults: Faults, method: str, body: dict[str, Any]) ->
     return json_response(200, world.journal.to_json())
 
 
+def _messages(world: World, faults: Faults, method: str, body: dict[str, Any]) -> WsgiAnswer:
+    return json_response(200, pubsub.messages(world))
+
+
+def _logs(world: World, faults: Faults, method: str, body: dict[str, Any]) -> WsgiAnswer:
+    return json_response(200, logs.entries(world))
+
+
 _HANDLERS: dict[tuple[str, str], Handler] = {
     ("*", "health"): _health,
     ("POST", "reset"): _reset,
@@ -100,6 +113,8 @@ _HANDLERS: dict[tuple[str, str], Handler] = {
     ("*", "faults"): _settings,
     ("POST", "projects"): _projects,
     ("*", "journal"): _journal,
+    ("GET", "messages"): _messages,
+    ("GET", "logs"): _logs,
 }
 """(HTTP method, or `*` for any, and action) -> handler."""
 

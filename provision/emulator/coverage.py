@@ -36,6 +36,9 @@ APIS: tuple[tuple[str, str, str], ...] = (
     ("iam", "v1", "Identity and Access Management"),
     ("healthcare", "v1", "Cloud Healthcare"),
     ("storage", "v1", "Cloud Storage JSON"),
+    ("cloudkms", "v1", "Cloud Key Management Service (KMS)"),
+    ("pubsub", "v1", "Cloud Pub/Sub"),
+    ("bigquery", "v2", "BigQuery"),
 )
 
 

@@ -7,10 +7,12 @@ Adding a kind (e.g. `healthcare.dicom_store`):
    `name` (the address kind) and `api` (the Google API, bounds apply concurrency), and:
    - `read(ctx, resource) -> Observed`: reads only, through `ctx.api.call("<discovery method
      id>", **params)`; a missing object is `Observed.absent()` (404); 401/403 must raise.
-   - `diff(resource, observed, options) -> Change` (pure): `after` = the desired spec (it is what
-     apply and saved-plan re-checks work from), `before` = observed fields, `diffs` = FieldDiffs,
-     `etag`, `depends_on=resource.depends_on`, `observed_exists=observed.exists`. Absent ->
-     `create`. Add data-driven cases under `tests/planner_cases/cases/`.
+   - `diff(resource, observed, options) -> Change` (pure and deterministic): `after` = the
+     desired spec (what apply writes), `before` = observed fields, `diffs` = FieldDiffs, `etag`,
+     `depends_on=resource.depends_on`, `observed_exists=observed.exists`. Absent -> `create`.
+     A saved plan applies only when planning again gives the same change (`before` and `etag`
+     aside), so nothing but the blueprint and the observation may shape it. Add data-driven
+     cases under `tests/planner_cases/cases/`.
    - `create` / `update` / `delete` / `run(ctx, change) -> Observed | None`; long-running
      operations via `ctx.api.wait(op, api=..., what=..., progress=ctx.progress)`; creates use
      caller-chosen ids and adopt on 409 ALREADY_EXISTS after reading back.

@@ -154,7 +154,10 @@ class DeleteRefusedError(ApplyError):
 
 def refuse_unless_planned(change: Change, now: Contents) -> None:
     """Before a delete: raise `DeleteRefusedError` when the object now holds anything the plan
-    did not show (a delete planned because the object was empty needs it empty still)."""
+    did not show (a delete planned because the object was empty needs it empty still).
+
+    `change` comes from a plan this run made (a saved plan's `HOLDS` is only compared with it,
+    see `provision.saved_plan`), so what it held is what this run read."""
     planned = frozenset(str(item) for item in (change.before or {}).get(HOLDS) or ())
     if now.items <= planned:
         return
@@ -287,46 +290,10 @@ class Kind:
         """The APIs a removal context's state says are enabled (only `services` knows any)."""
         return frozenset()
 
-    # -- saved plans ----------------------------------------------------------------------
-
-    def staleness(self, saved: Change, observed: Observed, options: Options) -> list[str]:
-        """Why `saved` no longer fits `observed` (empty when it still does).
-
-        Default: existence changed, or re-diffing the saved spec gives another action or other
-        field changes.
-        """
-        if saved.observed_exists is None:
-            return []
-        if saved.observed_exists != observed.exists:
-            was = "existed" if saved.observed_exists else "did not exist"
-            now = "exists" if observed.exists else "is gone"
-            return [f"{saved.address} {was} at plan time and now {now}"]
-        if saved.action in (Action.DELETE, Action.FORGET) or saved.after is None:
-            return []
-        fresh = self.diff(resource_of(saved), observed, options)
-        if fresh.action != saved.action or fresh.diffs != saved.diffs:
-            return [f"{saved.address}: {describe_drift(saved, fresh)}"]
-        return []
-
 
 def resource_of(change: Change) -> Resource:
     """The desired resource a change was planned from."""
     return Resource(change.address, dict(change.after or {}), change.depends_on)
-
-
-def describe_drift(saved: Change, fresh: Change) -> str:
-    """E.g. `bindings[roles/viewer] changed since the plan (planned update, now no-op)`."""
-    saved_paths = {d.path: d for d in saved.diffs}
-    fresh_paths = {d.path: d for d in fresh.diffs}
-    moved = sorted(
-        path
-        for path in saved_paths.keys() | fresh_paths.keys()
-        if saved_paths.get(path) != fresh_paths.get(path)
-    )
-    text = f"{', '.join(moved) or 'its fields'} changed since the plan"
-    if fresh.action != saved.action:
-        text += f" (planned {saved.action.value}, now it would be {fresh.action.value})"
-    return text
 
 
 def field_diffs(

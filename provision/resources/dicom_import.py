@@ -178,10 +178,6 @@ class DicomImportKind(Kind):
             )
         return change(Action.RUN, "not imported yet")
 
-    def staleness(self, saved: Change, observed: Observed, options: Options) -> list[str]:
-        """A saved import never goes stale: running it again imports nothing twice."""
-        return []
-
     # -- applying -------------------------------------------------------------------------
 
     def run(self, ctx: Context, change: Change) -> Observed | None:

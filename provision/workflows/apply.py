@@ -1,17 +1,18 @@
-"""`apply`: a blueprint (planned, shown, confirmed) or a saved plan (checked, never planned
-again), applied under the project's lease."""
+"""`apply`: a blueprint (planned, shown, confirmed) or a saved plan (planned again and applied
+only when that plan makes each saved decision, see `provision.saved_plan`), under the project's
+lease."""
 
 from __future__ import annotations
 
 from pathlib import Path
 
-from provision import planfile
+from provision import planfile, saved_plan
+from provision.apply import check_deletes_allowed
 from provision.blueprint.expand import expand
 from provision.blueprint.loader import load
 from provision.model import Plan
 from provision.plan import plan_blueprint
 from provision.resources.base import Context
-from provision.saved_plan import check_scope, derived, saved_blueprint
 from provision.workflows import leasing, sequence
 from provision.workflows.sequence import Finished, Flags, Job
 from provision.workflows.ui import Connect, Ui
@@ -40,14 +41,22 @@ def apply(source: Path, flags: Flags, ui: Ui, connect: Connect, *, wait: float =
 
 
 def _apply_saved(source: Path, flags: Flags, ui: Ui, connect: Connect, wait: float) -> Finished:
-    plan = planfile.read(source)
-    loaded = saved_blueprint(plan)
-    check_scope(plan, loaded)
+    """The saved plan is never applied itself: the blueprint is planned again (after the lease
+    is read, and again under it when another run held it since) and that plan is applied when
+    it agrees with the saved one; it is not confirmed again, the saved plan was reviewed."""
+    saved = planfile.read(source)
+    loaded = saved_plan.saved_blueprint(saved)
+    resources = expand(loaded)
+    saved_plan.check_scope(saved, loaded, resources)
     with connect() as api:
         ctx = Context.create(api, flags.options(api))
-        plan = derived(plan, ctx.options)
+        check_deletes_allowed(saved, ctx.options)
         lease = leasing.prepare(api, loaded.blueprint)
-        heading = f"Planned changes for {plan.blueprint_path}"
-        job = Job(heading, lambda _: ctx, None, confirm=False, wait=wait)
-        applied = sequence.run(job, plan, lease, ui)
+
+        def replan() -> Plan:
+            return saved_plan.replanned(saved, loaded, ctx, resources)
+
+        heading = f"Planned changes for {loaded.path}"
+        job = Job(heading, lambda _: ctx, replan, confirm=False, wait=wait)
+        applied = sequence.run(job, replan(), lease, ui)
     return sequence.finish(applied, ui, hint=RETRY_HINT)

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 
 from provision import planfile
@@ -28,8 +28,9 @@ def plan(
     site: str | None = None,
     out: Path | None = None,
 ) -> Plan:
-    """The plan of the blueprint (of one site's objects and what they depend on, with `site`);
-    saved to `out` for `apply` when given (checked writable before anything is read)."""
+    """The plan of the blueprint (of one site's objects and what they depend on, with `site`,
+    which the plan records); saved to `out` for `apply` when given (checked writable before
+    anything is read)."""
     loaded = load(blueprint)
     if out is not None:
         check_writable(out, loaded.files, what="plan file")
@@ -38,6 +39,7 @@ def plan(
     with connect() as api:
         ctx = Context.create(api, flags.options(api))
         result = plan_blueprint(loaded, ctx, only=only, resources=resources)
+    result = replace(result, site=site)
     if out is not None:
         planfile.write(result, out, loaded.files)
     return result

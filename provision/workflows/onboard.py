@@ -4,7 +4,8 @@ Steps: write `SITE.yaml` into the blueprint's site folder (an identical existing
 accepted, a different one refused) -> validate the whole blueprint (the new file is removed
 again if that fails) -> plan only the site's resources and what they need -> confirm -> apply
 under the lease (DICOM imports included) -> verify the site -> write its OHIF and Orthanc
-configs. Rerunning after success changes nothing; rerunning after a failure finishes the job.
+configs -> say the `provision viewer` command that shows the site's studies. Rerunning after
+success changes nothing; rerunning after a failure finishes the job.
 """
 
 from __future__ import annotations
@@ -26,6 +27,7 @@ from provision.plan import plan_blueprint
 from provision.resources.base import Context
 from provision.site_scope import site_addresses, site_file_path
 from provision.verify import Check, verify_blueprint
+from provision.viewer.session import viewer_command
 from provision.workflows import leasing, sequence
 from provision.workflows.sequence import Finished, Flags, Job
 from provision.workflows.ui import Connect, Ui
@@ -111,7 +113,7 @@ def onboard(request: SiteRequest, ui: Ui, connect: Connect) -> Finished:
 
 
 def _write_site_file(request: SiteRequest, ui: Ui) -> SiteFileResult:
-    before = load(request.blueprint)
+    before = load(request.blueprint, site_folder_may_be_missing=True)  # writing the file makes it
     wanted = new_site(request.site, request.location, request.bucket)
     path = site_file_path(before, request.site)
     sites = before.blueprint.sites
@@ -172,7 +174,7 @@ def waiting_imports(shown: Plan, applied: sequence.Applied | None) -> set[str]:
 
 def _report_checks(request: SiteRequest, checks: list[Check], waiting: set[str], ui: Ui) -> None:
     """Show the site's checks (but those of imports still waiting for files); raise when one
-    fails, else say what waits and that the site is ready."""
+    fails, else say what waits, that the site is ready and how to open it in the viewer."""
     shown = [c for c in checks if c.ok or c.target not in waiting]
     ui.say("")
     ui.show_checks(shown)
@@ -186,3 +188,7 @@ def _report_checks(request: SiteRequest, checks: list[Check], waiting: set[str],
         uris = ", ".join(sorted({w.split(" <- ", 1)[-1] for w in waiting}))
         ui.say(f"Waiting for DICOM files: {uris}. Upload them, then {request.again} to import.")
     ui.say(f"Site {request.site} is ready.")
+    command = viewer_command(
+        request.blueprint, request.site, endpoint=request.endpoint, emulator=request.emulator
+    )
+    ui.say(f"Open its studies in the OHIF Viewer: {command}")

@@ -1,14 +1,14 @@
 """The one sequence every writing command runs: show the plan -> confirm -> take the lease ->
-re-check -> apply, and how its report ends the command.
+plan again if needed -> apply, and how its report ends the command.
 
 Planning happens before the lease is taken (it only reads), conditioned on the lease as read
-before planning (`leasing.prepare`). Under the lease the plan is re-checked:
+before planning (`leasing.prepare`). When another run held the lease since (or this run took
+over a dead run's lease), the plan is made again under the lease (`Job.replan`):
 
-* a saved plan always, against the live state (`apply.check_fresh`; StalePlanError when
-  anything it read changed);
-* a plan made by this run only when another run held the lease since it planned (or this run
-  took over a dead run's lease): it is planned again, and a new plan that differs from the one
-  confirmed is shown and confirmed again.
+* a plan of this run: a new plan that differs from the one confirmed is shown and confirmed
+  again;
+* a saved plan: `replan` plans the blueprint again and raises (SavedPlanError,
+  StalePlanError) unless that plan still makes each saved decision; nothing is asked.
 """
 
 from __future__ import annotations
@@ -60,9 +60,11 @@ class Job:
     """Title of the shown plan, e.g. `Planned removals for BLUEPRINT`."""
     context: Callable[[Plan], Context]
     """The context a plan is re-checked and applied in."""
-    replan: Callable[[], Plan] | None
-    """Plans again; None for a saved plan, which is re-checked instead and never planned again."""
+    replan: Callable[[], Plan]
+    """Plans again (the same way as the plan `run` is given was made)."""
     confirm: bool = True
+    """Ask before applying, and again when the plan made under the lease differs; False for a
+    saved plan, which was reviewed and whose `replan` refuses any difference."""
     wait: float = 0.0
     """Seconds to wait while another run holds the lease."""
 
@@ -76,29 +78,25 @@ class Applied:
 
 
 def run(job: Job, plan: Plan, lease: LeaseStep, ui: Ui) -> Applied | None:
-    """Show `plan`; when it changes anything: confirm, take the lease, re-check, apply.
-    None when there is nothing to apply (also when the plan made again under the lease has
-    nothing left to do)."""
+    """Show `plan`; when it changes anything: confirm, take the lease, plan again when another
+    run held it since, apply. None when there is nothing to apply (also when the plan made
+    again under the lease has nothing left to do)."""
     ui.show_plan(plan, job.heading)
     if not plan.has_changes:
         return None
     if job.confirm:
         ui.confirm(APPLY_QUESTION, action="apply", review="the plan")
     with hold(lease, wait=job.wait, ui=ui) as held:
-        if job.replan is None:
-            fresh: Plan | None = applier.check_fresh(plan, job.context(plan))
-        elif held is not None and not held.trusted:
-            fresh = _planned_again(job, job.replan, plan, ui)
-        else:
-            fresh = plan
+        trusted = held is None or held.trusted
+        fresh = plan if trusted else _planned_again(job, plan, ui)
         if fresh is None:
             return None
         return Applied(fresh, applier.apply_plan(fresh, job.context(fresh), reporter=ui))
 
 
-def _planned_again(job: Job, replan: Callable[[], Plan], plan: Plan, ui: Ui) -> Plan | None:
-    fresh = replan()
-    if decisions(fresh) == decisions(plan):
+def _planned_again(job: Job, plan: Plan, ui: Ui) -> Plan | None:
+    fresh = job.replan()
+    if not job.confirm or decisions(fresh) == decisions(plan):
         return fresh
     ui.say(CHANGED_UNDER_LEASE)
     ui.show_plan(fresh, job.heading)

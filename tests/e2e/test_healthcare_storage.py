@@ -6,7 +6,7 @@ from __future__ import annotations
 
 import shutil
 import urllib.request
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -14,10 +14,11 @@ import pytest
 from google.auth.credentials import AnonymousCredentials
 from google.cloud import storage
 
-from provision import apply as apply_module
+from provision import saved_plan
+from provision.blueprint.loader import LoadedBlueprint
 from provision.emulator import samples
 from provision.emulator.server import RunningEmulator
-from provision.model import Plan
+from provision.model import Plan, Resource
 from provision.resources.base import Context
 from tests.e2e.conftest import (
     BILLING,
@@ -562,7 +563,7 @@ def test_a_concurrent_bucket_policy_writer_is_not_lost_on_412(
 ) -> None:
     """Storage answers a stale etag with 412 conditionNotMet; the read-modify-write restarts
     and keeps both the other writer's binding and Storage's legacy bindings. The other writer
-    gets in after the saved plan's re-check under the lease, right before apply writes."""
+    gets in after the saved plan was checked against a fresh plan, right before apply writes."""
     assert cli("apply", small, "--yes").exit_code == 0
     small.write_text(
         BLUEPRINT.replace(
@@ -575,17 +576,22 @@ def test_a_concurrent_bucket_policy_writer_is_not_lost_on_412(
     saved = tmp_path / "plan.json"
     assert cli("plan", small, "--out", saved).exit_code == 0
     gcs = google("storage", "v1")
-    recheck = apply_module.check_fresh
+    recheck = saved_plan.replanned
 
-    def recheck_then_another_writer(plan: Plan, ctx: Context) -> Plan:
-        fresh = recheck(plan, ctx)
+    def recheck_then_another_writer(
+        saved: Plan,
+        loaded: LoadedBlueprint,
+        ctx: Context,
+        resources: Sequence[Resource] | None = None,
+    ) -> Plan:
+        fresh = recheck(saved, loaded, ctx, resources)
         policy = gcs.buckets().getIamPolicy(bucket=BUCKET).execute()
         member = {"role": "roles/storage.objectViewer", "members": ["user:w@x.com"]}
         policy["bindings"].append(member)
         gcs.buckets().setIamPolicy(bucket=BUCKET, body=policy).execute()
         return fresh
 
-    monkeypatch.setattr(apply_module, "check_fresh", recheck_then_another_writer)
+    monkeypatch.setattr(saved_plan, "replanned", recheck_then_another_writer)
     clear_journal(emulator)
     applied = cli("apply", saved)
     assert applied.exit_code == 0, applied.output

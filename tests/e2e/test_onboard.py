@@ -18,7 +18,7 @@ from googleapiclient.errors import HttpError
 from provision.emulator import samples
 from provision.emulator.server import RunningEmulator, start_background
 from tests.e2e.cli import run_cli
-from tests.e2e.conftest import CliFn, clear_journal, mutations, set_faults
+from tests.e2e.conftest import CliFn, clear_journal, journal, mutations, set_faults
 
 REPO = Path(__file__).resolve().parents[2]
 PROJECT = "imaging-dev-4821"
@@ -69,6 +69,10 @@ def test_onboard_from_an_empty_emulator_leaves_a_working_site(
     # 8 creations; the import finds no files yet, which is not counted as done
     assert "Apply complete: 8 done, 0 failed, 0 skipped, 1 with nothing to do." in first.stdout
     assert "Site st-marys is ready." in first.stdout
+    viewer = (
+        f"Open its studies in the OHIF Viewer: provision viewer {dev} --site st-marys --emulator"
+    )
+    assert first.stdout.rstrip().endswith(viewer)
     site_file = dev.parent / "sites" / "st-marys.yaml"
     assert "name: st-marys\n" in site_file.read_text(encoding="utf-8")
     # The manual OAuth steps are part of the plan, with the exact values.
@@ -116,6 +120,9 @@ def test_rerun_makes_no_mutating_call(cli: CliFn, dev: Path, emulator: RunningEm
     again = cli("onboard", "st-marys", "--blueprint", dev, "--config-dir", dev.parent)
     assert again.exit_code == 0, again.output
     assert mutations(emulator) == []
+    assert again.stdout.rstrip().endswith(
+        f"provision viewer {dev} --site st-marys --endpoint {emulator.base_url}"
+    )
     ohif = (dev.parent / "ohif-config.js").read_text(encoding="utf-8")
     assert f"{emulator.base_url}/v1/{STORE}/dicomWeb" in ohif  # --endpoint is the viewers' URL
 
@@ -260,3 +267,21 @@ def test_a_site_already_declared_with_the_default_location_is_brought_up(
     assert result.exit_code == 0, result.output
     assert "using the existing site file" in result.stderr
     assert "+ healthcare.dataset:" in result.stdout and "general-imaging" in result.stdout
+
+
+def test_a_missing_site_folder_fails_the_plan_and_onboarding_creates_it(
+    cli: CliFn, dev: Path, emulator: RunningEmulator
+) -> None:
+    """Without its folder every site would be planned as dropped: the plan refuses instead."""
+    assert cli("apply", dev, "--yes").exit_code == 0
+    sites = dev.parent / "sites"
+    shutil.move(sites, dev.parent / "elsewhere")
+    clear_journal(emulator)
+    planned = cli("plan", dev)
+    assert planned.exit_code == 1, planned.output
+    assert "sites.include" in planned.stderr and "does not exist" in planned.stderr
+    assert "forget" not in planned.output
+    assert journal(emulator) == []
+    onboarded = cli("onboard", "st-marys", "--blueprint", dev, "--yes", "--config-dir", dev.parent)
+    assert onboarded.exit_code == 0, onboarded.output
+    assert (sites / "st-marys.yaml").is_file()

@@ -119,7 +119,11 @@ def test_apply_onboard_and_destroy_as_library_calls(
     request = SiteRequest("st-marys", dev, config_dir=tmp_path / "out", endpoint="http://x")
     assert not onboard(request, site, connect).interrupted
     assert site.plans[0][0] == f"Planned changes for site st-marys of {dev}"
-    assert site.said[-1] == "Site st-marys is ready."
+    assert site.said[-2] == "Site st-marys is ready."
+    assert site.said[-1] == (
+        f"Open its studies in the OHIF Viewer: provision viewer {dev} --site st-marys "
+        "--endpoint http://x"
+    )
     assert {c.check for c in site.checks} >= {"DICOMweb answers"}
     assert (tmp_path / "out" / "orthanc.json").exists()
 
@@ -139,6 +143,8 @@ def test_each_command_expands_its_blueprint_once(
         ("onboard", "st-marys", "--blueprint", dev, "--yes", "--config-dir", out),
         ("plan", dev, "--site", "st-marys"),
         ("apply", dev, "--yes"),
+        ("plan", dev, "--out", tmp_path / "plan.json"),
+        ("apply", tmp_path / "plan.json"),
         ("verify", dev),
         ("destroy", dev, "--site", "st-marys", "--yes"),
     ]

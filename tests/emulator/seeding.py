@@ -3,6 +3,8 @@ code (`provision.emulator.seeding`), and discovery clients pointed at the emulat
 
 from __future__ import annotations
 
+import urllib.request
+
 import httplib2
 from googleapiclient.discovery import Resource, build
 
@@ -52,3 +54,16 @@ def storage_client(emulator: RunningEmulator) -> Resource:
 
 def serviceusage_client(emulator: RunningEmulator) -> Resource:
     return client(emulator, "serviceusage", "v1")
+
+
+def stow(emulator: RunningEmulator, store: str, payloads: list[bytes]) -> None:
+    """Store each DICOM file in `store` (a full DICOM store name) with a STOW-RS request."""
+    for payload in payloads:
+        request = urllib.request.Request(
+            f"{emulator.base_url}/v1/{store}/dicomWeb/studies",
+            data=payload,
+            method="POST",
+            headers={"Content-Type": "application/dicom", "Accept": "application/dicom+json"},
+        )
+        with urllib.request.urlopen(request, timeout=10) as response:
+            assert response.status == 200, response.read()

@@ -158,3 +158,11 @@ def test_routes_outside_discovery_keep_their_own_formats(tmp_path: Path) -> None
     assert answer.status_code == 400
     assert "error" in answer.get_json()
     assert not log.exists()
+
+
+def test_a_value_of_type_any_may_be_null() -> None:
+    rows = {"kind": "bigquery#tableDataList", "totalRows": "1", "rows": [{"f": [{"v": None}]}]}
+    assert _check("bigquery", "v2", "bigquery.tabledata.list", 200, rows) == []
+    assert _check("bigquery", "v2", "bigquery.tabledata.list", 200, {"totalRows": None}) == [
+        ("totalRows", "null (Google omits fields that are not set)")
+    ]

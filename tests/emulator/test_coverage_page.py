@@ -36,6 +36,12 @@ def test_page_counts_the_methods_this_emulator_serves() -> None:
         # routed to a 501 of its own, and no longer counted as objects.get's
         "| `objectAccessControls.list` | GET | `/storage/v1/b/{bucket}/o/{object}/acl` | — |",
         "| `objects.getIamPolicy` | GET | `/storage/v1/b/{bucket}/o/{object}/iam` | — |",
+        "| `projects.locations.keyRings.cryptoKeys.setIamPolicy` | POST | `/v1/projects/"
+        "{projectsId}/locations/{locationsId}/keyRings/{keyRingsId}/cryptoKeys/{cryptoKeysId}"
+        ":setIamPolicy` | yes |",
+        "| `projects.topics.create` | PUT | `/v1/projects/{projectsId}/topics/{topicsId}` | yes |",
+        "| `datasets.patch` | PATCH | `/bigquery/v2/projects/{projectsId}/datasets/{datasetsId}`"
+        " | yes |",
     ):
         assert row in page
 

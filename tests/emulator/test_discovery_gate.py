@@ -206,3 +206,19 @@ def test_storage_may_ignore_undeclared_names(emulator: RunningEmulator) -> None:
     emulator.world.configure({"storage_unknown_names": "ignore"})
     status, _ = _raw(emulator, "POST", f"/storage/v1/b?project={PROJECT}&x=1", {"name": "gate-b4"})
     assert status == 200
+
+
+def test_a_body_may_repeat_a_path_parameter_of_a_whole_request_method(
+    emulator: RunningEmulator,
+) -> None:
+    seed_project(emulator.world, PROJECT, services=("cloudkms.googleapis.com",))
+    ring = f"{LOCATION}/keyRings/r"
+    assert _raw(emulator, "POST", f"/v1/{LOCATION}/keyRings?keyRingId=r", {})[0] == 200
+    body = {"purpose": "ENCRYPT_DECRYPT"}
+    assert _raw(emulator, "POST", f"/v1/{ring}/cryptoKeys?cryptoKeyId=k", body)[0] == 200
+    version = f"{ring}/cryptoKeys/k/cryptoKeyVersions/1"
+    status, answer = _raw(emulator, "POST", f"/v1/{version}:destroy", {"bogus": version})
+    assert status == 400
+    assert 'Unknown name "bogus"' in answer["error"]["message"]
+    status, answer = _raw(emulator, "POST", f"/v1/{version}:destroy", {"name": version})
+    assert (status, answer["state"]) == (200, "DESTROY_SCHEDULED")

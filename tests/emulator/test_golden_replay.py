@@ -42,7 +42,14 @@ KNOWN: dict[str, dict[int, str]] = {
 }
 """Exchanges whose difference comes from the recording's surroundings, not the emulator; each
 must still differ (or the entry goes)."""
-SERVICES = ("iam.googleapis.com", "storage.googleapis.com", "cloudresourcemanager.googleapis.com")
+SERVICES = (
+    "iam.googleapis.com",
+    "storage.googleapis.com",
+    "cloudresourcemanager.googleapis.com",
+    "cloudkms.googleapis.com",
+    "pubsub.googleapis.com",
+)
+"""The APIs enabled on the project each recording ran in."""
 
 
 @pytest.mark.parametrize("path", CASES, ids=[case.name.removesuffix(".http.log") for case in CASES])

@@ -1,4 +1,4 @@
-"""The applier's bookkeeping with an in-memory kind: order, skips, refusals, stale plans."""
+"""The applier's bookkeeping with an in-memory kind: order, skips, refusals."""
 
 from __future__ import annotations
 
@@ -7,8 +7,8 @@ from typing import Any, cast
 
 import pytest
 
-from provision.apply import apply_plan, check_fresh
-from provision.errors import RefusedError, StalePlanError
+from provision.apply import apply_plan
+from provision.errors import RefusedError
 from provision.gcp.api import GoogleApi
 from provision.graph import State
 from provision.model import Action, Address, Change, FieldDiff, Observed, Plan, Resource
@@ -144,39 +144,3 @@ def test_forget_and_manual_changes_write_nothing() -> None:
     )
     report = apply_plan(plan, context())
     assert report.ok and LOG == []
-
-
-def test_a_stale_saved_plan_is_refused_with_every_reason() -> None:
-    WORLD.update({"a": 1, "b": 1})
-    plan = Plan(
-        "bp.yaml",
-        "d",
-        (
-            Change(
-                address("a"),
-                Action.UPDATE,
-                before={"value": 1},
-                after={"value": 2},
-                diffs=(FieldDiff("value", 1, 2),),
-                observed_exists=True,
-            ),
-            Change(
-                address("b"),
-                Action.UPDATE,
-                before={"value": 1},
-                after={"value": 3},
-                diffs=(FieldDiff("value", 1, 3),),
-                observed_exists=True,
-            ),
-            change("c", Action.CREATE),
-        ),
-    )
-    check_fresh(plan, context())  # nothing moved yet
-    WORLD["a"] = 5
-    WORLD["c"] = 1
-    with pytest.raises(StalePlanError) as raised:
-        check_fresh(plan, context())
-    message = str(raised.value)
-    assert "test.memory:a: value changed since the plan" in message
-    assert "test.memory:c did not exist at plan time and now exists" in message
-    assert "test.memory:b" not in message

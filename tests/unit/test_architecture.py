@@ -20,7 +20,7 @@ PACKAGE = Path(__file__).resolve().parents[2] / "provision"
 
 LAYERS: Mapping[str, tuple[str, ...]] = {
     "cli": ("provision.cli",),
-    "workflows": ("provision.workflows",),
+    "workflows": ("provision.workflows", "provision.viewer"),
     "outputs": ("provision.outputs",),
     "engine": (
         "provision.plan",
@@ -46,9 +46,10 @@ LAYERS: Mapping[str, tuple[str, ...]] = {
     ),
     "emulator": ("provision.emulator",),
 }
-"""Each module's layer: the longest prefix that names it. `base` holds the values and pure
-helpers every layer uses (the model, the error tree, file handling, the graph runner, Google's
-naming rules)."""
+"""Each module's layer: the longest prefix that names it. `viewer` is the `provision viewer`
+command as a library (the OHIF build, its web server, the session serving a blueprint's config),
+a workflow like the others. `base` holds the values and pure helpers every layer uses (the
+model, the error tree, file handling, the graph runner, Google's naming rules)."""
 
 MAY_IMPORT: Mapping[str, frozenset[str]] = {
     "cli": frozenset({"workflows", "outputs", "blueprint", "base"}),

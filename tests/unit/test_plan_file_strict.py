@@ -91,6 +91,33 @@ def test_the_blueprint_is_named(tmp_path: Path) -> None:
     one_line_error(tmp_path, bad, "blueprint.path: must be a string")
 
 
+def test_no_field_is_unknown(tmp_path: Path) -> None:
+    one_line_error(
+        tmp_path, {**document(), "run_first": []}, "plan.json: unknown field 'run_first'"
+    )
+    extra = {**document(), "blueprint": {"path": "/b.yaml", "digest": "x", "also": "/c.yaml"}}
+    one_line_error(tmp_path, extra, "blueprint: unknown field 'also'")
+    diff = {"path": "labels.env", "before": None, "after": "dev", "apply": True}
+    one_line_error(tmp_path, document({**CHANGE, "diffs": [diff]}), "unknown field 'apply'")
+
+
+def test_the_site_of_a_plan_is_kept(tmp_path: Path) -> None:
+    assert read(tmp_path, document()).site is None
+    one_site = {**document(), "blueprint": {"path": "/b.yaml", "digest": "x", "site": "north"}}
+    assert read(tmp_path, one_site).site == "north"
+    assert planfile.to_document(read(tmp_path, one_site))["blueprint"]["site"] == "north"
+    bad = {**document(), "blueprint": {"path": "/b.yaml", "digest": "x", "site": 3}}
+    one_line_error(tmp_path, bad, "blueprint.site: must be a string")
+
+
+def test_the_document_names_the_blueprint_by_its_absolute_path(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.chdir(tmp_path)
+    relative = Plan(blueprint_path="dev.yaml", blueprint_digest="x", changes=())
+    assert planfile.to_document(relative)["blueprint"]["path"] == str(tmp_path / "dev.yaml")
+
+
 def test_addresses_are_unique_and_dependencies_known(tmp_path: Path) -> None:
     one_line_error(tmp_path, document(CHANGE, CHANGE), "appears twice")
     orphan = {**CHANGE, "depends_on": ["services:projects/demo-imaging/services"]}

@@ -70,6 +70,24 @@ ALWAYS_SET: Mapping[tuple[str, str], tuple[str, ...]] = {
     ("cloudresourcemanager", "v1/Project"): ("projectId", "projectNumber", "lifecycleState"),
     # golden/iam__serviceaccount.http.log (create, get)
     ("iam", "ServiceAccount"): ("name", "projectId", "uniqueId", "email", "etag"),
+    # golden/basic__kms__kmscryptokey__kmscryptokey and iam__..__kmscryptokey
+    ("cloudkms", "KeyRing"): ("name", "createTime"),
+    ("cloudkms", "CryptoKey"): ("name", "createTime", "purpose", "destroyScheduledDuration"),
+    ("cloudkms", "CryptoKeyVersion"): ("name", "state", "createTime", "algorithm"),
+    # golden/pubsub__topic
+    ("pubsub", "Topic"): ("name",),
+    # KCC's recorded bigquerydataset fixtures (insert, get, patch)
+    ("bigquery", "Dataset"): (
+        "kind",
+        "id",
+        "selfLink",
+        "datasetReference",
+        "etag",
+        "creationTime",
+        "lastModifiedTime",
+        "location",
+        "type",
+    ),
     ("cloudresourcemanager", "Operation"): ("name",),
     ("serviceusage", "Operation"): ("name",),
     ("healthcare", "Operation"): ("name",),
@@ -94,6 +112,9 @@ TYPE_PACKAGES: Mapping[tuple[str, str], tuple[str, ...]] = {
 TYPE_SCHEMAS: Mapping[str, str] = {
     "google.api.serviceusage.v1.Service": "GoogleApiServiceusageV1Service",
     "google.api.serviceusage.v1beta1.Service": "GoogleApiServiceusageV1Service",
+    "google.cloud.healthcare.v1.deidentify.DeidentifyDicomStoreSummary": (
+        "GoogleCloudHealthcareV1DeidentifyDeidentifyDicomStoreSummary"
+    ),
 }
 """Messages whose discovery schema is not named by the message's last segment."""
 

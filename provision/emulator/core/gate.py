@@ -93,7 +93,7 @@ class Gate:
             doc.schemas, reading="request", proto_names=not storage, unknown_fields=not lenient
         )
         root = "" if method.request.endswith("Request") else snake(method.request)
-        found_problems = checker.check(body, method.request, root)
+        found_problems = _unbound(checker.check(body, method.request, root), method, root)
         if found_problems:
             return _refusal([_body_message(problem) for problem in found_problems], storage)
         if not storage and b"_" in request.get_data(cache=True):
@@ -140,6 +140,16 @@ def described(route: Route) -> tuple[Document, Method] | None:
     doc = document(route.api, version) if version else None
     method = doc.methods.get(f"{route.api}.{route.method_id}") if doc else None
     return (doc, method) if doc is not None and method is not None else None
+
+
+def _unbound(problems: list[Problem], method: Method, root: str) -> list[Problem]:
+    """`problems` without top-level fields that repeat a path parameter of a method whose body
+    is the whole request message (`root` ""): Google binds path parameters into that message,
+    so a body may name them too (golden kms: `cryptoKeyVersions.destroy` with `{"name"}`)."""
+    if root:
+        return problems
+    bound = {name for name, spec in method.parameters.items() if spec.get("location") == "path"}
+    return [p for p in problems if not (p.kind == "unknown" and not p.path and p.name in bound)]
 
 
 def _media_call(request: Request, method: Method, on_upload_path: bool) -> bool:

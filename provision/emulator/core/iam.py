@@ -10,7 +10,11 @@ import copy
 from dataclasses import dataclass
 from typing import Any
 
-from provision.emulator.core.errors import ApiError, aborted_concurrent_policy_change
+from provision.emulator.core.errors import (
+    ApiError,
+    aborted_concurrent_policy_change,
+    invalid_argument,
+)
 from provision.emulator.core.ids import policy_etag
 from provision.emulator.core.world import POLICIES, World
 
@@ -41,6 +45,9 @@ class Flavor:
 RESOURCE_MANAGER = Flavor("resourcemanager", conditions=True, public_members=False)
 HEALTHCARE = Flavor("healthcare", conditions=False, public_members=True)
 STORAGE = Flavor("storage", conditions=True, public_members=True, storage=True)
+KMS = Flavor("cloudkms", conditions=True, public_members=True)
+PUBSUB = Flavor("pubsub", conditions=False, public_members=True)
+"""Whether Pub/Sub topics take conditional bindings is not documented; here they do not."""
 
 
 PENDING_GRANTS = "pending_grants"
@@ -289,6 +296,42 @@ def _validate_member(world: World, member: Any, flavor: Flavor) -> None:
                 f"Service account {email} does not exist.",
                 legacy_reason=reason,
             )
+
+
+def member_holds_any(
+    world: World, resources: tuple[str, ...], member: str, roles: frozenset[str]
+) -> bool:
+    """True when `member` holds one of `roles` on one of `resources` (a resource and the ones
+    it inherits from), in effect."""
+    return any(member_holds(world, r, member, role) for r in resources for role in roles)
+
+
+def requested_version(raw: str | None) -> int:
+    """`options.requestedPolicyVersion` of a GET getIamPolicy (absent: 0)."""
+    try:
+        return int(raw or "0")
+    except ValueError:
+        raise invalid_argument(f"Invalid requested policy version: {raw}") from None
+
+
+def set_policy_request(
+    world: World, resource: str, body: dict[str, Any], flavor: Flavor
+) -> dict[str, Any]:
+    """A `setIamPolicy` request body (`{policy, updateMask}`) applied to `resource`."""
+    policy = body.get("policy")
+    if not isinstance(policy, dict):
+        raise invalid_argument("policy is required.")
+    return set_policy(world, resource, policy, flavor, update_mask=body.get("updateMask"))
+
+
+def tested_permissions(world: World, body: dict[str, Any]) -> dict[str, Any]:
+    """A `testIamPermissions` answer: the asked permissions minus `denied_permissions`."""
+    permissions = body.get("permissions") or []
+    if not isinstance(permissions, list) or not all(isinstance(p, str) for p in permissions):
+        raise invalid_argument("permissions must be a list of strings")
+    denied = set(world.settings.denied_permissions)
+    held = [permission for permission in permissions if permission not in denied]
+    return {"permissions": held} if held else {}
 
 
 def member_holds(world: World, resource: str, member: str, role: str) -> bool:

@@ -167,6 +167,13 @@ class EmulatorSettings:
     import_failure_code: int = 3
     """google.rpc.Code of a finished import operation's `error` when some files failed (the
     real code is unverified; 3 = INVALID_ARGUMENT)."""
+    cmek_failure_in_operation: bool = False
+    """A dataset create whose CMEK key the Healthcare agent cannot use is refused at once
+    (False) or starts an operation that fails with the refusal and creates nothing (True);
+    which one Google does is unverified."""
+    notification_topic_check: bool = False
+    """Creating or patching a DICOM store refuses (400) a notification topic that does not exist
+    or that the Healthcare agent may not publish to. Google is not known to check then."""
     extra: dict[str, Any] = field(default_factory=dict)
 
     def updated(self, changes: dict[str, Any]) -> EmulatorSettings:

@@ -37,6 +37,7 @@ SERVICE_TITLES: Mapping[str, str] = {
     "cloudbilling.googleapis.com": "Cloud Billing API",
     "pubsub.googleapis.com": "Cloud Pub/Sub API",
     "bigquery.googleapis.com": "BigQuery API",
+    "cloudkms.googleapis.com": "Cloud Key Management Service (KMS) API",
 }
 
 SERVICE_AGENT_DOMAINS: Mapping[str, tuple[str, str]] = {

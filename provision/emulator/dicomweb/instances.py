@@ -8,6 +8,7 @@ store and its Study / Series / SOP Instance UIDs. Storing the same bytes again i
 from __future__ import annotations
 
 import hashlib
+from collections.abc import Callable
 from dataclasses import dataclass
 from enum import Enum
 from io import BytesIO
@@ -23,6 +24,18 @@ INSTANCES = "dicom_instances"
 
 BULK_THRESHOLD = 1024
 """Binary elements larger than this are left out of stored JSON and served as bulk data."""
+
+StoredListener = Callable[[World, str, dict[str, Any], str], None]
+"""Told of each newly stored instance: (world, store name, the stored record, the action that
+stored it: `StoreInstances`, `ImportDicomData`, ...)."""
+_listeners: list[StoredListener] = []
+
+
+def on_stored(listener: StoredListener) -> None:
+    """Call `listener` after every newly stored instance, in the storing request's transaction
+    (the Healthcare API's notifications and streaming; DICOMweb knows nothing of them)."""
+    if listener not in _listeners:
+        _listeners.append(listener)
 
 
 class Outcome(Enum):
@@ -62,8 +75,16 @@ def parse(data: bytes) -> pydicom.Dataset:
     return dataset
 
 
-def put_instance(world: World, store: str, data: bytes) -> PutResult:
-    """Store one DICOM file in `store` (a full DICOM store resource name)."""
+def put_instance(
+    world: World,
+    store: str,
+    data: bytes,
+    *,
+    action: str = "StoreInstances",
+    storage_class: str = "STANDARD",
+) -> PutResult:
+    """Store one DICOM file in `store` (a full DICOM store resource name) in `storage_class`;
+    `action` names the method for the listeners (see `on_stored`)."""
     try:
         dataset = parse(data)
     except ValueError as error:
@@ -88,24 +109,44 @@ def put_instance(world: World, store: str, data: bytes) -> PutResult:
             "An instance already exists in this DICOM Store with the same Study/Series/"
             "SOPInstance UID, but the DICOM files differ (checksum mismatch).",
         )
+    record = {
+        "study": study,
+        "series": series,
+        "sop": sop,
+        "sopClass": sop_class,
+        "sha256": digest,
+        "transferSyntax": str(dataset.file_meta.get("TransferSyntaxUID", ""))
+        if hasattr(dataset, "file_meta")
+        else "",
+        "json": _json_without_bulk(dataset),
+        "stored": world.now(),
+        "size": len(data),
+        "storageClass": storage_class,
+        "storageClassUpdateTime": world.now_rfc3339(),
+    }
+    world.store.put(INSTANCES, key, record)
+    world.store.put_blob(blob_key(store, study, series, sop), data)
+    for listener in _listeners:
+        listener(world, store, record, action)
+    return result
+
+
+def set_storage_class(world: World, store: str, record: dict[str, Any], storage_class: str) -> None:
+    """Move a stored instance to another storage class (its record, from `find`)."""
+    key = _key(store, record["study"], record["series"], record["sop"])
     world.store.put(
         INSTANCES,
         key,
-        {
-            "study": study,
-            "series": series,
-            "sop": sop,
-            "sopClass": sop_class,
-            "sha256": digest,
-            "transferSyntax": str(dataset.file_meta.get("TransferSyntaxUID", ""))
-            if hasattr(dataset, "file_meta")
-            else "",
-            "json": _json_without_bulk(dataset),
-            "stored": world.now(),
-        },
+        {**record, "storageClass": storage_class, "storageClassUpdateTime": world.now_rfc3339()},
     )
-    world.store.put_blob(blob_key(store, study, series, sop), data)
-    return result
+
+
+def resource_name(store: str, record: dict[str, Any]) -> str:
+    """The instance's DICOMweb resource name under its store."""
+    return (
+        f"{store}/dicomWeb/studies/{record['study']}/series/{record['series']}"
+        f"/instances/{record['sop']}"
+    )
 
 
 def _json_without_bulk(dataset: pydicom.Dataset) -> dict[str, Any]:

@@ -325,10 +325,15 @@ def require_dataset(world: World, name: str, *, initialized: bool = True) -> dic
     return dataset
 
 
-def create_dataset(world: World, name: str, body: Mapping[str, Any]) -> dict[str, Any]:
+def check_new_dataset(world: World, name: str, body: Mapping[str, Any]) -> None:
+    """The refusals of a dataset create that come before its encryption key is looked at."""
     reject_unknown_fields(body, DATASET_FIELDS, "dataset")
     if find_dataset(world, name) is not None:
         raise ApiError("ALREADY_EXISTS", "already exists")
+
+
+def create_dataset(world: World, name: str, body: Mapping[str, Any]) -> dict[str, Any]:
+    check_new_dataset(world, name, body)
     record: dict[str, Any] = {"name": name, "_created": world.now()}
     if body.get("timeZone"):
         record["timeZone"] = check_time_zone(body["timeZone"])
@@ -527,6 +532,20 @@ def operation_metadata(world: World, method: str, created: str, **counter: int) 
     }
 
 
+RPC_CODES: Mapping[str, int] = {
+    "INVALID_ARGUMENT": 3,
+    "NOT_FOUND": 5,
+    "PERMISSION_DENIED": 7,
+    "FAILED_PRECONDITION": 9,
+}
+"""google.rpc.Code numbers of the refusals an operation can end with."""
+
+
+def rpc_status(error: ApiError) -> dict[str, Any]:
+    """`error` as a finished operation's `error` (a google.rpc.Status)."""
+    return {"code": RPC_CODES.get(error.status, 2), "message": error.message}
+
+
 def new_operation_name(world: World, dataset_name: str) -> str:
     return f"{dataset_name}/operations/{world.ids.digits(19)}"
 
@@ -595,10 +614,21 @@ def uri_regex(pattern: str) -> re.Pattern[str]:
     return re.compile(f"^{out}$", re.DOTALL)
 
 
+def storage_class(value: Any) -> str:
+    """A `BlobStorageSettings.blobStorageClass` to store instances in (unspecified: STANDARD)."""
+    return str(value) if value and value != "BLOB_STORAGE_CLASS_UNSPECIFIED" else "STANDARD"
+
+
 def run_import(
-    world: World, store_name: str, project: dict[str, Any], uri: str, failure_code: int
+    world: World,
+    store_name: str,
+    project: dict[str, Any],
+    uri: str,
+    failure_code: int,
+    storage_class: str = "STANDARD",
 ) -> tuple[dict[str, int], dict[str, Any] | None]:
-    """Import the objects `uri` matches into the store now; returns (counter, rpc error)."""
+    """Import the objects `uri` matches into the store now, in `storage_class`; returns
+    (counter, rpc error)."""
     bucket_name, pattern = check_import_uri(uri)
     bucket = storage.find_bucket(world, bucket_name)
     agent = world.service_agent_email(project["number"], SERVICE)
@@ -618,7 +648,9 @@ def run_import(
     problems: list[str] = []
     for name in names:
         data = storage.read_object(world, bucket_name, name)
-        result = instances.put_instance(world, store_name, data)
+        result = instances.put_instance(
+            world, store_name, data, action="ImportDicomData", storage_class=storage_class
+        )
         if result.outcome in (instances.Outcome.STORED, instances.Outcome.DUPLICATE):
             success += 1
         else:

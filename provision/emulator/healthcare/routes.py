@@ -1,6 +1,7 @@
-"""Cloud Healthcare v1 admin API over HTTP: locations, datasets, DICOM stores, IAM, operations
-and `dicomStores.import`; FHIR, HL7v2 and consent stores exist (create, get, list, delete)
-without contents.
+"""Cloud Healthcare v1 admin API over HTTP: locations, datasets (with CMEK), DICOM stores, IAM,
+operations, `dicomStores.import`, `deidentify` and `setBlobStorageSettings`, and an instance's
+`getStorageInfo`; FHIR, HL7v2 and consent stores exist (create, get, list, delete) without
+contents.
 
 Every call first requires the API to be enabled on the project (403 SERVICE_DISABLED otherwise,
 or 403 "(or it may not exist)" for an unknown project), then a supported location.
@@ -15,7 +16,15 @@ from provision.emulator.core import iam, lro, paging
 from provision.emulator.core.errors import ApiError, invalid_argument
 from provision.emulator.core.routing import Ctx, Route
 from provision.emulator.core.world import World
-from provision.emulator.healthcare import models
+from provision.emulator.dicomweb import instances
+from provision.emulator.healthcare import (
+    blob_storage,
+    deidentify,
+    destinations,
+    encryption,
+    models,
+    resource_paths,
+)
 from provision.emulator.healthcare.models import SERVICE, Names
 
 V1 = "/v1/projects/{project}/locations"
@@ -24,6 +33,7 @@ DATASETS = f"{LOCATION}/datasets"
 DATASET = f"{DATASETS}/{{dataset}}"
 STORES = f"{DATASET}/dicomStores"
 STORE = f"{STORES}/{{store}}"
+INSTANCE = f"{STORE}/dicomWeb/studies/{{study}}/series/{{series}}/instances/{{instance}}"
 PREFIX = "projects.locations"
 
 
@@ -74,21 +84,11 @@ def _listing(key: str, page: list[dict[str, Any]], token: str | None) -> dict[st
 
 
 def _requested_version(ctx: Ctx) -> int:
-    raw = ctx.query.get("options.requestedPolicyVersion") or "0"
-    try:
-        return int(raw)
-    except ValueError:
-        raise invalid_argument(f"Invalid requested policy version: {raw}") from None
+    return iam.requested_version(ctx.query.get("options.requestedPolicyVersion"))
 
 
 def _set_policy(ctx: Ctx, resource: str) -> dict[str, Any]:
-    body = ctx.json()
-    policy = body.get("policy")
-    if not isinstance(policy, dict):
-        raise invalid_argument("policy is required.")
-    return iam.set_policy(
-        ctx.world, resource, policy, iam.HEALTHCARE, update_mask=body.get("updateMask")
-    )
+    return iam.set_policy_request(ctx.world, resource, ctx.json(), iam.HEALTHCARE)
 
 
 # ----- locations
@@ -118,13 +118,26 @@ def create_dataset(ctx: Ctx) -> dict[str, Any]:
     dataset_id = models.check_id(ctx.query.get("datasetId"), "datasetId", "dataset")
     name = f"{location}/datasets/{dataset_id}"
     created = ctx.world.now_rfc3339()
-    record = models.create_dataset(ctx.world, name, ctx.json())
-    response = {"@type": models.DATASET_TYPE, **models.render(record, names)}
+    body = ctx.json()
+    models.check_new_dataset(ctx.world, name, body)
+    refused = None
+    if "encryptionSpec" in body:
+        number = names.project["number"]
+        refused = encryption.check_spec(
+            ctx.world, number, ctx.params["location"], body["encryptionSpec"]
+        )
+    if refused is not None and not ctx.world.settings.cmek_failure_in_operation:
+        raise refused
+    response = None
+    if refused is None:
+        record = models.create_dataset(ctx.world, name, body)
+        response = {"@type": models.DATASET_TYPE, **models.render(record, names)}
     operation = lro.start(
         ctx.world,
         models.new_operation_name(ctx.world, name),
         metadata=models.operation_metadata(ctx.world, models.CREATE_DATASET_METHOD, created),
         response=response,
+        error=None if refused is None else models.rpc_status(refused),
     )
     return models.render_operation(operation, names)
 
@@ -170,7 +183,10 @@ def create_store(ctx: Ctx) -> dict[str, Any]:
     names, dataset = _dataset(ctx)
     store_id = models.check_id(ctx.query.get("dicomStoreId"), "dicomStoreId", "DICOM store")
     name = f"{dataset['name']}/dicomStores/{store_id}"
-    return models.render(models.create_store(ctx.world, name, ctx.json()), names)
+    record = models.create_store(ctx.world, name, ctx.json())
+    destinations.check_streams(ctx.world, record)
+    destinations.check_topics(ctx.world, record)
+    return models.render(record, names)
 
 
 def get_store(ctx: Ctx) -> dict[str, Any]:
@@ -187,7 +203,12 @@ def list_stores(ctx: Ctx) -> dict[str, Any]:
 
 def patch_store(ctx: Ctx) -> dict[str, Any]:
     names, store = _store(ctx)
-    record = models.patch_store(ctx.world, store, ctx.json(), ctx.query.get("updateMask"))
+    mask = ctx.query.get("updateMask") or ""
+    record = models.patch_store(ctx.world, store, ctx.json(), mask)
+    if "streamConfigs" in mask:
+        destinations.check_streams(ctx.world, record)
+    if "notificationConfig" in mask:
+        destinations.check_topics(ctx.world, record)
     return models.render(record, names)
 
 
@@ -208,13 +229,7 @@ def set_store_iam(ctx: Ctx) -> dict[str, Any]:
 
 
 def _tested(ctx: Ctx) -> dict[str, Any]:
-    """A `testIamPermissions` answer: what was asked minus the `denied_permissions` setting."""
-    permissions = ctx.json().get("permissions") or []
-    if not isinstance(permissions, list) or not all(isinstance(p, str) for p in permissions):
-        raise invalid_argument("permissions must be a list of strings")
-    denied = set(ctx.world.settings.denied_permissions)
-    held = [permission for permission in permissions if permission not in denied]
-    return {"permissions": held} if held else {}
+    return iam.tested_permissions(ctx.world, ctx.json())
 
 
 def test_dataset_permissions(ctx: Ctx) -> dict[str, Any]:
@@ -281,7 +296,11 @@ def import_dicom(ctx: Ctx) -> dict[str, Any]:
     models.check_import_uri(uri)
     created = ctx.world.now_rfc3339()
     failure_code = ctx.world.settings.import_failure_code
-    counter, error = models.run_import(ctx.world, store["name"], names.project, uri, failure_code)
+    settings = body.get("blobStorageSettings") or {}
+    storage_class = models.storage_class(settings.get("blobStorageClass"))
+    counter, error = models.run_import(
+        ctx.world, store["name"], names.project, uri, failure_code, storage_class
+    )
     dataset = store["name"].split("/dicomStores/")[0]
     operation = lro.start(
         ctx.world,
@@ -291,6 +310,58 @@ def import_dicom(ctx: Ctx) -> dict[str, Any]:
         error=error,
     )
     return models.render_operation(operation, names)
+
+
+def deidentify_store(ctx: Ctx) -> dict[str, Any]:
+    names, store = _store(ctx)
+    body = ctx.json()
+    source_dataset = models.require_dataset(ctx.world, store["name"].split("/dicomStores/")[0])
+    deidentify.refuse_encrypted(source_dataset)
+    target = deidentify.destination(ctx.world, store["name"], body.get("destinationStore"))
+    models.require_dataset(ctx.world, target.split("/dicomStores/")[0])
+    models.require_store(ctx.world, target)
+    config, error = deidentify.config_of(ctx.world, names.project, body)
+    rules = deidentify.tag_filter(config.get("dicom") or {})
+    selected: resource_paths.Selector = resource_paths.everything
+    uri = (body.get("filterConfig") or {}).get("resourcePathsGcsUri")
+    if uri and error is None:
+        selected, error = resource_paths.read(ctx.world, names.project, uri)
+    created = ctx.world.now_rfc3339()
+    counter = {} if error else deidentify.run(ctx.world, store["name"], target, rules, selected)
+    operation = lro.start(
+        ctx.world,
+        models.new_operation_name(ctx.world, source_dataset["name"]),
+        metadata=models.operation_metadata(ctx.world, deidentify.METHOD, created, **counter),
+        response=None if error else {"@type": deidentify.RESPONSE_TYPE},
+        error=error,
+    )
+    return models.render_operation(operation, names)
+
+
+def set_blob_storage(ctx: Ctx) -> dict[str, Any]:
+    names, store = _store(ctx)
+    created = ctx.world.now_rfc3339()
+    counter, error = blob_storage.set_store_class(ctx.world, store, names.project, ctx.json())
+    dataset = store["name"].split("/dicomStores/")[0]
+    operation = lro.start(
+        ctx.world,
+        models.new_operation_name(ctx.world, dataset),
+        metadata=models.operation_metadata(ctx.world, blob_storage.SET_METHOD, created, **counter),
+        response=None if error else {"@type": blob_storage.SET_RESPONSE_TYPE},
+        error=error,
+    )
+    return models.render_operation(operation, names)
+
+
+def get_storage_info(ctx: Ctx) -> dict[str, Any]:
+    names, store = _store(ctx)
+    study, series, sop = (ctx.params[key] for key in ("study", "series", "instance"))
+    found = instances.find(ctx.world, store["name"], study, series, sop)
+    shown = names.shown(store["name"])
+    if not found:
+        where = f"{shown}/dicomWeb/studies/{study}/series/{series}/instances/{sop}"
+        raise models.not_found("Instance", where)
+    return blob_storage.storage_info(shown, found[0])
 
 
 # ----- operations
@@ -370,4 +441,17 @@ def routes(world: World) -> list[Route]:
             "datasets.dicomStores.testIamPermissions",
         ),
         route("POST", f"{STORE}:import", import_dicom, "datasets.dicomStores.import"),
+        route("POST", f"{STORE}:deidentify", deidentify_store, "datasets.dicomStores.deidentify"),
+        route(
+            "POST",
+            f"{STORE}:setBlobStorageSettings",
+            set_blob_storage,
+            "datasets.dicomStores.setBlobStorageSettings",
+        ),
+        route(
+            "GET",
+            f"{INSTANCE}:getStorageInfo",
+            get_storage_info,
+            "datasets.dicomStores.dicomWeb.studies.series.instances.getStorageInfo",
+        ),
     ]

@@ -19,7 +19,6 @@ TITLES: Mapping[str, str] = {
     "cloudapis.googleapis.com": "Google Cloud APIs",
     "cloudbuild.googleapis.com": "Cloud Build API",
     "cloudfunctions.googleapis.com": "Cloud Functions API",
-    "cloudkms.googleapis.com": "Cloud Key Management Service (KMS) API",
     "cloudtrace.googleapis.com": "Cloud Trace API",
     "composer.googleapis.com": "Cloud Composer API",
     "compute.googleapis.com": "Compute Engine API",

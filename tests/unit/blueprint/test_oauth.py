@@ -73,6 +73,29 @@ def test_no_origins_says_what_to_add() -> None:
     assert any("`oauth.origins`" in line for line in client.lines)
 
 
+def client_lines(origins: list[str]) -> tuple[str, ...]:
+    items = oauth_checklist(blueprint(oauth={"origins": origins}))
+    return next(i for i in items if i.key == "web-client").lines
+
+
+def test_the_local_viewer_origin_is_named_as_the_one_provision_viewer_serves() -> None:
+    lines = client_lines(["https://viewer.example.org", "http://localhost:3000"])
+    assert (
+        "http://localhost:3000 is where `provision viewer BLUEPRINT` serves OHIF on this machine."
+    ) in lines
+    other_port = client_lines(["http://localhost:8080"])
+    assert any("`provision viewer BLUEPRINT --port 8080`" in line for line in other_port)
+
+
+def test_without_a_local_origin_the_checklist_says_which_one_to_add() -> None:
+    lines = client_lines(["https://viewer.example.org"])
+    assert any("also add http://localhost:3000 to `oauth.origins`" in line for line in lines)
+    changes = manual_changes(blueprint(oauth={"origins": ["https://viewer.example.org"]}))
+    web_client = next(c for c in changes if c.address.name.endswith("/web-client"))
+    assert any("http://localhost:3000" in line for line in (web_client.after or {})["checklist"])
+    assert any("provision viewer" in line for line in client_lines([]))
+
+
 def test_checklist_never_mentions_a_secret_value() -> None:
     items = oauth_checklist(blueprint(oauth={"clientId": CLIENT_ID}))
     text = " ".join(line for item in items for line in item.lines)

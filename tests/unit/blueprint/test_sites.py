@@ -213,13 +213,25 @@ def test_literal_braces(files: Files) -> None:
     assert bucket.iam[0].condition.expression == "resource.name.startsWith('{x}')"
 
 
-def test_no_site_files_is_fine_unless_the_directory_is_missing(main: Files) -> None:
+def test_no_site_files_is_fine_but_a_missing_site_folder_is_an_error(main: Files) -> None:
+    """Without its folder every site would be planned as dropped: never silently."""
     (main.root / "sites").mkdir()
     assert load(main.root / "bp.yaml").warnings == ()
     (main.root / "sites").rmdir()
-    (warning,) = load(main.root / "bp.yaml").warnings
-    assert warning.path == "sites.include"
-    assert "does not exist" in warning.message
+    (error,) = problems(main.root / "bp.yaml")
+    assert error.path == "sites.include" and error.severity == "error"
+    assert "the site folder" in error.message and "sites does not exist" in error.message
+    (main.root / "sites").write_text("not a folder\n")
+    (error,) = problems(main.root / "bp.yaml")
+    assert "sites is not a folder" in error.message
+
+
+def test_an_include_outside_the_folder_is_reported_once(main: Files) -> None:
+    text = (main.root / "bp.yaml").read_text().replace("sites/*.yaml", "../../*.yaml")
+    (main.root / "bp.yaml").write_text(text)
+    (error,) = problems(main.root / "bp.yaml")
+    assert error.path == "sites.include"
+    assert "must stay inside the blueprint's directory" in error.message
 
 
 def test_implicit_agent_grants_replaced_by_site_grants_warns(files: Files) -> None:

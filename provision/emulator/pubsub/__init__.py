@@ -1,0 +1,1 @@
+"""Cloud Pub/Sub v1: topics, their IAM policies and the messages published on them."""
