@@ -13,7 +13,7 @@ from __future__ import annotations
 import math
 import os
 import time
-from collections.abc import Iterator, Sequence
+from collections.abc import Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from io import BytesIO
@@ -141,9 +141,10 @@ def chromium() -> Iterator[Browser]:
 
 
 def check_viewer(
-    browser: Browser, url: str, dicomweb_root: str, studies: Sequence[str], name: str
+    browser: Browser, url: str, dicomweb_root: str, studies: Mapping[str, int], name: str
 ) -> Seen:
-    """Open the study list at `url`, then each study; screenshots as `{name}-*.png`."""
+    """Open the study list at `url`, then each study (Study Instance UID -> how many series it
+    has, so how many thumbnails to wait for); screenshots as `{name}-*.png`."""
     ARTIFACTS.mkdir(parents=True, exist_ok=True)
     seen = Seen()
     context = browser.new_context(viewport=VIEWPORT)  # type: ignore[arg-type]
@@ -155,12 +156,13 @@ def check_viewer(
         _dismiss_notices(page)
         seen.study_list = page.inner_text("body")
         page.screenshot(path=ARTIFACTS / f"{name}-study-list.png")
-        for number, study in enumerate(studies, start=1):
+        for number, (study, series) in enumerate(studies.items(), start=1):
             page.goto(f"{url}/viewer?StudyInstanceUIDs={study}")
-            seen.pixels[study] = _rendered(page)
+            seen.pixels[study] = _rendered(page, series)
             _dismiss_notices(page)
             page.screenshot(path=ARTIFACTS / f"{name}-study-{number}.png")
-        page.goto(f"{url}/viewer?StudyInstanceUIDs={studies[0]}&hangingprotocolId=mpr")
+        first = next(iter(studies))
+        page.goto(f"{url}/viewer?StudyInstanceUIDs={first}&hangingprotocolId=mpr")
         seen.mpr = _volumes(page)
         _dismiss_notices(page)
         page.screenshot(path=ARTIFACTS / f"{name}-mpr.png")
@@ -184,9 +186,9 @@ def _watch(page: Page, root: str, seen: Seen) -> None:
     page.on("requestfailed", failed)
 
 
-def _rendered(page: Page) -> Pixels:
-    """The viewport once it shows an image (or what it shows after RENDER_SECONDS), with the
-    thumbnails once each series has one."""
+def _rendered(page: Page, series: int) -> Pixels:
+    """The viewport once it shows an image and each of the `series` has a thumbnail with an
+    image (or what they show after RENDER_SECONDS)."""
     deadline = time.monotonic() + RENDER_SECONDS
     while True:
         found = page.evaluate(_PIXELS_JS, [GRID])
@@ -195,7 +197,8 @@ def _rendered(page: Page) -> Pixels:
             tuple(float(v) for v in found["blocks"]),
             tuple(float(v) for v in found["thumbs"]),
         )
-        settled = pixels.variance > 0 and pixels.thumbnails and min(pixels.thumbnails) > 0
+        thumbnails = pixels.thumbnails
+        settled = pixels.variance > 0 and len(thumbnails) >= series and min(thumbnails) > 0
         if settled or time.monotonic() > deadline:
             return pixels
         time.sleep(0.5)
