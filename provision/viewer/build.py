@@ -94,29 +94,55 @@ def ensure_build(
     cache: Path | None = None,
     progress: Progress = lambda _: None,
 ) -> Path:
-    """The unpacked `dist/` of `pin`, fetched, checked and unpacked first if it is not cached."""
-    target = (cache or cache_root()) / "ohif" / f"{_slug(pin.name)}-{pin.version}"
+    """The unpacked `dist/` of `pin`, fetched, checked and unpacked first if it is not cached.
+
+    Runs that start at once share the work safely: a complete copy (its marker names the pin) is
+    never replaced, so a run that finds one, at any step, uses it. ViewerBuildError when the
+    cache directory cannot be used."""
+    root = cache or cache_root()
+    target = root / "ohif" / f"{_slug(pin.name)}-{pin.version}"
     if _marker(target) == pin.integrity:
         return target
     base = (registry or os.environ.get(REGISTRY_ENV) or DEFAULT_REGISTRY).rstrip("/")
-    tarball = _published_tarball(base, pin)
-    target.parent.mkdir(parents=True, exist_ok=True)
-    with tempfile.TemporaryDirectory(dir=target.parent, prefix=".fetch-") as work:
-        archive = Path(work) / "package.tgz"
-        progress(f"fetching the OHIF Viewer ({pin.label}) from {base}")
-        _download(tarball, archive, pin)
-        unpacked = Path(work) / "dist"
-        _unpack_dist(archive, unpacked, pin)
-        (unpacked / MARKER).write_text(pin.integrity, encoding="utf-8")
-        if target.exists():  # a stale or partial copy; replaced only after the new one is whole
-            shutil.rmtree(target)
-        try:
-            unpacked.rename(target)
-        except OSError:
-            if _marker(target) != pin.integrity:  # not another run finishing the same job
-                raise
+    try:
+        target.parent.mkdir(parents=True, exist_ok=True)
+        with tempfile.TemporaryDirectory(dir=target.parent, prefix=".fetch-") as work:
+            tarball = _published_tarball(base, pin)
+            archive = Path(work) / "package.tgz"
+            progress(f"fetching the OHIF Viewer ({pin.label}) from {base}")
+            _download(tarball, archive, pin)
+            unpacked = Path(work) / "dist"
+            _unpack_dist(archive, unpacked, pin)
+            (unpacked / MARKER).write_text(pin.integrity, encoding="utf-8")
+            _install(unpacked, target, Path(work) / "replaced", pin)
+    except OSError as error:
+        reason = error.strerror or str(error)
+        raise ViewerBuildError(
+            f"cannot use the cache directory {root} for {pin.label} ({reason}); set {CACHE_ENV} "
+            "to a directory you can write, or give a local OHIF build with --ohif-dist DIR"
+        ) from None
     progress(f"unpacked {pin.label} into {target}")
     return target
+
+
+def _install(unpacked: Path, target: Path, aside: Path, pin: Pin) -> None:
+    """Move the checked build to `target`, unless another run already put a complete one there.
+    A stale or partial copy is first renamed to `aside` (removed with the work folder), so
+    `target` is either absent, that copy, or a complete build, never half deleted."""
+    if _marker(target) == pin.integrity:
+        return
+    try:
+        target.rename(aside)
+    except FileNotFoundError:
+        pass
+    if _marker(aside) == pin.integrity:  # another run completed it meanwhile: put it back
+        aside.rename(target)
+        return
+    try:
+        unpacked.rename(target)
+    except OSError:
+        if _marker(target) != pin.integrity:  # not another run finishing the same job
+            raise
 
 
 def _slug(name: str) -> str:

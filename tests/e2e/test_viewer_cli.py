@@ -121,3 +121,9 @@ def test_bad_options_fail_with_one_line_each(dev: Path, tmp_path: Path) -> None:
     unknown_site = run_cli("viewer", dev, "--site", "nowhere", "--endpoint", "http://127.0.0.1:9")
     assert unknown_site.exit_code == 1
     assert "no dataset belongs to site 'nowhere'" in unknown_site.stderr
+    for cache in ("/proc/nope", str(dev)):  # not creatable; a file
+        env = {"PROVISION_CACHE_DIR": cache, "PROVISION_NPM_REGISTRY": "http://127.0.0.1:9"}
+        unusable = run_cli("viewer", dev, "--endpoint", "http://127.0.0.1:9", env=env)
+        assert unusable.exit_code == 1
+        assert unusable.stderr.startswith(f"error: cannot use the cache directory {cache} ")
+        assert unusable.stderr.count("\n") == 1

@@ -12,7 +12,7 @@ import io
 import json
 import tarfile
 import threading
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 
@@ -57,6 +57,8 @@ class Registry:
     def __init__(self) -> None:
         self.document: dict[str, object] = {}
         self.tarball = b""
+        self.on_tarball: Callable[[], bytes] | None = None
+        """Called when the tarball is asked for; its answer is served instead."""
         self.requests: list[str] = []
         registry = self
 
@@ -66,7 +68,7 @@ class Registry:
                 if self.path == "/@ohif%2Fapp/9.9.9":
                     body = json.dumps(registry.document).encode()
                 elif self.path == "/tarball.tgz":
-                    body = registry.tarball
+                    body = registry.on_tarball() if registry.on_tarball else registry.tarball
                 else:
                     self.send_error(404)
                     return
@@ -184,3 +186,44 @@ def test_a_local_build_needs_an_index_page(tmp_path: Path) -> None:
         local_build(tmp_path)
     (tmp_path / "index.html").write_text("<html></html>")
     assert local_build(tmp_path) == tmp_path.resolve()
+
+
+@pytest.mark.parametrize("where", ["file", "inside-file", "env"])
+def test_an_unusable_cache_directory_is_one_line_naming_it(
+    registry: Registry, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, where: str
+) -> None:
+    pin = registry.publish(tarball())
+    blocker = tmp_path / "not-a-folder"
+    blocker.write_text("a file where the cache should be")
+    cache: Path | None = blocker if where == "file" else blocker / "cache"
+    if where == "env":
+        monkeypatch.setenv("PROVISION_CACHE_DIR", str(blocker / "cache"))
+        cache = None
+    with pytest.raises(ViewerBuildError) as error:
+        ensure_build(pin, registry=registry.url, cache=cache)
+    message = str(error.value)
+    assert f"cannot use the cache directory {cache or blocker / 'cache'} " in message
+    assert "PROVISION_CACHE_DIR" in message
+    assert "\n" not in message
+    assert registry.requests == []  # the cache is checked before anything is fetched
+
+
+def test_a_copy_another_run_completes_meanwhile_is_kept(
+    registry: Registry, tmp_path: Path
+) -> None:
+    """Two first runs at once: the one that finishes second must not delete the build the
+    first one is already serving."""
+    pin = registry.publish(tarball())
+    target = tmp_path / "ohif" / "ohif-app-9.9.9"
+    served = registry.tarball
+
+    def other_run_finishes() -> bytes:
+        target.mkdir(parents=True)
+        (target / "index.html").write_text("served by the first run")
+        (target / MARKER).write_text(pin.integrity)
+        return served
+
+    registry.on_tarball = other_run_finishes
+    assert ensure_build(pin, registry=registry.url, cache=tmp_path) == target
+    assert (target / "index.html").read_text() == "served by the first run"
+    assert [p.name for p in (tmp_path / "ohif").iterdir()] == ["ohif-app-9.9.9"]
