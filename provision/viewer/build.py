@@ -12,6 +12,7 @@ A local build (`--ohif-dist DIR`) is used as it is.
 from __future__ import annotations
 
 import base64
+import contextlib
 import hashlib
 import json
 import os
@@ -131,10 +132,8 @@ def _install(unpacked: Path, target: Path, aside: Path, pin: Pin) -> None:
     `target` is either absent, that copy, or a complete build, never half deleted."""
     if _marker(target) == pin.integrity:
         return
-    try:
+    with contextlib.suppress(FileNotFoundError):
         target.rename(aside)
-    except FileNotFoundError:
-        pass
     if _marker(aside) == pin.integrity:  # another run completed it meanwhile: put it back
         aside.rename(target)
         return

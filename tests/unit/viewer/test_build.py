@@ -208,9 +208,7 @@ def test_an_unusable_cache_directory_is_one_line_naming_it(
     assert registry.requests == []  # the cache is checked before anything is fetched
 
 
-def test_a_copy_another_run_completes_meanwhile_is_kept(
-    registry: Registry, tmp_path: Path
-) -> None:
+def test_a_copy_another_run_completes_meanwhile_is_kept(registry: Registry, tmp_path: Path) -> None:
     """Two first runs at once: the one that finishes second must not delete the build the
     first one is already serving."""
     pin = registry.publish(tarball())
