@@ -1,7 +1,8 @@
 """Serve an OHIF build folder with a generated `app-config.js` on loopback.
 
 As OHIF's own development server does (`yarn run dev`): every GET that names no file of the
-build answers `index.html` (the viewer routes in the browser), and every answer carries
+build answers `index.html` (the viewer routes in the browser), files are streamed with an ETag
+(revalidated on every load, answered 304 when unchanged), and every answer carries
 `Cross-Origin-Opener-Policy: same-origin` and `Cross-Origin-Embedder-Policy: require-corp`, so
 the page is cross-origin isolated (SharedArrayBuffer, which OHIF's volume viewports use).
 DICOMweb requests go from the browser straight to the data source, which must allow CORS.
@@ -18,6 +19,7 @@ from typing import Any
 
 from cheroot import wsgi
 from werkzeug.security import safe_join
+from werkzeug.utils import send_file
 from werkzeug.wrappers import Request, Response
 
 from provision.errors import ProvisionError
@@ -73,11 +75,12 @@ class ViewerApp:
         path = Path(found) if found is not None else None
         if path is None or not path.is_file():
             path = self.build / "index.html"
-        return Response(
-            path.read_bytes(),
-            content_type=content_type(path),
-            headers={"Cache-Control": "no-cache"},
-        )
+        # Streamed from disk with an ETag and Last-Modified; `no-cache` makes the browser ask
+        # again each time, and an unchanged file is a 304 without a body.
+        response = send_file(path, request.environ, conditional=True, etag=True, max_age=None)
+        response.headers["Content-Type"] = content_type(path)
+        response.headers.pop("Content-Disposition", None)
+        return response
 
 
 def content_type(path: Path) -> str:

@@ -19,7 +19,7 @@ from pathlib import Path
 from provision.blueprint.loader import LoadedBlueprint, load
 from provision.blueprint.oauth import LOCAL_VIEWER_PORT, local_viewer_origin
 from provision.errors import ViewerConfigError
-from provision.outputs.ohif import ohif_config, source_names
+from provision.outputs.ohif import SERVED_HEADER, ohif_config, source_names
 from provision.outputs.stores import select_stores
 from provision.viewer import build, server
 from provision.workflows.ui import Connect, Ui
@@ -78,7 +78,9 @@ def viewer_setup(
         (f"{store.dataset}/{store.store}", name) for store, name in zip(stores, names, strict=True)
     )
     if data_url is not None:
-        config = ohif_config(blueprint, site=site, base_url=data_url, emulator=True)
+        config = ohif_config(
+            blueprint, site=site, base_url=data_url, emulator=True, header=SERVED_HEADER
+        )
         return ViewerSetup(config, sources, data_url)
     origin = local_viewer_origin(port)
     origins = blueprint.oauth.origins if blueprint.oauth is not None else []
@@ -90,7 +92,7 @@ def viewer_setup(
             f"client lists; add {shown} to `oauth.origins` and to the client "
             "(`provision config oauth` lists the steps), or use another --port"
         )
-    config = ohif_config(blueprint, site=site, origin=origin)
+    config = ohif_config(blueprint, site=site, origin=origin, header=SERVED_HEADER)
     return ViewerSetup(config, sources, None)
 
 

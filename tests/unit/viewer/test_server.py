@@ -73,3 +73,20 @@ def test_it_serves_on_loopback_and_names_a_taken_port(build: Path) -> None:
         running.stop()
     with socket.socket() as probe:
         assert probe.connect_ex(("127.0.0.1", running.port)) != 0
+
+
+def test_build_files_are_revalidated_with_an_etag(build: Path) -> None:
+    client = Client(ViewerApp(build, CONFIG))
+    first = client.get("/app.bundle.js")
+    etag = first.headers["ETag"]
+    assert first.headers["Cache-Control"] == "no-cache"
+    assert first.headers["Content-Type"] == "text/javascript; charset=utf-8"
+    assert first.headers["Last-Modified"]
+    again = client.get("/app.bundle.js", headers={"If-None-Match": etag})
+    assert (again.status_code, again.get_data()) == (304, b"")
+    assert again.headers["Cross-Origin-Embedder-Policy"] == "require-corp"
+    fallback = client.get("/viewer")
+    assert fallback.headers["ETag"] == client.get("/index.html").headers["ETag"]
+    (build / "app.bundle.js").write_text("console.log(22)")
+    changed = client.get("/app.bundle.js", headers={"If-None-Match": etag})
+    assert (changed.status_code, changed.get_data()) == (200, b"console.log(22)")

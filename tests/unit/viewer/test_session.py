@@ -31,6 +31,8 @@ def dev(tmp_path: Path) -> LoadedBlueprint:
 
 def test_against_the_emulator_there_is_no_sign_in(dev: LoadedBlueprint) -> None:
     setup = viewer_setup(dev, site=None, port=0, data_url="http://127.0.0.1:8765")
+    assert setup.config.startswith("// OHIF Viewer configuration made from the blueprint by ")
+    assert "provision config ohif" not in setup.config  # not the header of a written file
     config = config_of(setup.config)
     assert "oidc" not in config
     roots = {s["configuration"].get("qidoRoot") for s in config["dataSources"]}
