@@ -199,13 +199,24 @@ def local_viewer_origin(port: int = LOCAL_VIEWER_PORT) -> str:
     return f"http://localhost:{port}"
 
 
-def _local_viewer_lines(origins: list[str]) -> list[str]:
-    """Which origins `provision viewer` signs in from, or which one to add for it."""
+def local_viewer_ports(origins: list[str]) -> list[int]:
+    """The ports of the `http://localhost:PORT` origins, in order: where `provision viewer` can
+    sign in to Google from (`--port PORT`)."""
     ports = []
     for origin in origins:
         parts = urlsplit(origin)
-        if parts.scheme == "http" and parts.hostname == "localhost" and parts.port is not None:
-            ports.append(parts.port)
+        try:
+            port = parts.port
+        except ValueError:
+            continue
+        if parts.scheme == "http" and parts.hostname == "localhost" and port is not None:
+            ports.append(port)
+    return ports
+
+
+def _local_viewer_lines(origins: list[str]) -> list[str]:
+    """Which origins `provision viewer` signs in from, or which one to add for it."""
+    ports = local_viewer_ports(origins)
     if not ports:
         return [
             "To open the viewer on this machine (`provision viewer BLUEPRINT`), also add "

@@ -17,7 +17,8 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from provision.blueprint.loader import LoadedBlueprint, load
-from provision.blueprint.oauth import LOCAL_VIEWER_PORT, local_viewer_origin
+from provision.blueprint.oauth import LOCAL_VIEWER_PORT, local_viewer_origin, local_viewer_ports
+from provision.blueprint.schema import OAuth
 from provision.errors import ViewerConfigError
 from provision.outputs.ohif import SERVED_HEADER, ohif_config, source_names
 from provision.outputs.stores import select_stores
@@ -127,14 +128,53 @@ def serve(
 
 
 def viewer_command(
-    blueprint: Path, site: str | None, *, endpoint: str | None = None, emulator: bool = False
+    blueprint: Path,
+    site: str | None,
+    *,
+    endpoint: str | None = None,
+    emulator: bool = False,
+    port: int = DEFAULT_PORT,
 ) -> str:
     """The `provision viewer` command line that opens these studies."""
     words = ["provision", "viewer", str(blueprint)]
     if site is not None:
         words += ["--site", site]
+    if port != DEFAULT_PORT:
+        words += ["--port", str(port)]
     if emulator:
         words.append("--emulator")
     elif endpoint:
         words += ["--endpoint", endpoint]
     return shlex.join(words)
+
+
+def open_in_viewer(
+    blueprint: Path,
+    site: str | None,
+    oauth: OAuth | None,
+    *,
+    endpoint: str | None = None,
+    emulator: bool = False,
+) -> str:
+    """How to open these studies in the OHIF Viewer, as one sentence: the command that works.
+    Against Google that is the port of an `http://localhost:PORT` origin of `oauth` (the default
+    port when listed, else the first), since Google signs in only from the client's origins;
+    with no such origin or no client id, what to add to the blueprint first."""
+    if emulator or endpoint:
+        command = viewer_command(blueprint, site, endpoint=endpoint, emulator=emulator)
+        return f"Open its studies in the OHIF Viewer: {command}"
+    ports = local_viewer_ports(list(oauth.origins)) if oauth is not None else []
+    port = DEFAULT_PORT if DEFAULT_PORT in ports or not ports else ports[0]
+    command = viewer_command(blueprint, site, port=port)
+    missing = []
+    if not ports:
+        missing.append(f"{local_viewer_origin(port)} to `oauth.origins`")
+    if oauth is None or not oauth.client_id:
+        missing.append("the OAuth client's ID as `oauth.clientId`")
+    if not missing:
+        return f"Open its studies in the OHIF Viewer: {command}"
+    return (
+        f"To open its studies in the OHIF Viewer, add {' and '.join(missing)} in {blueprint} "
+        f"(`provision config oauth {shlex.quote(str(blueprint))}` lists the steps), then run: "
+        f"{command}"
+    )

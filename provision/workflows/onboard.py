@@ -20,6 +20,7 @@ from typing import TYPE_CHECKING
 
 from provision.blueprint.expand import expand
 from provision.blueprint.loader import LoadedBlueprint, load
+from provision.blueprint.schema import OAuth
 from provision.errors import ProvisionError
 from provision.model import Action, Address, Plan, Resource
 from provision.onboard import SiteFileResult, new_site, remove_created, write_site_file
@@ -27,7 +28,7 @@ from provision.plan import plan_blueprint
 from provision.resources.base import Context
 from provision.site_scope import site_addresses, site_file_path
 from provision.verify import Check, verify_blueprint
-from provision.viewer.session import viewer_command
+from provision.viewer.session import open_in_viewer
 from provision.workflows import leasing, sequence
 from provision.workflows.sequence import Finished, Flags, Job
 from provision.workflows.ui import Connect, Ui
@@ -108,7 +109,7 @@ def onboard(request: SiteRequest, ui: Ui, connect: Connect) -> Finished:
             f"onboard: the viewer configs point at {DEFAULT_EMULATOR_URL}; serve this state "
             "there with `provision emulator serve --state .provision/emulator.db`"
         )
-    _report_checks(request, checks, waiting, ui)
+    _report_checks(request, checks, waiting, loaded.blueprint.oauth, ui)
     return finished
 
 
@@ -172,7 +173,9 @@ def waiting_imports(shown: Plan, applied: sequence.Applied | None) -> set[str]:
     }
 
 
-def _report_checks(request: SiteRequest, checks: list[Check], waiting: set[str], ui: Ui) -> None:
+def _report_checks(
+    request: SiteRequest, checks: list[Check], waiting: set[str], oauth: OAuth | None, ui: Ui
+) -> None:
     """Show the site's checks (but those of imports still waiting for files); raise when one
     fails, else say what waits, that the site is ready and how to open it in the viewer."""
     shown = [c for c in checks if c.ok or c.target not in waiting]
@@ -188,7 +191,12 @@ def _report_checks(request: SiteRequest, checks: list[Check], waiting: set[str],
         uris = ", ".join(sorted({w.split(" <- ", 1)[-1] for w in waiting}))
         ui.say(f"Waiting for DICOM files: {uris}. Upload them, then {request.again} to import.")
     ui.say(f"Site {request.site} is ready.")
-    command = viewer_command(
-        request.blueprint, request.site, endpoint=request.endpoint, emulator=request.emulator
+    ui.say(
+        open_in_viewer(
+            request.blueprint,
+            request.site,
+            oauth,
+            endpoint=request.endpoint,
+            emulator=request.emulator,
+        )
     )
-    ui.say(f"Open its studies in the OHIF Viewer: {command}")

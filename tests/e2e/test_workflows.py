@@ -154,3 +154,18 @@ def test_each_command_expands_its_blueprint_once(
         # verify fails its import checks: no DICOM files were uploaded
         assert result.exit_code == (1 if command[0] == "verify" else 0), result.output
         assert len(expansions) == 1, command
+
+
+def test_onboard_names_the_viewer_port_the_oauth_client_allows(
+    dev: Path, connect: Callable[[], Any], tmp_path: Path
+) -> None:
+    """For Google (no endpoint in the request), the printed `provision viewer` command must be
+    one Google signs in from: the port of the blueprint's localhost origin."""
+    text = dev.read_text(encoding="utf-8")
+    dev.write_text(text.replace("- http://localhost:3000", "- http://localhost:8080"))
+    site = ScriptedUi()
+    request = SiteRequest("st-marys", dev, config_dir=tmp_path / "out")
+    assert not onboard(request, site, connect).interrupted
+    assert site.said[-1] == (
+        f"Open its studies in the OHIF Viewer: provision viewer {dev} --site st-marys --port 8080"
+    )

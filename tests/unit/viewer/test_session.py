@@ -11,9 +11,10 @@ from typing import Any
 import pytest
 
 from provision.blueprint.loader import LoadedBlueprint, load
+from provision.blueprint.schema import OAuth
 from provision.errors import ViewerConfigError
 from provision.outputs.ohif import PREFIX
-from provision.viewer.session import banner, viewer_command, viewer_setup
+from provision.viewer.session import banner, open_in_viewer, viewer_command, viewer_setup
 
 REPO = Path(__file__).resolve().parents[3]
 CLIENT_ID = "1234567890-abc.apps.googleusercontent.com"
@@ -97,3 +98,44 @@ def test_the_command_that_opens_a_sites_studies() -> None:
     assert viewer_command(Path("dev.yaml"), "a", emulator=True, endpoint="x") == (
         "provision viewer dev.yaml --site a --emulator"
     )
+
+
+@pytest.mark.parametrize(
+    ("origins", "client_id", "said"),
+    [
+        (["http://localhost:3000"], CLIENT_ID, "Open its studies in the OHIF Viewer: {command}"),
+        (
+            ["https://viewer.example.org", "http://localhost:8080"],
+            CLIENT_ID,
+            "{command} --port 8080",
+        ),
+        (["http://localhost:8080", "http://localhost:3000"], CLIENT_ID, "{command}"),
+        (
+            ["https://viewer.example.org"],
+            CLIENT_ID,
+            "To open its studies in the OHIF Viewer, add http://localhost:3000 to `oauth.origins` "
+            "in dev.yaml (`provision config oauth dev.yaml` lists the steps), then run: {command}",
+        ),
+        (
+            ["http://localhost:3000"],
+            None,
+            "To open its studies in the OHIF Viewer, add the OAuth client's ID as `oauth.clientId` "
+            "in dev.yaml (`provision config oauth dev.yaml` lists the steps), then run: {command}",
+        ),
+    ],
+)
+def test_onboard_says_a_viewer_command_google_signs_in_from(
+    origins: list[str], client_id: str | None, said: str
+) -> None:
+    command = "provision viewer dev.yaml --site st-marys"
+    sentence = open_in_viewer(
+        Path("dev.yaml"), "st-marys", OAuth(client_id=client_id, origins=origins)
+    )
+    if said.startswith("{command}"):
+        said = "Open its studies in the OHIF Viewer: " + said
+    assert sentence == said.format(command=command)
+    assert open_in_viewer(Path("dev.yaml"), "st-marys", None, emulator=True) == (
+        f"Open its studies in the OHIF Viewer: {command} --emulator"
+    )
+    no_oauth = open_in_viewer(Path("dev.yaml"), None, None)
+    assert "add http://localhost:3000 to `oauth.origins` and the OAuth client's ID" in no_oauth
