@@ -149,3 +149,57 @@ def test_unknown_store_and_cors(emulator: RunningEmulator) -> None:
     )
     with urllib.request.urlopen(preflight) as response:
         assert response.headers["Access-Control-Allow-Origin"] == "http://localhost:3000"
+
+
+def test_includefield_adds_only_attributes_of_the_searched_level_and_above(
+    emulator: RunningEmulator, dicomweb_url: str
+) -> None:
+    """OHIF's study list asks for Modality (0008,0060) with `includefield`: at the study level
+    that is a series attribute, which PS3.18 10.6.3.3 says is not returned; the study's
+    modalities are ModalitiesInStudy (0008,0061)."""
+    client = DICOMwebClient(url=dicomweb_url)
+    study = generate_uid()
+    client.store_instances(
+        [
+            pydicom.dcmread(BytesIO(_instance(study, generate_uid(), modality=modality)))
+            for modality in ("MR", "CT")
+        ]
+    )
+    (found,) = client.search_for_studies(fields=["00081030", "00080060", "InstanceNumber"])
+    assert "00080060" not in found and "00200013" not in found
+    assert found["00080061"]["Value"] == ["CT", "MR"]
+    assert "00081030" in found  # StudyDescription is a study attribute
+    series = client.search_for_series(study, fields=["Modality", "InstanceNumber"])
+    assert all("00080060" in s and "00200013" not in s for s in series)
+    instances = client.search_for_instances(study, fields=["InstanceNumber"])
+    assert all("00200013" in i for i in instances)
+
+    emulator.world.settings = emulator.world.settings.updated({"qido_includefield_levels": False})
+    (anything,) = client.search_for_studies(fields=["00080060"])
+    assert "00080060" in anything
+
+
+def test_frame_parts_carry_the_standards_headers_when_set(
+    emulator: RunningEmulator, dicomweb_url: str
+) -> None:
+    study, series = generate_uid(), generate_uid()
+    data = _instance(study, series)
+    sop = pydicom.dcmread(BytesIO(data)).SOPInstanceUID
+    client = DICOMwebClient(url=dicomweb_url)
+    client.store_instances([pydicom.dcmread(BytesIO(data))])
+    frame_url = f"{dicomweb_url}/studies/{study}/series/{series}/instances/{sop}/frames/1"
+
+    def part_headers() -> str:
+        request = urllib.request.Request(frame_url, headers={"Accept": "multipart/related"})
+        with urllib.request.urlopen(request) as response:
+            body: bytes = response.read()
+        return body.split(b"\r\n\r\n", 1)[0].decode()
+
+    assert part_headers().splitlines()[1:] == ["Content-Type: application/octet-stream"]
+    emulator.world.settings = emulator.world.settings.updated({"frame_part_headers": "standard"})
+    assert part_headers().splitlines()[1:] == [
+        "Content-Type: application/octet-stream; transfer-syntax=1.2.840.10008.1.2.1",
+        f"Content-Location: {frame_url}",
+    ]
+    frames = client.retrieve_instance_frames(study, series, sop, [1])
+    assert frames[0] == pydicom.dcmread(BytesIO(data)).PixelData

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import uuid
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
 from email.message import Message
 
 from provision.emulator.core.errors import ApiError
@@ -47,12 +47,16 @@ def parse(body: bytes, content_type: str) -> list[tuple[dict[str, str], bytes]]:
     return parts
 
 
-def build(parts: Iterable[tuple[str, bytes]], part_type: str) -> tuple[bytes, str]:
-    """A multipart/related body of (content type, payload) parts; returns (body, content type)."""
+def build(
+    parts: Iterable[tuple[str, bytes] | tuple[str, bytes, Mapping[str, str]]], part_type: str
+) -> tuple[bytes, str]:
+    """A multipart/related body of (content type, payload[, more headers]) parts; returns
+    (body, content type)."""
     boundary = uuid.uuid4().hex
     chunks: list[bytes] = []
-    for content_type, payload in parts:
-        chunks.append(f"--{boundary}\r\nContent-Type: {content_type}\r\n\r\n".encode())
+    for content_type, payload, *more in parts:
+        headers = "".join(f"{name}: {value}\r\n" for extra in more for name, value in extra.items())
+        chunks.append(f"--{boundary}\r\nContent-Type: {content_type}\r\n{headers}\r\n".encode())
         chunks.append(payload)
         chunks.append(b"\r\n")
     chunks.append(f"--{boundary}--\r\n".encode())

@@ -121,6 +121,21 @@ class EmulatorSettings:
     # --- facts the spec marks unverified
     qido_empty_status: int = 204
     """QIDO-RS answer for no matches: 204 (observed 2020) or 200 with `[]`."""
+    qido_includefield_levels: bool = True
+    """QIDO-RS `includefield` adds only attributes of the searched level and above (a study
+    search never answers a series' Modality), as PS3.18 10.6.3.3 says; False answers any
+    attribute of the first matching instance. Google's conformance statement does not say."""
+    frame_part_headers: str = "type"
+    """Headers of each part of a WADO-RS frames answer: `type` (`Content-Type:
+    application/octet-stream`) or `standard` (also `transfer-syntax=1.2.840.10008.1.2.1` on the
+    type and the frame's URL as `Content-Location`, as PS3.18 describes). What Google sends is
+    not documented."""
+    rendered_window: str = "instance"
+    """The VOI transformation of DICOMweb rendered images when the request names none:
+    `instance` (its first Window Center / Width; the frame's value range without one) or
+    `range` (always the frame's value range). Google does not document which it applies."""
+    rendered_jpeg_quality: int = 90
+    """JPEG quality (1-95) of rendered images; Google's is not documented."""
     storage_unknown_names: str = "refuse"
     """What Cloud Storage does with a query parameter or JSON field its discovery document does
     not declare (`refuse`: 400 in Storage's envelope; `ignore`). Not recorded anywhere known;
@@ -192,6 +207,12 @@ class EmulatorSettings:
             values["error_codes"] = tuple(int(code) for code in values["error_codes"])
         for name, value in list(values.items()):
             values[name] = _coerced(name, value, getattr(self, name))
+        if values.get("frame_part_headers", "type") not in ("type", "standard"):
+            raise ValueError("setting frame_part_headers is `type` or `standard`")
+        if values.get("rendered_window", "instance") not in ("instance", "range"):
+            raise ValueError("setting rendered_window is `instance` or `range`")
+        if not 1 <= values.get("rendered_jpeg_quality", 90) <= 95:
+            raise ValueError("setting rendered_jpeg_quality is from 1 to 95")
         return replace(self, **values)
 
     def to_json(self) -> dict[str, Any]:

@@ -70,6 +70,71 @@ INSTANCE_ATTRIBUTES = (
     "BitsAllocated",
     "NumberOfFrames",
 )
+STUDY_LEVEL = (
+    *STUDY_ATTRIBUTES,
+    "ModalitiesInStudy",
+    "SOPClassesInStudy",
+    "NumberOfStudyRelatedSeries",
+    "NumberOfStudyRelatedInstances",
+    "RetrieveURL",
+    "IssuerOfPatientID",
+    "OtherPatientIDsSequence",
+    "OtherPatientNames",
+    "PatientBirthTime",
+    "EthnicGroup",
+    "PatientComments",
+    "PatientSpeciesDescription",
+    "PatientBreedDescription",
+    "ResponsiblePerson",
+    "ResponsibleOrganization",
+    "PatientIdentityRemoved",
+    "DeidentificationMethod",
+    "PatientAge",
+    "PatientSize",
+    "PatientWeight",
+    "Occupation",
+    "AdditionalPatientHistory",
+    "AdmittingDiagnosesDescription",
+    "NameOfPhysiciansReadingStudy",
+    "PhysiciansOfRecord",
+    "ProcedureCodeSequence",
+    "IssuerOfAccessionNumberSequence",
+)
+"""Attributes of the patient and the study (PS3.4 C.6.1.1.2, C.6.2.1.2; the Patient, General
+Study and Patient Study modules): what a study-level answer may carry."""
+SERIES_LEVEL = (
+    *SERIES_ATTRIBUTES,
+    "NumberOfSeriesRelatedInstances",
+    "SeriesDate",
+    "SeriesTime",
+    "BodyPartExamined",
+    "Laterality",
+    "ProtocolName",
+    "PerformingPhysicianName",
+    "OperatorsName",
+    "PatientPosition",
+    "PerformedProcedureStepID",
+    "PerformedProcedureStepDescription",
+    "SmallestPixelValueInSeries",
+    "LargestPixelValueInSeries",
+    "Manufacturer",
+    "ManufacturerModelName",
+    "InstitutionName",
+    "InstitutionalDepartmentName",
+    "StationName",
+    "SoftwareVersions",
+    "DeviceSerialNumber",
+)
+"""Attributes of a series (PS3.4 C.6.2.1.3; the General Series and General Equipment modules)."""
+LEVEL_TAGS: Mapping[str, frozenset[str] | None] = {
+    "studies": frozenset(f"{tag_for_keyword(k):08X}" for k in STUDY_LEVEL),
+    "series": frozenset(f"{tag_for_keyword(k):08X}" for k in (*STUDY_LEVEL, *SERIES_LEVEL)),
+    "instances": None,
+}
+"""Per search level, the tags `includefield` may add (None: any). PS3.18 10.6.3.3: "Series or
+Instance Level Attributes contained in includefield parameters shall not be returned" for
+studies, and Instance level ones for series. Google's conformance statement does not say
+otherwise; the `qido_includefield_levels` setting turns this off."""
 DEFAULT_LIMIT = {"studies": 100, "series": 100, "instances": 1000}
 MAX_LIMIT = {"studies": 5000, "series": 5000, "instances": 50000}
 MAX_OFFSET = 1_000_000
@@ -193,10 +258,16 @@ def _fuzzy_name(wanted: str, actual: str) -> bool:
 
 
 def select(
-    attributes: Mapping[str, Any], level_attributes: Iterable[str], include: frozenset[str] | None
+    attributes: Mapping[str, Any],
+    level_attributes: Iterable[str],
+    include: frozenset[str] | None,
+    allowed: frozenset[str] | None = None,
 ) -> dict[str, Any]:
-    """The attributes a QIDO answer carries for one result."""
+    """The attributes a QIDO answer carries for one result: the level's defaults and the
+    `include`d tags (those in `allowed`, when given)."""
     if include is None:
         return dict(attributes)
+    if allowed is not None:
+        include = include & allowed
     wanted = {f"{tag_for_keyword(k):08X}" for k in level_attributes} | include
     return {tag: value for tag, value in attributes.items() if tag in wanted}

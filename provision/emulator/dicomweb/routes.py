@@ -1,4 +1,5 @@
-"""DICOMweb HTTP: STOW-RS, QIDO-RS and WADO-RS under `.../dicomStores/{store}/dicomWeb/`."""
+"""DICOMweb HTTP: STOW-RS, QIDO-RS and WADO-RS (with rendered instances and frames) under
+`.../dicomStores/{store}/dicomWeb/`."""
 
 from __future__ import annotations
 
@@ -13,12 +14,14 @@ from provision.emulator.core import lro, multipart
 from provision.emulator.core.errors import ApiError
 from provision.emulator.core.routing import Ctx, Reply, Route
 from provision.emulator.core.world import World
-from provision.emulator.dicomweb import instances, qido
+from provision.emulator.dicomweb import instances, qido, rendered
 
 BASE = "/v1/projects/{project}/locations/{location}/datasets/{dataset}/dicomStores/{store}/dicomWeb"
 PREFIX = "projects.locations.datasets.dicomStores"
 SERVICE = "healthcare.googleapis.com"
 DICOM_JSON = "application/dicom+json"
+EXPLICIT_LITTLE_ENDIAN = "1.2.840.10008.1.2.1"
+"""The transfer syntax of uncompressed frames Google answers by default."""
 
 StoreLookup = Callable[[World, str], bool]
 
@@ -157,7 +160,7 @@ def _search(level: str) -> Callable[[Ctx], Reply]:
         records = instances.find(
             ctx.world, store, ctx.params.get("study", ""), ctx.params.get("series", "")
         )
-        results = _group(level, records, query)
+        results = _group(level, records, query, ctx.world.settings.qido_includefield_levels)
         page = results[query.offset : query.offset + query.limit]
         if not page:
             status = ctx.world.settings.qido_empty_status
@@ -167,7 +170,9 @@ def _search(level: str) -> Callable[[Ctx], Reply]:
     return handler
 
 
-def _group(level: str, records: list[dict[str, Any]], query: qido.Query) -> list[dict[str, Any]]:
+def _group(
+    level: str, records: list[dict[str, Any]], query: qido.Query, by_level: bool
+) -> list[dict[str, Any]]:
     """One result per study / series / instance, with the computed counts QIDO adds."""
     depth = {"studies": 1, "series": 2, "instances": 3}[level]
     groups: dict[Any, list[dict[str, Any]]] = {}
@@ -183,7 +188,8 @@ def _group(level: str, records: list[dict[str, Any]], query: qido.Query) -> list
     results = []
     for members in groups.values():
         first = members[0]["json"]
-        answer = qido.select(first, level_attributes, query.include)
+        allowed = qido.LEVEL_TAGS[level] if by_level else None
+        answer = qido.select(first, level_attributes, query.include, allowed)
         if level == "studies":
             modalities = sorted({qido.first_value(m["json"].get("00080060")) for m in members})
             answer["00080061"] = {"vr": "CS", "Value": [m for m in modalities if m]}
@@ -252,11 +258,56 @@ def frames(ctx: Ctx) -> Reply:
         raise ApiError("INVALID_ARGUMENT", "frame numbers must be integers.") from None
     if any(not 1 <= n <= len(all_frames) for n in wanted):
         raise ApiError("INVALID_ARGUMENT", f"the instance has {len(all_frames)} frame(s).")
+    part_type, located = "application/octet-stream", False
+    if ctx.world.settings.frame_part_headers == "standard":
+        part_type, located = f"{part_type}; transfer-syntax={EXPLICIT_LITTLE_ENDIAN}", True
+    instance_url = (
+        f"{_store_url(ctx, store)}/studies/{record['study']}/series/{record['series']}"
+        f"/instances/{record['sop']}"
+    )
     body, content_type = multipart.build(
-        (("application/octet-stream", all_frames[n - 1]) for n in wanted),
+        (
+            (part_type, all_frames[n - 1], {"Content-Location": f"{instance_url}/frames/{n}"})
+            if located
+            else (part_type, all_frames[n - 1])
+            for n in wanted
+        ),
         "application/octet-stream",
     )
     return Reply(200, body, content_type)
+
+
+def retrieve_rendered(ctx: Ctx) -> Reply:
+    """An instance (its first frame) or one frame of it as JPEG or PNG (see `rendered`)."""
+    store = _store(ctx)
+    accept = ctx.request.headers.get("Accept", "")
+    kind = rendered.media_type(accept)
+    if kind is None:
+        return Reply(406, rendered.not_acceptable(accept).encode(), "text/plain; charset=utf-8")
+    viewport = rendered.parse_viewport(ctx.query.get("viewport"))
+    record = _records(ctx, store)[0]
+    dataset = instances.parse(instances.data(ctx.world, store, record))
+    all_frames = _frames_of(dataset)
+    number = 1
+    if "frames" in ctx.params:
+        try:
+            number = int(ctx.params["frames"])
+        except ValueError:
+            raise ApiError(
+                "INVALID_ARGUMENT", "a rendered frame is one frame number (an integer)."
+            ) from None
+        if not 1 <= number <= len(all_frames):
+            raise ApiError("INVALID_ARGUMENT", f"the instance has {len(all_frames)} frame(s).")
+    settings = ctx.world.settings
+    body = rendered.render(
+        dataset,
+        all_frames[number - 1],
+        kind,
+        viewport,
+        window=settings.rendered_window,
+        jpeg_quality=settings.rendered_jpeg_quality,
+    )
+    return Reply(200, body, kind)
 
 
 def _frames_of(dataset: Any) -> list[bytes]:
@@ -351,6 +402,18 @@ def routes() -> list[Route]:
             f"{instance}/frames/{{frames}}",
             frames,
             "studies.series.instances.frames.retrieveFrames",
+        ),
+        route(
+            "GET",
+            f"{instance}/rendered",
+            retrieve_rendered,
+            "studies.series.instances.retrieveRendered",
+        ),
+        route(
+            "GET",
+            f"{instance}/frames/{{frames}}/rendered",
+            retrieve_rendered,
+            "studies.series.instances.frames.retrieveRendered",
         ),
         route(
             "GET",
