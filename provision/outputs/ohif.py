@@ -177,7 +177,10 @@ def _dicomweb_source(name: str, store: StoreRef, base: str, emulator: bool) -> d
         "wadoRoot": url,
         "qidoSupportsIncludeField": True,
         "imageRendering": "wadors",
-        "thumbnailRendering": "wadors",
+        # As google.js has it: thumbnails are JPEGs Google renders (`.../instances/UID/rendered
+        # ?viewport=256,256`, fetched with the sign-in token), not frames decoded in the browser.
+        "thumbnailRendering": "rendered",
+        "thumbnailRequestStrategy": "fetch",
         "enableStudyLazyLoad": True,
         "supportsFuzzyMatching": True,
         "supportsWildcard": False,

@@ -98,6 +98,8 @@ class Exchange:
     status: int
     """HTTP status, or 0 when the request failed without an answer."""
     detail: str = ""
+    kind: str = ""
+    """The answer's Content-Type."""
 
 
 @dataclass(frozen=True)
@@ -125,6 +127,14 @@ class Seen:
 
     def frames(self) -> list[Exchange]:
         return [e for e in self.exchanges if "/frames/" in e.url and e.status == 200]
+
+    def rendered(self) -> set[str]:
+        """The instances whose rendered JPEG was fetched (their `.../instances/UID` paths)."""
+        return {
+            e.url.split("?")[0].removesuffix("/rendered")
+            for e in self.exchanges
+            if e.status == 200 and e.kind.startswith("image/jpeg") and "/rendered" in e.url
+        }
 
 
 @contextmanager
@@ -176,7 +186,10 @@ def _watch(page: Page, root: str, seen: Seen) -> None:
     def answered(response: Response) -> None:
         if response.url.startswith(root):
             request = response.request
-            seen.exchanges.append(Exchange(request.method, response.url, response.status))
+            kind = response.headers.get("content-type", "")
+            seen.exchanges.append(
+                Exchange(request.method, response.url, response.status, kind=kind)
+            )
 
     def failed(request: Any) -> None:
         if request.url.startswith(root):

@@ -5,18 +5,20 @@ imported, runs the `provision viewer` command that onboard printed (the pinned `
 release, fetched into the cache directory on first use) and opens it in Chromium: the study list
 must show the studies, each study's viewport must show the sample slice that was imported (its
 pixels correlate with the slice as windowed by its own window centre / width, so a blank or
-garbled image fails), every series thumbnail must have pixels, the first study must show in
-OHIF's MPR layout (volume viewports), frames must come from DICOMweb, and no DICOMweb request may
-answer an error.
+garbled image fails), every series thumbnail must have pixels and be a JPEG the DICOMweb server
+rendered (`/rendered`), the first study must show in OHIF's MPR layout (volume viewports), frames
+must come from DICOMweb, and no DICOMweb request may answer an error.
 
 `test_ohif_shows_the_same_files_from_orthanc` is the control: the same files in the real Orthanc
 with its DICOMweb plugin, the same viewer and config (only the DICOMweb roots changed, served on
 the viewer's origin), the same checks. What renders from Orthanc but not from the emulator is an
-emulator fidelity bug. Screenshots of both runs go to `.provision/artifacts/viewer/`.
+emulator fidelity bug. Screenshots of both runs go to `.provision/artifacts/viewer/`. The OHIF
+build is cached in the clone (`.provision/cache`), not in the user's cache directory.
 """
 
 from __future__ import annotations
 
+import os
 import re
 import shlex
 import signal
@@ -69,10 +71,17 @@ def browser() -> Iterator[Browser]:
         yield running
 
 
+CACHE = REPO / ".provision" / "cache"
+"""The tests' cache directory (`PROVISION_CACHE_DIR`), in the clone: the pinned release is
+fetched once per clone and `make clean` removes it; the user's own cache is never touched."""
+
+
 @pytest.fixture(scope="module")
 def ohif_build() -> Path:
     """The pinned release, fetched and checked once (later runs find it in the cache)."""
-    return build.ensure_build()
+    found = build.ensure_build(cache=CACHE)
+    assert found.is_relative_to(CACHE)
+    return found
 
 
 def test_ohif_shows_the_emulators_studies(
@@ -135,6 +144,10 @@ def assert_shows_the_studies(seen: Seen, uploaded: Sequence[Sample]) -> None:
     assert len(seen.mpr) == 3, f"MPR shows {len(seen.mpr)} viewports"
     assert min(seen.mpr) > MIN_MPR_VARIANCE, f"a blank MPR viewport: {seen.mpr}"
     assert seen.frames(), "no frame was retrieved over DICOMweb"
+    # Thumbnails are rendered by the DICOMweb server (`thumbnailRendering: 'rendered'`, as in
+    # OHIF's google.js): one JPEG of an instance per series.
+    rendered_series = {path.split("/instances/")[0] for path in seen.rendered()}
+    assert len(rendered_series) == sum(SERIES.values()), seen.rendered()
     assert not seen.errors(), seen.errors()
 
 
@@ -150,6 +163,7 @@ def provision_viewer(args: list[str], folder: Path) -> Iterator[str]:
             stderr=stderr,
             text=True,
             cwd=folder,
+            env={**os.environ, build.CACHE_ENV: str(CACHE)},
         )
     assert process.stdout is not None
     try:
@@ -172,10 +186,13 @@ def post(url: str, body: bytes) -> None:
 
 def proxy_to(base: str) -> Any:
     """A WSGI app that forwards GETs under its mount point to `base` (same path and query, the
-    Accept header) and answers what it answered: status, Content-Type and body."""
+    Accept header) and answers what it answered: status, Content-Type and body. Commas in the
+    query go as they are: Debian's Orthanc DICOMweb plugin (1.7) does not percent-decode query
+    values, so it refuses the `viewport=256%2C256` OHIF sends for thumbnails (400, "must be 2 or
+    6" numbers), which an HTTP server decodes to `256,256`."""
 
     def app(environ: dict[str, Any], start_response: Any) -> list[bytes]:
-        query = environ.get("QUERY_STRING", "")
+        query = re.sub("%2c", ",", environ.get("QUERY_STRING", ""), flags=re.IGNORECASE)
         path = environ.get("SCRIPT_NAME", "") + environ.get("PATH_INFO", "")
         url = f"{base}{path}" + (f"?{query}" if query else "")
         request = urllib.request.Request(url, headers={"Accept": environ.get("HTTP_ACCEPT", "*/*")})

@@ -15,7 +15,8 @@ from tests.unit.outputs.blueprints import CLIENT_ID, blueprint, site_dataset, wi
 GOOGLE_OPTIONS = {
     "qidoSupportsIncludeField": True,
     "imageRendering": "wadors",
-    "thumbnailRendering": "wadors",
+    "thumbnailRendering": "rendered",
+    "thumbnailRequestStrategy": "fetch",
     "enableStudyLazyLoad": True,
     "supportsFuzzyMatching": True,
     "supportsWildcard": False,
