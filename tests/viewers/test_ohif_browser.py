@@ -97,6 +97,10 @@ def test_ohif_shows_the_emulators_studies(
         root = f"{emulator.base_url}/v1/{STORE}/dicomWeb"
         seen = check_viewer(browser, url, root, SERIES, "emulator")
     assert_shows_the_studies(seen, UPLOADED)
+    # Each study's Modalities in Study (0008,0061) and nothing else: a series' Modality answered
+    # at the study level (which PS3.18 10.6.3.3 rules out, and Debian's Orthanc 1.7 does) makes
+    # OHIF put that one first ("MR\CT").
+    assert seen.study_list.count("CT\\MR") == len(STUDIES), seen.study_list
 
 
 @pytest.mark.skipif(not orthanc.INSTALLED, reason=orthanc.NOT_INSTALLED)
