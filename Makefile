@@ -63,9 +63,12 @@ viewer-check: install
 demo: install
 	PATH="$(CURDIR)/$(BIN):$$PATH" bash scripts/demo.sh
 
-# The demo, then its studies in the OHIF Viewer on http://localhost:3000 until Ctrl-C.
+# The demo's studies in the OHIF Viewer on http://localhost:3000 until Ctrl-C, from the state
+# the last `make demo` left in .provision/demo/ (running the demo first when there is none).
+DEMO_STATE := .provision/demo/emulator.db
 demo-viewer: install
-	PATH="$(CURDIR)/$(BIN):$$PATH" bash scripts/demo.sh --viewer
+	@[ -e $(DEMO_STATE) ] || PATH="$(CURDIR)/$(BIN):$$PATH" bash scripts/demo.sh
+	$(BIN)/provision viewer blueprints/dev.yaml --emulator-state $(DEMO_STATE)
 
 clean:
 	rm -rf $(VENV) .provision .mypy_cache .pytest_cache .ruff_cache

@@ -1,15 +1,15 @@
 #!/usr/bin/env bash
-# The main job, offline on the emulator. Run through `make demo`; `make demo-viewer` (this script
-# with --viewer) ends by serving the demo's studies in the OHIF Viewer until Ctrl-C.
+# The main job, offline on the emulator. Run through `make demo`; `make demo-viewer` serves the
+# demo's studies in the OHIF Viewer afterwards (running this first when there is no demo yet).
 #
-# The emulator runs in the background (`provision emulator serve`) with its state in a fresh
-# temporary directory, and every command reaches it with --endpoint, as they would reach Google.
-# The blueprint creates the import buckets, so files can only be uploaded after a first apply;
-# that apply finds nothing to import yet. After the upload, a second apply runs the imports,
-# `provision verify` checks that the site works, and a last plan shows no changes.
+# The emulator runs in the background (`provision emulator serve`) with its state in
+# .provision/demo/emulator.db (made afresh on every run, kept afterwards), and every command
+# reaches it with --endpoint, as they would reach Google. The blueprint creates the import
+# buckets, so files can only be uploaded after a first apply; that apply finds nothing to import
+# yet. After the upload, a second apply runs the imports, `provision verify` checks that the site
+# works, and a last plan shows no changes. The demo ends with the command that opens its studies
+# in the OHIF Viewer, which works as long as .provision/demo/ is there.
 set -euo pipefail
-viewer=""
-if [[ "${1:-}" == "--viewer" ]]; then viewer=yes; fi
 cd "$(dirname "$0")/.."
 repo="$PWD"
 blueprint="$repo/blueprints/dev.yaml"
@@ -17,11 +17,13 @@ project="imaging-dev-4821"
 provision version
 provision validate "$blueprint"
 
-work_dir="$(mktemp -d)"
+demo_dir=".provision/demo"
+work_dir="$repo/$demo_dir"
+rm -rf "$work_dir"
+mkdir -p "$work_dir"
 server_pid=""
 cleanup() {
   if [[ -n "$server_pid" ]]; then kill "$server_pid" 2>/dev/null || true; fi
-  rm -rf "$work_dir"
 }
 trap cleanup EXIT
 
@@ -67,13 +69,15 @@ provision onboard st-marys --blueprint "$site_blueprint" --yes --config-dir "$wo
 python "$repo/scripts/upload_samples.py" "$endpoint" "$project" "$project-st-marys-import" dicom/ 3
 echo "demo: 7. onboard again after the upload: the site's import runs and verifies"
 provision onboard st-marys --blueprint "$site_blueprint" --yes --config-dir "$work_dir/out/st-marys"
+echo "demo: (that command names this demo's emulator, which stops with the demo; step 9 opens"
+echo "demo: the studies afterwards)"
 echo "demo: 8. destroy the site: its store and bucket hold data, so they are kept"
 provision destroy "$site_blueprint" --site st-marys --yes
 
-echo "demo: 9. the studies in the OHIF Viewer"
-if [[ -n "$viewer" ]]; then
-  provision viewer "$blueprint"  # http://localhost:3000, until Ctrl-C
-else
-  echo "demo: to see them, run \`make demo-viewer\`: this demo, then \`provision viewer\` serving"
-  echo "demo: them on http://localhost:3000 until Ctrl-C"
-fi
+# The emulator stops here; its state stays for the viewer.
+kill "$server_pid" && wait "$server_pid" 2>/dev/null || true
+server_pid=""
+viewer="provision viewer blueprints/dev.yaml --emulator-state $demo_dir/emulator.db"
+echo "demo: 9. open the demo's studies in the OHIF Viewer (http://localhost:3000, until Ctrl-C):"
+echo "demo:    $viewer"
+echo "demo: (in $repo, with .venv/bin on PATH; \`make demo-viewer\` runs the same)"

@@ -4,7 +4,8 @@ Default: real Google with Application Default Credentials. `--credentials FILE` 
 service-account key, `--impersonate-service-account EMAIL` impersonates, `--endpoint URL` (or
 `PROVISION_ENDPOINT`) sends requests to an emulator or proxy serving Google's paths (anonymous
 unless credentials are given), and `--emulator` starts the bundled emulator in-process with its
-state in `.provision/emulator.db`, so separate runs see the same world.
+state in `.provision/emulator.db` (or the file a command's `--emulator-state` names), so
+separate runs see the same world.
 """
 
 from __future__ import annotations
@@ -42,6 +43,16 @@ EmulatorOption = Annotated[
         rich_help_panel="Target",
     ),
 ]
+EmulatorStateOption = Annotated[
+    Path | None,
+    typer.Option(
+        "--emulator-state",
+        help="Run against the bundled emulator with its state in this file "
+        "(like --emulator, which uses .provision/emulator.db).",
+        rich_help_panel="Target",
+        show_default=False,
+    ),
+]
 CredentialsOption = Annotated[
     Path | None,
     typer.Option(
@@ -66,6 +77,8 @@ class TargetOptions:
     emulator: bool = False
     credentials: Path | None = None
     impersonate: str | None = None
+    emulator_state: Path | None = None
+    """The bundled emulator's state file (implies `emulator`; default `EMULATOR_STATE`)."""
 
     def connector(self) -> Callable[[], AbstractContextManager[GoogleApi]]:
         """Opens this target for a block (a workflow's `Connect`)."""
@@ -83,22 +96,24 @@ def connect(options: TargetOptions) -> Iterator[GoogleApi]:
     from provision.gcp.credentials import Target
     from provision.gcp.settings import PacingPolicy, Timing
 
-    if options.emulator and options.endpoint:
+    emulator = options.emulator or options.emulator_state is not None
+    state = options.emulator_state or EMULATOR_STATE
+    if emulator and options.endpoint:
         raise TargetError("use either --emulator or --endpoint, not both")
-    if options.emulator and (options.credentials or options.impersonate):
+    if emulator and (options.credentials or options.impersonate):
         raise TargetError("--emulator runs anonymously; drop --credentials/--impersonate")
     if options.endpoint:
         check_endpoint(options.endpoint)
     timing = Timing.from_env()
     running = None
     try:
-        if options.emulator:
+        if emulator:
             from provision.emulator.server import start_background
 
-            EMULATOR_STATE.parent.mkdir(parents=True, exist_ok=True)
-            running = start_background(EMULATOR_STATE)
+            state.parent.mkdir(parents=True, exist_ok=True)
+            running = start_background(state)
             endpoint: str | None = running.base_url
-            label = f"the emulator ({EMULATOR_STATE})"
+            label = f"the emulator ({state})"
             if not running.world.settings.quotas:
                 timing = Timing(timing.retry, timing.poll, PacingPolicy(enabled=False))
         else:

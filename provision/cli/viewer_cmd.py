@@ -8,7 +8,12 @@ from typing import Annotated
 import typer
 
 from provision.cli.app import app
-from provision.cli.target import EmulatorOption, EndpointOption, TargetOptions
+from provision.cli.target import (
+    EmulatorOption,
+    EmulatorStateOption,
+    EndpointOption,
+    TargetOptions,
+)
 
 
 @app.command()
@@ -31,17 +36,21 @@ def viewer(
     ] = None,
     endpoint: EndpointOption = None,
     emulator: EmulatorOption = False,
+    emulator_state: EmulatorStateOption = None,
 ) -> None:
     """Serve the OHIF Viewer on http://localhost:PORT with a config for the blueprint's stores.
 
-    With --endpoint or --emulator the viewer reads that emulator, without sign-in; otherwise it
-    reads Google Cloud Healthcare and signs in with the blueprint's OAuth client. The viewer is
-    the npm package @ohif/app at a pinned version, fetched once into the cache directory and
-    checked against the registry's sha512 integrity. Runs until Ctrl-C.
+    With --endpoint, --emulator or --emulator-state the viewer reads that emulator, without
+    sign-in (--emulator-state FILE: the bundled emulator on that state, e.g. the demo's
+    .provision/demo/emulator.db); otherwise it reads Google Cloud Healthcare and signs in with
+    the blueprint's OAuth client. The viewer is the npm package @ohif/app at a pinned version,
+    fetched once into the cache directory and checked against the registry's sha512 integrity.
+    Runs until Ctrl-C.
     """
     from provision.cli.terminal import TerminalUi
     from provision.viewer.session import ViewerRequest, run
 
-    uses_emulator = emulator or endpoint is not None
-    connect = TargetOptions(endpoint, emulator).connector() if uses_emulator else None
+    target = TargetOptions(endpoint, emulator, emulator_state=emulator_state)
+    uses_emulator = emulator or emulator_state is not None or endpoint is not None
+    connect = target.connector() if uses_emulator else None
     run(ViewerRequest(blueprint, site, port, ohif_dist), TerminalUi(), connect)

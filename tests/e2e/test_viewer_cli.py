@@ -109,6 +109,26 @@ def test_with_emulator_the_state_of_earlier_commands_is_served(
         assert json.loads(body or b"[]") == []
 
 
+def test_with_emulator_state_the_state_in_that_file_is_served(
+    dev: Path, dist: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """What `make demo` ends with: the viewer on a state file another emulator left behind."""
+    monkeypatch.chdir(tmp_path)
+    assert run_cli("apply", dev, "--yes", "--emulator").exit_code == 0
+    kept = tmp_path / "demo" / "emulator.db"
+    kept.parent.mkdir()
+    (tmp_path / ".provision" / "emulator.db").rename(kept)
+    with serving([str(dev), "--emulator-state", str(kept), "--ohif-dist", str(dist)], tmp_path) as (
+        url,
+        lines,
+    ):
+        root = config_at(url)["dataSources"][0]["configuration"]["qidoRoot"]
+        kind, _ = get(f"{root}/studies")  # the store exists only in that state
+        assert kind.startswith("application/dicom+json")
+    assert "(no sign-in)" in lines[-1]
+    assert not (tmp_path / ".provision" / "emulator.db").exists()
+
+
 def test_bad_options_fail_with_one_line_each(dev: Path, tmp_path: Path) -> None:
     refused = run_cli("viewer", dev, "--port", "3001")
     assert refused.exit_code == 1
@@ -121,6 +141,9 @@ def test_bad_options_fail_with_one_line_each(dev: Path, tmp_path: Path) -> None:
     unknown_site = run_cli("viewer", dev, "--site", "nowhere", "--endpoint", "http://127.0.0.1:9")
     assert unknown_site.exit_code == 1
     assert "no dataset belongs to site 'nowhere'" in unknown_site.stderr
+    both = run_cli("viewer", dev, "--emulator-state", tmp_path / "x.db", "--endpoint", "http://x")
+    assert both.exit_code == 1
+    assert "use either --emulator or --endpoint" in both.stderr
     for cache in ("/proc/nope", str(dev)):  # not creatable; a file
         env = {"PROVISION_CACHE_DIR": cache, "PROVISION_NPM_REGISTRY": "http://127.0.0.1:9"}
         unusable = run_cli("viewer", dev, "--endpoint", "http://127.0.0.1:9", env=env)
