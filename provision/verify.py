@@ -27,12 +27,12 @@ from provision.gcp.api import LIST_RESULT
 from provision.model import Address, Resource
 from provision.resources import addresses, registry
 from provision.resources.base import Context
-from provision.resources.dicom_import import DONE, READER_ROLES, holds, label_key
-from provision.resources.healthcare_dataset import STORES
+from provision.resources.dicom_import import DONE, label_key
+from provision.resources.healthcare import DICOM_STORES, READER_ROLES, SERVICE
 from provision.resources.iam import IamKind
+from provision.resources.iam_policy import roles_held
 from provision.resources.service_agent import agent_member
 
-HEALTHCARE = "healthcare.googleapis.com"
 IAM_KINDS = ("healthcare.dataset_iam", "healthcare.dicom_store_iam")
 WORKERS = 8
 
@@ -83,7 +83,7 @@ def check_dicomweb(ctx: Context, store: str) -> Check:
 
 def check_import(ctx: Context, store: str, uri: str) -> Check:
     what = f"{store} <- {uri}"
-    found = ctx.api.call(f"{STORES}.get", name=store)
+    found = ctx.api.call(f"{DICOM_STORES}.get", name=store)
     label = str((found.get("labels") or {}).get(label_key(uri), ""))
     instances = search(ctx, store, "instances")
     if label != DONE:
@@ -98,10 +98,10 @@ def check_import(ctx: Context, store: str, uri: str) -> Check:
 
 
 def check_agent_reads(ctx: Context, project_id: str, bucket: str) -> Check:
-    member = str(ctx.facts.resolve_fully(agent_member(project_id, HEALTHCARE), "service agent"))
+    member = str(ctx.facts.resolve_fully(agent_member(project_id, SERVICE), "service agent"))
     target = f"gs://{bucket}"
     policy = _iam("storage.bucket_iam").get_policy(ctx, addresses.bucket_name(bucket))
-    roles = sorted(role for role in holds(policy, member) if role in READER_ROLES)
+    roles = sorted(role for role in roles_held(policy, member) if role in READER_ROLES)
     what = "service agent reads bucket"
     if roles:
         return Check(what, target, True, f"{member.split(':', 1)[1]} has {', '.join(roles)}")
@@ -118,7 +118,7 @@ def check_binding(ctx: Context, resource: Resource, binding: Mapping[str, Any]) 
     role = str(binding["role"])
     policy = _iam(resource.address.kind).get_policy(ctx, resource.address.name)
     members = [str(ctx.facts.resolve_fully(m, role)) for m in binding.get("members") or []]
-    missing = [m for m in members if role not in holds(policy, m)]
+    missing = [m for m in members if role not in roles_held(policy, m)]
     what = f"{role} held"
     if missing:
         return Check(what, resource.address.name, False, f"missing: {', '.join(missing)}")
@@ -128,7 +128,7 @@ def check_binding(ctx: Context, resource: Resource, binding: Mapping[str, Any]) 
 def search(ctx: Context, store: str, level: str) -> int:
     """How many studies or instances a QIDO-RS search returns (204 = none)."""
     method = "searchForStudies" if level == "studies" else "searchForInstances"
-    answer = ctx.api.call(f"{STORES}.{method}", parent=store, dicomWebPath=level)
+    answer = ctx.api.call(f"{DICOM_STORES}.{method}", parent=store, dicomWebPath=level)
     found = answer.get(LIST_RESULT) or []
     return len(found) if isinstance(found, list) else 0
 

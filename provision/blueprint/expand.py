@@ -16,10 +16,10 @@ from provision.blueprint.schema import Binding, Blueprint, DicomStore, Grant
 from provision.errors import PlanError
 from provision.model import JSON, Address, Resource, SourceRef
 from provision.resources import addresses
+from provision.resources.healthcare import SERVICE as HEALTHCARE
 from provision.resources.service_agent import AGENT_ROLES, agent_member, agent_spec
 from provision.resources.symbols import project_number_ref
 
-HEALTHCARE = "healthcare.googleapis.com"
 IMPORT_READER_ROLE = "roles/storage.objectViewer"
 
 

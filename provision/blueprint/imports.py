@@ -13,8 +13,8 @@ from provision.blueprint.loader import LoadedBlueprint
 from provision.model import Address, Resource
 from provision.resources import addresses
 from provision.resources.dicom_import import import_name
+from provision.resources.healthcare import SERVICE as HEALTHCARE
 
-HEALTHCARE = "healthcare.googleapis.com"
 KIND = "healthcare.dicom_import"
 
 

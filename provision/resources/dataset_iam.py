@@ -6,7 +6,7 @@ binding is authoritative (see `iam`).
 
 from __future__ import annotations
 
-from provision.resources.healthcare_dataset import DATASETS
+from provision.resources.healthcare import DATASETS
 from provision.resources.healthcare_iam import HealthcareIamKind
 from provision.resources.registry import register
 

@@ -28,20 +28,16 @@ from typing import Any
 
 from provision.errors import ApplyError, GoogleApiError
 from provision.model import JSON, Action, Address, Change, FieldDiff, Observed, Resource
+from provision.resources import healthcare
 from provision.resources.base import Context, Kind, Options, require
-from provision.resources.dicom_store import read_store
-from provision.resources.healthcare_dataset import DATASETS, HEALTHCARE, STORES
+from provision.resources.healthcare import DICOM_STORES, OPERATIONS, READER_ROLES, read_store
+from provision.resources.iam_policy import roles_held
 from provision.resources.registry import register
 
 LABEL_PREFIX = "provision-import-"
 DONE = "done"
 OP_PREFIX = "op-"
 IMPORT_METHOD = "google.cloud.healthcare.v1.dicom.DicomService.ImportDicomData"
-OPERATIONS = f"{DATASETS}.operations"
-READER_ROLES = frozenset(
-    {"roles/storage.objectViewer", "roles/storage.objectAdmin", "roles/storage.admin"}
-)
-"""Bucket roles that let the Cloud Healthcare Service Agent read the objects to import."""
 NOTHING_YET = (
     "nothing to import yet (no objects match); upload the DICOM files, then run apply again"
 )
@@ -101,8 +97,8 @@ def describe_outcome(operation: Mapping[str, Any]) -> str:
 @register
 class DicomImportKind(Kind):
     name = "healthcare.dicom_import"
-    api = "healthcare"
-    requires_services = frozenset({HEALTHCARE})
+    api = healthcare.API
+    requires_services = frozenset({healthcare.SERVICE})
 
     def read(self, ctx: Context, resource: Resource) -> Observed:
         store = read_store(ctx, require(resource.spec, "store", resource.address))
@@ -118,7 +114,9 @@ class DicomImportKind(Kind):
         else:
             dataset = resource.spec["store"].split("/dicomStores/")[0]
             op_name = f"{dataset}/operations/{value.removeprefix(OP_PREFIX)}"
-            fields = operation_state(op_name, _get(ctx, f"{OPERATIONS}.get", op_name))
+            fields = operation_state(
+                op_name, healthcare.get(ctx, f"{OPERATIONS}.get", name=op_name)
+            )
         if fields["state"] != "running":
             fields["source"] = source_state(ctx, resource.spec["uri"])
         return Observed(exists=True, fields=fields)
@@ -215,7 +213,9 @@ class ImportFailedError(ApplyError):
 
 def start_import(ctx: Context, store: str, uri: str) -> JSON:
     """Call `dicomStores.import`, record its operation on the store, wait for it."""
-    operation = ctx.api.call(f"{STORES}.import_", name=store, body={"gcsSource": {"uri": uri}})
+    operation = ctx.api.call(
+        f"{DICOM_STORES}.import_", name=store, body={"gcsSource": {"uri": uri}}
+    )
     if operation.get("name"):
         set_label(ctx, store, uri, operation_label(str(operation["name"])))
     return await_import(ctx, operation, uri)
@@ -226,9 +226,11 @@ def await_import(ctx: Context, operation: JSON, uri: str) -> JSON:
     what = f"import of {uri}"
     name = str(operation.get("name", ""))
     try:
-        return ctx.api.wait(operation, api="healthcare", what=what, progress=ctx.progress)
+        return ctx.api.wait(operation, api=healthcare.API, what=what, progress=ctx.progress)
     except GoogleApiError as error:
-        failed = (_get(ctx, f"{OPERATIONS}.get", name) if name else None) or operation
+        failed = (
+            healthcare.get(ctx, f"{OPERATIONS}.get", name=name) if name else None
+        ) or operation
         text = f"{what} failed: {describe_outcome(failed)}; {error.message}"
         if error.status == "PERMISSION_DENIED" or error.is_permission_denied:
             text += (
@@ -274,21 +276,13 @@ def agent_can_read(ctx: Context, store: str, uri: str) -> bool:
     from provision.resources.service_agent import agent_member
 
     project_id = store.split("/")[1]
-    member = str(ctx.facts.resolve_fully(agent_member(project_id, HEALTHCARE), "service agent"))
+    member = str(
+        ctx.facts.resolve_fully(agent_member(project_id, healthcare.SERVICE), "service agent")
+    )
     policy = ctx.api.call(
         "storage.buckets.getIamPolicy", bucket=bucket_of(uri), optionsRequestedPolicyVersion=3
     )
-    return bool(holds(policy, member) & READER_ROLES)
-
-
-def holds(policy: Mapping[str, Any], member: str) -> set[str]:
-    """The roles `member` holds unconditionally in `policy` (members compared case-blind)."""
-    wanted = member.lower()
-    return {
-        str(b.get("role"))
-        for b in policy.get("bindings") or []
-        if not b.get("condition") and wanted in {str(m).lower() for m in b.get("members") or []}
-    }
+    return bool(roles_held(policy, member) & READER_ROLES)
 
 
 def bucket_of(uri: str) -> str:
@@ -352,26 +346,18 @@ def operation_state(name: str, operation: Mapping[str, Any] | None) -> JSON:
 def set_label(ctx: Context, store: str, uri: str, value: str) -> None:
     """Set the import label on `store`, keeping its other labels (one writer per store here)."""
     with _lock_for(store):
-        current = _get(ctx, f"{STORES}.get", store)
+        current = healthcare.get_store(ctx, store)
         if current is None:
             raise ApplyError(f"{store}: the DICOM store is gone; cannot record the import")
         labels = dict(current.get("labels") or {})
         if labels.get(label_key(uri)) == value:
             return
         labels[label_key(uri)] = value
-        ctx.api.call(f"{STORES}.patch", name=store, updateMask="labels", body={"labels": labels})
+        ctx.api.call(
+            f"{DICOM_STORES}.patch", name=store, updateMask="labels", body={"labels": labels}
+        )
 
 
 def _lock_for(store: str) -> threading.Lock:
     with _locks_guard:
         return _label_locks.setdefault(store, threading.Lock())
-
-
-def _get(ctx: Context, method: str, name: str) -> JSON | None:
-    """A GET answering None on 404 (403 is raised: unreadable never means absent)."""
-    try:
-        return ctx.api.call(method, name=name)
-    except GoogleApiError as error:
-        if error.http_status == 404:
-            return None
-        raise

@@ -26,12 +26,10 @@ from collections.abc import Mapping
 from typing import Any
 
 from provision.errors import ApplyError, GoogleApiError, PlanError
-from provision.gcp.api import LIST_RESULT
 from provision.model import JSON, Action, Change, FieldDiff, Observed, Resource
-from provision.resources import ownership
+from provision.resources import healthcare, ownership
 from provision.resources.base import (
     HOLDS,
-    Contents,
     Context,
     Kind,
     Options,
@@ -40,7 +38,7 @@ from provision.resources.base import (
     refuse_unless_planned,
     removal,
 )
-from provision.resources.healthcare_dataset import HEALTHCARE, STORES
+from provision.resources.healthcare import DICOM_STORES, get_store, read_store, store_contents
 from provision.resources.registry import register
 
 CONFIG_FIELDS = ("notificationConfigs", "streamConfigs")
@@ -52,18 +50,13 @@ NotificationConfigs are not compatible. NotificationConfig is being deprecated, 
 NotificationConfigs instead"), so it is never written, only moved out of: an update whose mask
 names it (with no value in the body) clears it."""
 MOVE_REASON = "moving the deprecated notificationConfig into notificationConfigs"
-STUDY_SAMPLE = 100
-"""Studies one search returns by default; `contents` says "100 or more" beyond it."""
-STUDY_UID = "0020000D"
-"""The DICOM tag of StudyInstanceUID, as QIDO-RS JSON names it."""
-EMPTY = "holds no DICOM studies"
 
 
 @register
 class DicomStoreKind(Kind):
     name = "healthcare.dicom_store"
-    api = "healthcare"
-    requires_services = frozenset({HEALTHCARE})
+    api = healthcare.API
+    requires_services = frozenset({healthcare.SERVICE})
     removable = True
 
     def read(self, ctx: Context, resource: Resource) -> Observed:
@@ -124,7 +117,7 @@ class DicomStoreKind(Kind):
                 body[key] = spec[key]
         try:
             store = ctx.api.call(
-                f"{STORES}.create", parent=dataset, dicomStoreId=store_id, body=body
+                f"{DICOM_STORES}.create", parent=dataset, dicomStoreId=store_id, body=body
             )
         except GoogleApiError as error:
             if error.http_status != 409:
@@ -163,7 +156,7 @@ class DicomStoreKind(Kind):
             if key in mask:
                 body[key] = spec.get(key) or []
         store = ctx.api.call(
-            f"{STORES}.patch", name=change.address.name, updateMask=",".join(mask), body=body
+            f"{DICOM_STORES}.patch", name=change.address.name, updateMask=",".join(mask), body=body
         )
         return observe(store)
 
@@ -179,7 +172,7 @@ class DicomStoreKind(Kind):
         if ownership.is_protected(store.get("labels")):
             raise ApplyError(str(ownership.protected_error(change.address, "the store")))
         refuse_unless_planned(change, store_contents(ctx, change.address.name))
-        ctx.api.call(f"{STORES}.delete", name=change.address.name)
+        ctx.api.call(f"{DICOM_STORES}.delete", name=change.address.name)
 
     # -- removing -------------------------------------------------------------------------
 
@@ -208,7 +201,7 @@ class DicomStoreKind(Kind):
             reason = f"named with --allow-delete; {contents.summary}"
             return removal(resource, fields, Action.DELETE, reason)
         if contents.empty:
-            return removal(resource, fields, Action.DELETE, f"owned and {EMPTY}")
+            return removal(resource, fields, Action.DELETE, f"owned and {healthcare.NO_STUDIES}")
         return removal(
             resource,
             fields,
@@ -216,43 +209,6 @@ class DicomStoreKind(Kind):
             f"{contents.summary.partition(';')[0]}: refusing to delete it without "
             f"--allow-delete {resource.address}",
         )
-
-
-def get_store(ctx: Context, name: str) -> JSON | None:
-    """The store, or None on 404 (403 is raised: unreadable never means absent)."""
-    try:
-        return ctx.api.call(f"{STORES}.get", name=name)
-    except GoogleApiError as error:
-        if error.http_status == 404:
-            return None
-        raise
-
-
-def read_store(ctx: Context, name: str) -> JSON | None:
-    """`get_store`, read once per plan: from the dataset's store list when that was read, else a
-    GET (the store's imports look at its labels too)."""
-    found = ctx.read_once(f"{name}:get", lambda: get_store(ctx, name) or {})
-    return found or None
-
-
-def store_contents(ctx: Context, name: str) -> Contents:
-    """What the store holds: its studies (up to `STUDY_SAMPLE`), from one QIDO-RS search."""
-    answer = ctx.api.call(f"{STORES}.searchForStudies", parent=name, dicomWebPath="studies")
-    studies = answer.get(LIST_RESULT) or []  # no match: 204 and no body
-    studies = studies if isinstance(studies, list) else []
-    uids = frozenset(study_uid(study) for study in studies)
-    count = len(studies)
-    if count == 0:
-        return Contents(frozenset(), EMPTY)
-    more = " or more" if count >= STUDY_SAMPLE else ""
-    noun = "study" if count == 1 else "studies"
-    return Contents(uids, f"holds {count}{more} DICOM {noun}; deleting destroys them")
-
-
-def study_uid(study: Any) -> str:
-    """A QIDO-RS study's StudyInstanceUID (a placeholder when a study lacks one)."""
-    values = study.get(STUDY_UID, {}).get("Value") if isinstance(study, Mapping) else None
-    return str(values[0]) if isinstance(values, list) and values else "(a study without a UID)"
 
 
 def owned(spec: Mapping[str, Any]) -> JSON:

@@ -6,7 +6,7 @@ binding is authoritative (see `iam`).
 
 from __future__ import annotations
 
-from provision.resources.healthcare_dataset import STORES
+from provision.resources.healthcare import DICOM_STORES
 from provision.resources.healthcare_iam import HealthcareIamKind
 from provision.resources.registry import register
 
@@ -14,8 +14,8 @@ from provision.resources.registry import register
 @register
 class DicomStoreIamKind(HealthcareIamKind):
     name = "healthcare.dicom_store_iam"
-    collection = STORES
-    set_method = f"{STORES}.setIamPolicy"
+    collection = DICOM_STORES
+    set_method = f"{DICOM_STORES}.setIamPolicy"
     iam_admin_roles = frozenset(
         {
             "roles/healthcare.dicomStoreAdmin",

@@ -9,8 +9,8 @@ from __future__ import annotations
 
 from provision.errors import PlanError
 from provision.model import JSON, Change, Observed, Resource
+from provision.resources import healthcare
 from provision.resources.base import Context, Options
-from provision.resources.healthcare_dataset import HEALTHCARE
 from provision.resources.iam import IamKind
 
 POLICY_VERSION = 3
@@ -19,8 +19,8 @@ POLICY_VERSION = 3
 class HealthcareIamKind(IamKind):
     """Base of the dataset and DICOM store IAM kinds; `collection` is the discovery path."""
 
-    api = "healthcare"
-    requires_services = frozenset({HEALTHCARE})
+    api = healthcare.API
+    requires_services = frozenset({healthcare.SERVICE})
     collection = ""
 
     def get_policy(self, ctx: Context, resource_name: str) -> JSON:
