@@ -20,7 +20,6 @@ from dataclasses import dataclass
 from typing import Any
 
 from provision.blueprint.expand import expand
-from provision.blueprint.imports import bucket_of_uri
 from provision.blueprint.loader import LoadedBlueprint
 from provision.errors import GoogleApiError, ProvisionError
 from provision.gcp.api import LIST_RESULT
@@ -67,7 +66,7 @@ def verify_blueprint(
         elif kind in IAM_KINDS:
             jobs += [_bind(check_binding, ctx, resource, b) for b in resource.spec["bindings"]]
     uris = [r.spec["uri"] for r in resources if r.address.kind == "healthcare.dicom_import"]
-    buckets = dict.fromkeys(bucket_of_uri(uri) for uri in uris)
+    buckets = dict.fromkeys(addresses.bucket_of_uri(uri) for uri in uris)
     jobs += [_bind(check_agent_reads, ctx, pid, bucket) for bucket in buckets]
     with ThreadPoolExecutor(WORKERS) as pool:
         return list(pool.map(lambda job: job(), jobs))

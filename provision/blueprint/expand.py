@@ -273,7 +273,7 @@ def agent_grants(blueprint: Blueprint, service: str, grants: list[Grant] | None)
     declared = {b.name for b in blueprint.buckets}
     buckets = []
     for entry in blueprint.imports:
-        bucket = entry.uri.removeprefix("gs://").split("/", 1)[0]
+        bucket = addresses.bucket_of_uri(entry.uri)
         if bucket in declared and bucket not in buckets:
             buckets.append(bucket)
     return [Grant(role=IMPORT_READER_ROLE, bucket=bucket) for bucket in buckets]

@@ -1,12 +1,20 @@
-"""Address constructors for every kind (pure; the graph keys used by expansion and kinds)."""
+"""Address constructors for every kind, and the Google resource names they are made of (pure;
+the graph keys used by expansion and kinds)."""
 
 from __future__ import annotations
+
+import hashlib
 
 from provision.model import Address
 
 
+def project_name(project_id: str) -> str:
+    """`projects/{id}`: the project's name, and the parent of what it holds."""
+    return f"projects/{project_id}"
+
+
 def project(project_id: str) -> Address:
-    return Address("project", f"projects/{project_id}")
+    return Address("project", project_name(project_id))
 
 
 def billing(project_id: str) -> Address:
@@ -17,16 +25,30 @@ def services(project_id: str) -> Address:
     return Address("services", f"projects/{project_id}/services")
 
 
+def service_name(project_id: str, service: str) -> str:
+    """Service Usage's name of `service` (e.g. `healthcare.googleapis.com`) on the project."""
+    return f"projects/{project_id}/services/{service}"
+
+
 def project_iam(project_id: str) -> Address:
-    return Address("project_iam", f"projects/{project_id}")
+    return Address("project_iam", project_name(project_id))
+
+
+def location_name(project_id: str, location: str) -> str:
+    return f"projects/{project_id}/locations/{location}"
 
 
 def healthcare_location(project_id: str, location: str) -> Address:
-    return Address("healthcare.location", f"projects/{project_id}/locations/{location}")
+    return Address("healthcare.location", location_name(project_id, location))
 
 
 def dataset_name(project_id: str, location: str, dataset_id: str) -> str:
-    return f"projects/{project_id}/locations/{location}/datasets/{dataset_id}"
+    return f"{location_name(project_id, location)}/datasets/{dataset_id}"
+
+
+def operation_name(dataset: str, operation_id: str) -> str:
+    """A long-running operation of the dataset `dataset` (its full name)."""
+    return f"{dataset}/operations/{operation_id}"
 
 
 def dataset(project_id: str, location: str, dataset_id: str) -> Address:
@@ -50,6 +72,20 @@ def dicom_store_iam(dataset: str, store_id: str) -> Address:
     return Address("healthcare.dicom_store_iam", dicom_store_name(dataset, store_id))
 
 
+def uri_hash(uri: str) -> str:
+    """8 lowercase hex digits identifying `uri` (import address names and label keys)."""
+    return hashlib.sha256(uri.encode("utf-8")).hexdigest()[:8]
+
+
+def dicom_import_name(store: str, uri: str) -> str:
+    """`store` is the DICOM store's full name; `uri` the `gs://` URI imported into it."""
+    return f"{store}/imports/{uri_hash(uri)}"
+
+
+def dicom_import(store: str, uri: str) -> Address:
+    return Address("healthcare.dicom_import", dicom_import_name(store, uri))
+
+
 def storage_project(project_id: str) -> Address:
     return Address("storage.project", f"projects/{project_id}/buckets")
 
@@ -70,6 +106,11 @@ def bucket_iam(name: str) -> Address:
 def bucket_of(address_name: str) -> str:
     """The bucket name in `projects/_/buckets/{name}`."""
     return address_name.rsplit("/", 1)[-1]
+
+
+def bucket_of_uri(uri: str) -> str:
+    """The bucket of `gs://{bucket}/{path}`."""
+    return uri.removeprefix("gs://").split("/", 1)[0]
 
 
 def service_agent(project_id: str, service: str) -> Address:

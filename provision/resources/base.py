@@ -15,6 +15,7 @@ from typing import TYPE_CHECKING, Any, ClassVar
 
 from provision.errors import ApplyError, PlanError
 from provision.model import JSON, Action, Address, Change, FieldDiff, Observed, Resource
+from provision.resources.resource_manager import number_lookup
 from provision.resources.symbols import Facts
 
 if TYPE_CHECKING:
@@ -90,13 +91,7 @@ class Context:
     @classmethod
     def create(cls, api: GoogleApi, options: Options | None = None) -> Context:
         """A fresh context whose facts look project numbers up on demand."""
-        from provision.resources.project import number_lookup
-
-        holder: list[Context] = []
-        facts = Facts(lookup=lambda key: number_lookup(holder[0])(key))  # noqa: PLW0108
-        ctx = cls(api, facts, options or Options(), None, api.cancel)
-        holder.append(ctx)
-        return ctx
+        return cls(api, Facts(lookup=number_lookup(api)), options or Options(), None, api.cancel)
 
     def for_change(self, progress: Callable[[Progress], None] | None) -> Context:
         """The same context reporting progress to `progress`."""

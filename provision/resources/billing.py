@@ -12,6 +12,7 @@ from collections.abc import Mapping
 from typing import Any
 
 from provision.model import Action, Change, FieldDiff, Observed, Resource
+from provision.resources.addresses import project_name
 from provision.resources.base import Context, Kind, Options
 from provision.resources.registry import register
 
@@ -23,7 +24,7 @@ class BillingKind(Kind):
 
     def read(self, ctx: Context, resource: Resource) -> Observed:
         info = ctx.api.call(
-            "cloudbilling.projects.getBillingInfo", name=f"projects/{resource.spec['projectId']}"
+            "cloudbilling.projects.getBillingInfo", name=project_name(resource.spec["projectId"])
         )
         return observe(info)
 
@@ -59,7 +60,7 @@ class BillingKind(Kind):
         spec = change.after or {}
         info = ctx.api.call(
             "cloudbilling.projects.updateBillingInfo",
-            name=f"projects/{spec['projectId']}",
+            name=project_name(spec["projectId"]),
             body={"billingAccountName": spec["billingAccountName"]},
         )
         return observe(info)

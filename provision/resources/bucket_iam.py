@@ -26,6 +26,7 @@ from provision.resources.registry import register
 
 POLICY_VERSION = 3
 GET_POLICY = "storage.buckets.getIamPolicy"
+SET_POLICY = "storage.buckets.setIamPolicy"
 
 
 def policy_params(resource_name: str) -> dict[str, Any]:
@@ -37,21 +38,24 @@ def policy_params(resource_name: str) -> dict[str, Any]:
     }
 
 
+def get_policy(ctx: Context, resource_name: str) -> JSON:
+    """The IAM policy of the bucket `projects/_/buckets/{name}`."""
+    return ctx.api.call(GET_POLICY, **policy_params(resource_name))
+
+
 @register
 class BucketIamKind(IamKind):
     name = "storage.bucket_iam"
     api = "storage"
     requires_services = frozenset({STORAGE})
-    set_method = "storage.buckets.setIamPolicy"
+    set_method = SET_POLICY
     iam_admin_roles = frozenset({"roles/storage.admin", "roles/storage.legacyBucketOwner"})
 
     def get_policy(self, ctx: Context, resource_name: str) -> JSON:
-        return ctx.api.call(GET_POLICY, **policy_params(resource_name))
+        return get_policy(ctx, resource_name)
 
     def set_policy(self, ctx: Context, resource_name: str, policy: JSON) -> JSON:
-        return ctx.api.call(
-            "storage.buckets.setIamPolicy", bucket=addresses.bucket_of(resource_name), body=policy
-        )
+        return ctx.api.call(SET_POLICY, bucket=addresses.bucket_of(resource_name), body=policy)
 
 
 def prefetch_policies(ctx: Context, listed: Collection[str]) -> None:

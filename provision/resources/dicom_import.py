@@ -20,7 +20,6 @@ re-run never duplicates data; it only costs time.
 
 from __future__ import annotations
 
-import hashlib
 import re
 import threading
 from collections.abc import Mapping
@@ -28,7 +27,8 @@ from typing import Any
 
 from provision.errors import ApplyError, GoogleApiError
 from provision.model import JSON, Action, Address, Change, FieldDiff, Observed, Resource
-from provision.resources import healthcare
+from provision.resources import addresses, healthcare
+from provision.resources.addresses import uri_hash
 from provision.resources.base import Context, Kind, Options, require
 from provision.resources.healthcare import DICOM_STORES, OPERATIONS, READER_ROLES, read_store
 from provision.resources.iam_policy import roles_held
@@ -46,18 +46,9 @@ _label_locks: dict[str, threading.Lock] = {}
 _locks_guard = threading.Lock()
 
 
-def uri_hash(uri: str) -> str:
-    """8 lowercase hex digits identifying `uri` (address names and label keys)."""
-    return hashlib.sha256(uri.encode("utf-8")).hexdigest()[:8]
-
-
 def label_key(uri: str) -> str:
     """The store label recording the import of `uri` (a valid Healthcare label key)."""
     return LABEL_PREFIX + uri_hash(uri)
-
-
-def import_name(store: str, uri: str) -> str:
-    return f"{store}/imports/{uri_hash(uri)}"
 
 
 def operation_label(operation_name: str) -> str:
@@ -113,7 +104,7 @@ class DicomImportKind(Kind):
             fields = {"state": "unknown", "label": value}
         else:
             dataset = resource.spec["store"].split("/dicomStores/")[0]
-            op_name = f"{dataset}/operations/{value.removeprefix(OP_PREFIX)}"
+            op_name = addresses.operation_name(dataset, value.removeprefix(OP_PREFIX))
             fields = operation_state(
                 op_name, healthcare.get(ctx, f"{OPERATIONS}.get", name=op_name)
             )
@@ -235,7 +226,7 @@ def await_import(ctx: Context, operation: JSON, uri: str) -> JSON:
         if error.status == "PERMISSION_DENIED" or error.is_permission_denied:
             text += (
                 "; the Cloud Healthcare Service Agent needs roles/storage.objectViewer on "
-                f"gs://{bucket_of(uri)}"
+                f"gs://{addresses.bucket_of_uri(uri)}"
             )
         raise ImportFailedError(text, failed, error) from None
 
@@ -280,13 +271,11 @@ def agent_can_read(ctx: Context, store: str, uri: str) -> bool:
         ctx.facts.resolve_fully(agent_member(project_id, healthcare.SERVICE), "service agent")
     )
     policy = ctx.api.call(
-        "storage.buckets.getIamPolicy", bucket=bucket_of(uri), optionsRequestedPolicyVersion=3
+        "storage.buckets.getIamPolicy",
+        bucket=addresses.bucket_of_uri(uri),
+        optionsRequestedPolicyVersion=3,
     )
     return bool(roles_held(policy, member) & READER_ROLES)
-
-
-def bucket_of(uri: str) -> str:
-    return uri.removeprefix("gs://").split("/", 1)[0]
 
 
 def _report(ctx: Context, text: str) -> None:

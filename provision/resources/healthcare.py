@@ -17,6 +17,7 @@ from typing import Any
 from provision.errors import GoogleApiError
 from provision.model import JSON
 from provision.resources import ownership
+from provision.resources.addresses import project_name
 from provision.resources.base import Contents, Context
 
 SERVICE = "healthcare.googleapis.com"
@@ -84,7 +85,7 @@ def read_dataset(ctx: Context, name: str) -> JSON | None:
 
 def list_locations(ctx: Context, project: str) -> list[str]:
     """The ids of the Healthcare locations of `project`."""
-    found = ctx.api.pages(f"{LOCATIONS}.list", "locations", name=f"projects/{project}")
+    found = ctx.api.pages(f"{LOCATIONS}.list", "locations", name=project_name(project))
     return sorted(str(loc.get("locationId", "")) for loc in found if loc.get("locationId"))
 
 

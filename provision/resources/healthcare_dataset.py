@@ -163,7 +163,7 @@ class DatasetKind(Kind):
         try:
             operation = ctx.api.call(
                 f"{DATASETS}.create",
-                parent=f"projects/{project}/locations/{location}",
+                parent=addresses.location_name(project, location),
                 datasetId=dataset_id,
                 body=body,
             )

@@ -35,12 +35,14 @@ class HealthcareLocationKind(ScanKind):
     requires_services = frozenset({healthcare.SERVICE})
 
     def read(self, ctx: Context, resource: Resource) -> Observed:
+        project, location = resource.spec["projectId"], resource.spec["location"]
         parent = resource.address.name
         datasets = ctx.api.pages(f"{DATASETS}.list", "datasets", parent=parent, pageSize=PAGE_SIZE)
         ids = []
         for dataset in datasets:
             dataset_id = str(dataset.get("name", "")).rsplit("/", 1)[-1]
-            ctx.remember(dataset_read_key(f"{parent}/datasets/{dataset_id}"), dataset)
+            name = addresses.dataset_name(project, location, dataset_id)
+            ctx.remember(dataset_read_key(name), dataset)
             ids.append(dataset_id)
         return Observed(exists=True, fields={"datasets": sorted(ids)})
 

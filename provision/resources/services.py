@@ -12,6 +12,7 @@ are left alone; they are disabled only when named with `--allow-disable-service`
 from __future__ import annotations
 
 from provision.model import JSON, Action, Change, FieldDiff, Observed, Resource
+from provision.resources.addresses import project_name, service_name
 from provision.resources.base import Context, Kind, Options, RemovalScope, removal
 from provision.resources.registry import register
 
@@ -106,7 +107,7 @@ class ServicesKind(Kind):
         for service in to_disable:
             operation = ctx.api.call(
                 "serviceusage.services.disable",
-                name=f"projects/{project_id}/services/{service}",
+                name=service_name(project_id, service),
                 body={"disableDependentServices": False},
             )
             ctx.api.wait(
@@ -134,7 +135,7 @@ def list_enabled(ctx: Context, project_id: str) -> list[str]:
     services = ctx.api.pages(
         "serviceusage.services.list",
         "services",
-        parent=f"projects/{project_id}",
+        parent=project_name(project_id),
         filter="state:ENABLED",
         pageSize=PAGE_SIZE,
     )
@@ -151,13 +152,13 @@ def enable(ctx: Context, project_id: str, services: list[str]) -> None:
     if len(services) == 1:
         operation = ctx.api.call(
             "serviceusage.services.enable",
-            name=f"projects/{project_id}/services/{services[0]}",
+            name=service_name(project_id, services[0]),
             body={},
         )
     else:
         operation = ctx.api.call(
             "serviceusage.services.batchEnable",
-            parent=f"projects/{project_id}",
+            parent=project_name(project_id),
             body={"serviceIds": services},
         )
     ctx.api.wait(operation, api="serviceusage", what=what, progress=ctx.progress)
