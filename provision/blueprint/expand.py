@@ -15,7 +15,7 @@ from provision.blueprint.loader import LoadedBlueprint
 from provision.blueprint.schema import Binding, Blueprint, DicomStore, Grant
 from provision.errors import PlanError
 from provision.model import JSON, Address, Resource, SourceRef
-from provision.resources import addresses
+from provision.resources import addresses, registry
 from provision.resources.healthcare import SERVICE as HEALTHCARE
 from provision.resources.service_agent import AGENT_ROLES, agent_member, agent_spec
 from provision.resources.symbols import project_number_ref
@@ -322,19 +322,7 @@ class Grants:
                 deps = tuple(dict.fromkeys((*current.depends_on, *needs)))
                 out[index[target]] = replace(current, spec=spec, depends_on=deps)
                 continue
-            parent = iam_parent(target)
+            parent = registry.get(target.kind).parent(target)
             deps = tuple(dict.fromkeys((*((parent,) if parent else ()), *needs)))
             out.append(Resource(target, {"bindings": bindings}, deps, self.sources[target]))
         return out
-
-
-def iam_parent(target: Address) -> Address | None:
-    """The object an IAM resource belongs to (None for a topic: not managed here)."""
-    kinds = {
-        "storage.bucket_iam": "storage.bucket",
-        "healthcare.dataset_iam": "healthcare.dataset",
-        "healthcare.dicom_store_iam": "healthcare.dicom_store",
-        "project_iam": "project",
-    }
-    kind = kinds.get(target.kind)
-    return Address(kind, target.name) if kind else None

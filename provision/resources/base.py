@@ -23,10 +23,6 @@ if TYPE_CHECKING:
     from provision.gcp.operations import Progress
 
 
-API_ENABLING_KINDS = frozenset({"services"})
-"""Kinds whose changes may enable APIs (see `Kind.enables`)."""
-
-
 def is_container(dependency: Address, address: Address) -> bool:
     """True when `dependency` contains `address` (same name, or a name prefix at a `/`)."""
     return address.name == dependency.name or address.name.startswith(dependency.name + "/")
@@ -191,6 +187,11 @@ class Kind:
     requires_services: ClassVar[frozenset[str]] = frozenset()
     """APIs that answer only once enabled (e.g. `healthcare.googleapis.com`). When a dependency
     is planned to enable one of them (see `enables`), the object is planned without reading."""
+    enables_apis: ClassVar[bool] = False
+    """Whether changes of this kind enable APIs (`enables`, `enabled_apis`): objects of kinds
+    with `requires_services` are read after them."""
+    parent_kind: ClassVar[str | None] = None
+    """For IAM kinds: the kind of the object whose policy this is (at the same name)."""
 
     # -- planning -------------------------------------------------------------------------
 
@@ -219,20 +220,24 @@ class Kind:
         return ()
 
     def enables(self, change: Change) -> frozenset[str]:
-        """APIs that applying `change` enables (only the `services` kind has any)."""
+        """APIs that applying `change` enables (kinds with `enables_apis`)."""
         return frozenset()
 
-    def reads_after(self, address: Address, dependency: Address) -> bool:
-        """Whether reading `address` must wait for `dependency` to be read (and be planned as
-        `create` without reading when `dependency` is being created).
+    def reads_after(self, address: Address, dependency: Address, dependency_kind: Kind) -> bool:
+        """Whether reading `address` must wait for `dependency` (of kind `dependency_kind`) to
+        be read, and be planned as `create` without reading when `dependency` is being created.
 
         Default: when `dependency` contains it (`is_container`), and, for kinds with
-        `requires_services`, when `dependency` is the set of enabled APIs (so that an API being
-        enabled is never read through). Other dependencies only order apply.
+        `requires_services`, when `dependency` enables APIs (so that an API being enabled is
+        never read through). Other dependencies only order apply.
         """
         if is_container(dependency, address):
             return True
-        return bool(self.requires_services) and dependency.kind in API_ENABLING_KINDS
+        return bool(self.requires_services) and dependency_kind.enables_apis
+
+    def parent(self, address: Address) -> Address | None:
+        """For IAM kinds (`parent_kind`): the object whose policy `address` is."""
+        return Address(self.parent_kind, address.name) if self.parent_kind else None
 
     def answered_by(self, resource: Resource) -> tuple[Address, ...]:
         """Scans whose list answers this object's read while planning (each listed object is
@@ -282,7 +287,7 @@ class Kind:
         return None
 
     def enabled_apis(self, state: JSON) -> frozenset[str]:
-        """The APIs a removal context's state says are enabled (only `services` knows any)."""
+        """The APIs a removal context's state says are enabled (kinds with `enables_apis`)."""
         return frozenset()
 
 

@@ -60,9 +60,11 @@ class BucketKind(Kind):
     requires_services = frozenset({STORAGE})
     removable = True
 
-    def reads_after(self, address: Address, dependency: Address) -> bool:
+    def reads_after(self, address: Address, dependency: Address, dependency_kind: Kind) -> bool:
         """Also after the project: the read compares the bucket's project number with it."""
-        return dependency.kind == "project" or super().reads_after(address, dependency)
+        return dependency.kind == "project" or super().reads_after(
+            address, dependency, dependency_kind
+        )
 
     def answered_by(self, resource: Resource) -> tuple[Address, ...]:
         """The project's bucket scan: its `buckets.list` answers this bucket's read."""

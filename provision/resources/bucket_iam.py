@@ -20,7 +20,7 @@ from provision.errors import GoogleApiError
 from provision.model import JSON
 from provision.resources import addresses
 from provision.resources.base import Context
-from provision.resources.bucket import STORAGE
+from provision.resources.bucket import STORAGE, BucketKind
 from provision.resources.iam import IamKind, policy_read_key
 from provision.resources.registry import register
 
@@ -46,6 +46,7 @@ def get_policy(ctx: Context, resource_name: str) -> JSON:
 @register
 class BucketIamKind(IamKind):
     name = "storage.bucket_iam"
+    parent_kind = BucketKind.name
     api = "storage"
     requires_services = frozenset({STORAGE})
     set_method = SET_POLICY

@@ -7,6 +7,7 @@ binding is authoritative (see `iam`).
 from __future__ import annotations
 
 from provision.resources.healthcare import DATASETS
+from provision.resources.healthcare_dataset import DatasetKind
 from provision.resources.healthcare_iam import HealthcareIamKind
 from provision.resources.registry import register
 
@@ -14,6 +15,7 @@ from provision.resources.registry import register
 @register
 class DatasetIamKind(HealthcareIamKind):
     name = "healthcare.dataset_iam"
+    parent_kind = DatasetKind.name
     collection = DATASETS
     set_method = f"{DATASETS}.setIamPolicy"
     iam_admin_roles = frozenset(

@@ -112,9 +112,11 @@ class DicomImportKind(Kind):
             fields["source"] = source_state(ctx, resource.spec["uri"])
         return Observed(exists=True, fields=fields)
 
-    def reads_after(self, address: Address, dependency: Address) -> bool:
+    def reads_after(self, address: Address, dependency: Address, dependency_kind: Kind) -> bool:
         """Also after the source bucket: one being created is not listed (the import runs)."""
-        return dependency.kind == "storage.bucket" or super().reads_after(address, dependency)
+        return dependency.kind == "storage.bucket" or super().reads_after(
+            address, dependency, dependency_kind
+        )
 
     def diff(self, resource: Resource, observed: Observed, options: Options) -> Change:
         spec = {"store": resource.spec["store"], "uri": resource.spec["uri"]}

@@ -1,7 +1,8 @@
 """The shared IAM kind: plan with `iam_policy.merge`, apply with an etag read-modify-write.
 
-A concrete IAM kind (project, dataset, DICOM store, bucket) subclasses `IamKind` and implements
-only `get_policy` and `set_policy` (and `conflict_method`); spec and semantics are shared:
+A concrete IAM kind (project, dataset, DICOM store, bucket) subclasses `IamKind`, sets
+`parent_kind` and `set_method` and implements only `get_policy` and `set_policy`; spec and
+semantics are shared:
 
     spec = {"bindings": [{"role", "members", "condition"?, "authoritative"?}, ...]}
 
@@ -165,7 +166,7 @@ class IamKind(Kind):
     ) -> Change | None:
         """Take out exactly the blueprint's members (additive and authoritative bindings
         alike); nothing when the policy's object is deleted (the policy goes with it)."""
-        owner = next((d for d in resource.depends_on if d.name == resource.address.name), None)
+        owner = self.parent(resource.address)
         decided = scope.decided.get(owner) if owner is not None else None
         if decided is not None and decided.action is Action.DELETE:
             return None

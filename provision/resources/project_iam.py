@@ -10,12 +10,14 @@ from provision.model import JSON
 from provision.resources import resource_manager
 from provision.resources.base import Context
 from provision.resources.iam import IamKind
+from provision.resources.project import ProjectKind
 from provision.resources.registry import register
 
 
 @register
 class ProjectIamKind(IamKind):
     name = "project_iam"
+    parent_kind = ProjectKind.name
     api = resource_manager.API
     set_method = resource_manager.SET_POLICY
     iam_admin_roles = frozenset(

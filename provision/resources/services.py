@@ -28,6 +28,7 @@ class ServicesKind(Kind):
     api = "serviceusage"
     removable = True
     removal_context = True
+    enables_apis = True
 
     def read(self, ctx: Context, resource: Resource) -> Observed:
         return Observed(
