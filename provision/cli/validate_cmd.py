@@ -18,7 +18,7 @@ from provision.cli.target import (
 )
 
 if TYPE_CHECKING:
-    from provision.blueprint.schema import Blueprint
+    from provision.blueprint.loader import LoadedBlueprint
 
 
 @app.command()
@@ -57,17 +57,17 @@ def validate(
     typer.echo(f"ok: {shown(blueprint)} ({summarize(loaded.blueprint)})")
     if check_permissions:
         target = TargetOptions(endpoint, emulator, credentials, impersonate_service_account)
-        if not report_permissions(loaded.blueprint, target):
+        if not report_permissions(loaded, target):
             raise typer.Exit(1)
 
 
-def report_permissions(blueprint: Blueprint, target: TargetOptions) -> bool:
+def report_permissions(loaded: LoadedBlueprint, target: TargetOptions) -> bool:
     """Print the pass/fail table of permissions; True when every checked one is held."""
     from provision.cli.target import connect
     from provision.permissions import check, requirements
 
     with connect(target) as connection:
-        results = check(connection.api, requirements(blueprint, connection.api))
+        results = check(connection.api, requirements(loaded, connection.api))
         who = connection.api.identity.member or "the applying identity"
         typer.echo(f"Permissions of {who} on {connection.description}:")
     rows = [("RESULT", "KIND", "PERMISSION", "CHECKED ON", "OBJECT / NOTE")]
@@ -87,9 +87,7 @@ def report_permissions(blueprint: Blueprint, target: TargetOptions) -> bool:
     held = len(results) - len(missing) - len(unchecked)
     summary = f"Permissions: {held} held, {len(missing)} missing, {len(unchecked)} not checked."
     if missing:
-        from provision.permissions import NEEDS
-
-        roles = sorted({NEEDS[r.requirement.kind].role for r in missing})
+        roles = sorted({r.requirement.role for r in missing})
         summary += " Grant: " + "; ".join(roles) + "."
     typer.echo(summary)
     return not missing

@@ -64,6 +64,12 @@ def dicom_store_name(dataset: str, store_id: str) -> str:
     return f"{dataset}/dicomStores/{store_id}"
 
 
+def split_store_name(name: str) -> tuple[str, str]:
+    """(dataset name, store id) of a DICOM store's full name."""
+    dataset, _, store_id = name.rpartition("/dicomStores/")
+    return dataset, store_id
+
+
 def dicom_store(dataset: str, store_id: str) -> Address:
     return Address("healthcare.dicom_store", dicom_store_name(dataset, store_id))
 

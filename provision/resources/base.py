@@ -9,11 +9,11 @@ the desired spec (symbols already resolved, see `symbols`).
 from __future__ import annotations
 
 import threading
-from collections.abc import Callable, Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, ClassVar
 
-from provision.errors import ApplyError, PlanError
+from provision.errors import ApplyError, GoogleApiError, PlanError
 from provision.model import JSON, Action, Address, Change, FieldDiff, Observed, Resource
 from provision.resources.resource_manager import number_lookup
 from provision.resources.symbols import Facts
@@ -170,6 +170,38 @@ class RemovalScope:
         return str(address) in self.named
 
 
+@dataclass(frozen=True)
+class Needs:
+    """The permissions managing one object of a kind takes (`validate --check-permissions`)."""
+
+    role: str
+    """The least-privilege predefined role that holds them (README "Least privilege")."""
+    existing: tuple[str, ...]
+    """Needed on the object once it exists (tested where `Kind.checked_on` says)."""
+    create: tuple[str, ...] = ()
+    """Also needed to create it (tested where the object would be created)."""
+    creator_owns: bool = False
+    """Whoever creates the object holds `existing` on it (a project's creator is its owner), so
+    before it exists only `create` is tested."""
+
+    @property
+    def before_create(self) -> tuple[str, ...]:
+        """What is tested where the object would be created, while it does not exist."""
+        return self.create if self.creator_owns else self.create + self.existing
+
+
+def visible(read: Callable[[], object]) -> bool:
+    """For `Kind.visible`: whether `read` answers something. 403 counts as not visible, like
+    404: permissions are then tested where the object would be created, where a missing one
+    shows as missing."""
+    try:
+        return read() is not None
+    except GoogleApiError as error:
+        if error.http_status in (403, 404):
+            return False
+        raise
+
+
 def removal(resource: Resource, state: JSON, action: Action, reason: str) -> Change:
     """A destroy plan's change for `resource`: `delete` or `forget` (kept), with the reason."""
     return Change(resource.address, action, before=dict(state), reason=reason, observed_exists=True)
@@ -192,6 +224,8 @@ class Kind:
     with `requires_services` are read after them."""
     parent_kind: ClassVar[str | None] = None
     """For IAM kinds: the kind of the object whose policy this is (at the same name)."""
+    noun: ClassVar[str] = "object"
+    """How messages name one object of this kind (e.g. `DICOM store`)."""
 
     # -- planning -------------------------------------------------------------------------
 
@@ -289,6 +323,33 @@ class Kind:
     def enabled_apis(self, state: JSON) -> frozenset[str]:
         """The APIs a removal context's state says are enabled (kinds with `enables_apis`)."""
         return frozenset()
+
+    # -- permissions (`provision validate --check-permissions`) ---------------------------
+
+    needs: ClassVar[Needs | None] = None
+    """What apply needs to manage objects of this kind; None: nothing is tested."""
+
+    def checked_on(self, resource: Resource) -> Address | str:
+        """Where `needs` are tested once the object exists: its own address (default), the
+        object a policy or an import belongs to, or a name outside the blueprint (a billing
+        account), which this kind's `test_permissions` asks about."""
+        return resource.address
+
+    def created_in(self, resource: Resource) -> Address | str | None:
+        """For kinds permissions are tested on: where creating the object is authorised, and
+        so tested while it does not exist (the object containing it, or a name outside the
+        blueprint that this kind's `test_permissions` asks about); None: nowhere known."""
+        return None
+
+    def visible(self, ctx: Context, address: Address) -> bool:
+        """For kinds permissions are tested on: whether the object exists and can be read
+        (see `visible`)."""
+        raise NotImplementedError(f"permissions are not tested on {self.name} objects")
+
+    def test_permissions(self, ctx: Context, name: str, permissions: Sequence[str]) -> set[str]:
+        """For kinds permissions are tested on: which of `permissions` the caller holds on
+        `name` (one testIamPermissions)."""
+        raise NotImplementedError(f"permissions are not tested on {self.name} objects")
 
 
 def resource_of(change: Change) -> Resource:

@@ -8,12 +8,12 @@ provision never unlinks billing.
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from typing import Any
 
 from provision.model import Action, Change, FieldDiff, Observed, Resource
 from provision.resources.addresses import project_name
-from provision.resources.base import Context, Kind, Options
+from provision.resources.base import Context, Kind, Needs, Options
 from provision.resources.registry import register
 
 
@@ -21,6 +21,21 @@ from provision.resources.registry import register
 class BillingKind(Kind):
     name = "billing"
     api = "cloudbilling"
+    needs = Needs(
+        "roles/billing.user (on the billing account)", ("billing.resourceAssociations.create",)
+    )
+
+    def checked_on(self, resource: Resource) -> str:
+        """The billing account (the link is authorised there)."""
+        return str(resource.spec["billingAccountName"])
+
+    def test_permissions(self, ctx: Context, name: str, permissions: Sequence[str]) -> set[str]:
+        answer = ctx.api.call(
+            "cloudbilling.billingAccounts.testIamPermissions",
+            resource=name,
+            body={"permissions": list(permissions)},
+        )
+        return {str(p) for p in answer.get("permissions") or []}
 
     def read(self, ctx: Context, resource: Resource) -> Observed:
         info = ctx.api.call(

@@ -20,7 +20,7 @@ spec = {"name", "projectId", "projectNumber": "${project_number:P}", "location",
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from typing import Any
 
 from provision.errors import ApplyError, GoogleApiError, PlanError
@@ -34,11 +34,13 @@ from provision.resources.base import (
     Context,
     DeleteRefusedError,
     Kind,
+    Needs,
     Options,
     RemovalScope,
     map_diffs,
     refuse_unless_planned,
     removal,
+    visible,
 )
 from provision.resources.registry import register
 from provision.resources.symbols import unresolved
@@ -59,6 +61,12 @@ class BucketKind(Kind):
     api = "storage"
     requires_services = frozenset({STORAGE})
     removable = True
+    noun = "bucket"
+    needs = Needs(
+        "roles/storage.admin (on the bucket once it exists)",
+        ("storage.buckets.get", "storage.buckets.update"),
+        ("storage.buckets.create",),
+    )
 
     def reads_after(self, address: Address, dependency: Address, dependency_kind: Kind) -> bool:
         """Also after the project: the read compares the bucket's project number with it."""
@@ -226,6 +234,22 @@ class BucketKind(Kind):
             raise DeleteRefusedError(
                 f"{REFUSED}it holds objects now (Cloud Storage: the bucket is not empty); kept"
             ) from None
+
+    # -- permissions ----------------------------------------------------------------------
+
+    def created_in(self, resource: Resource) -> Address:
+        return addresses.project(resource.spec["projectId"])
+
+    def visible(self, ctx: Context, address: Address) -> bool:
+        return visible(lambda: get_bucket(ctx, addresses.bucket_of(address.name)))
+
+    def test_permissions(self, ctx: Context, name: str, permissions: Sequence[str]) -> set[str]:
+        answer = ctx.api.call(
+            "storage.buckets.testIamPermissions",
+            bucket=addresses.bucket_of(name),
+            permissions=list(permissions),
+        )
+        return {str(p) for p in answer.get("permissions") or []}
 
     # -- removing -------------------------------------------------------------------------
 

@@ -19,7 +19,7 @@ from typing import Any
 from provision.errors import GoogleApiError
 from provision.model import JSON
 from provision.resources import addresses
-from provision.resources.base import Context
+from provision.resources.base import Context, Needs
 from provision.resources.bucket import STORAGE, BucketKind
 from provision.resources.iam import IamKind, policy_read_key
 from provision.resources.registry import register
@@ -47,6 +47,10 @@ def get_policy(ctx: Context, resource_name: str) -> JSON:
 class BucketIamKind(IamKind):
     name = "storage.bucket_iam"
     parent_kind = BucketKind.name
+    needs = Needs(
+        "roles/storage.admin (on the bucket)",
+        ("storage.buckets.getIamPolicy", "storage.buckets.setIamPolicy"),
+    )
     api = "storage"
     requires_services = frozenset({STORAGE})
     set_method = SET_POLICY

@@ -6,6 +6,7 @@ binding is authoritative (see `iam`).
 
 from __future__ import annotations
 
+from provision.resources.base import Needs
 from provision.resources.healthcare import DATASETS
 from provision.resources.healthcare_dataset import DatasetKind
 from provision.resources.healthcare_iam import HealthcareIamKind
@@ -16,6 +17,10 @@ from provision.resources.registry import register
 class DatasetIamKind(HealthcareIamKind):
     name = "healthcare.dataset_iam"
     parent_kind = DatasetKind.name
+    needs = Needs(
+        "roles/healthcare.datasetAdmin",
+        ("healthcare.datasets.getIamPolicy", "healthcare.datasets.setIamPolicy"),
+    )
     collection = DATASETS
     set_method = f"{DATASETS}.setIamPolicy"
     iam_admin_roles = frozenset(

@@ -29,7 +29,7 @@ from provision.errors import ApplyError, GoogleApiError
 from provision.model import JSON, Action, Address, Change, FieldDiff, Observed, Resource
 from provision.resources import addresses, healthcare
 from provision.resources.addresses import uri_hash
-from provision.resources.base import Context, Kind, Options, require
+from provision.resources.base import Context, Kind, Needs, Options, require
 from provision.resources.healthcare import DICOM_STORES, OPERATIONS, READER_ROLES, read_store
 from provision.resources.iam_policy import roles_held
 from provision.resources.registry import register
@@ -90,6 +90,11 @@ class DicomImportKind(Kind):
     name = "healthcare.dicom_import"
     api = healthcare.API
     requires_services = frozenset({healthcare.SERVICE})
+    needs = Needs("roles/healthcare.dicomEditor (on the store)", ("healthcare.dicomStores.import",))
+
+    def checked_on(self, resource: Resource) -> Address:
+        """The store it imports into."""
+        return addresses.dicom_store(*addresses.split_store_name(resource.spec["store"]))
 
     def read(self, ctx: Context, resource: Resource) -> Observed:
         store = read_store(ctx, require(resource.spec, "store", resource.address))

@@ -22,21 +22,23 @@ spec = {"labels": {..}, "notificationConfigs": [{"pubsubTopic"}], "streamConfigs
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from typing import Any
 
 from provision.errors import ApplyError, GoogleApiError, PlanError
-from provision.model import JSON, Action, Change, FieldDiff, Observed, Resource
-from provision.resources import healthcare, ownership
+from provision.model import JSON, Action, Address, Change, FieldDiff, Observed, Resource
+from provision.resources import addresses, healthcare, ownership
 from provision.resources.base import (
     HOLDS,
     Context,
     Kind,
+    Needs,
     Options,
     RemovalScope,
     map_diffs,
     refuse_unless_planned,
     removal,
+    visible,
 )
 from provision.resources.healthcare import DICOM_STORES, get_store, read_store, store_contents
 from provision.resources.registry import register
@@ -58,6 +60,12 @@ class DicomStoreKind(Kind):
     api = healthcare.API
     requires_services = frozenset({healthcare.SERVICE})
     removable = True
+    noun = "DICOM store"
+    needs = Needs(
+        "roles/healthcare.dicomStoreAdmin",
+        ("healthcare.dicomStores.get", "healthcare.dicomStores.update"),
+        ("healthcare.dicomStores.create",),
+    )
 
     def read(self, ctx: Context, resource: Resource) -> Observed:
         store = read_store(ctx, resource.address.name)
@@ -173,6 +181,18 @@ class DicomStoreKind(Kind):
             raise ApplyError(str(ownership.protected_error(change.address, "the store")))
         refuse_unless_planned(change, store_contents(ctx, change.address.name))
         ctx.api.call(f"{DICOM_STORES}.delete", name=change.address.name)
+
+    # -- permissions ----------------------------------------------------------------------
+
+    def created_in(self, resource: Resource) -> Address:
+        """The store's dataset."""
+        return addresses.dataset(*addresses.split_dataset_name(resource.address.name))
+
+    def visible(self, ctx: Context, address: Address) -> bool:
+        return visible(lambda: get_store(ctx, address.name))
+
+    def test_permissions(self, ctx: Context, name: str, permissions: Sequence[str]) -> set[str]:
+        return healthcare.test_permissions(ctx, DICOM_STORES, name, permissions)
 
     # -- removing -------------------------------------------------------------------------
 

@@ -6,6 +6,7 @@ binding is authoritative (see `iam`).
 
 from __future__ import annotations
 
+from provision.resources.base import Needs
 from provision.resources.dicom_store import DicomStoreKind
 from provision.resources.healthcare import DICOM_STORES
 from provision.resources.healthcare_iam import HealthcareIamKind
@@ -16,6 +17,10 @@ from provision.resources.registry import register
 class DicomStoreIamKind(HealthcareIamKind):
     name = "healthcare.dicom_store_iam"
     parent_kind = DicomStoreKind.name
+    needs = Needs(
+        "roles/healthcare.dicomStoreAdmin",
+        ("healthcare.dicomStores.getIamPolicy", "healthcare.dicomStores.setIamPolicy"),
+    )
     collection = DICOM_STORES
     set_method = f"{DICOM_STORES}.setIamPolicy"
     iam_admin_roles = frozenset(

@@ -184,6 +184,17 @@ def study_uid(study: Any) -> str:
     return str(values[0]) if isinstance(values, list) and values else "(a study without a UID)"
 
 
+def test_permissions(
+    ctx: Context, collection: str, name: str, permissions: Sequence[str]
+) -> set[str]:
+    """Which of `permissions` the caller holds on the dataset or store `name`, whose methods
+    start with `collection` (`DATASETS`, `DICOM_STORES`)."""
+    answer = ctx.api.call(
+        f"{collection}.testIamPermissions", resource=name, body={"permissions": list(permissions)}
+    )
+    return {str(p) for p in answer.get("permissions") or []}
+
+
 def counted(number: int, noun: str = "instance") -> str:
     """`1 study`, `3 studies`, `0 instances`."""
     plural = "studies" if noun == "study" else f"{noun}s"

@@ -37,10 +37,12 @@ from provision.resources.base import (
     HOLDS,
     Context,
     Kind,
+    Needs,
     Options,
     RemovalScope,
     refuse_unless_planned,
     removal,
+    visible,
 )
 from provision.resources.healthcare import (
     DATASETS,
@@ -63,6 +65,12 @@ class DatasetKind(Kind):
     api = healthcare.API
     requires_services = frozenset({healthcare.SERVICE})
     removable = True
+    noun = "dataset"
+    needs = Needs(
+        "roles/healthcare.datasetAdmin",
+        ("healthcare.datasets.get", "healthcare.datasets.update"),
+        ("healthcare.datasets.create",),
+    )
 
     def answered_by(self, resource: Resource) -> tuple[Address, ...]:
         """The location's dataset scan: its `datasets.list` answers this dataset's read."""
@@ -221,6 +229,17 @@ class DatasetKind(Kind):
             raise ApplyError(str(ownership.protected_error(change.address, protected[0])))
         refuse_unless_planned(change, dataset_contents(ctx, name))
         ctx.api.call(f"{DATASETS}.delete", name=name)
+
+    # -- permissions ----------------------------------------------------------------------
+
+    def created_in(self, resource: Resource) -> Address:
+        return addresses.project(resource.spec["projectId"])
+
+    def visible(self, ctx: Context, address: Address) -> bool:
+        return visible(lambda: get_dataset(ctx, address.name))
+
+    def test_permissions(self, ctx: Context, name: str, permissions: Sequence[str]) -> set[str]:
+        return healthcare.test_permissions(ctx, DATASETS, name, permissions)
 
     # -- removing -------------------------------------------------------------------------
 

@@ -24,7 +24,7 @@ from collections.abc import Callable, Sequence
 from provision.errors import GoogleApiError, RefusedError
 from provision.gcp.operations import Progress, poll_delays
 from provision.gcp.retry import Verdict, classify, sleep
-from provision.model import JSON, Action, Change, Observed, Resource
+from provision.model import JSON, Action, Address, Change, Observed, Resource
 from provision.resources.base import Context, Kind, Options, RemovalScope, removal
 from provision.resources.iam_policy import (
     MergeResult,
@@ -60,6 +60,10 @@ class IamKind(Kind):
     def policy_target(self, change_or_resource: Change | Resource) -> str:
         """The resource whose policy this is (default: the address name)."""
         return change_or_resource.address.name
+
+    def checked_on(self, resource: Resource) -> Address | str:
+        """The object whose policy this is."""
+        return self.parent(resource.address) or resource.address
 
     # -- planning -------------------------------------------------------------------------
 

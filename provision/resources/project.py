@@ -12,20 +12,23 @@ another parent is not done; a different parent is a planning error.
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from typing import Any
 
 from provision.errors import ApplyError, GoogleApiError, PlanError
-from provision.model import JSON, Action, Change, Observed, Resource
+from provision.model import JSON, Action, Address, Change, Observed, Resource
+from provision.resources import resource_manager
 from provision.resources.addresses import project_name
 from provision.resources.base import (
     Context,
     Kind,
+    Needs,
     Options,
     RemovalScope,
     field_diffs,
     map_diffs,
     removal,
+    visible,
 )
 from provision.resources.registry import register
 from provision.resources.resource_manager import API, PROJECTS, number_of
@@ -40,6 +43,13 @@ class ProjectKind(Kind):
     api = API
     removable = True
     removal_context = True
+    noun = "project"
+    needs = Needs(
+        "roles/resourcemanager.projectCreator (on the parent)",
+        ("resourcemanager.projects.get", "resourcemanager.projects.update"),
+        ("resourcemanager.projects.create",),
+        creator_owns=True,
+    )
 
     def read(self, ctx: Context, resource: Resource) -> Observed:
         project_id = resource.spec["projectId"]
@@ -215,6 +225,16 @@ class ProjectKind(Kind):
             what=f"deleting project {project_id}",
             progress=ctx.progress,
         )
+
+    def created_in(self, resource: Resource) -> str | None:
+        """The project's organization or folder."""
+        return resource.spec.get("parent") or None
+
+    def visible(self, ctx: Context, address: Address) -> bool:
+        return visible(lambda: ctx.api.call(f"{PROJECTS}.get", name=address.name))
+
+    def test_permissions(self, ctx: Context, name: str, permissions: Sequence[str]) -> set[str]:
+        return resource_manager.test_permissions(ctx.api, name, permissions)
 
     def plan_removal(
         self, ctx: Context, resource: Resource, state: JSON, scope: RemovalScope

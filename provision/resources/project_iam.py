@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from provision.model import JSON
 from provision.resources import resource_manager
-from provision.resources.base import Context
+from provision.resources.base import Context, Needs
 from provision.resources.iam import IamKind
 from provision.resources.project import ProjectKind
 from provision.resources.registry import register
@@ -20,6 +20,10 @@ class ProjectIamKind(IamKind):
     parent_kind = ProjectKind.name
     api = resource_manager.API
     set_method = resource_manager.SET_POLICY
+    needs = Needs(
+        "roles/resourcemanager.projectIamAdmin",
+        ("resourcemanager.projects.getIamPolicy", "resourcemanager.projects.setIamPolicy"),
+    )
     iam_admin_roles = frozenset(
         {"roles/owner", "roles/resourcemanager.projectIamAdmin", "roles/iam.securityAdmin"}
     )

@@ -8,7 +8,7 @@ kind and the service agents' project role), and a project's number, which the sy
 
 from __future__ import annotations
 
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Mapping, Sequence
 from typing import TYPE_CHECKING, Any
 
 from provision.errors import GoogleApiError
@@ -22,6 +22,12 @@ if TYPE_CHECKING:
 API = "cloudresourcemanager"
 """The API as the gateway names it (`Kind.api`)."""
 PROJECTS = "cloudresourcemanager.projects"
+COLLECTIONS = {
+    "projects": PROJECTS,
+    "organizations": "cloudresourcemanager.organizations",
+    "folders": "cloudresourcemanager.folders",
+}
+"""The method id prefix of each kind of Resource Manager name (`projects/...`, ...)."""
 GET_POLICY = f"{PROJECTS}.getIamPolicy"
 SET_POLICY = f"{PROJECTS}.setIamPolicy"
 POLICY_VERSION = 3
@@ -36,6 +42,13 @@ def get_policy(api: GoogleApi, project: str) -> JSON:
 
 def set_policy(api: GoogleApi, project: str, policy: JSON) -> JSON:
     return api.call(SET_POLICY, resource=project, body={"policy": policy})
+
+
+def test_permissions(api: GoogleApi, name: str, permissions: Sequence[str]) -> set[str]:
+    """Which of `permissions` the caller holds on the project, organization or folder `name`."""
+    method = f"{COLLECTIONS[name.split('/', 1)[0]]}.testIamPermissions"
+    answer = api.call(method, resource=name, body={"permissions": list(permissions)})
+    return {str(p) for p in answer.get("permissions") or []}
 
 
 def number_of(project: Mapping[str, Any]) -> str | None:

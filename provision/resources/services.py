@@ -11,9 +11,10 @@ are left alone; they are disabled only when named with `--allow-disable-service`
 
 from __future__ import annotations
 
-from provision.model import JSON, Action, Change, FieldDiff, Observed, Resource
+from provision.model import JSON, Action, Address, Change, FieldDiff, Observed, Resource
+from provision.resources import addresses
 from provision.resources.addresses import project_name, service_name
-from provision.resources.base import Context, Kind, Options, RemovalScope, removal
+from provision.resources.base import Context, Kind, Needs, Options, RemovalScope, removal
 from provision.resources.registry import register
 
 BATCH_LIMIT = 20
@@ -29,6 +30,13 @@ class ServicesKind(Kind):
     removable = True
     removal_context = True
     enables_apis = True
+    needs = Needs(
+        "roles/serviceusage.serviceUsageAdmin",
+        ("serviceusage.services.list", "serviceusage.services.get", "serviceusage.services.enable"),
+    )
+
+    def checked_on(self, resource: Resource) -> Address:
+        return addresses.project(resource.spec["projectId"])
 
     def read(self, ctx: Context, resource: Resource) -> Observed:
         return Observed(

@@ -20,7 +20,7 @@ from provision.errors import PlanError
 from provision.lease import object_name as lease_object
 from provision.model import JSON, Address, Observed, Resource
 from provision.resources import addresses, ownership
-from provision.resources.base import HOLDS, Context, ScanKind
+from provision.resources.base import HOLDS, Context, Needs, ScanKind
 from provision.resources.bucket import (
     LEASE_OBJECT,
     STORAGE,
@@ -38,6 +38,13 @@ class StorageProjectKind(ScanKind):
     name = "storage.project"
     api = "storage"
     requires_services = frozenset({STORAGE})
+    needs = Needs(
+        "roles/storage.admin (on the project, to list and create buckets)",
+        ("storage.buckets.list",),
+    )
+
+    def checked_on(self, resource: Resource) -> Address:
+        return addresses.project(resource.spec["projectId"])
 
     def read(self, ctx: Context, resource: Resource) -> Observed:
         buckets = ctx.api.pages(

@@ -19,7 +19,7 @@ from provision.lease import (
     object_name,
     this_machine,
 )
-from provision.permissions import NEEDS
+from provision.permissions import all_needs
 
 
 @pytest.mark.parametrize(
@@ -130,7 +130,7 @@ def test_expiry_round_trips_and_garbage_reads_as_expired() -> None:
 
 def test_every_permission_names_its_service() -> None:
     prefixes = ("resourcemanager.", "billing.", "serviceusage.", "healthcare.", "storage.")
-    for kind, need in NEEDS.items():
+    for kind, need in all_needs().items():
         assert need.role.startswith("roles/"), kind
         for permission in need.existing + need.create:
             assert permission.startswith(prefixes), (kind, permission)
