@@ -202,6 +202,18 @@ def visible(read: Callable[[], object]) -> bool:
         raise
 
 
+@dataclass(frozen=True)
+class Probe:
+    """A check `provision verify` runs: `check` on `target`; `run` answers it with reads only
+    (whether it holds, and the detail to show)."""
+
+    check: str
+    target: str
+    run: Callable[[Context], tuple[bool, str]]
+    shared: bool = False
+    """Asked by several objects (a bucket several imports read): run once, after the others."""
+
+
 def removal(resource: Resource, state: JSON, action: Action, reason: str) -> Change:
     """A destroy plan's change for `resource`: `delete` or `forget` (kept), with the reason."""
     return Change(resource.address, action, before=dict(state), reason=reason, observed_exists=True)
@@ -323,6 +335,12 @@ class Kind:
     def enabled_apis(self, state: JSON) -> frozenset[str]:
         """The APIs a removal context's state says are enabled (kinds with `enables_apis`)."""
         return frozenset()
+
+    # -- verifying (`provision verify`) -------------------------------------------------
+
+    def probes(self, resource: Resource) -> list[Probe]:
+        """What `provision verify` checks about this object (default: nothing)."""
+        return []
 
     # -- permissions (`provision validate --check-permissions`) ---------------------------
 

@@ -27,10 +27,16 @@ from typing import Any
 
 from provision.errors import ApplyError, GoogleApiError
 from provision.model import JSON, Action, Address, Change, FieldDiff, Observed, Resource
-from provision.resources import addresses, healthcare
+from provision.resources import addresses, bucket_iam, healthcare
 from provision.resources.addresses import uri_hash
-from provision.resources.base import Context, Kind, Needs, Options, require
-from provision.resources.healthcare import DICOM_STORES, OPERATIONS, READER_ROLES, read_store
+from provision.resources.base import Context, Kind, Needs, Options, Probe, require
+from provision.resources.healthcare import (
+    DICOM_STORES,
+    OPERATIONS,
+    READER_ROLE,
+    READER_ROLES,
+    read_store,
+)
 from provision.resources.iam_policy import roles_held
 from provision.resources.registry import register
 
@@ -95,6 +101,21 @@ class DicomImportKind(Kind):
     def checked_on(self, resource: Resource) -> Address:
         """The store it imports into."""
         return addresses.dicom_store(*addresses.split_store_name(resource.spec["store"]))
+
+    def probes(self, resource: Resource) -> list[Probe]:
+        """The import is done, and the service agent can read its bucket."""
+        store, uri = str(resource.spec["store"]), str(resource.spec["uri"])
+        bucket = addresses.bucket_of_uri(uri)
+        project_id = store.split("/")[1]
+        return [
+            Probe("import done", f"{store} <- {uri}", lambda ctx: import_done(ctx, store, uri)),
+            Probe(
+                "service agent reads bucket",
+                f"gs://{bucket}",
+                lambda ctx: agent_reads(ctx, project_id, bucket),
+                shared=True,
+            ),
+        ]
 
     def read(self, ctx: Context, resource: Resource) -> Observed:
         store = read_store(ctx, require(resource.spec, "store", resource.address))
@@ -271,18 +292,44 @@ def import_when_granted(ctx: Context, store: str, uri: str) -> JSON:
 def agent_can_read(ctx: Context, store: str, uri: str) -> bool:
     """Whether the bucket's IAM policy grants the store project's Healthcare service agent a
     role that reads objects (whether or not the grant has taken effect yet)."""
+    project_id = store.split("/")[1]
+    _, roles = agent_reader_roles(ctx, project_id, addresses.bucket_of_uri(uri))
+    return bool(roles)
+
+
+def agent_reader_roles(ctx: Context, project_id: str, bucket: str) -> tuple[str, list[str]]:
+    """The Cloud Healthcare Service Agent of `project_id` (its e-mail), and the roles in
+    `READER_ROLES` the IAM policy of `bucket` grants it."""
     from provision.resources.service_agent import agent_member
 
-    project_id = store.split("/")[1]
     member = str(
         ctx.facts.resolve_fully(agent_member(project_id, healthcare.SERVICE), "service agent")
     )
-    policy = ctx.api.call(
-        "storage.buckets.getIamPolicy",
-        bucket=addresses.bucket_of_uri(uri),
-        optionsRequestedPolicyVersion=3,
-    )
-    return bool(roles_held(policy, member) & READER_ROLES)
+    policy = bucket_iam.get_policy(ctx, addresses.bucket_name(bucket))
+    return member.split(":", 1)[1], sorted(roles_held(policy, member) & READER_ROLES)
+
+
+def import_done(ctx: Context, store: str, uri: str) -> tuple[bool, str]:
+    """For `verify`: the import is recorded `done` on the store, and the store holds
+    instances."""
+    found = healthcare.get_store(ctx, store) or {}
+    label = str((found.get("labels") or {}).get(label_key(uri), ""))
+    instances = len(healthcare.search(ctx, store, "instances"))
+    if label != DONE:
+        state = f"in progress or failed ({label})" if label else "not run yet"
+        return False, f"import {state}; the store holds {healthcare.counted(instances)}"
+    if not instances:
+        return False, "recorded as done, but the store is empty"
+    studies = len(healthcare.search(ctx, store, "studies"))
+    return True, f"{healthcare.counted(studies, 'study')}, {healthcare.counted(instances)}"
+
+
+def agent_reads(ctx: Context, project_id: str, bucket: str) -> tuple[bool, str]:
+    """For `verify`: the service agent holds a reading role on `bucket`."""
+    agent, roles = agent_reader_roles(ctx, project_id, bucket)
+    if roles:
+        return True, f"{agent} has {', '.join(roles)}"
+    return False, f"{agent} lacks {READER_ROLE}; imports from this bucket fail"
 
 
 def _report(ctx: Context, text: str) -> None:

@@ -34,6 +34,7 @@ from provision.resources.base import (
     Kind,
     Needs,
     Options,
+    Probe,
     RemovalScope,
     map_diffs,
     refuse_unless_planned,
@@ -182,6 +183,13 @@ class DicomStoreKind(Kind):
         refuse_unless_planned(change, store_contents(ctx, change.address.name))
         ctx.api.call(f"{DICOM_STORES}.delete", name=change.address.name)
 
+    # -- verifying ------------------------------------------------------------------------
+
+    def probes(self, resource: Resource) -> list[Probe]:
+        """The store answers QIDO-RS searches (200 or 204 both pass)."""
+        name = resource.address.name
+        return [Probe("DICOMweb answers", name, lambda ctx: dicomweb_answers(ctx, name))]
+
     # -- permissions ----------------------------------------------------------------------
 
     def created_in(self, resource: Resource) -> Address:
@@ -229,6 +237,13 @@ class DicomStoreKind(Kind):
             f"{contents.summary.partition(';')[0]}: refusing to delete it without "
             f"--allow-delete {resource.address}",
         )
+
+
+def dicomweb_answers(ctx: Context, name: str) -> tuple[bool, str]:
+    """For `verify`: the store's study and instance counts, from two QIDO-RS searches."""
+    studies = len(healthcare.search(ctx, name, "studies"))
+    instances = len(healthcare.search(ctx, name, "instances"))
+    return True, f"{healthcare.counted(studies, 'study')}, {healthcare.counted(instances)}"
 
 
 def owned(spec: Mapping[str, Any]) -> JSON:

@@ -19,19 +19,22 @@ from __future__ import annotations
 import random
 import re
 import time
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
+from functools import partial
+from typing import Any
 
 from provision.errors import GoogleApiError, RefusedError
 from provision.gcp.operations import Progress, poll_delays
 from provision.gcp.retry import Verdict, classify, sleep
 from provision.model import JSON, Action, Address, Change, Observed, Resource
-from provision.resources.base import Context, Kind, Options, RemovalScope, removal
+from provision.resources.base import Context, Kind, Options, Probe, RemovalScope, removal
 from provision.resources.iam_policy import (
     MergeResult,
     WantedBinding,
     member_key,
     merge,
     removals_of,
+    roles_held,
     subtract,
 )
 
@@ -64,6 +67,27 @@ class IamKind(Kind):
     def checked_on(self, resource: Resource) -> Address | str:
         """The object whose policy this is."""
         return self.parent(resource.address) or resource.address
+
+    def binding_probes(self, resource: Resource) -> list[Probe]:
+        """For `verify`: every member of each binding of `resource` holds its role."""
+        name = resource.address.name
+        return [
+            Probe(
+                f"{b['role']} held", name, partial(self.binding_held, resource=resource, binding=b)
+            )
+            for b in resource.spec.get("bindings") or []
+        ]
+
+    def binding_held(
+        self, ctx: Context, *, resource: Resource, binding: Mapping[str, Any]
+    ) -> tuple[bool, str]:
+        role = str(binding["role"])
+        policy = self.get_policy(ctx, self.policy_target(resource))
+        members = [str(ctx.facts.resolve_fully(m, role)) for m in binding.get("members") or []]
+        missing = [m for m in members if role not in roles_held(policy, m)]
+        if missing:
+            return False, f"missing: {', '.join(missing)}"
+        return True, ", ".join(members)
 
     # -- planning -------------------------------------------------------------------------
 
