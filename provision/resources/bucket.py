@@ -254,23 +254,31 @@ class BucketKind(Kind):
     # -- removing -------------------------------------------------------------------------
 
     def removal_read(self, ctx: Context, resource: Resource) -> JSON | None:
-        return get_bucket(ctx, addresses.bucket_of(resource.address.name))
+        """Its labels; for a bucket provision owns, also what it holds besides the lease
+        object (`HOLDS`: its first objects, one objects.list)."""
+        bucket = get_bucket(ctx, addresses.bucket_of(resource.address.name))
+        if bucket is None:
+            return None
+        labels = dict(bucket.get("labels") or {})
+        state: JSON = {"labels": labels}
+        if ownership.is_managed(labels):
+            lease = lease_object(resource.spec["projectId"])
+            contents = bucket_contents(ctx, addresses.bucket_of(resource.address.name), lease)
+            held = sorted(contents.items)
+            state.update({"contents": contents.summary, HOLDS: held, LEASE_OBJECT: lease})
+        return state
 
     def plan_removal(
         self, ctx: Context, resource: Resource, state: JSON, scope: RemovalScope
     ) -> Change:
         """Owned and empty (the lease object aside): delete; otherwise keep, saying why."""
         labels = state.get("labels") or {}
-        fields: JSON = {"labels": dict(labels)}
         if not ownership.is_managed(labels):
-            return removal(resource, fields, Action.FORGET, ownership.NOT_MANAGED)
-        lease = lease_object(resource.spec["projectId"])
-        contents = bucket_contents(ctx, addresses.bucket_of(resource.address.name), lease)
-        fields = {**fields, "contents": contents.summary, HOLDS: [], LEASE_OBJECT: lease}
-        if not contents.empty:
-            return removal(resource, fields, Action.FORGET, contents.summary)
+            return removal(resource, {"labels": dict(labels)}, Action.FORGET, ownership.NOT_MANAGED)
+        if state.get(HOLDS):
+            return removal(resource, state, Action.FORGET, str(state.get("contents", "")))
         named = "named with --allow-delete; " if scope.is_named(resource.address) else "owned and "
-        return removal(resource, fields, Action.DELETE, f"{named}{EMPTY}")
+        return removal(resource, state, Action.DELETE, f"{named}{EMPTY}")
 
 
 def get_bucket(ctx: Context, name: str) -> JSON | None:

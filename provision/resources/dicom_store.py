@@ -30,6 +30,7 @@ from provision.model import JSON, Action, Address, Change, FieldDiff, Observed, 
 from provision.resources import addresses, healthcare, ownership
 from provision.resources.base import (
     HOLDS,
+    Contents,
     Context,
     Kind,
     Needs,
@@ -205,7 +206,17 @@ class DicomStoreKind(Kind):
     # -- removing -------------------------------------------------------------------------
 
     def removal_read(self, ctx: Context, resource: Resource) -> JSON | None:
-        return get_store(ctx, resource.address.name)
+        """Its labels; for a store provision may delete (owned, unprotected), also its studies
+        (`HOLDS`, one QIDO-RS search)."""
+        store = get_store(ctx, resource.address.name)
+        if store is None:
+            return None
+        labels = dict(store.get("labels") or {})
+        state: JSON = {"labels": labels}
+        if ownership.is_managed(labels) and not ownership.is_protected(labels):
+            contents = store_contents(ctx, resource.address.name)
+            state.update({"contents": contents.summary, HOLDS: sorted(contents.items)})
+        return state
 
     def plan_removal(
         self, ctx: Context, resource: Resource, state: JSON, scope: RemovalScope
@@ -223,7 +234,7 @@ class DicomStoreKind(Kind):
                 f"deletion protection is on (label {ownership.PROTECTION_KEY}); set "
                 "`deletionProtection: false` on the store and apply first",
             )
-        contents = store_contents(ctx, resource.address.name)
+        contents = Contents(frozenset(state.get(HOLDS) or ()), str(state.get("contents", "")))
         fields = {**fields, "contents": contents.summary, HOLDS: sorted(contents.items)}
         if scope.is_named(resource.address):
             reason = f"named with --allow-delete; {contents.summary}"

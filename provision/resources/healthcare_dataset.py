@@ -35,6 +35,7 @@ from provision.model import JSON, Action, Address, Change, FieldDiff, Observed, 
 from provision.resources import addresses, healthcare, ownership
 from provision.resources.base import (
     HOLDS,
+    Contents,
     Context,
     Kind,
     Needs,
@@ -244,16 +245,20 @@ class DatasetKind(Kind):
     # -- removing -------------------------------------------------------------------------
 
     def removal_read(self, ctx: Context, resource: Resource) -> JSON | None:
+        """Its DICOM stores (`list_dicom_stores`) and its stores of every type (`HOLDS`)."""
         name = resource.address.name
-        return None if get_dataset(ctx, name) is None else {"stores": list_dicom_stores(ctx, name)}
+        if get_dataset(ctx, name) is None:
+            return None
+        stores = list_dicom_stores(ctx, name)
+        contents = dataset_contents(ctx, name)
+        return {"stores": stores, "contents": contents.summary, HOLDS: sorted(contents.items)}
 
     def plan_removal(
         self, ctx: Context, resource: Resource, state: JSON, scope: RemovalScope
     ) -> Change:
         """Deleted only when named, holding only DICOM stores provision owns, none protected."""
         stores = list(state.get("stores") or [])
-        contents = dataset_contents(ctx, resource.address.name)
-        state = {**state, "contents": contents.summary, HOLDS: sorted(contents.items)}
+        contents = Contents(frozenset(state.get(HOLDS) or ()), str(state.get("contents", "")))
         foreign = foreign_stores(stores, contents)
         if foreign:
             why = f"holds stores provision does not own ({', '.join(foreign)})"
