@@ -12,6 +12,7 @@ from collections.abc import Mapping, Sequence
 from typing import Any
 
 from provision.model import Action, Change, FieldDiff, Observed, Resource
+from provision.resources import addresses
 from provision.resources.addresses import project_name
 from provision.resources.base import Context, Kind, Needs, Options
 from provision.resources.registry import register
@@ -19,7 +20,7 @@ from provision.resources.registry import register
 
 @register
 class BillingKind(Kind):
-    name = "billing"
+    name = addresses.BILLING
     api = "cloudbilling"
     needs = Needs(
         "roles/billing.user (on the billing account)", ("billing.resourceAssociations.create",)

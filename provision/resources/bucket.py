@@ -46,6 +46,11 @@ from provision.resources.registry import register
 from provision.resources.symbols import unresolved
 
 STORAGE = "storage.googleapis.com"
+"""The API as `services` enables it."""
+API = "storage"
+"""The API as the gateway names it (`Kind.api`)."""
+BUCKETS = "storage.buckets"
+OBJECTS = "storage.objects"
 OWNED = ("location", "storageClass", "uniformBucketLevelAccess")
 LEASE_OBJECT = "leaseObject"
 """Key of a planned delete's `before`: the lease object that does not count as content."""
@@ -57,8 +62,8 @@ NEVER_EMPTIED = (
 
 @register
 class BucketKind(Kind):
-    name = "storage.bucket"
-    api = "storage"
+    name = addresses.BUCKET
+    api = API
     requires_services = frozenset({STORAGE})
     removable = True
     noun = "bucket"
@@ -70,7 +75,7 @@ class BucketKind(Kind):
 
     def reads_after(self, address: Address, dependency: Address, dependency_kind: Kind) -> bool:
         """Also after the project: the read compares the bucket's project number with it."""
-        return dependency.kind == "project" or super().reads_after(
+        return dependency.kind == addresses.PROJECT or super().reads_after(
             address, dependency, dependency_kind
         )
 
@@ -160,7 +165,7 @@ class BucketKind(Kind):
             "labels": dict(spec["labels"]),
         }
         try:
-            bucket = ctx.api.call("storage.buckets.insert", project=spec["projectId"], body=body)
+            bucket = ctx.api.call(f"{BUCKETS}.insert", project=spec["projectId"], body=body)
         except GoogleApiError as error:
             if error.http_status != 409:
                 raise
@@ -207,7 +212,7 @@ class BucketKind(Kind):
                 }
         if not body:
             return None
-        bucket = ctx.api.call("storage.buckets.patch", bucket=spec["name"], body=body)
+        bucket = ctx.api.call(f"{BUCKETS}.patch", bucket=spec["name"], body=body)
         return observe(bucket)
 
     def delete(self, ctx: Context, change: Change) -> None:
@@ -227,7 +232,7 @@ class BucketKind(Kind):
         for item in listed:  # at most the lease object is left
             delete_lease_object(ctx, name, item)
         try:
-            ctx.api.call("storage.buckets.delete", bucket=name)
+            ctx.api.call(f"{BUCKETS}.delete", bucket=name)
         except GoogleApiError as error:
             if error.http_status != 409:
                 raise
@@ -245,7 +250,7 @@ class BucketKind(Kind):
 
     def test_permissions(self, ctx: Context, name: str, permissions: Sequence[str]) -> set[str]:
         answer = ctx.api.call(
-            "storage.buckets.testIamPermissions",
+            f"{BUCKETS}.testIamPermissions",
             bucket=addresses.bucket_of(name),
             permissions=list(permissions),
         )
@@ -284,7 +289,7 @@ class BucketKind(Kind):
 def get_bucket(ctx: Context, name: str) -> JSON | None:
     """The bucket, or None on 404; 403 is raised."""
     try:
-        return ctx.api.call("storage.buckets.get", bucket=name)
+        return ctx.api.call(f"{BUCKETS}.get", bucket=name)
     except GoogleApiError as error:
         if error.http_status == 404:
             return None
@@ -305,7 +310,7 @@ def read_bucket(ctx: Context, name: str) -> JSON | None:
 
 def first_objects(ctx: Context, name: str) -> list[JSON]:
     """The bucket's first two objects: enough to tell whether it holds any but the lease."""
-    page = ctx.api.call("storage.objects.list", bucket=name, maxResults=2)
+    page = ctx.api.call(f"{OBJECTS}.list", bucket=name, maxResults=2)
     return list(page.get("items") or [])
 
 
@@ -325,7 +330,7 @@ def delete_lease_object(ctx: Context, bucket: str, item: JSON) -> None:
     is left alone: the bucket delete then refuses)."""
     try:
         ctx.api.call(
-            "storage.objects.delete",
+            f"{OBJECTS}.delete",
             bucket=bucket,
             object=item["name"],
             ifGenerationMatch=item.get("generation"),

@@ -20,13 +20,13 @@ from provision.errors import GoogleApiError
 from provision.model import JSON
 from provision.resources import addresses
 from provision.resources.base import Context, Needs
-from provision.resources.bucket import STORAGE, BucketKind
+from provision.resources.bucket import API, BUCKETS, STORAGE
 from provision.resources.iam import IamKind, policy_read_key
 from provision.resources.registry import register
 
 POLICY_VERSION = 3
-GET_POLICY = "storage.buckets.getIamPolicy"
-SET_POLICY = "storage.buckets.setIamPolicy"
+GET_POLICY = f"{BUCKETS}.getIamPolicy"
+SET_POLICY = f"{BUCKETS}.setIamPolicy"
 
 
 def policy_params(resource_name: str) -> dict[str, Any]:
@@ -45,13 +45,13 @@ def get_policy(ctx: Context, resource_name: str) -> JSON:
 
 @register
 class BucketIamKind(IamKind):
-    name = "storage.bucket_iam"
-    parent_kind = BucketKind.name
+    name = addresses.BUCKET_IAM
+    parent_kind = addresses.BUCKET
     needs = Needs(
         "roles/storage.admin (on the bucket)",
         ("storage.buckets.getIamPolicy", "storage.buckets.setIamPolicy"),
     )
-    api = "storage"
+    api = API
     requires_services = frozenset({STORAGE})
     set_method = SET_POLICY
     iam_admin_roles = frozenset({"roles/storage.admin", "roles/storage.legacyBucketOwner"})

@@ -6,17 +6,17 @@ binding is authoritative (see `iam`).
 
 from __future__ import annotations
 
+from provision.resources import addresses
 from provision.resources.base import Needs
 from provision.resources.healthcare import DATASETS
-from provision.resources.healthcare_dataset import DatasetKind
 from provision.resources.healthcare_iam import HealthcareIamKind
 from provision.resources.registry import register
 
 
 @register
 class DatasetIamKind(HealthcareIamKind):
-    name = "healthcare.dataset_iam"
-    parent_kind = DatasetKind.name
+    name = addresses.DATASET_IAM
+    parent_kind = addresses.DATASET
     needs = Needs(
         "roles/healthcare.datasetAdmin",
         ("healthcare.datasets.getIamPolicy", "healthcare.datasets.setIamPolicy"),

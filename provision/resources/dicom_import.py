@@ -30,6 +30,7 @@ from provision.model import JSON, Action, Address, Change, FieldDiff, Observed, 
 from provision.resources import addresses, bucket_iam, healthcare
 from provision.resources.addresses import uri_hash
 from provision.resources.base import Context, Kind, Needs, Options, Probe, require
+from provision.resources.bucket import OBJECTS
 from provision.resources.healthcare import (
     DICOM_STORES,
     OPERATIONS,
@@ -93,7 +94,7 @@ def describe_outcome(operation: Mapping[str, Any]) -> str:
 
 @register
 class DicomImportKind(Kind):
-    name = "healthcare.dicom_import"
+    name = addresses.DICOM_IMPORT
     api = healthcare.API
     requires_services = frozenset({healthcare.SERVICE})
     needs = Needs("roles/healthcare.dicomEditor (on the store)", ("healthcare.dicomStores.import",))
@@ -140,7 +141,7 @@ class DicomImportKind(Kind):
 
     def reads_after(self, address: Address, dependency: Address, dependency_kind: Kind) -> bool:
         """Also after the source bucket: one being created is not listed (the import runs)."""
-        return dependency.kind == "storage.bucket" or super().reads_after(
+        return dependency.kind == addresses.BUCKET or super().reads_after(
             address, dependency, dependency_kind
         )
 
@@ -357,7 +358,7 @@ def source_has_objects(ctx: Context, uri: str) -> bool:
     prefix = re.split(r"[*?\[]", pattern, maxsplit=1)[0]
     regex = uri_regex(pattern)
     try:
-        for item in ctx.api.pages("storage.objects.list", "items", bucket=bucket, prefix=prefix):
+        for item in ctx.api.pages(f"{OBJECTS}.list", "items", bucket=bucket, prefix=prefix):
             if regex.match(str(item.get("name", ""))):
                 return True
     except GoogleApiError as error:

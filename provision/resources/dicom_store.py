@@ -58,7 +58,7 @@ MOVE_REASON = "moving the deprecated notificationConfig into notificationConfigs
 
 @register
 class DicomStoreKind(Kind):
-    name = "healthcare.dicom_store"
+    name = addresses.DICOM_STORE
     api = healthcare.API
     requires_services = frozenset({healthcare.SERVICE})
     removable = True

@@ -6,8 +6,8 @@ binding is authoritative (see `iam`).
 
 from __future__ import annotations
 
+from provision.resources import addresses
 from provision.resources.base import Needs
-from provision.resources.dicom_store import DicomStoreKind
 from provision.resources.healthcare import DICOM_STORES
 from provision.resources.healthcare_iam import HealthcareIamKind
 from provision.resources.registry import register
@@ -15,8 +15,8 @@ from provision.resources.registry import register
 
 @register
 class DicomStoreIamKind(HealthcareIamKind):
-    name = "healthcare.dicom_store_iam"
-    parent_kind = DicomStoreKind.name
+    name = addresses.DICOM_STORE_IAM
+    parent_kind = addresses.DICOM_STORE
     needs = Needs(
         "roles/healthcare.dicomStoreAdmin",
         ("healthcare.dicomStores.getIamPolicy", "healthcare.dicomStores.setIamPolicy"),

@@ -62,7 +62,7 @@ LOCATION_CHECKS = 8
 
 @register
 class DatasetKind(Kind):
-    name = "healthcare.dataset"
+    name = addresses.DATASET
     api = healthcare.API
     requires_services = frozenset({healthcare.SERVICE})
     removable = True

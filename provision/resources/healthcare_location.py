@@ -30,7 +30,7 @@ from provision.resources.registry import register
 
 @register
 class HealthcareLocationKind(ScanKind):
-    name = "healthcare.location"
+    name = addresses.HEALTHCARE_LOCATION
     api = healthcare.API
     requires_services = frozenset({healthcare.SERVICE})
 

@@ -17,7 +17,7 @@ from typing import Any
 
 from provision.errors import ApplyError, GoogleApiError, PlanError
 from provision.model import JSON, Action, Address, Change, Observed, Resource
-from provision.resources import resource_manager
+from provision.resources import addresses, resource_manager
 from provision.resources.addresses import project_name
 from provision.resources.base import (
     Context,
@@ -39,7 +39,7 @@ OWNED = ("projectId", "displayName", "parent", "labels")
 
 @register
 class ProjectKind(Kind):
-    name = "project"
+    name = addresses.PROJECT
     api = API
     removable = True
     removal_context = True

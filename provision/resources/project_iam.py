@@ -7,17 +7,16 @@ Semantics and the read-modify-write live in `provision.resources.iam`.
 from __future__ import annotations
 
 from provision.model import JSON
-from provision.resources import resource_manager
+from provision.resources import addresses, resource_manager
 from provision.resources.base import Context, Needs
 from provision.resources.iam import IamKind
-from provision.resources.project import ProjectKind
 from provision.resources.registry import register
 
 
 @register
 class ProjectIamKind(IamKind):
-    name = "project_iam"
-    parent_kind = ProjectKind.name
+    name = addresses.PROJECT_IAM
+    parent_kind = addresses.PROJECT
     api = resource_manager.API
     set_method = resource_manager.SET_POLICY
     needs = Needs(

@@ -25,12 +25,13 @@ from collections.abc import Mapping
 from provision.errors import ApplyError
 from provision.gcp.names import service_agent_email
 from provision.model import JSON, Action, Change, FieldDiff, Observed, Resource
-from provision.resources import healthcare, resource_manager
+from provision.resources import addresses, healthcare, resource_manager
 from provision.resources.addresses import project_name, service_name
 from provision.resources.base import Context, Kind, Options
 from provision.resources.iam import policy_read_key, read_modify_write, until_agents_exist
 from provision.resources.iam_policy import WantedBinding, member_key, merge
 from provision.resources.registry import register
+from provision.resources.services import API, SERVICES
 from provision.resources.symbols import project_number_ref
 
 AGENT_ROLES: Mapping[str, str] = {healthcare.SERVICE: healthcare.AGENT_ROLE}
@@ -53,8 +54,8 @@ def agent_member(project_id: str, service: str) -> str:
 
 @register
 class ServiceAgentKind(Kind):
-    name = "service_agent"
-    api = "serviceusage"
+    name = addresses.SERVICE_AGENT
+    api = API
 
     def read(self, ctx: Context, resource: Resource) -> Observed:
         project = project_name(resource.spec["projectId"])
@@ -102,13 +103,13 @@ class ServiceAgentKind(Kind):
         project_id, service, email = spec["projectId"], spec["service"], spec["email"]
         project = project_name(project_id)
         operation = ctx.api.call(
-            "serviceusage.services.generateServiceIdentity",
+            f"{SERVICES}.generateServiceIdentity",
             version="v1beta1",
             parent=service_name(project_id, service),
         )
         done = ctx.api.wait(
             operation,
-            api="serviceusage",
+            api=API,
             what=f"creating the service agent of {service}",
             progress=ctx.progress,
         )

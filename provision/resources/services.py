@@ -17,6 +17,9 @@ from provision.resources.addresses import project_name, service_name
 from provision.resources.base import Context, Kind, Needs, Options, RemovalScope, removal
 from provision.resources.registry import register
 
+API = "serviceusage"
+"""The API as the gateway names it (`Kind.api`)."""
+SERVICES = "serviceusage.services"
 BATCH_LIMIT = 20
 PAGE_SIZE = 200
 PROPAGATION_WINDOW = 300.0
@@ -25,8 +28,8 @@ PROPAGATION_WINDOW = 300.0
 
 @register
 class ServicesKind(Kind):
-    name = "services"
-    api = "serviceusage"
+    name = addresses.SERVICES
+    api = API
     removable = True
     removal_context = True
     enables_apis = True
@@ -115,13 +118,11 @@ class ServicesKind(Kind):
             enable(ctx, project_id, chunk)
         for service in to_disable:
             operation = ctx.api.call(
-                "serviceusage.services.disable",
+                f"{SERVICES}.disable",
                 name=service_name(project_id, service),
                 body={"disableDependentServices": False},
             )
-            ctx.api.wait(
-                operation, api="serviceusage", what=f"disabling {service}", progress=ctx.progress
-            )
+            ctx.api.wait(operation, api=API, what=f"disabling {service}", progress=ctx.progress)
         enabled: list[str] = []
 
         def settled() -> bool:
@@ -142,7 +143,7 @@ class ServicesKind(Kind):
 def list_enabled(ctx: Context, project_id: str) -> list[str]:
     """Names of the services enabled on the project (one paged list call)."""
     services = ctx.api.pages(
-        "serviceusage.services.list",
+        f"{SERVICES}.list",
         "services",
         parent=project_name(project_id),
         filter="state:ENABLED",
@@ -160,17 +161,17 @@ def enable(ctx: Context, project_id: str, services: list[str]) -> None:
     what = f"enabling {', '.join(services)}"
     if len(services) == 1:
         operation = ctx.api.call(
-            "serviceusage.services.enable",
+            f"{SERVICES}.enable",
             name=service_name(project_id, services[0]),
             body={},
         )
     else:
         operation = ctx.api.call(
-            "serviceusage.services.batchEnable",
+            f"{SERVICES}.batchEnable",
             parent=project_name(project_id),
             body={"serviceIds": services},
         )
-    ctx.api.wait(operation, api="serviceusage", what=what, progress=ctx.progress)
+    ctx.api.wait(operation, api=API, what=what, progress=ctx.progress)
     for service in services:
         ctx.api.mark_enabled(project_id, service, PROPAGATION_WINDOW)
 

@@ -22,6 +22,8 @@ from provision.model import JSON, Address, Observed, Resource
 from provision.resources import addresses, ownership
 from provision.resources.base import HOLDS, Context, Needs, ScanKind
 from provision.resources.bucket import (
+    API,
+    BUCKETS,
     LEASE_OBJECT,
     STORAGE,
     bucket_contents,
@@ -35,8 +37,8 @@ PAGE_SIZE = 1000
 
 @register
 class StorageProjectKind(ScanKind):
-    name = "storage.project"
-    api = "storage"
+    name = addresses.STORAGE_PROJECT
+    api = API
     requires_services = frozenset({STORAGE})
     needs = Needs(
         "roles/storage.admin (on the project, to list and create buckets)",
@@ -48,7 +50,7 @@ class StorageProjectKind(ScanKind):
 
     def read(self, ctx: Context, resource: Resource) -> Observed:
         buckets = ctx.api.pages(
-            "storage.buckets.list",
+            f"{BUCKETS}.list",
             "items",
             project=resource.spec["projectId"],
             maxResults=PAGE_SIZE,
