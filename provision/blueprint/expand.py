@@ -16,11 +16,10 @@ from provision.blueprint.schema import Binding, Blueprint, DicomStore, Grant
 from provision.errors import PlanError
 from provision.model import JSON, Address, Resource, SourceRef
 from provision.resources import addresses, registry
+from provision.resources.healthcare import READER_ROLE
 from provision.resources.healthcare import SERVICE as HEALTHCARE
 from provision.resources.service_agent import AGENT_ROLES, agent_member, agent_spec
 from provision.resources.symbols import project_number_ref
-
-IMPORT_READER_ROLE = "roles/storage.objectViewer"
 
 
 def expand(loaded: LoadedBlueprint) -> list[Resource]:
@@ -276,7 +275,7 @@ def agent_grants(blueprint: Blueprint, service: str, grants: list[Grant] | None)
         bucket = addresses.bucket_of_uri(entry.uri)
         if bucket in declared and bucket not in buckets:
             buckets.append(bucket)
-    return [Grant(role=IMPORT_READER_ROLE, bucket=bucket) for bucket in buckets]
+    return [Grant(role=READER_ROLE, bucket=bucket) for bucket in buckets]
 
 
 def grant_target(blueprint: Blueprint, grant: Grant) -> Address:

@@ -246,7 +246,14 @@ class Kind:
         raise NotImplementedError
 
     def diff(self, resource: Resource, observed: Observed, options: Options) -> Change:
-        """Pure: the change that brings `observed` to `resource.spec`."""
+        """Pure and deterministic: the change that brings `observed` to `resource.spec`.
+
+        `after` is the desired spec (what apply writes), `before` the observed fields, `diffs`
+        the field changes; `etag`, `depends_on=resource.depends_on` and
+        `observed_exists=observed.exists` are carried over. Absent means `create`. A saved
+        plan applies only when planning again gives the same change (`before` and `etag`
+        aside), so nothing but the spec, the observation and `options` may shape it.
+        """
         raise NotImplementedError
 
     def facts(self, resource: Resource, observed: Observed) -> Mapping[str, str]:
@@ -297,6 +304,9 @@ class Kind:
     # -- applying -------------------------------------------------------------------------
 
     def create(self, ctx: Context, change: Change) -> Observed | None:
+        """Create the object of `change.after` under a caller-chosen id; on 409 ALREADY_EXISTS
+        (an earlier attempt's answer was lost) read it back and adopt it when it is provision's.
+        Long-running operations are waited for with `ctx.api.wait(..., progress=ctx.progress)`."""
         raise NotImplementedError(f"{self.name} cannot be created")
 
     def update(self, ctx: Context, change: Change) -> Observed | None:

@@ -10,14 +10,15 @@ spec = {"labels": {..}, "notificationConfigs": [{"pubsubTopic"}], "streamConfigs
   store itself: a protected store is never deleted, even when named with --allow-delete.
 * The notification and stream configs belong to the blueprint: they are made to match exactly.
   Notifications are only ever written as `notificationConfigs`. A store whose deprecated
-  single `notificationConfig` is set (older provision wrote the first config there) is read as
-  having it as the first item of `notificationConfigs`, and the next update moves it there.
+  single `notificationConfig` is set is read as having it as the first item of
+  `notificationConfigs`, and the next update moves it there.
 * Create is synchronous; an update is one PATCH whose `updateMask` lists exactly the fields
   that differ.
-* What it holds is its studies (`store_contents`, one QIDO-RS search). `provision destroy`
-  removes a store provision owns when it holds none, or when named with --allow-delete (then
-  with its studies), never one with deletion protection on; `delete` searches again right
-  before deleting and refuses when the store holds studies the plan did not show.
+* What it holds is its studies (`healthcare.store_contents`, one QIDO-RS search).
+  `provision destroy` removes a store provision owns when it holds none, or when named with
+  --allow-delete (then with its studies), never one with deletion protection on; `delete`
+  searches again right before deleting and refuses when the store holds studies the plan did
+  not show.
 """
 
 from __future__ import annotations

@@ -84,14 +84,6 @@ class WantedBinding:
             authoritative=bool(spec.get("authoritative", False)),
         )
 
-    def to_spec(self) -> JSON:
-        spec: JSON = {"role": self.role, "members": list(self.members)}
-        if self.condition:
-            spec["condition"] = dict(self.condition)
-        if self.authoritative:
-            spec["authoritative"] = True
-        return spec
-
     @property
     def key(self) -> tuple[str, ConditionKey | None]:
         return (self.role, condition_key(self.condition))
