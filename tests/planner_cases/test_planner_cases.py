@@ -94,6 +94,27 @@ def test_every_kind_has_diff_removal_and_permission_cases() -> None:
         assert not missing, f"cases/{kind}.yaml has no {', '.join(missing)} cases"
 
 
+PERMISSION_PREFIXES = {
+    "cloudresourcemanager": "resourcemanager.",
+    "cloudbilling": "billing.",
+    "serviceusage": "serviceusage.",
+    "healthcare": "healthcare.",
+    "storage": "storage.",
+}
+"""How the IAM permissions of each API the kinds call begin."""
+
+
+def test_every_needed_permission_belongs_to_the_kinds_api() -> None:
+    for name in registry.names():
+        needs = registry.get(name).needs
+        if needs is None:
+            continue
+        prefix = PERMISSION_PREFIXES[registry.get(name).api]
+        assert needs.role.startswith("roles/"), name
+        for permission in needs.existing + needs.create:
+            assert permission.startswith(prefix), (name, permission)
+
+
 @pytest.mark.parametrize(("kind_name", "case"), load_cases("diff"))
 def test_diff_case(kind_name: str, case: dict[str, Any]) -> None:
     kind = registry.get(kind_name)
