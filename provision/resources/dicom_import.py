@@ -254,7 +254,7 @@ def await_import(ctx: Context, operation: JSON, uri: str) -> JSON:
         text = f"{what} failed: {describe_outcome(failed)}; {error.message}"
         if error.status == "PERMISSION_DENIED" or error.is_permission_denied:
             text += (
-                "; the Cloud Healthcare Service Agent needs roles/storage.objectViewer on "
+                f"; the Cloud Healthcare Service Agent needs {READER_ROLE} on "
                 f"gs://{addresses.bucket_of_uri(uri)}"
             )
         raise ImportFailedError(text, failed, error) from None
@@ -313,7 +313,7 @@ def agent_reader_roles(ctx: Context, project_id: str, bucket: str) -> tuple[str,
 def import_done(ctx: Context, store: str, uri: str) -> tuple[bool, str]:
     """For `verify`: the import is recorded `done` on the store, and the store holds
     instances."""
-    found = healthcare.get_store(ctx, store) or {}
+    found = ctx.api.call(f"{DICOM_STORES}.get", name=store)
     label = str((found.get("labels") or {}).get(label_key(uri), ""))
     instances = len(healthcare.search(ctx, store, "instances"))
     if label != DONE:
