@@ -190,7 +190,7 @@ class Needs:
         return self.create if self.creator_owns else self.create + self.existing
 
 
-def visible(read: Callable[[], object]) -> bool:
+def readable(read: Callable[[], object]) -> bool:
     """For `Kind.visible`: whether `read` answers something. 403 counts as not visible, like
     404: permissions are then tested where the object would be created, where a missing one
     shows as missing."""
@@ -371,7 +371,7 @@ class Kind:
 
     def visible(self, ctx: Context, address: Address) -> bool:
         """For kinds permissions are tested on: whether the object exists and can be read
-        (see `visible`)."""
+        (see `readable`)."""
         raise NotImplementedError(f"permissions are not tested on {self.name} objects")
 
     def test_permissions(self, ctx: Context, name: str, permissions: Sequence[str]) -> set[str]:

@@ -38,9 +38,9 @@ from provision.resources.base import (
     Options,
     RemovalScope,
     map_diffs,
+    readable,
     refuse_unless_planned,
     removal,
-    visible,
 )
 from provision.resources.registry import register
 from provision.resources.symbols import unresolved
@@ -246,7 +246,7 @@ class BucketKind(Kind):
         return addresses.project(resource.spec["projectId"])
 
     def visible(self, ctx: Context, address: Address) -> bool:
-        return visible(lambda: get_bucket(ctx, addresses.bucket_of(address.name)))
+        return readable(lambda: get_bucket(ctx, addresses.bucket_of(address.name)))
 
     def test_permissions(self, ctx: Context, name: str, permissions: Sequence[str]) -> set[str]:
         answer = ctx.api.call(

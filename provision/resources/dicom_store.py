@@ -39,9 +39,9 @@ from provision.resources.base import (
     Probe,
     RemovalScope,
     map_diffs,
+    readable,
     refuse_unless_planned,
     removal,
-    visible,
 )
 from provision.resources.healthcare import DICOM_STORES, get_store, read_store, store_contents
 from provision.resources.registry import register
@@ -199,7 +199,7 @@ class DicomStoreKind(Kind):
         return addresses.dataset(*addresses.split_dataset_name(resource.address.name))
 
     def visible(self, ctx: Context, address: Address) -> bool:
-        return visible(lambda: get_store(ctx, address.name))
+        return readable(lambda: get_store(ctx, address.name))
 
     def test_permissions(self, ctx: Context, name: str, permissions: Sequence[str]) -> set[str]:
         return healthcare.test_permissions(ctx, DICOM_STORES, name, permissions)

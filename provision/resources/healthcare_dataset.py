@@ -41,9 +41,9 @@ from provision.resources.base import (
     Needs,
     Options,
     RemovalScope,
+    readable,
     refuse_unless_planned,
     removal,
-    visible,
 )
 from provision.resources.healthcare import (
     DATASETS,
@@ -237,7 +237,7 @@ class DatasetKind(Kind):
         return addresses.project(resource.spec["projectId"])
 
     def visible(self, ctx: Context, address: Address) -> bool:
-        return visible(lambda: get_dataset(ctx, address.name))
+        return readable(lambda: get_dataset(ctx, address.name))
 
     def test_permissions(self, ctx: Context, name: str, permissions: Sequence[str]) -> set[str]:
         return healthcare.test_permissions(ctx, DATASETS, name, permissions)

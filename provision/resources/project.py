@@ -27,8 +27,8 @@ from provision.resources.base import (
     RemovalScope,
     field_diffs,
     map_diffs,
+    readable,
     removal,
-    visible,
 )
 from provision.resources.registry import register
 from provision.resources.resource_manager import API, PROJECTS, number_of
@@ -231,7 +231,7 @@ class ProjectKind(Kind):
         return resource.spec.get("parent") or None
 
     def visible(self, ctx: Context, address: Address) -> bool:
-        return visible(lambda: ctx.api.call(f"{PROJECTS}.get", name=address.name))
+        return readable(lambda: ctx.api.call(f"{PROJECTS}.get", name=address.name))
 
     def test_permissions(self, ctx: Context, name: str, permissions: Sequence[str]) -> set[str]:
         return resource_manager.test_permissions(ctx.api, name, permissions)
