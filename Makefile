@@ -4,7 +4,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: install test demo lint fmt typecheck unit faults bench viewer-check live clean
+.PHONY: install test demo demo-viewer lint fmt typecheck unit faults bench viewer-check live clean
 
 install: $(STAMP)
 
@@ -28,7 +28,7 @@ typecheck: install
 unit: install
 	$(BIN)/pytest -q
 
-test: lint typecheck unit
+test: lint typecheck unit viewer-check
 
 # The full fault matrix (seeded faults, kills, concurrent writers); `make test` runs a subset.
 faults: install
@@ -45,19 +45,27 @@ live: install
 bench: install
 	$(BIN)/python -m benchmarks.bench $(BENCH_ARGS)
 
-# The generated Orthanc config against the real Debian Orthanc + DICOMweb plugin, on loopback
-# against the emulator. Installs `orthanc` and `orthanc-dicomweb` with apt-get when missing.
-ORTHANC_PACKAGES := orthanc orthanc-dicomweb
+# Real viewers on loopback against the emulator: the generated Orthanc config in Debian's Orthanc
+# + DICOMweb plugin, and `provision viewer` (the published OHIF build) in Debian's Chromium,
+# driven by Playwright, with Orthanc serving the same files as the control. Installs `orthanc`,
+# `orthanc-dicomweb` and `chromium` with apt-get when missing; screenshots go to
+# .provision/artifacts/viewer/.
+VIEWER_PACKAGES := orthanc orthanc-dicomweb chromium
 SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 viewer-check: install
-	@if [ ! -x /usr/sbin/Orthanc ] || [ ! -e /usr/share/orthanc/plugins/libOrthancDicomWeb.so ]; then \
+	@if [ ! -x /usr/sbin/Orthanc ] || [ ! -e /usr/share/orthanc/plugins/libOrthancDicomWeb.so ] \
+		|| [ ! -x /usr/bin/chromium ]; then \
 		$(SUDO) apt-get update -qq && \
-		DEBIAN_FRONTEND=noninteractive $(SUDO) apt-get install -y -qq --no-install-recommends $(ORTHANC_PACKAGES); \
+		DEBIAN_FRONTEND=noninteractive $(SUDO) apt-get install -y -qq --no-install-recommends $(VIEWER_PACKAGES); \
 	fi
 	$(BIN)/pytest -q -m viewer tests/viewers
 
 demo: install
 	PATH="$(CURDIR)/$(BIN):$$PATH" bash scripts/demo.sh
+
+# The demo, then its studies in the OHIF Viewer on http://localhost:3000 until Ctrl-C.
+demo-viewer: install
+	PATH="$(CURDIR)/$(BIN):$$PATH" bash scripts/demo.sh --viewer
 
 clean:
 	rm -rf $(VENV) .provision .mypy_cache .pytest_cache .ruff_cache

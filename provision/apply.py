@@ -13,15 +13,16 @@ from __future__ import annotations
 import time
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, replace
-from typing import Protocol
+from typing import TYPE_CHECKING, Protocol
 
-from provision.errors import RefusedError
-from provision.gcp.operations import Progress
-from provision.gcp.retry import RunInterruptedError
+from provision.errors import RefusedError, RunInterruptedError
 from provision.graph import Outcome, State, run_graph
 from provision.model import Action, Address, Change, Observed, Plan
 from provision.resources import registry
 from provision.resources.base import Context, Options, resource_of
+
+if TYPE_CHECKING:
+    from provision.gcp.operations import Progress
 
 DEFAULT_WORKERS = 64
 PER_API_LIMIT = 25
@@ -65,8 +66,9 @@ class ApplyReport:
     def ok(self) -> bool:
         return not self.interrupted and not self.of(State.FAILED) and not self.of(State.SKIPPED)
 
-    def summary(self) -> str:
-        """`Apply complete: 3 done, 0 failed, 0 skipped.` (or `Apply failed: ...`)."""
+    def summary(self, verb: str = "Apply") -> str:
+        """`Apply complete: 3 done, 0 failed, 0 skipped.` (or `Apply failed: ...`); `verb` names
+        what ran (e.g. `Destroy`)."""
         changed = [r for r in self.results if r.action in MUTATING]
         done = sum(1 for r in changed if r.state is State.DONE and not r.idle)
         idle = sum(1 for r in changed if r.idle)
@@ -74,11 +76,8 @@ class ApplyReport:
         failed = sum(1 for r in changed if r.state is State.FAILED and not r.interrupted)
         skipped = sum(1 for r in changed if r.state is State.SKIPPED)
         not_started = sum(1 for r in changed if r.state is State.NOT_STARTED)
-        head = (
-            "Apply interrupted"
-            if self.interrupted
-            else ("Apply complete" if self.ok else "Apply failed")
-        )
+        state = "interrupted" if self.interrupted else ("complete" if self.ok else "failed")
+        head = f"{verb} {state}"
         text = f"{head}: {done} done, {failed} failed, {skipped} skipped"
         if idle:
             text += f", {idle} with nothing to do"

@@ -48,9 +48,11 @@ def plan_destroy(
     only: AbstractSet[Address] | None = None,
     named: AbstractSet[str] = frozenset(),
     disable_services: bool = False,
+    resources: Sequence[Resource] | None = None,
 ) -> DestroyPlan:
-    """The removal plan for the blueprint (or the `only` addresses); see the module doc."""
-    everything = expand(loaded)
+    """The removal plan for the blueprint (or the `only` addresses); see the module doc.
+    `resources`: the blueprint's, when already expanded."""
+    everything = expand(loaded) if resources is None else list(resources)
     resources = [r for r in everything if only is None or r.address in only]
     resources = [r for r in resources if registry.get(r.address.kind).removable]
     by_address = {r.address: r for r in resources}

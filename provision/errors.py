@@ -92,5 +92,16 @@ class ApplyError(ProvisionError):
     """Some changes failed; the message lists done / failed / skipped."""
 
 
+class ViewerConfigError(ProvisionError):
+    """A viewer configuration (or the OAuth steps it needs) cannot be made from this blueprint or
+    these options."""
+
+
+class RunInterruptedError(ProvisionError):
+    """The run was interrupted (Ctrl-C) while waiting; nothing further was sent."""
+
+    exit_code = 130
+
+
 class RefusedError(ProvisionError):
     """A destructive or unsafe change was refused; the message names the flag that allows it."""

@@ -96,116 +96,135 @@ def run_graph(
     workers: int = 16,
     group_of: Callable[[K], str] | None = None,
     group_limits: Mapping[str, int] | None = None,
-    skip_if: Callable[[K, Mapping[K, Outcome[T]]], str | None] | None = None,
     cancel: threading.Event | None = None,
 ) -> GraphResult[K, T]:
     """Run `work(node)` for every node after its dependencies (dependencies outside `nodes` are
-    ignored). `skip_if(node, outcomes)` may return a reason to skip a node whose dependencies
-    all succeeded. Exceptions from `work` mark the node failed; they are not raised."""
-    topo = topological(nodes, deps)
-    known = set(topo)
-    pending = {
-        node: list(dict.fromkeys(d for d in deps.get(node, ()) if d in known)) for node in topo
-    }
-    waiting_on = {node: len(pending[node]) for node in topo}
-    dependents: dict[K, list[K]] = {node: [] for node in topo}
-    for node in topo:
-        for dep in pending[node]:
-            dependents[dep].append(node)
-    order = critical_first(topo, dependents)
-    index = {node: position for position, node in enumerate(order)}
-    outcomes: dict[K, Outcome[T]] = {}
-    in_group: dict[str, int] = {}
-    limits = dict(group_limits or {})
-    ready: dict[str, list[int]] = {}  # per group: heap of positions of nodes ready to start
+    ignored). Exceptions from `work` mark the node failed; they are not raised."""
+    schedule: _Schedule[K, T] = _Schedule(nodes, deps, group_of, group_limits)
     cancel = cancel or threading.Event()
-    interrupted = False
-
-    def group(node: K) -> str:
-        return group_of(node) if group_of else ""
-
-    def settle(node: K, outcome: Outcome[T]) -> None:
-        """Record `outcome`; dependents whose last dependency this was become ready or skipped."""
-        outcomes[node] = outcome
-        for dependent in dependents[node]:
-            waiting_on[dependent] -= 1
-            if waiting_on[dependent] == 0:
-                became_ready(dependent)
-
-    def became_ready(node: K) -> None:
-        bad = [d for d in pending[node] if outcomes[d].state is not State.DONE]
-        if bad:
-            first = bad[0]
-            settle(node, Outcome(State.SKIPPED, reason=f"{first} {outcomes[first].state.value}"))
-            return
-        if skip_if is not None:
-            reason = skip_if(node, outcomes)
-            if reason is not None:
-                settle(node, Outcome(State.SKIPPED, reason=reason))
-                return
-        heapq.heappush(ready.setdefault(group(node), []), index[node])
-
-    def next_startable() -> K | None:
-        """The first ready node (in `order`) whose group has room."""
-        best: tuple[int, str] | None = None
-        for name, heap in ready.items():
-            limit = limits.get(name)
-            has_room = limit is None or in_group.get(name, 0) < limit
-            if heap and has_room and (best is None or heap[0] < best[0]):
-                best = (heap[0], name)
-        if best is None:
-            return None
-        heapq.heappop(ready[best[1]])
-        return order[best[0]]
-
-    for node in order:
-        if waiting_on[node] == 0:
-            became_ready(node)
-
     stop = threading.Event()
-    running: set[K] = set()
-    pool = _Pool(work, max(1, min(workers, len(order))))
+    interrupted = False
+    pool = _Pool(work, max(1, min(workers, len(schedule.order))))
     try:
         with _ctrl_c_sets(stop):
             try:
-                while len(outcomes) < len(order) and not stop.is_set():
-                    while len(running) < workers and not stop.is_set():
-                        startable = next_startable()
-                        if startable is None:
-                            break
-                        name = group(startable)
-                        in_group[name] = in_group.get(name, 0) + 1
-                        running.add(startable)
-                        pool.submit(startable)
-                    if not running:
-                        if len(outcomes) < len(order) and not stop.is_set():
-                            raise AssertionError("graph runner stalled (a group limit of 0?)")
-                        break
-                    for node, outcome in _drain(pool.finished, timeout=0.1):
-                        running.discard(node)
-                        in_group[group(node)] -= 1
-                        settle(node, outcome)
+                schedule.run(pool, workers, stop)
             except KeyboardInterrupt:  # not on the main thread, or a second Ctrl-C
                 stop.set()
             if stop.is_set():
                 interrupted = True
                 cancel.set()
                 pool.stop()
-                while running:  # running calls finish (their waits end early)
-                    with contextlib.suppress(KeyboardInterrupt):
-                        for node, outcome in _drain(pool.finished, timeout=0.1):
-                            running.discard(node)
-                            outcomes[node] = outcome
-                for node in order:
-                    if node not in outcomes:
-                        outcomes[node] = Outcome(State.NOT_STARTED, reason="interrupted")
+                schedule.wind_down(pool)
     except BaseException:  # the scheduler itself failed: start nothing more, end waits early
         pool.stop()
         cancel.set()
         raise
     finally:
         pool.close()
-    return GraphResult({node: outcomes[node] for node in topo}, interrupted)
+    return GraphResult({node: schedule.outcomes[node] for node in schedule.topo}, interrupted)
+
+
+class _Schedule(Generic[K, T]):
+    """Which nodes are waiting, ready, running or settled. Ready nodes start in `order`
+    (critical path first) as their group (`group_of`) has room under `group_limits`."""
+
+    def __init__(
+        self,
+        nodes: Sequence[K],
+        deps: Mapping[K, Sequence[K]],
+        group_of: Callable[[K], str] | None,
+        group_limits: Mapping[str, int] | None,
+    ) -> None:
+        self.topo = topological(nodes, deps)
+        known = set(self.topo)
+        self.pending = {
+            node: list(dict.fromkeys(d for d in deps.get(node, ()) if d in known))
+            for node in self.topo
+        }
+        self.waiting_on = {node: len(self.pending[node]) for node in self.topo}
+        self.dependents: dict[K, list[K]] = {node: [] for node in self.topo}
+        for node in self.topo:
+            for dep in self.pending[node]:
+                self.dependents[dep].append(node)
+        self.order = critical_first(self.topo, self.dependents)
+        self.index = {node: position for position, node in enumerate(self.order)}
+        self.outcomes: dict[K, Outcome[T]] = {}
+        self.running: set[K] = set()
+        self.in_group: dict[str, int] = {}
+        self.limits = dict(group_limits or {})
+        self.ready: dict[str, list[int]] = {}  # per group: heap of positions of ready nodes
+        self._group_of = group_of
+        for node in self.order:
+            if self.waiting_on[node] == 0:
+                self.became_ready(node)
+
+    def group(self, node: K) -> str:
+        return self._group_of(node) if self._group_of else ""
+
+    def settle(self, node: K, outcome: Outcome[T]) -> None:
+        """Record `outcome`; dependents whose last dependency this was become ready or skipped."""
+        self.outcomes[node] = outcome
+        for dependent in self.dependents[node]:
+            self.waiting_on[dependent] -= 1
+            if self.waiting_on[dependent] == 0:
+                self.became_ready(dependent)
+
+    def became_ready(self, node: K) -> None:
+        bad = [d for d in self.pending[node] if self.outcomes[d].state is not State.DONE]
+        if bad:
+            first = bad[0]
+            reason = f"{first} {self.outcomes[first].state.value}"
+            self.settle(node, Outcome(State.SKIPPED, reason=reason))
+            return
+        heapq.heappush(self.ready.setdefault(self.group(node), []), self.index[node])
+
+    def next_startable(self) -> K | None:
+        """The first ready node (in `order`) whose group has room."""
+        best: tuple[int, str] | None = None
+        for name, heap in self.ready.items():
+            limit = self.limits.get(name)
+            has_room = limit is None or self.in_group.get(name, 0) < limit
+            if heap and has_room and (best is None or heap[0] < best[0]):
+                best = (heap[0], name)
+        if best is None:
+            return None
+        heapq.heappop(self.ready[best[1]])
+        return self.order[best[0]]
+
+    def run(self, pool: _Pool[K, T], workers: int, stop: threading.Event) -> None:
+        """Start ready nodes and settle finished ones until every node is settled or `stop`."""
+        while len(self.outcomes) < len(self.order) and not stop.is_set():
+            self._start_ready(pool, workers, stop)
+            if not self.running:
+                if len(self.outcomes) < len(self.order) and not stop.is_set():
+                    raise AssertionError("graph runner stalled (a group limit of 0?)")
+                break
+            for node, outcome in _drain(pool.finished, timeout=0.1):
+                self.running.discard(node)
+                self.in_group[self.group(node)] -= 1
+                self.settle(node, outcome)
+
+    def _start_ready(self, pool: _Pool[K, T], workers: int, stop: threading.Event) -> None:
+        while len(self.running) < workers and not stop.is_set():
+            startable = self.next_startable()
+            if startable is None:
+                return
+            name = self.group(startable)
+            self.in_group[name] = self.in_group.get(name, 0) + 1
+            self.running.add(startable)
+            pool.submit(startable)
+
+    def wind_down(self, pool: _Pool[K, T]) -> None:
+        """After a stop: running calls finish (their waits end early); the rest never start."""
+        while self.running:
+            with contextlib.suppress(KeyboardInterrupt):
+                for node, outcome in _drain(pool.finished, timeout=0.1):
+                    self.running.discard(node)
+                    self.outcomes[node] = outcome
+        for node in self.order:
+            if node not in self.outcomes:
+                self.outcomes[node] = Outcome(State.NOT_STARTED, reason="interrupted")
 
 
 _STOP = object()

@@ -488,7 +488,7 @@ def _parse(text: str) -> float:
 
 
 def _sleep(seconds: float, cancel: threading.Event) -> None:
-    from provision.gcp.retry import RunInterruptedError
+    from provision.errors import RunInterruptedError
 
     if cancel.wait(seconds):
         raise RunInterruptedError("interrupted while waiting for the lease; nothing changed")

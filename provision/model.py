@@ -99,6 +99,10 @@ SYMBOLS: Mapping[Action, str] = {
 }
 
 
+MANUAL_CHECKLIST_KEY = "checklist"
+"""A `manual` change's `after` may hold `checklist: [str]`: the items of the step."""
+
+
 @dataclass(frozen=True)
 class FieldDiff:
     """One field that differs; `path` is dotted (e.g. `labels.env`, `bindings[roles/x]`)."""
@@ -151,9 +155,3 @@ class Plan:
     def has_changes(self) -> bool:
         """True when applying would call a mutating API (manual steps alone do not count)."""
         return any(change.is_mutation for change in self.changes)
-
-    def change_for(self, address: Address) -> Change | None:
-        for change in self.changes:
-            if change.address == address:
-                return change
-        return None

@@ -23,8 +23,8 @@ from dataclasses import replace
 
 from provision.blueprint.expand import expand
 from provision.blueprint.loader import LoadedBlueprint
-from provision.errors import PlanError, ProvisionError
-from provision.gcp.retry import RunInterruptedError
+from provision.blueprint.oauth import manual_changes
+from provision.errors import PlanError, ProvisionError, RunInterruptedError
 from provision.graph import State, run_graph, topological
 from provision.model import Action, Address, Change, Observed, Plan, Resource
 from provision.resources import registry
@@ -40,16 +40,16 @@ def plan_blueprint(
     *,
     workers: int = DEFAULT_WORKERS,
     only: AbstractSet[Address] | None = None,
+    resources: Sequence[Resource] | None = None,
 ) -> Plan:
-    """Expand the blueprint and plan it against the live state.
+    """Plan the blueprint's resources (`resources`, else `expand(loaded)`) against the live
+    state.
 
     `only`: plan just these addresses and what they depend on (see `with_dependencies`).
     The blueprint's manual OAuth steps (`oauth`) are appended as `manual` changes.
     """
-    from provision.outputs.oauth_checklist import manual_changes
-
     result = plan_resources(
-        expand(loaded),
+        expand(loaded) if resources is None else resources,
         ctx,
         blueprint_path=str(loaded.path),
         blueprint_digest=loaded.digest,

@@ -20,15 +20,20 @@ saved `before`, `etag` or `after` is never written.
 from __future__ import annotations
 
 import json
+from collections.abc import Sequence
 from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
+from provision.blueprint.expand import expand
 from provision.blueprint.loader import LoadedBlueprint, load
+from provision.blueprint.oauth import manual_changes
 from provision.errors import ProvisionError, StalePlanError
 from provision.files import shown
-from provision.model import JSON, Action, Address, Change, Plan
+from provision.model import JSON, Action, Address, Change, Plan, Resource
+from provision.plan import plan_blueprint
 from provision.resources.base import HOLDS, Context
+from provision.site_scope import site_addresses
 
 ORPHAN_ACTIONS = (Action.DELETE, Action.FORGET)
 BUCKETS = "projects/_/buckets/"
@@ -64,11 +69,14 @@ def saved_blueprint(plan: Plan) -> LoadedBlueprint:
     return loaded
 
 
-def check_scope(plan: Plan, loaded: LoadedBlueprint) -> None:
+def check_scope(
+    plan: Plan, loaded: LoadedBlueprint, resources: Sequence[Resource] | None = None
+) -> None:
     """Refuse a change the blueprint does not declare, outside its project, or a `delete` /
-    `forget` of an object it declares."""
+    `forget` of an object it declares (`resources`: the blueprint expanded, else expanded
+    here)."""
     project = loaded.blueprint.project.id
-    declared = declared_addresses(loaded)
+    declared = declared_addresses(loaded, resources)
     for change in plan.changes:
         orphan = change.action in ORPHAN_ACTIONS
         if orphan and change.address in declared:
@@ -88,12 +96,12 @@ def check_scope(plan: Plan, loaded: LoadedBlueprint) -> None:
         )
 
 
-def declared_addresses(loaded: LoadedBlueprint) -> set[Address]:
-    """Every address the blueprint declares, its manual steps included."""
-    from provision.blueprint.expand import expand
-    from provision.outputs.oauth_checklist import manual_changes
-
-    declared = {r.address for r in expand(loaded)}
+def declared_addresses(
+    loaded: LoadedBlueprint, resources: Sequence[Resource] | None = None
+) -> set[Address]:
+    """Every address the blueprint declares (`resources`, else `expand(loaded)`), its manual
+    steps included."""
+    declared = {r.address for r in (expand(loaded) if resources is None else resources)}
     return declared | {c.address for c in manual_changes(loaded.blueprint)}
 
 
@@ -103,16 +111,20 @@ def _in_project(address: Address, project: str) -> bool:
     return name == own or name.startswith(own + "/") or name.startswith(BUCKETS)
 
 
-def replanned(saved: Plan, loaded: LoadedBlueprint, ctx: Context) -> Plan:
+def replanned(
+    saved: Plan,
+    loaded: LoadedBlueprint,
+    ctx: Context,
+    resources: Sequence[Resource] | None = None,
+) -> Plan:
     """The plan of `loaded` (of `saved.site` only, when set) against the live state, when it
     makes exactly the saved decisions (see module doc); raises SavedPlanError or
-    StalePlanError naming the address and field otherwise."""
-    from provision.blueprint.expand import expand
-    from provision.plan import plan_blueprint
-    from provision.site_scope import site_addresses
-
-    only = site_addresses(loaded, expand(loaded), saved.site) if saved.site else None
-    fresh = plan_blueprint(loaded, ctx, only=only)
+    StalePlanError naming the address and field otherwise. `resources`: the blueprint
+    expanded, else expanded here."""
+    if resources is None:
+        resources = expand(loaded)
+    only = site_addresses(loaded, resources, saved.site) if saved.site else None
+    fresh = plan_blueprint(loaded, ctx, only=only, resources=resources)
     check_same(saved, fresh)
     return replace(fresh, site=saved.site)
 

@@ -17,6 +17,7 @@ Checks run concurrently and are listed in blueprint order; a check several objec
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from collections.abc import Set as AbstractSet
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
@@ -24,7 +25,7 @@ from dataclasses import dataclass
 from provision.blueprint.expand import expand
 from provision.blueprint.loader import LoadedBlueprint
 from provision.errors import GoogleApiError, ProvisionError
-from provision.model import Address
+from provision.model import Address, Resource
 from provision.resources import registry
 from provision.resources.base import Context, Probe
 
@@ -42,12 +43,16 @@ class Check:
 
 
 def verify_blueprint(
-    loaded: LoadedBlueprint, ctx: Context, only: AbstractSet[Address] | None = None
+    loaded: LoadedBlueprint,
+    ctx: Context,
+    only: AbstractSet[Address] | None = None,
+    resources: Sequence[Resource] | None = None,
 ) -> list[Check]:
     """Every check for `loaded` (in blueprint order); never raises for a failed check.
 
-    `only`: check just these addresses (e.g. one site's, see `provision.site_scope`)."""
-    resources = expand(loaded)
+    `only`: check just these addresses (e.g. one site's, see `provision.site_scope`).
+    `resources`: the blueprint's, when already expanded."""
+    resources = expand(loaded) if resources is None else list(resources)
     if only is not None:
         resources = [r for r in resources if r.address in only]
     own: list[Probe] = []

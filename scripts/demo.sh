@@ -1,5 +1,6 @@
 #!/usr/bin/env bash
-# The main job, offline on the emulator. Run through `make demo`.
+# The main job, offline on the emulator. Run through `make demo`; `make demo-viewer` (this script
+# with --viewer) ends by serving the demo's studies in the OHIF Viewer until Ctrl-C.
 #
 # The emulator runs in the background (`provision emulator serve`) with its state in a fresh
 # temporary directory, and every command reaches it with --endpoint, as they would reach Google.
@@ -7,6 +8,8 @@
 # that apply finds nothing to import yet. After the upload, a second apply runs the imports,
 # `provision verify` checks that the site works, and a last plan shows no changes.
 set -euo pipefail
+viewer=""
+if [[ "${1:-}" == "--viewer" ]]; then viewer=yes; fi
 cd "$(dirname "$0")/.."
 repo="$PWD"
 blueprint="$repo/blueprints/dev.yaml"
@@ -44,7 +47,7 @@ provision plan "$blueprint"
 provision apply "$blueprint" --yes
 
 echo "demo: 2. upload synthetic DICOM files to the import buckets"
-python "$repo/scripts/upload_samples.py" "$endpoint" "$project" "$project-dicom-import" dicom/ 6
+python "$repo/scripts/upload_samples.py" "$endpoint" "$project" "$project-dicom-import" dicom/ 12
 python "$repo/scripts/upload_samples.py" "$endpoint" "$project" "$project-general-import" dicom/ 2
 
 echo "demo: 3. apply again: the imports run"
@@ -66,3 +69,11 @@ echo "demo: 7. onboard again after the upload: the site's import runs and verifi
 provision onboard st-marys --blueprint "$site_blueprint" --yes --config-dir "$work_dir/out/st-marys"
 echo "demo: 8. destroy the site: its store and bucket hold data, so they are kept"
 provision destroy "$site_blueprint" --site st-marys --yes
+
+echo "demo: 9. the studies in the OHIF Viewer"
+if [[ -n "$viewer" ]]; then
+  provision viewer "$blueprint"  # http://localhost:3000, until Ctrl-C
+else
+  echo "demo: to see them, run \`make demo-viewer\`: this demo, then \`provision viewer\` serving"
+  echo "demo: them on http://localhost:3000 until Ctrl-C"
+fi

@@ -13,7 +13,6 @@ import ipaddress
 import re
 import unicodedata
 import zoneinfo
-from collections.abc import Iterable
 from functools import cache
 from typing import Literal
 from urllib.parse import urlsplit
@@ -626,6 +625,18 @@ def _check_email_member(prefix: str, address: str) -> bool:
     return _fullmatch(_EMAIL, address)
 
 
+_MEMBER_FOLLOWERS = {
+    "user": "an email address",
+    "group": "an email address",
+    "serviceAccount": "an email address",
+    "domain": "a domain name",
+    "projectOwner": "a project id",
+    "projectEditor": "a project id",
+    "projectViewer": "a project id",
+}
+"""Member prefixes and what follows the colon."""
+
+
 def check_member(value: str) -> str | None:
     """IAM principal syntax (any resource). See `check_member_allowed` for per-resource rules."""
     if value in PUBLIC_MEMBERS:
@@ -638,36 +649,44 @@ def check_member(value: str) -> str | None:
             "`principal://iam.googleapis.com/locations/global/workforcePools/POOL/subject/ID`"
         )
     if value.startswith("deleted:"):
-        inner, _, uid = value[len("deleted:") :].partition("?uid=")
-        if uid and check_member(inner) is None:
-            return None
-        if inner.startswith("principal") and check_member(inner) is None:
-            return None
-        return (
-            f"member {value!r} is invalid: deleted principals look like `deleted:user:EMAIL?uid=ID`"
-        )
+        return _check_deleted_member(value)
     prefix, sep, rest = value.partition(":")
-    if sep and prefix in ("user", "group", "serviceAccount"):
-        if _check_email_member(prefix, rest):
+    if sep and prefix in _MEMBER_FOLLOWERS:
+        if _member_value_ok(prefix, rest):
             return None
-        return f"member {value!r} is invalid: `{prefix}:` must be followed by an email address"
-    if sep and prefix == "domain":
-        if _fullmatch(_DOMAIN, rest):
-            return None
-        return f"member {value!r} is invalid: `domain:` must be followed by a domain name"
-    if sep and prefix in ("projectOwner", "projectEditor", "projectViewer"):
-        if _fullmatch(_PROJECT_ID, rest):
-            return None
-        return f"member {value!r} is invalid: `{prefix}:` must be followed by a project id"
-    hint = ""
+        follower = _MEMBER_FOLLOWERS[prefix]
+        return f"member {value!r} is invalid: `{prefix}:` must be followed by {follower}"
+    return f"member {value!r} is invalid: it must be {MEMBER_RULE}{_member_hint(value)}"
+
+
+def _check_deleted_member(value: str) -> str | None:
+    inner, _, uid = value[len("deleted:") :].partition("?uid=")
+    if uid and check_member(inner) is None:
+        return None
+    if inner.startswith("principal") and check_member(inner) is None:
+        return None
+    return f"member {value!r} is invalid: deleted principals look like `deleted:user:EMAIL?uid=ID`"
+
+
+def _member_value_ok(prefix: str, rest: str) -> bool:
+    if prefix in ("user", "group", "serviceAccount"):
+        return _check_email_member(prefix, rest)
+    if prefix == "domain":
+        return _fullmatch(_DOMAIN, rest)
+    return _fullmatch(_PROJECT_ID, rest)
+
+
+def _member_hint(value: str) -> str:
+    """How a malformed member was probably meant (a misspelt prefix, a bare e-mail)."""
+    prefix, sep, _ = value.partition(":")
     if sep:
-        known = ("user", "group", "serviceAccount", "domain")
-        for candidate in known:
+        for candidate in ("user", "group", "serviceAccount", "domain"):
             if prefix.lower() == candidate.lower():
-                hint = f" (the prefix is spelled `{candidate}:`)"
-    elif _fullmatch(_EMAIL, value):
-        hint = f" (did you mean `user:{value}` or `group:{value}`?)"
-    return f"member {value!r} is invalid: it must be {MEMBER_RULE}{hint}"
+                return f" (the prefix is spelled `{candidate}:`)"
+        return ""
+    if _fullmatch(_EMAIL, value):
+        return f" (did you mean `user:{value}` or `group:{value}`?)"
+    return ""
 
 
 def check_member_allowed(value: str, resource: ResourceKind) -> str | None:
@@ -751,11 +770,3 @@ def check_site_name(value: str) -> str | None:
     if _fullmatch(_SITE_NAME, value):
         return None
     return f"site name {value!r} is invalid: it must be {SITE_NAME_RULE}"
-
-
-def find_duplicates(values: Iterable[str]) -> dict[str, list[int]]:
-    """Value -> positions, for every value that occurs more than once."""
-    seen: dict[str, list[int]] = {}
-    for index, value in enumerate(values):
-        seen.setdefault(value, []).append(index)
-    return {value: indexes for value, indexes in seen.items() if len(indexes) > 1}

@@ -17,4 +17,5 @@ from provision.cli import (
     validate_cmd,  # noqa: F401
     verify_cmd,  # noqa: F401
     version_cmd,  # noqa: F401
+    viewer_cmd,  # noqa: F401
 )

@@ -3,14 +3,11 @@
 from __future__ import annotations
 
 from pathlib import Path
-from typing import TYPE_CHECKING, Annotated
+from typing import Annotated
 
 import typer
 
 from provision.cli.app import app
-
-if TYPE_CHECKING:
-    from provision.blueprint.schema import Blueprint
 
 config_app = typer.Typer(
     help="Generate viewer configuration (OHIF, Orthanc) and the OAuth checklist.",
@@ -34,6 +31,14 @@ EmulatorOpt = Annotated[
         show_default=False,
     ),
 ]
+KeyFileOpt = Annotated[
+    str | None,
+    typer.Option(
+        "--credentials-file",
+        help="Path of the service-account key file on the Orthanc host (the path only).",
+        show_default=False,
+    ),
+]
 
 
 @config_app.command()
@@ -44,14 +49,10 @@ def ohif(
     emulator_url: EmulatorOpt = None,
 ) -> None:
     """OHIF Viewer app config (`window.config = ...`): one data source per DICOM store."""
-    from provision.outputs.ohif import ohif_config
+    from provision.blueprint.loader import load
+    from provision.workflows.viewer_configs import ohif_text
 
-    loaded = _load(blueprint)
-    if emulator_url is None:
-        text = ohif_config(loaded, site=site)
-    else:
-        text = ohif_config(loaded, site=site, base_url=emulator_url, emulator=True)
-    _emit(text, out)
+    _emit(ohif_text(load(blueprint).blueprint, site, emulator_url), out)
 
 
 @config_app.command()
@@ -60,31 +61,16 @@ def orthanc(
     site: SiteOpt = None,
     out: OutOpt = None,
     emulator_url: EmulatorOpt = None,
-    credentials_file: Annotated[
-        str | None,
-        typer.Option(
-            "--credentials-file",
-            help="Path of the service-account key file on the Orthanc host (the path only).",
-            show_default=False,
-        ),
-    ] = None,
+    credentials_file: KeyFileOpt = None,
 ) -> None:
     """Orthanc JSON config: the Google Cloud Platform plugin's accounts, or DICOMweb servers."""
-    from provision.outputs.orthanc import orthanc_config, orthanc_json, orthanc_setup_notes
+    from provision.blueprint.loader import load
+    from provision.outputs.orthanc import orthanc_setup_notes
+    from provision.workflows.viewer_configs import orthanc_text
 
-    loaded = _load(blueprint)
+    loaded = load(blueprint)
+    _emit(orthanc_text(loaded.blueprint, site, emulator_url, credentials_file), out)
     emulator = emulator_url is not None
-    if emulator_url is None:
-        config = orthanc_config(loaded, site=site, credentials_file=credentials_file)
-    else:
-        config = orthanc_config(
-            loaded,
-            site=site,
-            credentials_file=credentials_file,
-            base_url=emulator_url,
-            emulator=True,
-        )
-    _emit(orthanc_json(config), out)
     for note in orthanc_setup_notes(emulator=emulator, credentials_file=credentials_file):
         typer.echo(f"note: {note}", err=True)
 
@@ -92,22 +78,16 @@ def orthanc(
 @config_app.command()
 def oauth(blueprint: BlueprintArg) -> None:
     """The manual OAuth consent-screen and web-client steps, with the values to enter."""
-    from provision.outputs.oauth_checklist import oauth_checklist
+    from provision.blueprint.loader import load
+    from provision.blueprint.oauth import oauth_checklist
 
-    items = oauth_checklist(_load(blueprint))
+    items = oauth_checklist(load(blueprint).blueprint)
     if not items:
         typer.echo("The blueprint has no `oauth` section: no browser sign-in to set up.")
-        return
     for number, item in enumerate(items, start=1):
         typer.echo(f"{number}. {item.title}")
         for line in item.lines:
             typer.echo(f"   - {line}")
-
-
-def _load(path: Path) -> Blueprint:
-    from provision.blueprint.loader import load
-
-    return load(path).blueprint
 
 
 def _emit(text: str, out: Path | None) -> None:

@@ -7,8 +7,7 @@ from typing import TYPE_CHECKING, Annotated
 import typer
 
 if TYPE_CHECKING:
-    from provision.gcp.api import GoogleApi
-    from provision.resources.base import Options
+    from provision.workflows.sequence import Flags
 
 AllowDeleteOption = Annotated[
     list[str] | None,
@@ -46,25 +45,24 @@ ReimportOption = Annotated[
 ]
 
 
-def engine_options(
-    api: GoogleApi,
-    allow_delete: list[str] | None,
-    allow_disable: list[str] | None,
-    allow_own_access: bool,
-    reimport: bool = False,
-) -> Options:
+def addresses(allow_delete: list[str] | None) -> list[str]:
+    """The --allow-delete addresses; a usage error for one that is not `KIND:NAME`."""
     from provision.model import Address
-    from provision.resources.base import Options
 
     for text in allow_delete or []:
         try:
             Address.parse(text)
         except ValueError as error:
             raise typer.BadParameter(str(error), param_hint="--allow-delete") from None
-    return Options(
-        allow_delete=frozenset(allow_delete or []),
-        allow_disable_services=frozenset(allow_disable or []),
-        allow_remove_own_access=allow_own_access,
-        caller=api.identity.member,
-        reimport=reimport,
-    )
+    return list(allow_delete or [])
+
+
+def engine_flags(
+    allow_delete: list[str] | None,
+    allow_disable: list[str] | None,
+    allow_own_access: bool,
+    reimport: bool = False,
+) -> Flags:
+    from provision.workflows.sequence import Flags
+
+    return Flags(addresses(allow_delete), list(allow_disable or []), allow_own_access, reimport)

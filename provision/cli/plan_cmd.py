@@ -2,10 +2,10 @@
 
 from __future__ import annotations
 
-from dataclasses import replace
+import sys
 from enum import StrEnum
 from pathlib import Path
-from typing import TYPE_CHECKING, Annotated
+from typing import Annotated
 
 import typer
 
@@ -15,7 +15,7 @@ from provision.cli.engine_flags import (
     AllowDisableOption,
     AllowOwnAccessOption,
     ReimportOption,
-    engine_options,
+    engine_flags,
 )
 from provision.cli.target import (
     CredentialsOption,
@@ -23,11 +23,7 @@ from provision.cli.target import (
     EndpointOption,
     ImpersonateOption,
     TargetOptions,
-    connect,
 )
-
-if TYPE_CHECKING:
-    from provision.model import Plan
 
 
 class Format(StrEnum):
@@ -70,49 +66,17 @@ def plan(
     Exit codes: 0 success (with --detailed-exitcode: no changes), 2 changes present
     (--detailed-exitcode only), 1 error.
     """
-    import sys
+    from provision.outputs import plan_json, plan_markdown, plan_text
+    from provision.workflows.inspect import plan as run
 
-    from provision import planfile
-    from provision.blueprint.loader import load
-    from provision.files import check_writable
-    from provision.plan import plan_blueprint
-    from provision.resources.base import Context
-
-    loaded = load(blueprint)
-    if out is not None:
-        check_writable(out, loaded.files, what="plan file")
-    only = None
-    if site is not None:
-        from provision.blueprint.expand import expand
-        from provision.site_scope import site_addresses
-
-        only = site_addresses(loaded, expand(loaded), site)
+    flags = engine_flags(allow_delete, allow_disable_service, allow_remove_own_access, reimport)
     target = TargetOptions(endpoint, emulator, credentials, impersonate_service_account)
-    with connect(target) as connection:
-        options = engine_options(
-            connection.api,
-            allow_delete,
-            allow_disable_service,
-            allow_remove_own_access,
-            reimport,
-        )
-        result = plan_blueprint(loaded, Context.create(connection.api, options), only=only)
-    result = replace(result, site=site)
-    if out is not None:
-        planfile.write(result, out, loaded.files)
+    result = run(blueprint, flags, target.connector(), site=site, out=out)
     chosen = Format.json if json_output else output_format
-    typer.echo(render(result, chosen, color=sys.stdout.isatty()), nl=False)
+    renderers = {Format.json: plan_json.render, Format.markdown: plan_markdown.render}
+    text = renderers.get(chosen, lambda p: plan_text.render(p, color=sys.stdout.isatty()))
+    typer.echo(text(result), nl=False)
     if out is not None:
-        print(f"Saved the plan to {out}; apply it with: provision apply {out}", file=sys.stderr)
+        typer.echo(f"Saved the plan to {out}; apply it with: provision apply {out}", err=True)
     if detailed_exitcode and result.has_changes:
         raise typer.Exit(2)
-
-
-def render(result: Plan, chosen: Format, *, color: bool = False) -> str:
-    from provision.outputs import plan_json, plan_markdown, plan_text
-
-    if chosen is Format.json:
-        return plan_json.render(result)
-    if chosen is Format.markdown:
-        return plan_markdown.render(result)
-    return plan_text.render(result, color=color)

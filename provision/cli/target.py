@@ -9,9 +9,10 @@ state in `.provision/emulator.db`, so separate runs see the same world.
 
 from __future__ import annotations
 
-from collections.abc import Iterator
-from contextlib import contextmanager
+from collections.abc import Callable, Iterator
+from contextlib import AbstractContextManager, contextmanager
 from dataclasses import dataclass
+from functools import partial
 from pathlib import Path
 from typing import TYPE_CHECKING, Annotated
 
@@ -66,20 +67,17 @@ class TargetOptions:
     credentials: Path | None = None
     impersonate: str | None = None
 
+    def connector(self) -> Callable[[], AbstractContextManager[GoogleApi]]:
+        """Opens this target for a block (a workflow's `Connect`)."""
+        return partial(connect, self)
+
 
 class TargetError(ProvisionError):
     """Conflicting or unusable target options."""
 
 
-@dataclass
-class Connection:
-    api: GoogleApi
-    description: str
-    emulator_url: str | None = None
-
-
 @contextmanager
-def connect(options: TargetOptions) -> Iterator[Connection]:
+def connect(options: TargetOptions) -> Iterator[GoogleApi]:
     """Open the target (starting the emulator if asked); stops it on exit."""
     from provision.gcp.api import GoogleApi
     from provision.gcp.credentials import Target
@@ -112,7 +110,7 @@ def connect(options: TargetOptions) -> Iterator[Connection]:
             impersonate=options.impersonate,
             label=label,
         )
-        yield Connection(GoogleApi(target, timing), label, endpoint if running else None)
+        yield GoogleApi(target, timing)
     finally:
         if running is not None:
             running.stop()

@@ -9,20 +9,14 @@ from typing import Annotated
 import typer
 
 from provision.cli.app import app
-from provision.cli.confirm import YesOption, ask, assumes_yes
+from provision.cli.confirm import YesOption, assumes_yes
 from provision.cli.target import (
     CredentialsOption,
     EmulatorOption,
     EndpointOption,
     ImpersonateOption,
     TargetOptions,
-    connect,
 )
-from provision.errors import ProvisionError
-
-
-class UnlockError(ProvisionError):
-    """The lease could not be freed as asked; nothing was changed."""
 
 
 @app.command("force-unlock")
@@ -41,34 +35,8 @@ def force_unlock(
     expires. Nothing else changes; only that run's lease is freed, and only if it is unchanged
     since read. A run still applying under it stops at its next renewal. Exit 0 when freed, or
     when there is nothing to free; 1 otherwise."""
-    from provision.blueprint.loader import load
-    from provision.cli.lease_step import prepare
+    from provision.cli.terminal import TerminalUi
+    from provision.workflows.unlock import force_unlock as run
 
-    loaded = load(blueprint)
     target = TargetOptions(endpoint, emulator, credentials, impersonate_service_account)
-    with connect(target) as connection:
-        step = prepare(connection.api, loaded.blueprint)
-        if step.lease is None or step.seen is None:
-            typer.echo(f"Nothing to unlock ({step.note.split(' (')[0]}).")
-            return
-        site, seen = step.lease.site, step.seen
-        if seen.state != "held":
-            typer.echo(f"Lease {site} is not held; nothing to do.")
-            return
-        if seen.run_id != run_id:
-            raise UnlockError(
-                f"lease {site} is {seen.describe()}, not by run {run_id}; nothing was changed"
-            )
-        typer.echo(f"Lease {site} is {seen.describe()}.", err=True)
-        ask(
-            f"Free it? If run {run_id} is still applying, it stops at its next renewal.",
-            "force-unlock",
-            "the lease's holder",
-            assumes_yes(yes),
-        )
-        if not step.lease.force_release(seen):
-            raise UnlockError(
-                f"lease {site} changed while it was being freed (its run renewed or released "
-                "it, or another run took it); nothing was changed. Run the command again."
-            )
-    typer.echo(f"Lease {site} freed; it was {seen.describe()}.")
+    run(blueprint, run_id, TerminalUi(assumes_yes(yes)), target.connector())

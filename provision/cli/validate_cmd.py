@@ -4,7 +4,7 @@
 from __future__ import annotations
 
 from pathlib import Path
-from typing import TYPE_CHECKING, Annotated
+from typing import Annotated
 
 import typer
 
@@ -16,9 +16,6 @@ from provision.cli.target import (
     ImpersonateOption,
     TargetOptions,
 )
-
-if TYPE_CHECKING:
-    from provision.blueprint.loader import LoadedBlueprint
 
 
 @app.command()
@@ -42,6 +39,8 @@ def validate(
     from provision.blueprint.summary import summarize
     from provision.errors import BlueprintError
     from provision.files import shown
+    from provision.outputs import permissions_text
+    from provision.workflows.inspect import check_permissions as check
 
     try:
         loaded = load(blueprint)
@@ -57,37 +56,8 @@ def validate(
     typer.echo(f"ok: {shown(blueprint)} ({summarize(loaded.blueprint)})")
     if check_permissions:
         target = TargetOptions(endpoint, emulator, credentials, impersonate_service_account)
-        if not report_permissions(loaded, target):
+        found = check(loaded, target.connector())
+        typer.echo(f"Permissions of {found.who} on {found.target}:")
+        typer.echo(permissions_text.render(found.results, found.grant), nl=False)
+        if found.missing:
             raise typer.Exit(1)
-
-
-def report_permissions(loaded: LoadedBlueprint, target: TargetOptions) -> bool:
-    """Print the pass/fail table of permissions; True when every checked one is held."""
-    from provision.cli.target import connect
-    from provision.permissions import check, requirements
-
-    with connect(target) as connection:
-        results = check(connection.api, requirements(loaded, connection.api))
-        who = connection.api.identity.member or "the applying identity"
-        typer.echo(f"Permissions of {who} on {connection.description}:")
-    rows = [("RESULT", "KIND", "PERMISSION", "CHECKED ON", "OBJECT / NOTE")]
-    for result in results:
-        mark = {True: "ok", False: "MISSING", None: "unchecked"}[result.held]
-        where = result.requirement.resource or "-"
-        about = result.requirement.target
-        if result.note:
-            about += f" ({result.note})"
-        rows.append((mark, result.requirement.kind, result.permission, where, about))
-    widths = [max(len(row[i]) for row in rows) for i in range(4)]
-    for row in rows:
-        cells = [cell.ljust(width) for cell, width in zip(row, widths, strict=False)]
-        typer.echo("  ".join([*cells, row[4]]).rstrip())
-    missing = [r for r in results if r.held is False]
-    unchecked = [r for r in results if r.held is None]
-    held = len(results) - len(missing) - len(unchecked)
-    summary = f"Permissions: {held} held, {len(missing)} missing, {len(unchecked)} not checked."
-    if missing:
-        roles = sorted({r.requirement.role for r in missing})
-        summary += " Grant: " + "; ".join(roles) + "."
-    typer.echo(summary)
-    return not missing

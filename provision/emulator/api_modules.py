@@ -1,4 +1,4 @@
-"""The emulated APIs, in routing order. Each package exposes `routes(world) -> list[Route]`."""
+"""The emulated APIs, in routing order. Each package exposes `routes() -> list[Route]`."""
 
 from __future__ import annotations
 

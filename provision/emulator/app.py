@@ -57,20 +57,20 @@ CONNECTION_SOCKET = "provision.emulator.socket"
 absent when the app is called without a connection (werkzeug's test client)."""
 
 
-def api_routes(world: World) -> list[Route]:
-    """Every API's routes. Each API package exposes `routes(world) -> list[Route]`."""
+def api_routes() -> list[Route]:
+    """Every API's routes. Each API package exposes `routes() -> list[Route]`."""
     from provision.emulator import api_modules
 
     routes: list[Route] = []
     for module in api_modules.MODULES:
-        routes.extend(module.routes(world))
+        routes.extend(module.routes())
     return routes
 
 
 class EmulatorApp:
     def __init__(self, world: World, *, log_requests: bool = False) -> None:
         self.world = world
-        self.router = Router(api_routes(world))
+        self.router = Router(api_routes())
         self.gate = Gate(self.router.routes)
         self.unserved = Router(unserved_routes(self.router.routes))
         self.answer_log = AnswerLog.from_env()
@@ -90,7 +90,7 @@ class EmulatorApp:
         request = _overridden(request)
         raw_path = _raw_path(request)
         if raw_path.startswith("/_emulator/"):
-            return control.handle(self, request, raw_path)
+            return control.handle(self.world, self.faults, request, raw_path)
         if request.method == "OPTIONS":
             return _with_cors(Response(status=204), request)
         if request.method == "POST" and raw_path == batch.BATCH_PATH:

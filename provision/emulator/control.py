@@ -22,66 +22,101 @@
 from __future__ import annotations
 
 import json
-from typing import TYPE_CHECKING, Any
+from collections.abc import Callable
+from typing import Any
 
 from werkzeug.wrappers import Request
 
 from provision.emulator.core import logs
 from provision.emulator.core.errors import ApiError
+from provision.emulator.core.faults import Faults
 from provision.emulator.core.routing import WsgiAnswer, error_response, json_response
+from provision.emulator.core.world import World
 from provision.emulator.pubsub import models as pubsub
 
-if TYPE_CHECKING:
-    from provision.emulator.app import EmulatorApp
 
-
-def handle(app: EmulatorApp, request: Request, path: str) -> WsgiAnswer:
-    world = app.world
+def handle(world: World, faults: Faults, request: Request, path: str) -> WsgiAnswer:
+    """Answer the control request at `path`: it acts on `world` and on the fault dice."""
     action = path.removeprefix("/_emulator/").strip("/")
+    handler = _HANDLERS.get((request.method, action)) or _HANDLERS.get(("*", action))
+    if handler is None:
+        return json_response(404, {"error": {"code": 404, "message": f"unknown control {path}"}})
     try:
-        body = _body(request)
-        if action == "health":
-            return json_response(200, {"ok": True})
-        if action == "reset" and request.method == "POST":
-            world.reset()
-            if body:
-                world.configure(body)
-            app.faults.reseed(world.settings.seed)
-            return json_response(200, {"ok": True})
-        if action == "seed" and request.method == "POST":
-            seed = int(body.get("seed", 0))
-            world.configure({"seed": seed})
-            world.ids.reseed(seed)
-            app.faults.reseed(seed)
-            return json_response(200, {"seed": seed})
-        if action in ("settings", "faults"):
-            if request.method == "POST":
-                world.configure(body)
-                if "seed" in body:
-                    app.faults.reseed(world.settings.seed)
-                elif "rules" in body:
-                    app.faults.new_rules()
-            return json_response(200, world.settings.to_json())
-        if action == "projects" and request.method == "POST":
-            from provision.emulator.seeding import seed_project
-
-            with world.store.transaction():
-                project = seed_project(world, body)
-            return json_response(200, project)
-        if action == "messages" and request.method == "GET":
-            return json_response(200, pubsub.messages(world))
-        if action == "logs" and request.method == "GET":
-            return json_response(200, logs.entries(world))
-        if action == "journal":
-            if request.method == "DELETE":
-                world.journal.clear()
-                return json_response(200, {"ok": True})
-            return json_response(200, world.journal.to_json())
+        return handler(world, faults, request.method, _body(request))
     except ApiError as error:
         return error_response(error, "esf")
     except (ValueError, TypeError) as error:
         return json_response(400, {"error": {"code": 400, "message": str(error)}})
-    return json_response(404, {"error": {"code": 404, "message": f"unknown control {path}"}})
+
+
+Handler = Callable[[World, Faults, str, dict[str, Any]], WsgiAnswer]
+
+
+def _health(world: World, faults: Faults, method: str, body: dict[str, Any]) -> WsgiAnswer:
+    return json_response(200, {"ok": True})
+
+
+def _reset(world: World, faults: Faults, method: str, body: dict[str, Any]) -> WsgiAnswer:
+    world.reset()
+    if body:
+        world.configure(body)
+    faults.reseed(world.settings.seed)
+    return json_response(200, {"ok": True})
+
+
+def _seed(world: World, faults: Faults, method: str, body: dict[str, Any]) -> WsgiAnswer:
+    seed = int(body.get("seed", 0))
+    world.configure({"seed": seed})
+    world.ids.reseed(seed)
+    faults.reseed(seed)
+    return json_response(200, {"seed": seed})
+
+
+def _settings(world: World, faults: Faults, method: str, body: dict[str, Any]) -> WsgiAnswer:
+    if method == "POST":
+        world.configure(body)
+        if "seed" in body:
+            faults.reseed(world.settings.seed)
+        elif "rules" in body:
+            faults.new_rules()
+    return json_response(200, world.settings.to_json())
+
+
+def _projects(world: World, faults: Faults, method: str, body: dict[str, Any]) -> WsgiAnswer:
+    from provision.emulator.seeding import seed_project
+
+    with world.store.transaction():
+        project = seed_project(world, body)
+    return json_response(200, project)
+
+
+def _journal(world: World, faults: Faults, method: str, body: dict[str, Any]) -> WsgiAnswer:
+    if method == "DELETE":
+        world.journal.clear()
+        return json_response(200, {"ok": True})
+    return json_response(200, world.journal.to_json())
+
+
+def _messages(world: World, faults: Faults, method: str, body: dict[str, Any]) -> WsgiAnswer:
+    return json_response(200, pubsub.messages(world))
+
+
+def _logs(world: World, faults: Faults, method: str, body: dict[str, Any]) -> WsgiAnswer:
+    return json_response(200, logs.entries(world))
+
+
+_HANDLERS: dict[tuple[str, str], Handler] = {
+    ("*", "health"): _health,
+    ("POST", "reset"): _reset,
+    ("POST", "seed"): _seed,
+    ("*", "settings"): _settings,
+    ("*", "faults"): _settings,
+    ("POST", "projects"): _projects,
+    ("*", "journal"): _journal,
+    ("GET", "messages"): _messages,
+    ("GET", "logs"): _logs,
+}
+"""(HTTP method, or `*` for any, and action) -> handler."""
 
 
 def _body(request: Request) -> dict[str, Any]:

@@ -20,8 +20,6 @@ from provision.emulator.app import api_routes
 from provision.emulator.core import gate
 from provision.emulator.core.discovery import documents_dir, walk_methods
 from provision.emulator.core.routing import NotEmulated, Route, Router
-from provision.emulator.core.store import Store
-from provision.emulator.core.world import World
 from provision.emulator.storage import batch
 
 BATCH_PATHS = frozenset({batch.BATCH_PATH})
@@ -151,7 +149,7 @@ def gate_section() -> list[str]:
 
 
 def render_page() -> str:
-    router = Router(api_routes(World(store=Store())))
+    router = Router(api_routes())
     lines = [
         "# Emulator coverage",
         "",

@@ -1,10 +1,15 @@
 """`GoogleApi`: every Google call the tool makes goes through here.
 
-Discovery clients are built from the documents bundled with google-api-python-client
-(`static_discovery=True`: no network), pointed at `Target.endpoint` when one is given. A call is
-named by its discovery method id (e.g. `cloudresourcemanager.projects.get`), which also keys the
-retry table and write pacing. httplib2 is not thread-safe, so each request takes an authorised
-`Http` of its own from a pool per API: the one returned last, whose connection is the warmest.
+A call is named by its discovery method id (e.g. `cloudresourcemanager.projects.get`), which
+also keys the retry table and write pacing, and answers JSON as the REST API does. Every call is
+paced, counted, traced (`--debug`), recorded (`PROVISION_RECORD`) and stopped by `cancel` alike.
+
+Cloud Resource Manager's project methods go through google-cloud-resource-manager's REST client
+(`resource_manager`); every other API through discovery clients built from the documents bundled
+with google-api-python-client (`static_discovery=True`: no network). Both point at
+`Target.endpoint` when one is given. httplib2 is not thread-safe, so each discovery request takes
+an authorised `Http` of its own from a pool per API: the one returned last, whose connection is
+the warmest.
 """
 
 from __future__ import annotations
@@ -16,10 +21,10 @@ import threading
 import time
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
-from typing import Any, TypeVar
+from typing import TYPE_CHECKING, Any, TypeVar
 from urllib.parse import urlsplit
 
-from provision.errors import GoogleApiError
+from provision.errors import GoogleApiError, RunInterruptedError
 from provision.gcp.credentials import CredentialsError, Identity, Target, resolve_identity
 from provision.gcp.errors import from_transport_error, parse_error_body
 from provision.gcp.operations import ProgressFn, operation_get_method, wait_operation, wait_until
@@ -27,6 +32,9 @@ from provision.gcp.pacing import Pacer
 from provision.gcp.recording import Recorder, redacted_url
 from provision.gcp.retry import Attempt, call_with_retry
 from provision.gcp.settings import Timing
+
+if TYPE_CHECKING:
+    from provision.gcp.resource_manager import ResourceManager
 
 JSON = dict[str, Any]
 T = TypeVar("T")
@@ -48,6 +56,9 @@ BATCH_PATHS: Mapping[str, str] = {"storage": "batch/storage/v1"}
 BATCH_LIMIT = 100
 """Calls per batched HTTP request (Cloud Storage: "no more than 100 calls")."""
 
+RESOURCE_MANAGER = "cloudresourcemanager."
+"""Calls of this API (v3) go through google-cloud-resource-manager (`resource_manager.METHODS`);
+its module is imported on first use, so runs that never call it do not load it."""
 USER_AGENT = "provision/0.1"
 LIST_RESULT = "items"
 """A call whose answer is a JSON array (DICOMweb QIDO-RS) returns `{LIST_RESULT: [...]}`."""
@@ -59,7 +70,6 @@ class CallStats:
 
     calls: int = 0
     retries: int = 0
-    paced_seconds: float = 0.0
     by_method: dict[str, int] = field(default_factory=dict)
 
 
@@ -88,6 +98,7 @@ class GoogleApi:
         self._idle_http: dict[str, list[Any]] = {}  # per API (host), the last returned last
         self._propagation: dict[str, float] = {}
         self._recorder = Recorder.from_env()
+        self._resource_manager: ResourceManager | None = None
 
     # -- identity and clients -------------------------------------------------------------
 
@@ -184,6 +195,16 @@ class GoogleApi:
 
         Raises GoogleApiError (already classified: permanent, conflict, or retries exhausted).
         """
+        if method.startswith(RESOURCE_MANAGER) and version in (
+            None,
+            VERSIONS["cloudresourcemanager"],
+        ):
+
+            def sent() -> JSON:
+                self._before(method)
+                return self._send_resource_manager(method, params)
+
+            return self._retrying(sent, method)
 
         def attempt() -> JSON:
             request = self._request(method, version, params, _upload(media, media_mime_type))
@@ -287,11 +308,7 @@ class GoogleApi:
         api, _, path = method.partition(".")
         *resources, verb = path.split(".")
         version = version or VERSIONS[api]
-        self.pacer.before(method)
-        if self.cancel.is_set():
-            from provision.gcp.retry import RunInterruptedError
-
-            raise RunInterruptedError("interrupted")
+        self._before(method)
         node = self._node(api, version, self._service(api, version), tuple(resources))
         if media is None:
             request = getattr(node, verb)(**params)
@@ -300,8 +317,51 @@ class GoogleApi:
             if self.target.endpoint:
                 request.uri = upload_uri(request.uri, self.target.endpoint)
         request.headers["user-agent"] = USER_AGENT
-        self._count(method)
         return request
+
+    def _before(self, method: str) -> None:
+        """What every request does first: wait for its pace, stop when the run was cancelled
+        (RunInterruptedError), count it."""
+        self.pacer.before(method)
+        if self.cancel.is_set():
+            raise RunInterruptedError("interrupted")
+        self._count(method)
+
+    def _send_resource_manager(self, method: str, params: Mapping[str, Any]) -> JSON:
+        import google.auth.exceptions
+
+        try:
+            return self._crm().call(method, params)
+        except google.auth.exceptions.RefreshError as error:
+            raise self._no_token(error) from None
+        except google.auth.exceptions.TransportError as error:
+            raise from_transport_error(error, method=method) from None
+
+    def _crm(self) -> ResourceManager:
+        """The Resource Manager client, built on first use."""
+
+        def build() -> ResourceManager:
+            from provision.gcp.resource_manager import ResourceManager
+
+            return ResourceManager(
+                self.identity.credentials,
+                endpoint=self.target.endpoint,
+                timeout=self.timing.http_timeout,
+                user_agent=USER_AGENT,
+                recorder=self._recorder,
+            )
+
+        if self._resource_manager is None:
+            with self._build_lock:
+                if self._resource_manager is None:
+                    self._resource_manager = build()
+        return self._resource_manager
+
+    def _no_token(self, error: BaseException) -> CredentialsError:
+        return CredentialsError(
+            f"cannot obtain an access token for {self.target.describe()}: "
+            f"{_first_line(error)} (check the credentials or impersonation target)"
+        )
 
     def _retrying(self, attempt: Callable[[], T], method: str) -> T:
         api = method.partition(".")[0]
@@ -411,10 +471,7 @@ class GoogleApi:
             raise _http_error(error, method) from None
         except google.auth.exceptions.RefreshError as error:
             status = "no access token"
-            raise CredentialsError(
-                f"cannot obtain an access token for {self.target.describe()}: "
-                f"{_first_line(error)} (check the credentials or impersonation target)"
-            ) from None
+            raise self._no_token(error) from None
         except (
             OSError,
             http.client.HTTPException,

@@ -14,9 +14,9 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
-from provision.errors import GoogleApiError
+from provision.errors import GoogleApiError, RunInterruptedError
 from provision.gcp.errors import from_operation_error
-from provision.gcp.retry import RunInterruptedError, sleep
+from provision.gcp.retry import sleep
 from provision.gcp.settings import PollPolicy
 
 JSON = dict[str, Any]

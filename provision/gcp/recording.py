@@ -1,7 +1,8 @@
 """Recording every HTTP exchange with Google to a file, for fidelity checks against the emulator.
 
-With `PROVISION_RECORD=FILE` set, each request the tool sends through `GoogleApi` and the answer
-it gets are appended to FILE in the text format of the project's recorded exchanges
+With `PROVISION_RECORD=FILE` set, each request the tool sends through `GoogleApi` (through
+httplib2, or the `requests` session of the Resource Manager client) and the answer it gets are
+appended to FILE in the text format of the project's recorded exchanges
 (`tests/golden/README.md`): request line, headers, body; status line, headers, body; exchanges
 separated by `---`. Credentials never reach the file: `Authorization` and other credential
 headers are written as `(removed)`, credential query parameters as `[redacted]`, and JSON fields
@@ -76,9 +77,15 @@ class Recorder:
         body: Any,
         response: Mapping[str, Any],
         content: Any,
+        *,
+        reason: str | None = None,
     ) -> None:
+        """Append one exchange. `response`: the status (`status`) and the headers, by
+        lower-case name, as httplib2 answers them; `reason`: the status line's phrase (default:
+        the response's own `reason`)."""
         status = int(response.get("status", 0))
-        reason = str(getattr(response, "reason", "") or "")
+        if reason is None:
+            reason = str(getattr(response, "reason", "") or "")
         request_headers = {k: str(v) for k, v in headers.items()}
         response_headers = {
             k: str(v) for k, v in response.items() if k not in ("status", "content-location")

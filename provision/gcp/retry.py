@@ -24,7 +24,7 @@ from dataclasses import dataclass, replace
 from enum import StrEnum
 from typing import TypeVar
 
-from provision.errors import GoogleApiError, ProvisionError
+from provision.errors import GoogleApiError, RunInterruptedError
 from provision.gcp.errors import (
     CONNECTION_REFUSED,
     HOST_NOT_FOUND,
@@ -189,12 +189,6 @@ def classify(error: GoogleApiError, method: str = "", *, propagating: bool = Fal
         if rule.matches(error, method, propagating):
             return rule
     return RULES[-1]
-
-
-class RunInterruptedError(ProvisionError):
-    """The run was interrupted (Ctrl-C) while waiting; nothing further was sent."""
-
-    exit_code = 130
 
 
 def backoff_delay(

@@ -14,22 +14,19 @@ from __future__ import annotations
 import json
 from typing import Any
 
+from provision.blueprint.oauth import HEALTHCARE_SCOPE, PROJECTS_READONLY_SCOPE, REDIRECT_PATH
 from provision.blueprint.schema import Blueprint
+from provision.errors import ViewerConfigError
 from provision.outputs.stores import (
     GOOGLE_HEALTHCARE_URL,
     StoreRef,
-    ViewerConfigError,
     normalise_base_url,
     select_stores,
     store_names,
 )
 
 GOOGLE_AUTHORITY = "https://accounts.google.com"
-HEALTHCARE_SCOPE = "https://www.googleapis.com/auth/cloud-healthcare"
-PROJECTS_READONLY_SCOPE = "https://www.googleapis.com/auth/cloudplatformprojects.readonly"
 OIDC_SCOPE = f"email profile openid {PROJECTS_READONLY_SCOPE} {HEALTHCARE_SCOPE}"
-REDIRECT_PATH = "/callback"
-"""OHIF's sign-in redirect route; the OAuth client must allow `{origin}/callback`."""
 
 DICOMWEB_NAMESPACE = "@ohif/extension-default.dataSourcesModule.dicomweb"
 GOOGLE_CONFIGURATION_API = "ohif.dataSourceConfigurationAPI.google"
@@ -59,13 +56,20 @@ def ohif_config(
     base_url: str = GOOGLE_HEALTHCARE_URL,
     site: str | None = None,
     emulator: bool = False,
+    origin: str | None = None,
 ) -> str:
     """The OHIF `app-config.js` text for every DICOM store of `blueprint` (or of `site`).
 
     Real Google needs `oauth.clientId` in the blueprint (`ViewerConfigError` otherwise); with
-    `emulator=True` the URLs point at `base_url` and there is no `oidc` block.
+    `emulator=True` the URLs point at `base_url` and there is no `oidc` block. `origin` (e.g.
+    `http://localhost:3000`) makes the sign-in redirect absolute, `{origin}/callback`; without
+    it OHIF resolves `/callback` against the page's own origin.
     """
-    return render(ohif_config_object(blueprint, base_url=base_url, site=site, emulator=emulator))
+    return render(
+        ohif_config_object(
+            blueprint, base_url=base_url, site=site, emulator=emulator, origin=origin
+        )
+    )
 
 
 def ohif_config_object(
@@ -74,6 +78,7 @@ def ohif_config_object(
     base_url: str = GOOGLE_HEALTHCARE_URL,
     site: str | None = None,
     emulator: bool = False,
+    origin: str | None = None,
 ) -> dict[str, Any]:
     """The `window.config` object as plain JSON-compatible data (see `ohif_config`)."""
     base = normalise_base_url(base_url)
@@ -99,10 +104,14 @@ def ohif_config_object(
         "showWarningMessageForCrossOrigin": True,
         "showCPUFallbackMessage": True,
         "showLoadingIndicator": True,
+        # As google.js has it. Cornerstone reads it only when it cannot compute the spacing
+        # between a series' slices (0 or NaN): then it builds no volume instead of guessing
+        # from SpacingBetweenSlices / SliceThickness. Stack viewports and thumbnails never read
+        # it; evenly spaced series render the same either way (tests/viewers).
         "strictZSpacingForVolumeViewport": True,
     }
     if client_id is not None:
-        config["oidc"] = [oidc_block(client_id)]
+        config["oidc"] = [oidc_block(client_id, origin)]
     config.update(
         {
             "extensions": [],
@@ -115,12 +124,13 @@ def ohif_config_object(
     return config
 
 
-def oidc_block(client_id: str) -> dict[str, Any]:
-    """OHIF's sign-in settings for a Google OAuth web client (implicit flow, as OHIF ships)."""
+def oidc_block(client_id: str, origin: str | None = None) -> dict[str, Any]:
+    """OHIF's sign-in settings for a Google OAuth web client (implicit flow, as OHIF ships);
+    the redirect is `{origin}/callback`, or relative without `origin`."""
     return {
         "authority": GOOGLE_AUTHORITY,
         "client_id": client_id,
-        "redirect_uri": REDIRECT_PATH,
+        "redirect_uri": f"{origin or ''}{REDIRECT_PATH}",
         "response_type": "id_token token",
         "scope": OIDC_SCOPE,
         "post_logout_redirect_uri": "/logout-redirect.html",

@@ -23,10 +23,10 @@ import json
 from typing import Any
 
 from provision.blueprint.schema import Blueprint
+from provision.errors import ViewerConfigError
 from provision.outputs.stores import (
     GOOGLE_HEALTHCARE_URL,
     StoreRef,
-    ViewerConfigError,
     normalise_base_url,
     select_stores,
     store_names,

@@ -2,8 +2,8 @@
 
 from __future__ import annotations
 
-from provision.model import SYMBOLS, Action, Plan
-from provision.outputs.plan_text import MANUAL_CHECKLIST_KEY, change_lines, summary_line
+from provision.model import MANUAL_CHECKLIST_KEY, SYMBOLS, Action, Plan
+from provision.outputs.plan_text import change_lines, summary_line
 from provision.resources.symbols import display
 
 

@@ -4,14 +4,10 @@
 from __future__ import annotations
 
 import json
-from collections.abc import Iterable
 from typing import Any
 
-from provision.model import SYMBOLS, Action, Change, FieldDiff, Plan
+from provision.model import MANUAL_CHECKLIST_KEY, SYMBOLS, Action, Change, FieldDiff, Plan
 from provision.resources.symbols import display
-
-MANUAL_CHECKLIST_KEY = "checklist"
-"""A `manual` change's `after` may hold `checklist: [str]`, rendered as `[ ]` items."""
 
 _COLORS = {
     Action.CREATE: "\033[32m",
@@ -40,12 +36,18 @@ def summary_line(plan: Plan) -> str:
     return "Plan: " + ", ".join(parts) + "."
 
 
+def default_heading(plan: Plan) -> str:
+    """`Planned changes for BLUEPRINT`."""
+    return f"Planned changes for {plan.blueprint_path}"
+
+
 def visible_changes(plan: Plan) -> list[Change]:
     return [c for c in plan.changes if c.action is not Action.NOOP]
 
 
-def render(plan: Plan, *, color: bool = False) -> str:
-    """The whole text plan, ending with a newline."""
+def render(plan: Plan, *, color: bool = False, heading: str | None = None) -> str:
+    """The whole text plan, ending with a newline. `heading` names what is planned (default
+    `Planned changes for BLUEPRINT`)."""
     changes = visible_changes(plan)
     lines: list[str] = []
     if not changes:
@@ -58,7 +60,7 @@ def render(plan: Plan, *, color: bool = False) -> str:
         for change in changes:
             lines += change_lines(change, color=color)
     else:
-        lines.append(f"Planned changes for {plan.blueprint_path}:")
+        lines.append(f"{heading or default_heading(plan)}:")
         lines.append("")
         for change in changes:
             lines += change_lines(change, color=color)
@@ -116,10 +118,3 @@ def _value(value: Any) -> str:
     if isinstance(value, str):
         return json.dumps(display(value))
     return display(json.dumps(value, sort_keys=True))
-
-
-def lines_for(changes: Iterable[Change]) -> list[str]:
-    out: list[str] = []
-    for change in changes:
-        out += change_lines(change, indent="")
-    return out

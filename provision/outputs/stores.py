@@ -16,7 +16,7 @@ from dataclasses import dataclass
 from urllib.parse import urlsplit
 
 from provision.blueprint.schema import Blueprint
-from provision.errors import ProvisionError
+from provision.errors import ViewerConfigError
 
 GOOGLE_HEALTHCARE_URL = "https://healthcare.googleapis.com"
 """Base URL of the Cloud Healthcare API (the `v1` path is added per store)."""
@@ -25,10 +25,6 @@ SITE_LABEL = "site"
 """Dataset label naming the site a dataset was stamped out for."""
 
 _PLACEHOLDER = re.compile(r"\{([A-Za-z_][A-Za-z0-9_]*)\}")
-
-
-class ViewerConfigError(ProvisionError):
-    """A viewer configuration cannot be generated from this blueprint or these options."""
 
 
 @dataclass(frozen=True)

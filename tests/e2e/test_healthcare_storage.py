@@ -6,7 +6,7 @@ from __future__ import annotations
 
 import shutil
 import urllib.request
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -18,7 +18,7 @@ from provision import saved_plan
 from provision.blueprint.loader import LoadedBlueprint
 from provision.emulator import samples
 from provision.emulator.server import RunningEmulator
-from provision.model import Plan
+from provision.model import Plan, Resource
 from provision.resources.base import Context
 from tests.e2e.conftest import (
     BILLING,
@@ -578,8 +578,13 @@ def test_a_concurrent_bucket_policy_writer_is_not_lost_on_412(
     gcs = google("storage", "v1")
     recheck = saved_plan.replanned
 
-    def recheck_then_another_writer(saved: Plan, loaded: LoadedBlueprint, ctx: Context) -> Plan:
-        fresh = recheck(saved, loaded, ctx)
+    def recheck_then_another_writer(
+        saved: Plan,
+        loaded: LoadedBlueprint,
+        ctx: Context,
+        resources: Sequence[Resource] | None = None,
+    ) -> Plan:
+        fresh = recheck(saved, loaded, ctx, resources)
         policy = gcs.buckets().getIamPolicy(bucket=BUCKET).execute()
         member = {"role": "roles/storage.objectViewer", "members": ["user:w@x.com"]}
         policy["bindings"].append(member)

@@ -69,6 +69,10 @@ def test_onboard_from_an_empty_emulator_leaves_a_working_site(
     # 8 creations; the import finds no files yet, which is not counted as done
     assert "Apply complete: 8 done, 0 failed, 0 skipped, 1 with nothing to do." in first.stdout
     assert "Site st-marys is ready." in first.stdout
+    viewer = (
+        f"Open its studies in the OHIF Viewer: provision viewer {dev} --site st-marys --emulator"
+    )
+    assert first.stdout.rstrip().endswith(viewer)
     site_file = dev.parent / "sites" / "st-marys.yaml"
     assert "name: st-marys\n" in site_file.read_text(encoding="utf-8")
     # The manual OAuth steps are part of the plan, with the exact values.
@@ -116,6 +120,9 @@ def test_rerun_makes_no_mutating_call(cli: CliFn, dev: Path, emulator: RunningEm
     again = cli("onboard", "st-marys", "--blueprint", dev, "--config-dir", dev.parent)
     assert again.exit_code == 0, again.output
     assert mutations(emulator) == []
+    assert again.stdout.rstrip().endswith(
+        f"provision viewer {dev} --site st-marys --endpoint {emulator.base_url}"
+    )
     ohif = (dev.parent / "ohif-config.js").read_text(encoding="utf-8")
     assert f"{emulator.base_url}/v1/{STORE}/dicomWeb" in ohif  # --endpoint is the viewers' URL
 

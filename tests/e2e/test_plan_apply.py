@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
@@ -11,7 +12,7 @@ import pytest
 from provision import saved_plan
 from provision.blueprint.loader import LoadedBlueprint
 from provision.emulator.server import RunningEmulator
-from provision.model import Plan
+from provision.model import Plan, Resource
 from provision.resources.base import Context
 from tests.e2e.conftest import (
     BILLING,
@@ -194,8 +195,13 @@ def test_concurrent_writer_is_not_lost_on_409(
     assert cli("plan", blueprint, "--out", saved).exit_code == 0
     recheck = saved_plan.replanned
 
-    def recheck_then_another_writer(saved: Plan, loaded: LoadedBlueprint, ctx: Context) -> Plan:
-        fresh = recheck(saved, loaded, ctx)
+    def recheck_then_another_writer(
+        saved: Plan,
+        loaded: LoadedBlueprint,
+        ctx: Context,
+        resources: Sequence[Resource] | None = None,
+    ) -> Plan:
+        fresh = recheck(saved, loaded, ctx, resources)
         policy = policy_of(google)
         policy["bindings"].append({"role": "roles/browser", "members": ["user:writer@example.com"]})
         crm = google("cloudresourcemanager", "v3")

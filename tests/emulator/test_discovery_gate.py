@@ -15,8 +15,6 @@ from googleapiclient.errors import HttpError
 from provision.emulator.app import api_routes
 from provision.emulator.core import discovery
 from provision.emulator.core.gate import OUTSIDE_DISCOVERY, WRONG_URL_FOR_UPLOAD, described
-from provision.emulator.core.store import Store
-from provision.emulator.core.world import World
 from provision.emulator.server import RunningEmulator
 from tests.conftest import journal
 from tests.emulator.seeding import healthcare_client, seed_project
@@ -47,7 +45,7 @@ def _sample(template: str) -> str:
 
 
 def test_every_route_is_a_discovery_method_with_its_verb_and_path() -> None:
-    for route in api_routes(World(store=Store())):
+    for route in api_routes():
         if (route.api, route.method_id) in OUTSIDE_DISCOVERY:
             continue
         found = described(route)

@@ -19,7 +19,6 @@ from werkzeug.wrappers import Request, Response
 from provision.emulator.app import _with_cors, api_routes
 from provision.emulator.core.routing import Answer, Route, Router, WsgiAnswer, buffered
 from provision.emulator.core.store import Store
-from provision.emulator.core.world import World
 from provision.emulator.server import _Reader
 
 _STATUSES = (200, 201, 204, 206, 304, 308, 400, 404, 409, 412, 416, 429, 503)
@@ -72,7 +71,7 @@ def _linear(routes: list[Route], method: str, path: str) -> tuple[Route, dict[st
 
 
 def test_route_table_finds_the_first_matching_route() -> None:
-    routes = api_routes(World(store=Store()))
+    routes = api_routes()
     router = Router(routes)
     paths = {"/", "/v1", "/storage/v1/b", "/nothing/here"}
     for route in routes:

@@ -10,7 +10,7 @@ from typing import Any
 import pytest
 from google.api_core import exceptions
 from google.cloud import resourcemanager_v3
-from google.iam.v1 import iam_policy_pb2, policy_pb2  # type: ignore[import-untyped]
+from google.iam.v1 import iam_policy_pb2, policy_pb2
 from googleapiclient.errors import HttpError
 
 from provision.emulator.server import RunningEmulator

@@ -59,8 +59,8 @@ def test_transient_failures_are_retried(
     assert project["projectId"] == PID
     assert [e["status"] for e in entries(emulator, "projects.get")][-1] == 200
     if status == 0:
-        # httplib2 itself re-sends once when a connection closes before any status line
-        # (its stale keep-alive rule); every other failure is counted by the retry table.
+        # the HTTP client may re-send once itself when a kept-alive connection turns out
+        # closed before any status line; every other failure is counted by the retry table.
         assert 1 <= api.stats.retries <= 2
     else:
         assert api.stats.retries == 2
@@ -123,17 +123,15 @@ def test_billing_failure_is_not_retried(api: GoogleApi, emulator: RunningEmulato
     assert len(entries(emulator, "services.enable")) == 1
 
 
-def test_concurrent_calls_each_get_a_connection_of_their_own(
-    api: GoogleApi, emulator: RunningEmulator
-) -> None:
-    create_project(api)
+def read_concurrently(api: GoogleApi, method: str, name: str) -> list[BaseException]:
+    """16 threads calling `method` 10 times each; the errors they met."""
     errors: list[BaseException] = []
 
     def reader() -> None:
         try:
             for _ in range(10):
-                api.call("cloudresourcemanager.projects.get", name=f"projects/{PID}")
-        except BaseException as error:  # collected and asserted below
+                api.call(method, name=name)
+        except BaseException as error:  # collected and asserted by the caller
             errors.append(error)
 
     threads = [threading.Thread(target=reader) for _ in range(16)]
@@ -141,10 +139,30 @@ def test_concurrent_calls_each_get_a_connection_of_their_own(
         thread.start()
     for thread in threads:
         thread.join()
+    return errors
+
+
+def test_concurrent_calls_each_get_a_connection_of_their_own(
+    api: GoogleApi, emulator: RunningEmulator
+) -> None:
+    create_project(api)
+    errors = read_concurrently(api, "cloudbilling.projects.getBillingInfo", name=f"projects/{PID}")
     assert errors == []
-    assert len(entries(emulator, "projects.get")) == 160
+    assert len(entries(emulator, "projects.getBillingInfo")) == 160
     pooled = sum(len(idle) for idle in api._idle_http.values())
     assert 1 <= pooled <= 16  # reused, never more than the calls in flight
+
+
+def test_concurrent_resource_manager_calls_share_one_client(
+    api: GoogleApi, emulator: RunningEmulator, caplog: pytest.LogCaptureFixture
+) -> None:
+    create_project(api)
+    with caplog.at_level(logging.WARNING):
+        errors = read_concurrently(api, "cloudresourcemanager.projects.get", name=f"projects/{PID}")
+    assert errors == []
+    assert len(entries(emulator, "projects.get")) == 160
+    assert api._idle_http == {}  # no discovery client: Resource Manager's own REST client
+    assert not [r for r in caplog.records if "pool is full" in r.getMessage()]
 
 
 def test_a_client_resource_is_built_once_when_many_workers_first_need_it(api: GoogleApi) -> None:

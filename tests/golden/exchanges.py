@@ -123,12 +123,7 @@ def shape_differences(recorded: Any, actual: Any, path: str = "") -> Iterator[st
     and the form of strings that are 64-bit integers or times."""
     where = path or "(body)"
     if isinstance(recorded, dict) and isinstance(actual, dict):
-        for key in sorted(set(recorded) - set(actual)):
-            yield f"{_join(path, key)}: Google sends it, the emulator does not"
-        for key in sorted(set(actual) - set(recorded)):
-            yield f"{_join(path, key)}: the emulator sends it, Google does not"
-        for key in sorted(set(recorded) & set(actual)):
-            yield from shape_differences(recorded[key], actual[key], _join(path, key))
+        yield from _object_differences(recorded, actual, path)
     elif isinstance(recorded, list) and isinstance(actual, list):
         if len(recorded) != len(actual):
             yield f"{where}: Google sends {len(recorded)} items, the emulator {len(actual)}"
@@ -137,11 +132,26 @@ def shape_differences(recorded: Any, actual: Any, path: str = "") -> Iterator[st
     elif _kind(recorded) != _kind(actual):
         yield f"{where}: Google sends {_kind(recorded)}, the emulator {_kind(actual)}"
     elif isinstance(recorded, str) and isinstance(actual, str):
-        if NORMALISED_ID.match(recorded):
-            return
-        for form, pattern in (("an RFC 3339 time", RFC3339), ("a decimal integer", DECIMAL)):
-            if pattern.match(recorded) and not pattern.match(actual):
-                yield f"{where}: Google sends {form}, the emulator {actual!r}"
+        yield from _string_differences(recorded, actual, where)
+
+
+def _object_differences(
+    recorded: dict[str, Any], actual: dict[str, Any], path: str
+) -> Iterator[str]:
+    for key in sorted(set(recorded) - set(actual)):
+        yield f"{_join(path, key)}: Google sends it, the emulator does not"
+    for key in sorted(set(actual) - set(recorded)):
+        yield f"{_join(path, key)}: the emulator sends it, Google does not"
+    for key in sorted(set(recorded) & set(actual)):
+        yield from shape_differences(recorded[key], actual[key], _join(path, key))
+
+
+def _string_differences(recorded: str, actual: str, where: str) -> Iterator[str]:
+    if NORMALISED_ID.match(recorded):
+        return
+    for form, pattern in (("an RFC 3339 time", RFC3339), ("a decimal integer", DECIMAL)):
+        if pattern.match(recorded) and not pattern.match(actual):
+            yield f"{where}: Google sends {form}, the emulator {actual!r}"
 
 
 def _kind(value: Any) -> str:

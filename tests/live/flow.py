@@ -75,7 +75,8 @@ def upload_samples(target: Target, bucket: str, prefix: str, count: int) -> None
     """Synthetic DICOM files into `gs://bucket/prefix/`, through the tool's own gateway (so a
     recording, `PROVISION_RECORD`, holds them too)."""
     api = GoogleApi(target)
-    for sample in samples.generate(count, seed=len(bucket), studies=2):
+    # 32 x 32 slices: the recording holds every upload, and replaying it stays quick.
+    for sample in samples.generate(count, seed=len(bucket), studies=2, size=32):
         name = f"{prefix.rstrip('/')}/{sample.path}"
         api.call(
             "storage.objects.insert",
@@ -108,7 +109,7 @@ def demo(blueprint: Path, project_id: str, target: Target, env: Mapping[str, str
         run(["apply", bp, "--yes"], env),
     ]
     with environment(env):
-        upload_samples(target, f"{project_id}-dicom-import", "dicom/", 6)
+        upload_samples(target, f"{project_id}-dicom-import", "dicom/", 12)
         upload_samples(target, f"{project_id}-general-import", "dicom/", 2)
     steps += [
         run(["apply", bp, "--yes"], env),

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from provision.cli.verify_cmd import render, short
+from provision.outputs.checks_text import render, short
 from provision.resources.iam_policy import roles_held as holds
 from provision.verify import Check
 

@@ -14,7 +14,6 @@ from provision.emulator.bigquery import models
 from provision.emulator.bigquery.models import SERVICE
 from provision.emulator.core import paging
 from provision.emulator.core.routing import Ctx, Reply, Route
-from provision.emulator.core.world import World
 
 DATASETS = "/bigquery/v2/projects/{project}/datasets"
 DATASET = f"{DATASETS}/{{dataset}}"
@@ -130,8 +129,7 @@ def list_rows(ctx: Ctx) -> dict[str, Any]:
     return answer
 
 
-def routes(world: World) -> list[Route]:
-    del world
+def routes() -> list[Route]:
 
     def route(method: str, template: str, handler: Callable[[Ctx], Any], method_id: str) -> Route:
         return Route(method, template, handler, "bigquery", method_id, method != "GET")

@@ -8,7 +8,6 @@ from typing import Any
 from provision.emulator.billing import models
 from provision.emulator.core.errors import invalid_argument
 from provision.emulator.core.routing import Ctx, Route
-from provision.emulator.core.world import World
 
 API = "cloudbilling"
 
@@ -31,8 +30,7 @@ def test_account_permissions(ctx: Ctx) -> dict[str, Any]:
     return {"permissions": held} if held else {}
 
 
-def routes(world: World) -> list[Route]:
-    del world
+def routes() -> list[Route]:
     path = "/v1/projects/{project}/billingInfo"
     return [
         Route("GET", path, get_billing_info, API, "projects.getBillingInfo", False),

@@ -92,10 +92,6 @@ def invalid_argument(message: str = "Request contains an invalid argument.") -> 
     return ApiError("INVALID_ARGUMENT", message, legacy_reason="badRequest")
 
 
-def failed_precondition(message: str, **kwargs: Any) -> ApiError:
-    return ApiError("FAILED_PRECONDITION", message, **kwargs)
-
-
 def not_found(message: str, **kwargs: Any) -> ApiError:
     return ApiError("NOT_FOUND", message, **kwargs)
 

@@ -70,11 +70,6 @@ INSTANCE_ATTRIBUTES = (
     "BitsAllocated",
     "NumberOfFrames",
 )
-LEVEL_ATTRIBUTES: Mapping[str, tuple[str, ...]] = {
-    "studies": STUDY_ATTRIBUTES,
-    "series": SERIES_ATTRIBUTES,
-    "instances": INSTANCE_ATTRIBUTES,
-}
 DEFAULT_LIMIT = {"studies": 100, "series": 100, "instances": 1000}
 MAX_LIMIT = {"studies": 5000, "series": 5000, "instances": 50000}
 MAX_OFFSET = 1_000_000

@@ -320,8 +320,7 @@ def delete_study_or_series(ctx: Ctx) -> dict[str, Any]:
     )
 
 
-def routes(world: World) -> list[Route]:
-    del world
+def routes() -> list[Route]:
     study = f"{BASE}/studies/{{study}}"
     series = f"{study}/series/{{series}}"
     instance = f"{series}/instances/{{sop}}"

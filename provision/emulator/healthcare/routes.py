@@ -15,7 +15,6 @@ from typing import Any
 from provision.emulator.core import iam, lro, paging
 from provision.emulator.core.errors import ApiError, invalid_argument
 from provision.emulator.core.routing import Ctx, Route
-from provision.emulator.core.world import World
 from provision.emulator.dicomweb import instances
 from provision.emulator.healthcare import (
     blob_storage,
@@ -387,8 +386,7 @@ def list_operations(ctx: Ctx) -> dict[str, Any]:
 # ----- routing
 
 
-def routes(world: World) -> list[Route]:
-    del world
+def routes() -> list[Route]:
 
     def route(method: str, template: str, handler: Callable[[Ctx], Any], method_id: str) -> Route:
         mutating = method in ("POST", "PATCH", "DELETE", "PUT") and not method_id.endswith(

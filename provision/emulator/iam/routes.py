@@ -7,7 +7,6 @@ from typing import Any
 from provision.emulator.core.errors import invalid_argument
 from provision.emulator.core.paging import page_size, paginate
 from provision.emulator.core.routing import Ctx, Route
-from provision.emulator.core.world import World
 from provision.emulator.iam import models
 
 API = "iam"
@@ -70,8 +69,7 @@ def set_iam_policy(ctx: Ctx) -> dict[str, Any]:
     return models.set_policy(ctx.world, ctx.params["project"], ctx.params["account"], ctx.json())
 
 
-def routes(world: World) -> list[Route]:
-    del world
+def routes() -> list[Route]:
     accounts = "/v1/projects/{project}/serviceAccounts"
     account = accounts + "/{account}"
     prefix = "projects.serviceAccounts."

@@ -15,7 +15,6 @@ from typing import Any
 from provision.emulator.core import iam, paging
 from provision.emulator.core.errors import ApiError
 from provision.emulator.core.routing import Ctx, Route
-from provision.emulator.core.world import World
 from provision.emulator.kms import models
 from provision.emulator.kms.models import SERVICE
 
@@ -148,8 +147,7 @@ def _iam_handlers(lookup: Callable[[Ctx], dict[str, Any]]) -> list[Callable[[Ctx
     return [get_policy, set_policy, test_permissions]
 
 
-def routes(world: World) -> list[Route]:
-    del world
+def routes() -> list[Route]:
 
     def route(method: str, template: str, handler: Callable[[Ctx], Any], method_id: str) -> Route:
         mutating = method != "GET" and not method_id.endswith("testIamPermissions")

@@ -16,7 +16,6 @@ import json
 from typing import Any
 
 from provision.emulator.core.routing import Ctx, Reply, Route
-from provision.emulator.core.world import World
 
 API = "oauth2"
 JWT_BEARER = "urn:ietf:params:oauth:grant-type:jwt-bearer"
@@ -60,6 +59,5 @@ def _error(code: str, description: str) -> Reply:
     return Reply(400, {"error": code, "error_description": description})
 
 
-def routes(world: World) -> list[Route]:
-    del world
+def routes() -> list[Route]:
     return [Route("POST", "/token", token, API, "token", False)]

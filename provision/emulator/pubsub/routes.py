@@ -15,7 +15,6 @@ from typing import Any
 from provision.emulator.core import iam, paging
 from provision.emulator.core.errors import invalid_argument
 from provision.emulator.core.routing import Ctx, Route
-from provision.emulator.core.world import World
 from provision.emulator.pubsub import models
 from provision.emulator.pubsub.models import SERVICE
 
@@ -99,8 +98,7 @@ def test_permissions(ctx: Ctx) -> dict[str, Any]:
     return iam.tested_permissions(ctx.world, ctx.json())
 
 
-def routes(world: World) -> list[Route]:
-    del world
+def routes() -> list[Route]:
 
     def route(
         method: str, template: str, handler: Callable[[Ctx], Any], name: str, mutating: bool

@@ -8,7 +8,6 @@ from provision.emulator.core import lro
 from provision.emulator.core.errors import ApiError, invalid_argument
 from provision.emulator.core.paging import page_size, paginate
 from provision.emulator.core.routing import Ctx, Route
-from provision.emulator.core.world import World
 from provision.emulator.resourcemanager import models
 
 API = "cloudresourcemanager"
@@ -106,8 +105,7 @@ def get_operation(ctx: Ctx) -> dict[str, Any]:
     return operation
 
 
-def routes(world: World) -> list[Route]:
-    del world
+def routes() -> list[Route]:
 
     def route(method: str, template: str, handler: Any, method_id: str, mutating: bool) -> Route:
         return Route(method, template, handler, API, method_id, mutating)

@@ -165,8 +165,7 @@ def get_operation(ctx: Ctx) -> dict[str, Any]:
     return operation
 
 
-def routes(world: World) -> list[Route]:
-    del world
+def routes() -> list[Route]:
 
     def route(method: str, template: str, handler: Any, method_id: str, mutating: bool) -> Route:
         return Route(method, template, handler, v3.API, method_id, mutating)

@@ -6,7 +6,6 @@ from typing import Any
 
 from provision.emulator.core.paging import page_size, paginate
 from provision.emulator.core.routing import Ctx, Route
-from provision.emulator.core.world import World
 from provision.emulator.serviceusage import models
 
 API = "serviceusage"
@@ -56,8 +55,7 @@ def get_operation(ctx: Ctx) -> dict[str, Any]:
     return models.get_operation(ctx.world, "operations/" + ctx.params["operation"])
 
 
-def routes(world: World) -> list[Route]:
-    del world
+def routes() -> list[Route]:
     services = "/v1/projects/{project}/services"
 
     def route(method: str, template: str, handler: Any, method_id: str, mutating: bool) -> Route:

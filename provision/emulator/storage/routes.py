@@ -16,7 +16,6 @@ from typing import Any
 from provision.emulator.core import multipart
 from provision.emulator.core.errors import ApiError
 from provision.emulator.core.routing import Ctx, NotEmulated, Reply, Route
-from provision.emulator.core.world import World
 from provision.emulator.storage import models
 from provision.emulator.storage.models import error, required
 
@@ -398,8 +397,7 @@ def _content_range(header: str, length: int) -> tuple[int | None, int | None, in
 # ----- routing
 
 
-def routes(world: World) -> list[Route]:
-    del world
+def routes() -> list[Route]:
     bucket = f"{JSON_BASE}/{{bucket}}"
     obj = f"{bucket}/o/{{object=**}}"
 

@@ -5,9 +5,9 @@ from __future__ import annotations
 from pathlib import Path
 
 from provision import planfile
+from provision.blueprint.oauth import manual_changes
 from provision.model import Action, Address, Change, Plan
 from provision.outputs import plan_text
-from provision.outputs.oauth_checklist import manual_changes
 from tests.unit.outputs.blueprints import CLIENT_ID, blueprint
 
 

@@ -8,8 +8,8 @@ from typing import Any
 
 import pytest
 
+from provision.errors import ViewerConfigError
 from provision.outputs.ohif import PREFIX, ohif_config, ohif_config_object
-from provision.outputs.stores import ViewerConfigError
 from tests.unit.outputs.blueprints import CLIENT_ID, blueprint, site_dataset, with_client
 
 GOOGLE_OPTIONS = {

@@ -9,7 +9,7 @@ from pathlib import Path
 import pytest
 
 from provision.blueprint.loader import load
-from provision.cli.onboard_cmd import OHIF_FILE, ORTHANC_FILE, write_viewer_configs
+from provision.workflows.viewer_configs import OHIF_FILE, ORTHANC_FILE, write_viewer_configs
 
 REPO = Path(__file__).resolve().parents[3]
 STORE = (

@@ -5,6 +5,7 @@ from pathlib import Path
 
 import pytest
 
+from provision.errors import ViewerConfigError
 from provision.outputs.orthanc import (
     DEBIAN_DICOMWEB_SERVER_OPTIONS,
     DEFAULT_SERVICE_ACCOUNT_FILE,
@@ -12,7 +13,6 @@ from provision.outputs.orthanc import (
     orthanc_json,
     orthanc_setup_notes,
 )
-from provision.outputs.stores import ViewerConfigError
 from tests.unit.outputs.blueprints import blueprint, site_dataset
 
 EMULATOR = "http://127.0.0.1:8765"

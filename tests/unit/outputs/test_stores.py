@@ -2,10 +2,9 @@ from __future__ import annotations
 
 import pytest
 
-from provision.errors import ProvisionError
+from provision.errors import ProvisionError, ViewerConfigError
 from provision.outputs.stores import (
     StoreRef,
-    ViewerConfigError,
     normalise_base_url,
     select_stores,
     store_names,

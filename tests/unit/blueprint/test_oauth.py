@@ -2,8 +2,7 @@ from __future__ import annotations
 
 import pytest
 
-from provision.model import Action
-from provision.outputs.oauth_checklist import (
+from provision.blueprint.oauth import (
     ChecklistItem,
     check_origins,
     manual_changes,
@@ -11,8 +10,9 @@ from provision.outputs.oauth_checklist import (
     origin_problem,
     redirect_uri,
 )
+from provision.errors import ViewerConfigError
+from provision.model import Action
 from provision.outputs.plan_text import change_lines
-from provision.outputs.stores import ViewerConfigError
 from tests.unit.outputs.blueprints import CLIENT_ID, blueprint
 
 HEALTHCARE = "https://www.googleapis.com/auth/cloud-healthcare"
@@ -71,6 +71,29 @@ def test_no_origins_says_what_to_add() -> None:
     client = next(i for i in oauth_checklist(blueprint(oauth={})) if "web client" in i.title)
     assert not any(line.startswith("Authorized") for line in client.lines)
     assert any("`oauth.origins`" in line for line in client.lines)
+
+
+def client_lines(origins: list[str]) -> tuple[str, ...]:
+    items = oauth_checklist(blueprint(oauth={"origins": origins}))
+    return next(i for i in items if i.key == "web-client").lines
+
+
+def test_the_local_viewer_origin_is_named_as_the_one_provision_viewer_serves() -> None:
+    lines = client_lines(["https://viewer.example.org", "http://localhost:3000"])
+    assert (
+        "http://localhost:3000 is where `provision viewer BLUEPRINT` serves OHIF on this machine."
+    ) in lines
+    other_port = client_lines(["http://localhost:8080"])
+    assert any("`provision viewer BLUEPRINT --port 8080`" in line for line in other_port)
+
+
+def test_without_a_local_origin_the_checklist_says_which_one_to_add() -> None:
+    lines = client_lines(["https://viewer.example.org"])
+    assert any("also add http://localhost:3000 to `oauth.origins`" in line for line in lines)
+    changes = manual_changes(blueprint(oauth={"origins": ["https://viewer.example.org"]}))
+    web_client = next(c for c in changes if c.address.name.endswith("/web-client"))
+    assert any("http://localhost:3000" in line for line in (web_client.after or {})["checklist"])
+    assert any("provision viewer" in line for line in client_lines([]))
 
 
 def test_checklist_never_mentions_a_secret_value() -> None:

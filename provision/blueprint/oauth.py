@@ -13,14 +13,19 @@ from dataclasses import dataclass
 from urllib.parse import urlsplit
 
 from provision.blueprint.schema import Blueprint
-from provision.model import Action, Address, Change
-from provision.outputs.ohif import HEALTHCARE_SCOPE, PROJECTS_READONLY_SCOPE, REDIRECT_PATH
-from provision.outputs.plan_text import MANUAL_CHECKLIST_KEY
-from provision.outputs.stores import ViewerConfigError
+from provision.errors import ViewerConfigError
+from provision.model import MANUAL_CHECKLIST_KEY, Action, Address, Change
 
+HEALTHCARE_SCOPE = "https://www.googleapis.com/auth/cloud-healthcare"
+PROJECTS_READONLY_SCOPE = "https://www.googleapis.com/auth/cloudplatformprojects.readonly"
+"""The scopes OHIF's Google sign-in asks for (the consent screen must list them)."""
+REDIRECT_PATH = "/callback"
+"""OHIF's sign-in redirect route; the OAuth client must allow `{origin}/callback`."""
 CHECKLIST_KIND = "oauth.checklist"
 """Address kind of the manual OAuth steps in a plan."""
 CLOUD_RESOURCE_MANAGER_API = "cloudresourcemanager.googleapis.com"
+LOCAL_VIEWER_PORT = 3000
+"""The port `provision viewer` serves on unless `--port` says otherwise."""
 LOCAL_HOSTS = frozenset({"localhost", "127.0.0.1", "::1"})
 """Hosts for which Google accepts plain `http://` origins."""
 
@@ -178,13 +183,42 @@ def _client_item(project: str, origins: list[str]) -> ChecklistItem:
     if origins:
         lines += [f"Authorized JavaScript origins: {origin}" for origin in origins]
         lines += [f"Authorized redirect URIs: {redirect_uri(origin)}" for origin in origins]
+        lines += _local_viewer_lines(origins)
     else:
         lines.append(
             "The blueprint lists no origins: add the viewer's address to `oauth.origins` "
-            "(e.g. http://localhost:3000) and run this again to get the values to enter."
+            f"({local_viewer_origin()} for `provision viewer BLUEPRINT` on this machine) and "
+            "run this again to get the values to enter."
         )
     lines.append("OHIF uses no client secret: keep it out of the blueprint and the viewer config.")
     return ChecklistItem("web-client", "Create the OAuth web client", tuple(lines))
+
+
+def local_viewer_origin(port: int = LOCAL_VIEWER_PORT) -> str:
+    """The origin `provision viewer --port PORT` serves OHIF on."""
+    return f"http://localhost:{port}"
+
+
+def _local_viewer_lines(origins: list[str]) -> list[str]:
+    """Which origins `provision viewer` signs in from, or which one to add for it."""
+    ports = []
+    for origin in origins:
+        parts = urlsplit(origin)
+        if parts.scheme == "http" and parts.hostname == "localhost" and parts.port is not None:
+            ports.append(parts.port)
+    if not ports:
+        return [
+            "To open the viewer on this machine (`provision viewer BLUEPRINT`), also add "
+            f"{local_viewer_origin()} to `oauth.origins` and to the client's origins."
+        ]
+    lines = []
+    for port in ports:
+        flag = "" if port == LOCAL_VIEWER_PORT else f" --port {port}"
+        lines.append(
+            f"{local_viewer_origin(port)} is where `provision viewer BLUEPRINT{flag}` serves "
+            "OHIF on this machine."
+        )
+    return lines
 
 
 def _client_id_item(client_id: str | None) -> ChecklistItem:

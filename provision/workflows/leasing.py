@@ -1,4 +1,4 @@
-"""The lease around `provision apply`: where it lives, `--lease-wait`, and what to tell the user.
+"""The lease around a run's writes: where it lives, holding it, and what to tell the user.
 
 See `provision.lease` for the protocol. Where the lease lives:
 
@@ -7,7 +7,7 @@ See `provision.lease` for the protocol. Where the lease lives:
 2. else the blueprint's first bucket that no import reads, else its first bucket whose imports
    cannot read the lease object (validation refuses a blueprint with buckets but no such one),
    once it exists;
-3. else no lease; apply says so. A run that creates the lease's bucket runs without a lease.
+3. else no lease; the run says so. A run that creates the lease's bucket runs without a lease.
 """
 
 from __future__ import annotations
@@ -15,32 +15,20 @@ from __future__ import annotations
 import os
 import socket
 import uuid
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Annotated, TypeVar
+from typing import TYPE_CHECKING
 
-import typer
-
-from provision.cli.confirm import confirm
 from provision.errors import GoogleApiError, ProvisionError
+from provision.lease import Held, Lease, LeaseLostError, Seen, choose_site, holding
+from provision.resources.base import HOLDS
 
 if TYPE_CHECKING:
     from provision.blueprint.schema import Blueprint
     from provision.gcp.api import GoogleApi
-    from provision.lease import Held, Lease, LeaseLostError, Seen
     from provision.model import Plan
-
-T = TypeVar("T")
-
-LeaseWaitOption = Annotated[
-    float,
-    typer.Option(
-        "--lease-wait",
-        min=0,
-        help="Seconds to wait while another apply holds the project's lease (0: fail at once).",
-    ),
-]
+    from provision.workflows.ui import Ui
 
 
 class LeaseBucketError(ProvisionError):
@@ -49,7 +37,7 @@ class LeaseBucketError(ProvisionError):
 
 @dataclass
 class LeaseStep:
-    """The lease of one apply: `lease` is None when this run has none (`note` says why)."""
+    """The lease of one run: `lease` is None when this run has none (`note` says why)."""
 
     lease: Lease | None
     seen: Seen | None
@@ -57,12 +45,8 @@ class LeaseStep:
     lost: LeaseLostError | None = None
 
 
-def prepare(api: GoogleApi, blueprint: Blueprint | None) -> LeaseStep:
+def prepare(api: GoogleApi, blueprint: Blueprint) -> LeaseStep:
     """Find the lease and read it (one read), before anything is planned."""
-    from provision.lease import Lease, choose_site
-
-    if blueprint is None:
-        return LeaseStep(None, None, "no lease: the saved plan's blueprint file is not there")
     declared = [bucket.name for bucket in blueprint.buckets]
     site = choose_site(
         blueprint.project.id,
@@ -99,12 +83,11 @@ def prepare(api: GoogleApi, blueprint: Blueprint | None) -> LeaseStep:
 
 
 @contextmanager
-def hold(step: LeaseStep, *, wait: float) -> Iterator[Held | None]:
-    """Hold the lease for the block (nothing when the run has none); report it on stderr."""
-    from provision.lease import holding
-
+def hold(step: LeaseStep, *, wait: float, ui: Ui) -> Iterator[Held | None]:
+    """Hold the lease for the block (nothing when the run has none), telling `ui` about it;
+    raises the LeaseLostError when another run took the lease meanwhile."""
     if step.lease is None or step.seen is None:
-        typer.echo(f"Lease: {step.note}.", err=True)
+        ui.note(f"Lease: {step.note}.")
         yield None
         return
     lease = step.lease
@@ -114,18 +97,19 @@ def hold(step: LeaseStep, *, wait: float) -> Iterator[Held | None]:
         lease.api.cancel.set()
 
     with holding(lease, step.seen, wait=wait, on_lost=lost) as held:
-        taken = ""
-        if held.took_over_why == "expired":
-            taken = f" (took over the expired lease of {held.took_over})"
-        elif held.took_over:
-            taken = f" (took over the lease of {held.took_over}: {held.took_over_why})"
-        typer.echo(
-            f"Lease: {lease.site} held by run {held.run_id}, generation {held.generation}{taken}.",
-            err=True,
-        )
+        where = f"{lease.site} held by run {held.run_id}, generation {held.generation}"
+        ui.note(f"Lease: {where}{_taken(held)}.")
         yield held
     if step.lost is not None:
         raise step.lost
+
+
+def _taken(held: Held) -> str:
+    if held.took_over_why == "expired":
+        return f" (took over the expired lease of {held.took_over})"
+    if held.took_over:
+        return f" (took over the lease of {held.took_over}: {held.took_over_why})"
+    return ""
 
 
 def holder_name(api: GoogleApi) -> str:
@@ -134,52 +118,9 @@ def holder_name(api: GoogleApi) -> str:
     return f"{member} on {socket.gethostname()} pid {os.getpid()}"
 
 
-def run_under_lease(
-    step: LeaseStep,
-    plan: Plan,
-    replan: Callable[[], Plan],
-    run: Callable[[Plan], T],
-    *,
-    show: Callable[[Plan], None],
-    assume_yes: bool,
-) -> T | None:
-    """For commands that plan before taking the lease (destroy, onboard): hold it (no waiting)
-    while `run` applies the plan, planned again first when another run held the lease since
-    (`replan_if_others_wrote`). None when the new plan has nothing left to do."""
-    with hold(step, wait=0.0) as held:
-        fresh = replan_if_others_wrote(held, plan, replan, show=show, assume_yes=assume_yes)
-        return None if fresh is None else run(fresh)
-
-
-def replan_if_others_wrote(
-    held: Held | None,
-    plan: Plan,
-    replan: Callable[[], Plan],
-    *,
-    show: Callable[[Plan], None],
-    assume_yes: bool,
-) -> Plan | None:
-    """When another run held the lease since this one planned (or this run took over a dead
-    run's lease), plan again under the lease. A new plan that differs from the confirmed one
-    is shown and confirmed again; None when the new plan has nothing left to do."""
-    if held is None or held.trusted:
-        return plan
-    fresh = replan()
-    if _decisions(fresh) == _decisions(plan):
-        return fresh
-    typer.echo("The project changed while waiting for the lease; new plan:")
-    show(fresh)
-    if not fresh.has_changes:
-        return None
-    confirm(assume_yes)
-    return fresh
-
-
-def _decisions(plan: Plan) -> list[tuple[object, ...]]:
+def decisions(plan: Plan) -> list[tuple[object, ...]]:
     """What a confirmation agreed to: each change's action, field changes, reason and what an
     object to delete held."""
-    from provision.resources.base import HOLDS
-
     return [
         (c.address, c.action, c.diffs, c.reason, (c.before or {}).get(HOLDS))
         for c in plan.changes

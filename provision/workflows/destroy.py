@@ -1,0 +1,109 @@
+"""`destroy`: remove what a blueprint (or one of its sites) made, safely.
+
+Shows what would be removed and what is kept (and why), confirms like `apply`, then runs the
+removals through the ordinary applier under the lease, in reverse dependency order. The rules
+are `provision.destroy`'s: only owned objects, nothing holding data unless named, datasets and
+the project only when named, APIs only with `disable_services`, IAM: only the blueprint's
+members.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass, replace
+from pathlib import Path
+
+from provision.apply import ApplyReport
+from provision.blueprint.expand import expand
+from provision.blueprint.loader import load
+from provision.destroy import deletes, plan_destroy
+from provision.errors import ProvisionError
+from provision.model import Action, Plan
+from provision.resources.base import REFUSED, Context
+from provision.site_scope import site_addresses
+from provision.workflows import leasing, sequence
+from provision.workflows.sequence import Finished, Flags, Job
+from provision.workflows.ui import Connect, Ui
+
+
+@dataclass(frozen=True)
+class DestroyRequest:
+    """What one destroy covers."""
+
+    blueprint: Path
+    site: str | None = None
+    """Only this site's objects."""
+    named: Sequence[str] = ()
+    """--allow-delete addresses (parsed by the caller)."""
+    disable_services: bool = False
+    allow_remove_own_access: bool = False
+
+
+def destroy(request: DestroyRequest, ui: Ui, connect: Connect) -> Finished:
+    """Plan the removals, show them, confirm, and run them under the lease. Raises ApplyError
+    naming each removal that failed or was refused (an object that holds data the plan did not
+    show is kept)."""
+    loaded = load(request.blueprint)
+    resources = expand(loaded)
+    only = None
+    if request.site is not None:
+        if request.disable_services:
+            raise ProvisionError(
+                "--disable-services applies to the whole blueprint only: other sites use the "
+                "same APIs"
+            )
+        only = site_addresses(loaded, resources, request.site)
+    flags = Flags(request.named, (), request.allow_remove_own_access)
+    with connect() as api:
+        options = flags.options(api)
+        lease = leasing.prepare(api, loaded.blueprint)
+
+        def removals() -> Plan:
+            found = plan_destroy(
+                loaded,
+                Context.create(api, options),
+                only=only,
+                named=frozenset(request.named),
+                disable_services=request.disable_services,
+                resources=resources,
+            )
+            return found.plan
+
+        def context(plan: Plan) -> Context:
+            return Context.create(api, replace(options, allow_delete=deletes(plan)))
+
+        plan = removals()
+        if not plan.changes:
+            why = plan.warnings[0] if plan.warnings else "none of the blueprint's objects exist"
+            ui.say(f"Nothing to remove: {why}.")
+            return Finished()
+        job = Job(f"Planned removals for {plan.blueprint_path}", context, removals)
+        applied = sequence.run(job, plan, lease, ui)
+    if applied is None:
+        ui.say("Nothing to remove.")
+        return Finished()
+    finished = sequence.finish(applied, ui, hint=_hint(applied.report), verb="Destroy")
+    if not finished.interrupted:
+        _say_kept(applied.plan, request.site, ui)
+    return finished
+
+
+def _hint(report: ApplyReport) -> str:
+    refused = [r for r in report.results if r.message.startswith(REFUSED)]
+    if not refused:
+        return "Fix the cause and run destroy again."
+    return (
+        f"{len(refused)} removal(s) refused: those objects hold data the plan did not show and "
+        "were kept; run destroy again to see them as they are now."
+    )
+
+
+def _say_kept(plan: Plan, site: str | None, ui: Ui) -> None:
+    kept = [c for c in plan.changes if c.action is Action.FORGET]
+    if kept:
+        ui.say(f"Kept {len(kept)} object(s); see the reasons above.")
+    if site is not None:
+        ui.say(
+            f"The site file of {site} still declares it: remove it from the blueprint's site "
+            "folder, or `provision apply` / `provision onboard` will create the site again."
+        )
