@@ -47,6 +47,7 @@ from typing import TYPE_CHECKING, Any
 
 from provision.blueprint.rules import import_reads
 from provision.errors import GoogleApiError, ProvisionError
+from provision.gcp.methods import OBJECTS
 from provision.resources import addresses
 
 if TYPE_CHECKING:
@@ -211,7 +212,7 @@ class Lease:
 
     def _read(self) -> dict[str, Any] | None:
         page = self.api.call(
-            "storage.objects.list",
+            f"{OBJECTS}.list",
             bucket=self.site.bucket,
             prefix=self.site.name,
             maxResults=2,
@@ -298,7 +299,7 @@ class Lease:
         """Change the lease's metadata if it is still the one we hold; None when it is not."""
         try:
             answer: dict[str, Any] = self.api.call(
-                "storage.objects.patch",
+                f"{OBJECTS}.patch",
                 bucket=self.site.bucket,
                 object=self.site.name,
                 ifGenerationMatch=held.generation,
@@ -343,7 +344,7 @@ class Lease:
                 # (storage.v1.json, objects.insert mediaUpload); the metadata-only POST to
                 # /storage/v1/b/B/o is answered 400 wrongUrlForUpload.
                 answer = self.api.call(
-                    "storage.objects.insert",
+                    f"{OBJECTS}.insert",
                     bucket=self.site.bucket,
                     name=self.site.name,
                     ifGenerationMatch=0,
@@ -357,7 +358,7 @@ class Lease:
                 )
             else:
                 answer = self.api.call(
-                    "storage.objects.patch",
+                    f"{OBJECTS}.patch",
                     bucket=self.site.bucket,
                     object=self.site.name,
                     ifGenerationMatch=seen.generation,

@@ -11,6 +11,7 @@ from __future__ import annotations
 from collections.abc import Mapping, Sequence
 from typing import Any
 
+from provision.gcp.methods import BILLING_ACCOUNTS, BILLING_INFO
 from provision.model import Action, Change, FieldDiff, Observed, Resource
 from provision.resources import addresses
 from provision.resources.addresses import project_name
@@ -32,7 +33,7 @@ class BillingKind(Kind):
 
     def test_permissions(self, ctx: Context, name: str, permissions: Sequence[str]) -> set[str]:
         answer = ctx.api.call(
-            "cloudbilling.billingAccounts.testIamPermissions",
+            f"{BILLING_ACCOUNTS}.testIamPermissions",
             resource=name,
             body={"permissions": list(permissions)},
         )
@@ -40,7 +41,7 @@ class BillingKind(Kind):
 
     def read(self, ctx: Context, resource: Resource) -> Observed:
         info = ctx.api.call(
-            "cloudbilling.projects.getBillingInfo", name=project_name(resource.spec["projectId"])
+            f"{BILLING_INFO}.getBillingInfo", name=project_name(resource.spec["projectId"])
         )
         return observe(info)
 
@@ -75,7 +76,7 @@ class BillingKind(Kind):
     def update(self, ctx: Context, change: Change) -> Observed | None:
         spec = change.after or {}
         info = ctx.api.call(
-            "cloudbilling.projects.updateBillingInfo",
+            f"{BILLING_INFO}.updateBillingInfo",
             name=project_name(spec["projectId"]),
             body={"billingAccountName": spec["billingAccountName"]},
         )

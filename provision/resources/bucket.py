@@ -24,6 +24,7 @@ from collections.abc import Mapping, Sequence
 from typing import Any
 
 from provision.errors import ApplyError, GoogleApiError, PlanError
+from provision.gcp.methods import BUCKETS, OBJECTS
 from provision.lease import object_name as lease_object
 from provision.model import JSON, Action, Address, Change, FieldDiff, Observed, Resource
 from provision.resources import addresses, ownership
@@ -49,8 +50,6 @@ STORAGE = "storage.googleapis.com"
 """The API as `services` enables it."""
 API = "storage"
 """The API as the gateway names it (`Kind.api`)."""
-BUCKETS = "storage.buckets"
-OBJECTS = "storage.objects"
 OWNED = ("location", "storageClass", "uniformBucketLevelAccess")
 LEASE_OBJECT = "leaseObject"
 """Key of a planned delete's `before`: the lease object that does not count as content."""

@@ -17,10 +17,11 @@ from collections.abc import Collection
 from typing import Any
 
 from provision.errors import GoogleApiError
+from provision.gcp.methods import BUCKETS
 from provision.model import JSON
 from provision.resources import addresses
 from provision.resources.base import Context, Needs
-from provision.resources.bucket import API, BUCKETS, STORAGE
+from provision.resources.bucket import API, STORAGE
 from provision.resources.iam import IamKind, policy_read_key
 from provision.resources.registry import register
 

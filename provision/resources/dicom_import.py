@@ -26,18 +26,12 @@ from collections.abc import Mapping
 from typing import Any
 
 from provision.errors import ApplyError, GoogleApiError
+from provision.gcp.methods import DICOM_STORES, HEALTHCARE_OPERATIONS, OBJECTS
 from provision.model import JSON, Action, Address, Change, FieldDiff, Observed, Resource
 from provision.resources import addresses, bucket_iam, healthcare
 from provision.resources.addresses import uri_hash
 from provision.resources.base import Context, Kind, Needs, Options, Probe, require
-from provision.resources.bucket import OBJECTS
-from provision.resources.healthcare import (
-    DICOM_STORES,
-    OPERATIONS,
-    READER_ROLE,
-    READER_ROLES,
-    read_store,
-)
+from provision.resources.healthcare import READER_ROLE, READER_ROLES, read_store
 from provision.resources.iam_policy import roles_held
 from provision.resources.registry import register
 
@@ -133,7 +127,7 @@ class DicomImportKind(Kind):
             dataset = resource.spec["store"].split("/dicomStores/")[0]
             op_name = addresses.operation_name(dataset, value.removeprefix(OP_PREFIX))
             fields = operation_state(
-                op_name, healthcare.get(ctx, f"{OPERATIONS}.get", name=op_name)
+                op_name, healthcare.get(ctx, f"{HEALTHCARE_OPERATIONS}.get", name=op_name)
             )
         if fields["state"] != "running":
             fields["source"] = source_state(ctx, resource.spec["uri"])
@@ -249,7 +243,7 @@ def await_import(ctx: Context, operation: JSON, uri: str) -> JSON:
         return ctx.api.wait(operation, api=healthcare.API, what=what, progress=ctx.progress)
     except GoogleApiError as error:
         failed = (
-            healthcare.get(ctx, f"{OPERATIONS}.get", name=name) if name else None
+            healthcare.get(ctx, f"{HEALTHCARE_OPERATIONS}.get", name=name) if name else None
         ) or operation
         text = f"{what} failed: {describe_outcome(failed)}; {error.message}"
         if error.status == "PERMISSION_DENIED" or error.is_permission_denied:

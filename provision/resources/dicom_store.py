@@ -27,6 +27,7 @@ from collections.abc import Mapping, Sequence
 from typing import Any
 
 from provision.errors import ApplyError, GoogleApiError, PlanError
+from provision.gcp.methods import DICOM_STORES
 from provision.model import JSON, Action, Address, Change, FieldDiff, Observed, Resource
 from provision.resources import addresses, healthcare, ownership
 from provision.resources.base import (
@@ -43,7 +44,7 @@ from provision.resources.base import (
     refuse_unless_planned,
     removal,
 )
-from provision.resources.healthcare import DICOM_STORES, get_store, read_store, store_contents
+from provision.resources.healthcare import get_store, read_store, store_contents
 from provision.resources.registry import register
 
 CONFIG_FIELDS = ("notificationConfigs", "streamConfigs")

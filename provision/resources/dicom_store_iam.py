@@ -6,9 +6,9 @@ binding is authoritative (see `iam`).
 
 from __future__ import annotations
 
+from provision.gcp.methods import DICOM_STORES
 from provision.resources import addresses
 from provision.resources.base import Needs
-from provision.resources.healthcare import DICOM_STORES
 from provision.resources.healthcare_iam import HealthcareIamKind
 from provision.resources.registry import register
 

@@ -1,6 +1,6 @@
 """The Cloud Healthcare API as the Healthcare kinds share it (no kind of its own).
 
-Declared once here: the service name, the method id prefixes, the reads of datasets and DICOM
+Declared once here: the service name, the reads of datasets and DICOM
 stores (each memoised while planning, see `Context.read_once`), what a dataset or a DICOM store
 holds (`Contents`), the QIDO-RS counts `verify` reports, and the bucket roles that let the Cloud
 Healthcare Service Agent read the files a DICOM import names.
@@ -15,6 +15,7 @@ from collections.abc import Mapping, Sequence
 from typing import Any
 
 from provision.errors import GoogleApiError
+from provision.gcp.methods import DATASETS, DICOM_STORES, HEALTHCARE_LOCATIONS
 from provision.model import JSON
 from provision.resources import ownership
 from provision.resources.addresses import project_name
@@ -27,10 +28,6 @@ API = "healthcare"
 AGENT_ROLE = "roles/healthcare.serviceAgent"
 """The role Google grants the Cloud Healthcare Service Agent on the project."""
 
-LOCATIONS = "healthcare.projects.locations"
-DATASETS = f"{LOCATIONS}.datasets"
-DICOM_STORES = f"{DATASETS}.dicomStores"
-OPERATIONS = f"{DATASETS}.operations"
 STORE_TYPES = {
     "dicomStores": "DICOM store",
     "fhirStores": "FHIR store",
@@ -85,7 +82,7 @@ def read_dataset(ctx: Context, name: str) -> JSON | None:
 
 def list_locations(ctx: Context, project: str) -> list[str]:
     """The ids of the Healthcare locations of `project`."""
-    found = ctx.api.pages(f"{LOCATIONS}.list", "locations", name=project_name(project))
+    found = ctx.api.pages(f"{HEALTHCARE_LOCATIONS}.list", "locations", name=project_name(project))
     return sorted(str(loc.get("locationId", "")) for loc in found if loc.get("locationId"))
 
 

@@ -31,6 +31,7 @@ from concurrent.futures import ThreadPoolExecutor
 from typing import Any
 
 from provision.errors import ApplyError, GoogleApiError, PlanError
+from provision.gcp.methods import DATASETS
 from provision.model import JSON, Action, Address, Change, FieldDiff, Observed, Resource
 from provision.resources import addresses, healthcare, ownership
 from provision.resources.base import (
@@ -46,7 +47,6 @@ from provision.resources.base import (
     removal,
 )
 from provision.resources.healthcare import (
-    DATASETS,
     dataset_contents,
     foreign_stores,
     get_dataset,

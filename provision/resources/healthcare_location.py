@@ -15,11 +15,11 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 
+from provision.gcp.methods import DATASETS
 from provision.model import JSON, Address, Observed, Resource
 from provision.resources import addresses, healthcare
 from provision.resources.base import Context, ScanKind
 from provision.resources.healthcare import (
-    DATASETS,
     PAGE_SIZE,
     dataset_read_key,
     list_dicom_stores,

@@ -16,6 +16,7 @@ from collections.abc import Mapping, Sequence
 from typing import Any
 
 from provision.errors import ApplyError, GoogleApiError, PlanError
+from provision.gcp.methods import PROJECTS
 from provision.model import JSON, Action, Address, Change, Observed, Resource
 from provision.resources import addresses, resource_manager
 from provision.resources.addresses import project_name
@@ -31,7 +32,7 @@ from provision.resources.base import (
     removal,
 )
 from provision.resources.registry import register
-from provision.resources.resource_manager import API, PROJECTS, number_of
+from provision.resources.resource_manager import API, number_of
 from provision.resources.symbols import fact_key
 
 OWNED = ("projectId", "displayName", "parent", "labels")

@@ -1,6 +1,6 @@
 """Cloud Resource Manager as the project kinds share it (no kind of its own).
 
-Declared once here: the method ids, the project's IAM policy read and write (the `project_iam`
+Declared once here: the policy methods, the project's IAM policy read and write (the `project_iam`
 kind and the service agents' project role), and a project's number, which the symbols
 `${project_number:P}` stand for (see `symbols`; `Context.create` looks numbers up with
 `number_lookup`).
@@ -12,6 +12,7 @@ from collections.abc import Callable, Mapping, Sequence
 from typing import TYPE_CHECKING, Any
 
 from provision.errors import GoogleApiError
+from provision.gcp.methods import FOLDERS, ORGANIZATIONS, PROJECTS
 from provision.model import JSON
 from provision.resources.addresses import project_name
 from provision.resources.symbols import fact_key
@@ -21,12 +22,7 @@ if TYPE_CHECKING:
 
 API = "cloudresourcemanager"
 """The API as the gateway names it (`Kind.api`)."""
-PROJECTS = "cloudresourcemanager.projects"
-COLLECTIONS = {
-    "projects": PROJECTS,
-    "organizations": "cloudresourcemanager.organizations",
-    "folders": "cloudresourcemanager.folders",
-}
+COLLECTIONS = {"projects": PROJECTS, "organizations": ORGANIZATIONS, "folders": FOLDERS}
 """The method id prefix of each kind of Resource Manager name (`projects/...`, ...)."""
 GET_POLICY = f"{PROJECTS}.getIamPolicy"
 SET_POLICY = f"{PROJECTS}.setIamPolicy"

@@ -23,6 +23,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 
 from provision.errors import ApplyError
+from provision.gcp.methods import SERVICES
 from provision.gcp.names import service_agent_email
 from provision.model import JSON, Action, Change, FieldDiff, Observed, Resource
 from provision.resources import addresses, healthcare, resource_manager
@@ -31,7 +32,7 @@ from provision.resources.base import Context, Kind, Options
 from provision.resources.iam import policy_read_key, read_modify_write, until_agents_exist
 from provision.resources.iam_policy import WantedBinding, member_key, merge
 from provision.resources.registry import register
-from provision.resources.services import API, SERVICES
+from provision.resources.services import API
 from provision.resources.symbols import project_number_ref
 
 AGENT_ROLES: Mapping[str, str] = {healthcare.SERVICE: healthcare.AGENT_ROLE}

@@ -11,6 +11,7 @@ are left alone; they are disabled only when named with `--allow-disable-service`
 
 from __future__ import annotations
 
+from provision.gcp.methods import SERVICES
 from provision.model import JSON, Action, Address, Change, FieldDiff, Observed, Resource
 from provision.resources import addresses
 from provision.resources.addresses import project_name, service_name
@@ -19,7 +20,6 @@ from provision.resources.registry import register
 
 API = "serviceusage"
 """The API as the gateway names it (`Kind.api`)."""
-SERVICES = "serviceusage.services"
 BATCH_LIMIT = 20
 PAGE_SIZE = 200
 PROPAGATION_WINDOW = 300.0

@@ -17,13 +17,13 @@ from __future__ import annotations
 from collections.abc import Iterable
 
 from provision.errors import PlanError
+from provision.gcp.methods import BUCKETS
 from provision.lease import object_name as lease_object
 from provision.model import JSON, Address, Observed, Resource
 from provision.resources import addresses, ownership
 from provision.resources.base import HOLDS, Context, Needs, ScanKind
 from provision.resources.bucket import (
     API,
-    BUCKETS,
     LEASE_OBJECT,
     STORAGE,
     bucket_contents,
