@@ -21,6 +21,6 @@ defines (see `base.Kind` for each contract):
 Modules without a kind hold what several kinds share: `healthcare` (Cloud Healthcare),
 `resource_manager` (Cloud Resource Manager), `iam` and `iam_policy` (IAM), `ownership`,
 `symbols`. Each kind has data-driven cases (diff, removal, permissions) in
-`tests/planner_cases/cases/<kind>.yaml`. docs/adding-a-kind.md lists every file a new kind
-touches.
+`tests/planner_cases/cases/<kind>.yaml`. docs/architecture.md ("Where a new kind goes") lists
+every file a new kind touches.
 """
