@@ -202,7 +202,9 @@ def measure(
     resources = expand(loaded)
     containers = {
         r.address: [
-            d for d in r.depends_on if registry.get(r.address.kind).reads_after(r.address, d)
+            d
+            for d in r.depends_on
+            if registry.get(r.address.kind).reads_after(r.address, d, registry.get(d.kind))
         ]
         for r in resources
     }

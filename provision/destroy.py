@@ -27,13 +27,7 @@ from provision.graph import State, run_graph, topological
 from provision.model import JSON, Action, Address, Change, Plan, Resource
 from provision.plan import plan_failure_message
 from provision.resources import registry
-from provision.resources.base import (
-    API_ENABLING_KINDS,
-    Context,
-    RemovalScope,
-    is_container,
-    removal,
-)
+from provision.resources.base import Context, RemovalScope, is_container, removal
 
 READ_WORKERS = 16
 UNREADABLE = "unreadable"
@@ -118,12 +112,10 @@ def _read_all(ctx: Context, by_address: Mapping[Address, Resource]) -> dict[Addr
     whose container is absent is absent without a read."""
     seen: dict[Address, JSON | None] = {}
     lock = threading.Lock()
-    api_lists = [a for a in by_address if a.kind in API_ENABLING_KINDS]
+    api_lists = [a for a in by_address if registry.get(a.kind).enables_apis]
     containers = {
         a: tuple(
-            d
-            for d in r.depends_on
-            if d in by_address and (is_container(d, a) or d.kind in API_ENABLING_KINDS)
+            d for d in r.depends_on if d in by_address and (is_container(d, a) or d in api_lists)
         )
         for a, r in by_address.items()
     }
@@ -138,9 +130,7 @@ def _read_all(ctx: Context, by_address: Mapping[Address, Resource]) -> dict[Addr
 
     def work(address: Address) -> None:
         with lock:
-            gone = any(
-                seen.get(c) is None for c in containers[address] if c.kind not in API_ENABLING_KINDS
-            )
+            gone = any(seen.get(c) is None for c in containers[address] if c not in api_lists)
         kind = registry.get(address.kind)
         off = sorted(kind.requires_services - enabled()) if api_lists else []
         if gone:

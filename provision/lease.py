@@ -47,6 +47,8 @@ from typing import TYPE_CHECKING, Any
 
 from provision.blueprint.rules import import_reads
 from provision.errors import GoogleApiError, ProvisionError
+from provision.gcp.methods import OBJECTS
+from provision.resources import addresses
 
 if TYPE_CHECKING:
     from provision.gcp.api import GoogleApi
@@ -150,7 +152,8 @@ def choose_site(
     reads, else the first none of whose imports would read the lease object; None when the
     blueprint declares no such bucket (then `lease.bucket` is required, see `lease_readers`)."""
     name = object_name(project_id)
-    unread = [b for b in declared_buckets if not any(bucket_of(u) == b for u in import_uris)]
+    read = {addresses.bucket_of_uri(uri) for uri in import_uris}
+    unread = [b for b in declared_buckets if b not in read]
     safe = [b for b in declared_buckets if not lease_readers(name, b, import_uris)]
     chosen = bucket or next(iter(unread + safe), None)
     return Site(chosen, name, ttl) if chosen else None
@@ -159,11 +162,6 @@ def choose_site(
 def lease_readers(name: str, bucket: str, import_uris: Sequence[str]) -> list[int]:
     """Indexes of the import URIs that would read the lease object `name` in `bucket`."""
     return [i for i, uri in enumerate(import_uris) if import_reads(uri, bucket, name)]
-
-
-def bucket_of(uri: str) -> str:
-    """`bucket` of `gs://bucket/path`."""
-    return uri.removeprefix("gs://").split("/", 1)[0]
 
 
 def this_machine() -> tuple[str, str]:
@@ -214,7 +212,7 @@ class Lease:
 
     def _read(self) -> dict[str, Any] | None:
         page = self.api.call(
-            "storage.objects.list",
+            f"{OBJECTS}.list",
             bucket=self.site.bucket,
             prefix=self.site.name,
             maxResults=2,
@@ -301,7 +299,7 @@ class Lease:
         """Change the lease's metadata if it is still the one we hold; None when it is not."""
         try:
             answer: dict[str, Any] = self.api.call(
-                "storage.objects.patch",
+                f"{OBJECTS}.patch",
                 bucket=self.site.bucket,
                 object=self.site.name,
                 ifGenerationMatch=held.generation,
@@ -346,7 +344,7 @@ class Lease:
                 # (storage.v1.json, objects.insert mediaUpload); the metadata-only POST to
                 # /storage/v1/b/B/o is answered 400 wrongUrlForUpload.
                 answer = self.api.call(
-                    "storage.objects.insert",
+                    f"{OBJECTS}.insert",
                     bucket=self.site.bucket,
                     name=self.site.name,
                     ifGenerationMatch=0,
@@ -360,7 +358,7 @@ class Lease:
                 )
             else:
                 answer = self.api.call(
-                    "storage.objects.patch",
+                    f"{OBJECTS}.patch",
                     bucket=self.site.bucket,
                     object=self.site.name,
                     ifGenerationMatch=seen.generation,

@@ -26,6 +26,7 @@ from pydantic import ValidationError
 from provision.blueprint import rules
 from provision.blueprint.schema import Site
 from provision.blueprint.yaml_reader import parse_yaml
+from provision.resources import addresses
 from provision.site_scope import SiteError
 
 IMPORT_URI_VAR = "import_uri"
@@ -59,7 +60,7 @@ def import_uri(bucket: str) -> str:
     text = bucket.rstrip("/")
     if any(ord(char) < 32 or ord(char) == 127 for char in text):
         raise SiteError("--bucket: the URI has a control character (such as a line break)")
-    name = text.removeprefix("gs://").split("/", 1)[0]
+    name = addresses.bucket_of_uri(text)
     if not text.startswith("gs://") or not name:
         raise SiteError(
             f"--bucket: {bucket!r} is not a gs:// URI (write gs://BUCKET or gs://BUCKET/PATH)"

@@ -176,7 +176,7 @@ def read_after(resource: Resource, planned: Mapping[Address, Resource]) -> tuple
     (`Kind.answered_by`)."""
     kind = registry.get(resource.address.kind)
     address = resource.address
-    waits = [d for d in resource.depends_on if kind.reads_after(address, d)]
+    waits = [d for d in resource.depends_on if kind.reads_after(address, d, registry.get(d.kind))]
     waits += [
         scan
         for scan in kind.answered_by(resource)

@@ -32,11 +32,12 @@ from provision.errors import ProvisionError, StalePlanError
 from provision.files import shown
 from provision.model import JSON, Action, Address, Change, Plan, Resource
 from provision.plan import plan_blueprint
+from provision.resources import addresses
 from provision.resources.base import HOLDS, Context
 from provision.site_scope import site_addresses
 
 ORPHAN_ACTIONS = (Action.DELETE, Action.FORGET)
-BUCKETS = "projects/_/buckets/"
+BUCKETS = addresses.bucket_name("")
 SHOWN_VALUE = 160
 """Characters of a value a refusal quotes."""
 
@@ -107,7 +108,7 @@ def declared_addresses(
 
 def _in_project(address: Address, project: str) -> bool:
     name = address.name
-    own = f"projects/{project}"
+    own = addresses.project_name(project)
     return name == own or name.startswith(own + "/") or name.startswith(BUCKETS)
 
 

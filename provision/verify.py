@@ -1,6 +1,7 @@
 """`verify`: does the provisioned site actually work? Reads only; returns checks, prints nothing.
 
-For a blueprint, against the live state:
+Each kind says what to check about its objects (`Kind.probes`); for a blueprint, against the
+live state, that is:
 
 * every DICOM store answers a QIDO-RS study search (`GET {store}/dicomWeb/studies`; 200 or
   204 both count), with its study and instance counts;
@@ -9,31 +10,25 @@ For a blueprint, against the live state:
   on every bucket an import reads from (the bucket's IAM policy);
 * every member the blueprint grants a role on a dataset or DICOM store holds it (their IAM
   policies) — the viewer principals OHIF and Orthanc users sign in as.
+
+Checks run concurrently and are listed in blueprint order; a check several objects ask for
+(`Probe.shared`) runs once, after the others.
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable, Mapping, Sequence
+from collections.abc import Sequence
 from collections.abc import Set as AbstractSet
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
-from typing import Any
 
 from provision.blueprint.expand import expand
-from provision.blueprint.imports import bucket_of_uri
 from provision.blueprint.loader import LoadedBlueprint
 from provision.errors import GoogleApiError, ProvisionError
-from provision.gcp.api import LIST_RESULT
 from provision.model import Address, Resource
-from provision.resources import addresses, registry
-from provision.resources.base import Context
-from provision.resources.dicom_import import DONE, READER_ROLES, holds, label_key
-from provision.resources.healthcare_dataset import STORES
-from provision.resources.iam import IamKind
-from provision.resources.service_agent import agent_member
+from provision.resources import registry
+from provision.resources.base import Context, Probe
 
-HEALTHCARE = "healthcare.googleapis.com"
-IAM_KINDS = ("healthcare.dataset_iam", "healthcare.dicom_store_iam")
 WORKERS = 8
 
 
@@ -60,114 +55,23 @@ def verify_blueprint(
     resources = expand(loaded) if resources is None else list(resources)
     if only is not None:
         resources = [r for r in resources if r.address in only]
-    pid = loaded.blueprint.project.id
-    jobs: list[Callable[[], Check]] = []
+    own: list[Probe] = []
+    shared: dict[tuple[str, str], Probe] = {}
     for resource in resources:
-        kind = resource.address.kind
-        if kind == "healthcare.dicom_store":
-            jobs.append(_bind(check_dicomweb, ctx, resource.address.name))
-        elif kind == "healthcare.dicom_import":
-            jobs.append(_bind(check_import, ctx, resource.spec["store"], resource.spec["uri"]))
-        elif kind in IAM_KINDS:
-            jobs += [_bind(check_binding, ctx, resource, b) for b in resource.spec["bindings"]]
-    uris = [r.spec["uri"] for r in resources if r.address.kind == "healthcare.dicom_import"]
-    buckets = dict.fromkeys(bucket_of_uri(uri) for uri in uris)
-    jobs += [_bind(check_agent_reads, ctx, pid, bucket) for bucket in buckets]
+        for probe in registry.get(resource.address.kind).probes(resource):
+            if probe.shared:
+                shared.setdefault((probe.check, probe.target), probe)
+            else:
+                own.append(probe)
     with ThreadPoolExecutor(WORKERS) as pool:
-        return list(pool.map(lambda job: job(), jobs))
+        return list(pool.map(lambda probe: run(ctx, probe), [*own, *shared.values()]))
 
 
-def check_dicomweb(ctx: Context, store: str) -> Check:
-    studies = search(ctx, store, "studies")
-    instances = search(ctx, store, "instances")
-    return Check(
-        "DICOMweb answers", store, True, f"{_count(studies, 'study')}, {_count(instances)}"
-    )
-
-
-def check_import(ctx: Context, store: str, uri: str) -> Check:
-    what = f"{store} <- {uri}"
-    found = ctx.api.call(f"{STORES}.get", name=store)
-    label = str((found.get("labels") or {}).get(label_key(uri), ""))
-    instances = search(ctx, store, "instances")
-    if label != DONE:
-        state = f"in progress or failed ({label})" if label else "not run yet"
-        return Check(
-            "import done", what, False, f"import {state}; the store holds {_count(instances)}"
-        )
-    if not instances:
-        return Check("import done", what, False, "recorded as done, but the store is empty")
-    studies = search(ctx, store, "studies")
-    return Check("import done", what, True, f"{_count(studies, 'study')}, {_count(instances)}")
-
-
-def check_agent_reads(ctx: Context, project_id: str, bucket: str) -> Check:
-    member = str(ctx.facts.resolve_fully(agent_member(project_id, HEALTHCARE), "service agent"))
-    target = f"gs://{bucket}"
-    policy = _iam("storage.bucket_iam").get_policy(ctx, addresses.bucket_name(bucket))
-    roles = sorted(role for role in holds(policy, member) if role in READER_ROLES)
-    what = "service agent reads bucket"
-    if roles:
-        return Check(what, target, True, f"{member.split(':', 1)[1]} has {', '.join(roles)}")
-    return Check(
-        what,
-        target,
-        False,
-        f"{member.split(':', 1)[1]} lacks roles/storage.objectViewer; imports from this "
-        "bucket fail",
-    )
-
-
-def check_binding(ctx: Context, resource: Resource, binding: Mapping[str, Any]) -> Check:
-    role = str(binding["role"])
-    policy = _iam(resource.address.kind).get_policy(ctx, resource.address.name)
-    members = [str(ctx.facts.resolve_fully(m, role)) for m in binding.get("members") or []]
-    missing = [m for m in members if role not in holds(policy, m)]
-    what = f"{role} held"
-    if missing:
-        return Check(what, resource.address.name, False, f"missing: {', '.join(missing)}")
-    return Check(what, resource.address.name, True, ", ".join(members))
-
-
-def search(ctx: Context, store: str, level: str) -> int:
-    """How many studies or instances a QIDO-RS search returns (204 = none)."""
-    method = "searchForStudies" if level == "studies" else "searchForInstances"
-    answer = ctx.api.call(f"{STORES}.{method}", parent=store, dicomWebPath=level)
-    found = answer.get(LIST_RESULT) or []
-    return len(found) if isinstance(found, list) else 0
-
-
-def _count(number: int, noun: str = "instance") -> str:
-    plural = "studies" if noun == "study" else f"{noun}s"
-    return f"{number} {noun if number == 1 else plural}"
-
-
-def _iam(kind: str) -> IamKind:
-    found = registry.get(kind)
-    assert isinstance(found, IamKind)
-    return found
-
-
-def _bind(fn: Callable[..., Check], *args: Any) -> Callable[[], Check]:
-    def job() -> Check:
-        try:
-            return fn(*args)
-        except (GoogleApiError, ProvisionError) as error:
-            return _failed(fn, args, error)
-
-    return job
-
-
-def _failed(fn: Callable[..., Check], args: Iterable[Any], error: Exception) -> Check:
-    names = {
-        "check_dicomweb": "DICOMweb answers",
-        "check_import": "import done",
-        "check_agent_reads": "service agent reads bucket",
-        "check_binding": "IAM binding held",
-    }
-    target = next((a for a in args if isinstance(a, str) and "/" in a), "")
-    for arg in args:
-        if isinstance(arg, Resource):
-            target = arg.address.name
-    message = getattr(error, "message", None) or str(error)
-    return Check(names.get(fn.__name__, fn.__name__), target, False, f"cannot check: {message}")
+def run(ctx: Context, probe: Probe) -> Check:
+    """The probe's answer; one that cannot read what it checks fails, saying why."""
+    try:
+        ok, detail = probe.run(ctx)
+    except (GoogleApiError, ProvisionError) as error:
+        message = getattr(error, "message", None) or str(error)
+        return Check(probe.check, probe.target, False, f"cannot check: {message}")
+    return Check(probe.check, probe.target, ok, detail)

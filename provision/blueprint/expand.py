@@ -15,12 +15,11 @@ from provision.blueprint.loader import LoadedBlueprint
 from provision.blueprint.schema import Binding, Blueprint, DicomStore, Grant
 from provision.errors import PlanError
 from provision.model import JSON, Address, Resource, SourceRef
-from provision.resources import addresses
+from provision.resources import addresses, registry
+from provision.resources.healthcare import READER_ROLE
+from provision.resources.healthcare import SERVICE as HEALTHCARE
 from provision.resources.service_agent import AGENT_ROLES, agent_member, agent_spec
 from provision.resources.symbols import project_number_ref
-
-HEALTHCARE = "healthcare.googleapis.com"
-IMPORT_READER_ROLE = "roles/storage.objectViewer"
 
 
 def expand(loaded: LoadedBlueprint) -> list[Resource]:
@@ -273,10 +272,10 @@ def agent_grants(blueprint: Blueprint, service: str, grants: list[Grant] | None)
     declared = {b.name for b in blueprint.buckets}
     buckets = []
     for entry in blueprint.imports:
-        bucket = entry.uri.removeprefix("gs://").split("/", 1)[0]
+        bucket = addresses.bucket_of_uri(entry.uri)
         if bucket in declared and bucket not in buckets:
             buckets.append(bucket)
-    return [Grant(role=IMPORT_READER_ROLE, bucket=bucket) for bucket in buckets]
+    return [Grant(role=READER_ROLE, bucket=bucket) for bucket in buckets]
 
 
 def grant_target(blueprint: Blueprint, grant: Grant) -> Address:
@@ -322,19 +321,7 @@ class Grants:
                 deps = tuple(dict.fromkeys((*current.depends_on, *needs)))
                 out[index[target]] = replace(current, spec=spec, depends_on=deps)
                 continue
-            parent = iam_parent(target)
+            parent = registry.get(target.kind).parent(target)
             deps = tuple(dict.fromkeys((*((parent,) if parent else ()), *needs)))
             out.append(Resource(target, {"bindings": bindings}, deps, self.sources[target]))
         return out
-
-
-def iam_parent(target: Address) -> Address | None:
-    """The object an IAM resource belongs to (None for a topic: not managed here)."""
-    kinds = {
-        "storage.bucket_iam": "storage.bucket",
-        "healthcare.dataset_iam": "healthcare.dataset",
-        "healthcare.dicom_store_iam": "healthcare.dicom_store",
-        "project_iam": "project",
-    }
-    kind = kinds.get(target.kind)
-    return Address(kind, target.name) if kind else None

@@ -12,24 +12,16 @@ from collections.abc import Sequence
 from provision.blueprint.loader import LoadedBlueprint
 from provision.model import Address, Resource
 from provision.resources import addresses
-from provision.resources.dicom_import import import_name
-
-HEALTHCARE = "healthcare.googleapis.com"
-KIND = "healthcare.dicom_import"
+from provision.resources.healthcare import SERVICE as HEALTHCARE
 
 
-def bucket_of_uri(uri: str) -> str:
-    """`bucket` of `gs://bucket/path`."""
-    return uri.removeprefix("gs://").split("/", 1)[0]
-
-
-def store_name(loaded: LoadedBlueprint, ref: str) -> str:
-    """The full name of `DATASET/STORE` (validation guarantees both are declared)."""
+def store_address(loaded: LoadedBlueprint, ref: str) -> Address:
+    """The DICOM store `DATASET/STORE` (validation guarantees both are declared)."""
     blueprint = loaded.blueprint
     dataset_id, _, store_id = ref.partition("/")
     location = next((d.location for d in blueprint.datasets if d.id == dataset_id), "")
     dataset = addresses.dataset_name(blueprint.project.id, location, dataset_id)
-    return addresses.dicom_store_name(dataset, store_id)
+    return addresses.dicom_store(dataset, store_id)
 
 
 def with_imports(loaded: LoadedBlueprint, resources: Sequence[Resource]) -> list[Resource]:
@@ -40,19 +32,19 @@ def with_imports(loaded: LoadedBlueprint, resources: Sequence[Resource]) -> list
     out = list(resources)
     seen: set[Address] = set()
     for index, entry in enumerate(blueprint.imports):
-        store = store_name(loaded, entry.dicom_store)
-        address = Address(KIND, import_name(store, entry.uri))
+        store = store_address(loaded, entry.dicom_store)
+        address = addresses.dicom_import(store.name, entry.uri)
         if address in seen:
             continue
         seen.add(address)
-        bucket = bucket_of_uri(entry.uri)
+        bucket = addresses.bucket_of_uri(entry.uri)
         wanted = (
-            Address("healthcare.dicom_store", store),
+            store,
             addresses.bucket(bucket),
             addresses.bucket_iam(bucket),
             agent,
         )
         deps = tuple(a for a in wanted if a in declared)
-        spec = {"store": store, "uri": entry.uri}
+        spec = {"store": store.name, "uri": entry.uri}
         out.append(Resource(address, spec, deps, loaded.locate(f"imports[{index}]")))
     return out

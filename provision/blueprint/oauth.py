@@ -15,6 +15,7 @@ from urllib.parse import urlsplit
 from provision.blueprint.schema import Blueprint
 from provision.errors import ViewerConfigError
 from provision.model import MANUAL_CHECKLIST_KEY, Action, Address, Change
+from provision.resources import addresses
 
 HEALTHCARE_SCOPE = "https://www.googleapis.com/auth/cloud-healthcare"
 PROJECTS_READONLY_SCOPE = "https://www.googleapis.com/auth/cloudplatformprojects.readonly"
@@ -68,7 +69,7 @@ def manual_changes(blueprint: Blueprint) -> list[Change]:
     project = blueprint.project.id
     return [
         Change(
-            address=Address(CHECKLIST_KIND, f"projects/{project}/oauth/{item.key}"),
+            address=Address(CHECKLIST_KIND, f"{addresses.project_name(project)}/oauth/{item.key}"),
             action=Action.MANUAL,
             after={MANUAL_CHECKLIST_KEY: list(item.lines)},
             reason=item.title,

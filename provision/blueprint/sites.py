@@ -33,8 +33,8 @@ from provision.blueprint.source import Finding, Located, Path, Position, SourceM
 from provision.blueprint.yaml_reader import parse_yaml
 from provision.errors import Diagnostic
 from provision.files import BLUEPRINT_LIMIT, FileError, read_regular, shown
+from provision.resources.healthcare import SERVICE as HEALTHCARE_SERVICE
 
-HEALTHCARE_SERVICE = "healthcare.googleapis.com"
 TEMPLATE: Path = ("sites", "template")
 _TOKEN = re.compile(r"\{\{|\}\}|\{([^{}]*)\}")
 _NAME = re.compile(r"[A-Za-z_][A-Za-z0-9_]*")

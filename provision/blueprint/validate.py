@@ -24,8 +24,8 @@ from typing import Any
 from provision.blueprint import rules
 from provision.blueprint.source import Finding, Path
 from provision.lease import choose_site, lease_readers, object_name
+from provision.resources.healthcare import SERVICE as HEALTHCARE_SERVICE
 
-HEALTHCARE_SERVICE = "healthcare.googleapis.com"
 STORAGE_READ_ROLES = frozenset(
     {
         "roles/storage.objectViewer",

@@ -56,7 +56,7 @@ def validate(
     typer.echo(f"ok: {shown(blueprint)} ({summarize(loaded.blueprint)})")
     if check_permissions:
         target = TargetOptions(endpoint, emulator, credentials, impersonate_service_account)
-        found = check(loaded.blueprint, target.connector())
+        found = check(loaded, target.connector())
         typer.echo(f"Permissions of {found.who} on {found.target}:")
         typer.echo(permissions_text.render(found.results, found.grant), nl=False)
         if found.missing:

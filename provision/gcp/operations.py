@@ -16,6 +16,11 @@ from typing import Any
 
 from provision.errors import GoogleApiError, RunInterruptedError
 from provision.gcp.errors import from_operation_error
+from provision.gcp.methods import (
+    HEALTHCARE_OPERATIONS,
+    RESOURCE_MANAGER_OPERATIONS,
+    SERVICE_USAGE_OPERATIONS,
+)
 from provision.gcp.retry import sleep
 from provision.gcp.settings import PollPolicy
 
@@ -41,11 +46,11 @@ class OperationTimeoutError(GoogleApiError):
 def operation_get_method(name: str, api: str) -> str:
     """The discovery method id that polls operation `name` issued by `api`."""
     if api == "healthcare" or "/datasets/" in name:
-        return "healthcare.projects.locations.datasets.operations.get"
+        return f"{HEALTHCARE_OPERATIONS}.get"
     if api == "cloudresourcemanager":
-        return "cloudresourcemanager.operations.get"
+        return f"{RESOURCE_MANAGER_OPERATIONS}.get"
     if api == "serviceusage":
-        return "serviceusage.operations.get"
+        return f"{SERVICE_USAGE_OPERATIONS}.get"
     raise ValueError(f"no operation poller for API {api!r}")
 
 

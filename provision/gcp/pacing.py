@@ -11,6 +11,15 @@ import time
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 
+from provision.gcp.methods import (
+    BILLING_INFO,
+    BUCKETS,
+    DATASETS,
+    DICOM_STORES,
+    PROJECTS,
+    SERVICE_ACCOUNTS,
+    SERVICES,
+)
 from provision.gcp.retry import sleep
 from provision.gcp.settings import PacingPolicy, Quota
 
@@ -21,31 +30,22 @@ class Cost:
     units: float = 1.0
 
 
+def _writes(prefix: str, verbs: str, cost: Cost) -> dict[str, Cost]:
+    return {f"{prefix}.{verb}": cost for verb in verbs.split()}
+
+
 WRITE_COSTS: Mapping[str, Cost] = {
-    "serviceusage.services.enable": Cost("serviceusage"),
-    "serviceusage.services.disable": Cost("serviceusage"),
-    "serviceusage.services.batchEnable": Cost("serviceusage", 5),
-    "serviceusage.services.generateServiceIdentity": Cost("serviceusage"),
-    "cloudresourcemanager.projects.create": Cost("cloudresourcemanager", 10),
-    "cloudresourcemanager.projects.patch": Cost("cloudresourcemanager"),
-    "cloudresourcemanager.projects.delete": Cost("cloudresourcemanager"),
-    "cloudresourcemanager.projects.setIamPolicy": Cost("cloudresourcemanager"),
-    "cloudbilling.projects.updateBillingInfo": Cost("cloudbilling"),
-    "iam.projects.serviceAccounts.create": Cost("iam"),
-    "iam.projects.serviceAccounts.delete": Cost("iam"),
-    "iam.projects.serviceAccounts.setIamPolicy": Cost("iam"),
-    "storage.buckets.insert": Cost("storage.buckets"),
-    "storage.buckets.delete": Cost("storage.buckets"),
-    "healthcare.projects.locations.datasets.create": Cost("healthcare"),
-    "healthcare.projects.locations.datasets.delete": Cost("healthcare"),
-    "healthcare.projects.locations.datasets.patch": Cost("healthcare"),
-    "healthcare.projects.locations.datasets.setIamPolicy": Cost("healthcare"),
-    "healthcare.projects.locations.datasets.dicomStores.create": Cost("healthcare"),
-    "healthcare.projects.locations.datasets.dicomStores.delete": Cost("healthcare"),
-    "healthcare.projects.locations.datasets.dicomStores.patch": Cost("healthcare"),
-    "healthcare.projects.locations.datasets.dicomStores.setIamPolicy": Cost("healthcare"),
-    "healthcare.projects.locations.datasets.dicomStores.import": Cost("healthcare"),
+    **_writes(SERVICES, "enable disable generateServiceIdentity", Cost("serviceusage")),
+    f"{SERVICES}.batchEnable": Cost("serviceusage", 5),
+    f"{PROJECTS}.create": Cost("cloudresourcemanager", 10),
+    **_writes(PROJECTS, "patch delete setIamPolicy", Cost("cloudresourcemanager")),
+    f"{BILLING_INFO}.updateBillingInfo": Cost("cloudbilling"),
+    **_writes(SERVICE_ACCOUNTS, "create delete setIamPolicy", Cost("iam")),
+    **_writes(BUCKETS, "insert delete", Cost("storage.buckets")),
+    **_writes(DATASETS, "create delete patch setIamPolicy", Cost("healthcare")),
+    **_writes(DICOM_STORES, "create delete patch setIamPolicy import", Cost("healthcare")),
 }
+"""The paced writes: method id -> quota group and units."""
 
 
 class TokenBucket:

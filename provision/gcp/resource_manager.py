@@ -38,6 +38,7 @@ from google.protobuf.message import Message
 
 from provision.errors import GoogleApiError
 from provision.gcp.errors import from_transport_error, parse_error_body
+from provision.gcp.methods import FOLDERS, ORGANIZATIONS, PROJECTS, RESOURCE_MANAGER_OPERATIONS
 from provision.gcp.recording import Recorder, redacted_url
 
 JSON = dict[str, Any]
@@ -83,54 +84,52 @@ def _patched(params: Mapping[str, Any]) -> JSON:
 
 
 METHODS: Mapping[str, Rpc] = {
-    "cloudresourcemanager.projects.get": Rpc(
-        "get_project", resourcemanager_v3.GetProjectRequest.pb(), _by_name
-    ),
-    "cloudresourcemanager.projects.create": Rpc(
+    f"{PROJECTS}.get": Rpc("get_project", resourcemanager_v3.GetProjectRequest.pb(), _by_name),
+    f"{PROJECTS}.create": Rpc(
         "create_project",
         resourcemanager_v3.CreateProjectRequest.pb(),
         lambda params: {"project": params.get("body") or {}},
     ),
-    "cloudresourcemanager.projects.patch": Rpc(
+    f"{PROJECTS}.patch": Rpc(
         "update_project", resourcemanager_v3.UpdateProjectRequest.pb(), _patched
     ),
-    "cloudresourcemanager.projects.delete": Rpc(
+    f"{PROJECTS}.delete": Rpc(
         "delete_project", resourcemanager_v3.DeleteProjectRequest.pb(), _by_name
     ),
-    "cloudresourcemanager.projects.getIamPolicy": Rpc(
+    f"{PROJECTS}.getIamPolicy": Rpc(
         "get_iam_policy", iam_policy_pb2.GetIamPolicyRequest, _on_resource
     ),
-    "cloudresourcemanager.projects.setIamPolicy": Rpc(
+    f"{PROJECTS}.setIamPolicy": Rpc(
         "set_iam_policy", iam_policy_pb2.SetIamPolicyRequest, _on_resource
     ),
-    "cloudresourcemanager.projects.testIamPermissions": Rpc(
+    f"{PROJECTS}.testIamPermissions": Rpc(
         "test_iam_permissions", iam_policy_pb2.TestIamPermissionsRequest, _on_resource
     ),
-    "cloudresourcemanager.folders.testIamPermissions": Rpc(
+    f"{FOLDERS}.testIamPermissions": Rpc(
         "test_iam_permissions", iam_policy_pb2.TestIamPermissionsRequest, _on_resource, "folders"
     ),
-    "cloudresourcemanager.organizations.testIamPermissions": Rpc(
+    f"{ORGANIZATIONS}.testIamPermissions": Rpc(
         "test_iam_permissions",
         iam_policy_pb2.TestIamPermissionsRequest,
         _on_resource,
         "organizations",
     ),
-    "cloudresourcemanager.operations.get": Rpc(
+    f"{RESOURCE_MANAGER_OPERATIONS}.get": Rpc(
         "get_operation", operations_pb2.GetOperationRequest, _by_name
     ),
 }
 """The Resource Manager methods the tool calls, by discovery method id."""
 PARAMETERS: Mapping[str, frozenset[str]] = {
-    "cloudresourcemanager.projects.get": frozenset({"name"}),
-    "cloudresourcemanager.projects.create": frozenset({"body"}),
-    "cloudresourcemanager.projects.patch": frozenset({"name", "updateMask", "body"}),
-    "cloudresourcemanager.projects.delete": frozenset({"name"}),
-    "cloudresourcemanager.projects.getIamPolicy": frozenset({"resource", "body"}),
-    "cloudresourcemanager.projects.setIamPolicy": frozenset({"resource", "body"}),
-    "cloudresourcemanager.projects.testIamPermissions": frozenset({"resource", "body"}),
-    "cloudresourcemanager.folders.testIamPermissions": frozenset({"resource", "body"}),
-    "cloudresourcemanager.organizations.testIamPermissions": frozenset({"resource", "body"}),
-    "cloudresourcemanager.operations.get": frozenset({"name"}),
+    f"{PROJECTS}.get": frozenset({"name"}),
+    f"{PROJECTS}.create": frozenset({"body"}),
+    f"{PROJECTS}.patch": frozenset({"name", "updateMask", "body"}),
+    f"{PROJECTS}.delete": frozenset({"name"}),
+    f"{PROJECTS}.getIamPolicy": frozenset({"resource", "body"}),
+    f"{PROJECTS}.setIamPolicy": frozenset({"resource", "body"}),
+    f"{PROJECTS}.testIamPermissions": frozenset({"resource", "body"}),
+    f"{FOLDERS}.testIamPermissions": frozenset({"resource", "body"}),
+    f"{ORGANIZATIONS}.testIamPermissions": frozenset({"resource", "body"}),
+    f"{RESOURCE_MANAGER_OPERATIONS}.get": frozenset({"name"}),
 }
 """The discovery parameters each method takes (`body`: the request body)."""
 

@@ -1,40 +1,78 @@
-"""Address constructors for every kind (pure; the graph keys used by expansion and kinds)."""
+"""Every kind's name, its address constructor, and the Google resource names they are made of
+(pure; the graph keys used by expansion and kinds)."""
 
 from __future__ import annotations
 
+import hashlib
+
 from provision.model import Address
+
+PROJECT = "project"
+BILLING = "billing"
+SERVICES = "services"
+PROJECT_IAM = "project_iam"
+HEALTHCARE_LOCATION = "healthcare.location"
+DATASET = "healthcare.dataset"
+DATASET_IAM = "healthcare.dataset_iam"
+DICOM_STORE = "healthcare.dicom_store"
+DICOM_STORE_IAM = "healthcare.dicom_store_iam"
+DICOM_IMPORT = "healthcare.dicom_import"
+STORAGE_PROJECT = "storage.project"
+BUCKET = "storage.bucket"
+BUCKET_IAM = "storage.bucket_iam"
+SERVICE_AGENT = "service_agent"
+TOPIC_IAM = "pubsub.topic_iam"
+
+
+def project_name(project_id: str) -> str:
+    """`projects/{id}`: the project's name, and the parent of what it holds."""
+    return f"projects/{project_id}"
 
 
 def project(project_id: str) -> Address:
-    return Address("project", f"projects/{project_id}")
+    return Address(PROJECT, project_name(project_id))
 
 
 def billing(project_id: str) -> Address:
-    return Address("billing", f"projects/{project_id}/billingInfo")
+    return Address(BILLING, f"projects/{project_id}/billingInfo")
 
 
 def services(project_id: str) -> Address:
-    return Address("services", f"projects/{project_id}/services")
+    return Address(SERVICES, f"projects/{project_id}/services")
+
+
+def service_name(project_id: str, service: str) -> str:
+    """Service Usage's name of `service` (e.g. `healthcare.googleapis.com`) on the project."""
+    return f"projects/{project_id}/services/{service}"
 
 
 def project_iam(project_id: str) -> Address:
-    return Address("project_iam", f"projects/{project_id}")
+    return Address(PROJECT_IAM, project_name(project_id))
+
+
+def location_name(project_id: str, location: str) -> str:
+    return f"projects/{project_id}/locations/{location}"
 
 
 def healthcare_location(project_id: str, location: str) -> Address:
-    return Address("healthcare.location", f"projects/{project_id}/locations/{location}")
+    return Address(HEALTHCARE_LOCATION, location_name(project_id, location))
 
 
 def dataset_name(project_id: str, location: str, dataset_id: str) -> str:
-    return f"projects/{project_id}/locations/{location}/datasets/{dataset_id}"
+    return f"{location_name(project_id, location)}/datasets/{dataset_id}"
+
+
+def operation_name(dataset: str, operation_id: str) -> str:
+    """A long-running operation of the dataset `dataset` (its full name)."""
+    return f"{dataset}/operations/{operation_id}"
 
 
 def dataset(project_id: str, location: str, dataset_id: str) -> Address:
-    return Address("healthcare.dataset", dataset_name(project_id, location, dataset_id))
+    return Address(DATASET, dataset_name(project_id, location, dataset_id))
 
 
 def dataset_iam(project_id: str, location: str, dataset_id: str) -> Address:
-    return Address("healthcare.dataset_iam", dataset_name(project_id, location, dataset_id))
+    return Address(DATASET_IAM, dataset_name(project_id, location, dataset_id))
 
 
 def dicom_store_name(dataset: str, store_id: str) -> str:
@@ -42,16 +80,36 @@ def dicom_store_name(dataset: str, store_id: str) -> str:
     return f"{dataset}/dicomStores/{store_id}"
 
 
+def split_store_name(name: str) -> tuple[str, str]:
+    """(dataset name, store id) of a DICOM store's full name."""
+    dataset, _, store_id = name.rpartition("/dicomStores/")
+    return dataset, store_id
+
+
 def dicom_store(dataset: str, store_id: str) -> Address:
-    return Address("healthcare.dicom_store", dicom_store_name(dataset, store_id))
+    return Address(DICOM_STORE, dicom_store_name(dataset, store_id))
 
 
 def dicom_store_iam(dataset: str, store_id: str) -> Address:
-    return Address("healthcare.dicom_store_iam", dicom_store_name(dataset, store_id))
+    return Address(DICOM_STORE_IAM, dicom_store_name(dataset, store_id))
+
+
+def uri_hash(uri: str) -> str:
+    """8 lowercase hex digits identifying `uri` (import address names and label keys)."""
+    return hashlib.sha256(uri.encode("utf-8")).hexdigest()[:8]
+
+
+def dicom_import_name(store: str, uri: str) -> str:
+    """`store` is the DICOM store's full name; `uri` the `gs://` URI imported into it."""
+    return f"{store}/imports/{uri_hash(uri)}"
+
+
+def dicom_import(store: str, uri: str) -> Address:
+    return Address(DICOM_IMPORT, dicom_import_name(store, uri))
 
 
 def storage_project(project_id: str) -> Address:
-    return Address("storage.project", f"projects/{project_id}/buckets")
+    return Address(STORAGE_PROJECT, f"projects/{project_id}/buckets")
 
 
 def bucket_name(name: str) -> str:
@@ -60,11 +118,11 @@ def bucket_name(name: str) -> str:
 
 
 def bucket(name: str) -> Address:
-    return Address("storage.bucket", bucket_name(name))
+    return Address(BUCKET, bucket_name(name))
 
 
 def bucket_iam(name: str) -> Address:
-    return Address("storage.bucket_iam", bucket_name(name))
+    return Address(BUCKET_IAM, bucket_name(name))
 
 
 def bucket_of(address_name: str) -> str:
@@ -72,13 +130,18 @@ def bucket_of(address_name: str) -> str:
     return address_name.rsplit("/", 1)[-1]
 
 
+def bucket_of_uri(uri: str) -> str:
+    """The bucket of `gs://{bucket}/{path}`."""
+    return uri.removeprefix("gs://").split("/", 1)[0]
+
+
 def service_agent(project_id: str, service: str) -> Address:
-    return Address("service_agent", f"projects/{project_id}/serviceAgents/{service}")
+    return Address(SERVICE_AGENT, f"projects/{project_id}/serviceAgents/{service}")
 
 
 def topic_iam(topic: str) -> Address:
     """`topic` is `projects/{p}/topics/{t}`."""
-    return Address("pubsub.topic_iam", topic)
+    return Address(TOPIC_IAM, topic)
 
 
 def split_dataset_name(name: str) -> tuple[str, str, str]:

@@ -9,21 +9,18 @@ the desired spec (symbols already resolved, see `symbols`).
 from __future__ import annotations
 
 import threading
-from collections.abc import Callable, Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, ClassVar
 
-from provision.errors import ApplyError, PlanError
+from provision.errors import ApplyError, GoogleApiError, PlanError
 from provision.model import JSON, Action, Address, Change, FieldDiff, Observed, Resource
+from provision.resources.resource_manager import number_lookup
 from provision.resources.symbols import Facts
 
 if TYPE_CHECKING:
     from provision.gcp.api import GoogleApi
     from provision.gcp.operations import Progress
-
-
-API_ENABLING_KINDS = frozenset({"services"})
-"""Kinds whose changes may enable APIs (see `Kind.enables`)."""
 
 
 def is_container(dependency: Address, address: Address) -> bool:
@@ -90,13 +87,7 @@ class Context:
     @classmethod
     def create(cls, api: GoogleApi, options: Options | None = None) -> Context:
         """A fresh context whose facts look project numbers up on demand."""
-        from provision.resources.project import number_lookup
-
-        holder: list[Context] = []
-        facts = Facts(lookup=lambda key: number_lookup(holder[0])(key))  # noqa: PLW0108
-        ctx = cls(api, facts, options or Options(), None, api.cancel)
-        holder.append(ctx)
-        return ctx
+        return cls(api, Facts(lookup=number_lookup(api)), options or Options(), None, api.cancel)
 
     def for_change(self, progress: Callable[[Progress], None] | None) -> Context:
         """The same context reporting progress to `progress`."""
@@ -179,6 +170,50 @@ class RemovalScope:
         return str(address) in self.named
 
 
+@dataclass(frozen=True)
+class Needs:
+    """The permissions managing one object of a kind takes (`validate --check-permissions`)."""
+
+    role: str
+    """The least-privilege predefined role that holds them (README "Least privilege")."""
+    existing: tuple[str, ...]
+    """Needed on the object once it exists (tested where `Kind.checked_on` says)."""
+    create: tuple[str, ...] = ()
+    """Also needed to create it (tested where the object would be created)."""
+    creator_owns: bool = False
+    """Whoever creates the object holds `existing` on it (a project's creator is its owner), so
+    before it exists only `create` is tested."""
+
+    @property
+    def before_create(self) -> tuple[str, ...]:
+        """What is tested where the object would be created, while it does not exist."""
+        return self.create if self.creator_owns else self.create + self.existing
+
+
+def readable(read: Callable[[], object]) -> bool:
+    """For `Kind.visible`: whether `read` answers something. 403 counts as not visible, like
+    404: permissions are then tested where the object would be created, where a missing one
+    shows as missing."""
+    try:
+        return read() is not None
+    except GoogleApiError as error:
+        if error.http_status in (403, 404):
+            return False
+        raise
+
+
+@dataclass(frozen=True)
+class Probe:
+    """A check `provision verify` runs: `check` on `target`; `run` answers it with reads only
+    (whether it holds, and the detail to show)."""
+
+    check: str
+    target: str
+    run: Callable[[Context], tuple[bool, str]]
+    shared: bool = False
+    """Asked by several objects (a bucket several imports read): run once, after the others."""
+
+
 def removal(resource: Resource, state: JSON, action: Action, reason: str) -> Change:
     """A destroy plan's change for `resource`: `delete` or `forget` (kept), with the reason."""
     return Change(resource.address, action, before=dict(state), reason=reason, observed_exists=True)
@@ -196,6 +231,13 @@ class Kind:
     requires_services: ClassVar[frozenset[str]] = frozenset()
     """APIs that answer only once enabled (e.g. `healthcare.googleapis.com`). When a dependency
     is planned to enable one of them (see `enables`), the object is planned without reading."""
+    enables_apis: ClassVar[bool] = False
+    """Whether changes of this kind enable APIs (`enables`, `enabled_apis`): objects of kinds
+    with `requires_services` are read after them."""
+    parent_kind: ClassVar[str | None] = None
+    """For IAM kinds: the kind of the object whose policy this is (at the same name)."""
+    noun: ClassVar[str] = "object"
+    """How messages name one object of this kind (e.g. `DICOM store`)."""
 
     # -- planning -------------------------------------------------------------------------
 
@@ -204,7 +246,14 @@ class Kind:
         raise NotImplementedError
 
     def diff(self, resource: Resource, observed: Observed, options: Options) -> Change:
-        """Pure: the change that brings `observed` to `resource.spec`."""
+        """Pure and deterministic: the change that brings `observed` to `resource.spec`.
+
+        `after` is the desired spec (what apply writes), `before` the observed fields, `diffs`
+        the field changes; `etag`, `depends_on=resource.depends_on` and
+        `observed_exists=observed.exists` are carried over. Absent means `create`. A saved
+        plan applies only when planning again gives the same change (`before` and `etag`
+        aside), so nothing but the spec, the observation and `options` may shape it.
+        """
         raise NotImplementedError
 
     def facts(self, resource: Resource, observed: Observed) -> Mapping[str, str]:
@@ -224,20 +273,24 @@ class Kind:
         return ()
 
     def enables(self, change: Change) -> frozenset[str]:
-        """APIs that applying `change` enables (only the `services` kind has any)."""
+        """APIs that applying `change` enables (kinds with `enables_apis`)."""
         return frozenset()
 
-    def reads_after(self, address: Address, dependency: Address) -> bool:
-        """Whether reading `address` must wait for `dependency` to be read (and be planned as
-        `create` without reading when `dependency` is being created).
+    def reads_after(self, address: Address, dependency: Address, dependency_kind: Kind) -> bool:
+        """Whether reading `address` must wait for `dependency` (of kind `dependency_kind`) to
+        be read, and be planned as `create` without reading when `dependency` is being created.
 
         Default: when `dependency` contains it (`is_container`), and, for kinds with
-        `requires_services`, when `dependency` is the set of enabled APIs (so that an API being
-        enabled is never read through). Other dependencies only order apply.
+        `requires_services`, when `dependency` enables APIs (so that an API being enabled is
+        never read through). Other dependencies only order apply.
         """
         if is_container(dependency, address):
             return True
-        return bool(self.requires_services) and dependency.kind in API_ENABLING_KINDS
+        return bool(self.requires_services) and dependency_kind.enables_apis
+
+    def parent(self, address: Address) -> Address | None:
+        """For IAM kinds (`parent_kind`): the object whose policy `address` is."""
+        return Address(self.parent_kind, address.name) if self.parent_kind else None
 
     def answered_by(self, resource: Resource) -> tuple[Address, ...]:
         """Scans whose list answers this object's read while planning (each listed object is
@@ -251,6 +304,9 @@ class Kind:
     # -- applying -------------------------------------------------------------------------
 
     def create(self, ctx: Context, change: Change) -> Observed | None:
+        """Create the object of `change.after` under a caller-chosen id; on 409 ALREADY_EXISTS
+        (an earlier attempt's answer was lost) read it back and adopt it when it is provision's.
+        Long-running operations are waited for with `ctx.api.wait(..., progress=ctx.progress)`."""
         raise NotImplementedError(f"{self.name} cannot be created")
 
     def update(self, ctx: Context, change: Change) -> Observed | None:
@@ -287,8 +343,41 @@ class Kind:
         return None
 
     def enabled_apis(self, state: JSON) -> frozenset[str]:
-        """The APIs a removal context's state says are enabled (only `services` knows any)."""
+        """The APIs a removal context's state says are enabled (kinds with `enables_apis`)."""
         return frozenset()
+
+    # -- verifying (`provision verify`) -------------------------------------------------
+
+    def probes(self, resource: Resource) -> list[Probe]:
+        """What `provision verify` checks about this object (default: nothing)."""
+        return []
+
+    # -- permissions (`provision validate --check-permissions`) ---------------------------
+
+    needs: ClassVar[Needs | None] = None
+    """What apply needs to manage objects of this kind; None: nothing is tested."""
+
+    def checked_on(self, resource: Resource) -> Address | str:
+        """Where `needs` are tested once the object exists: its own address (default), the
+        object a policy or an import belongs to, or a name outside the blueprint (a billing
+        account), which this kind's `test_permissions` asks about."""
+        return resource.address
+
+    def created_in(self, resource: Resource) -> Address | str | None:
+        """For kinds permissions are tested on: where creating the object is authorised, and
+        so tested while it does not exist (the object containing it, or a name outside the
+        blueprint that this kind's `test_permissions` asks about); None: nowhere known."""
+        return None
+
+    def visible(self, ctx: Context, address: Address) -> bool:
+        """For kinds permissions are tested on: whether the object exists and can be read
+        (see `readable`)."""
+        raise NotImplementedError(f"permissions are not tested on {self.name} objects")
+
+    def test_permissions(self, ctx: Context, name: str, permissions: Sequence[str]) -> set[str]:
+        """For kinds permissions are tested on: which of `permissions` the caller holds on
+        `name` (one testIamPermissions)."""
+        raise NotImplementedError(f"permissions are not tested on {self.name} objects")
 
 
 def resource_of(change: Change) -> Resource:

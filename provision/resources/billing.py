@@ -8,22 +8,40 @@ provision never unlinks billing.
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from typing import Any
 
+from provision.gcp.methods import BILLING_ACCOUNTS, BILLING_INFO
 from provision.model import Action, Change, FieldDiff, Observed, Resource
-from provision.resources.base import Context, Kind, Options
+from provision.resources import addresses
+from provision.resources.addresses import project_name
+from provision.resources.base import Context, Kind, Needs, Options
 from provision.resources.registry import register
 
 
 @register
 class BillingKind(Kind):
-    name = "billing"
+    name = addresses.BILLING
     api = "cloudbilling"
+    needs = Needs(
+        "roles/billing.user (on the billing account)", ("billing.resourceAssociations.create",)
+    )
+
+    def checked_on(self, resource: Resource) -> str:
+        """The billing account (the link is authorised there)."""
+        return str(resource.spec["billingAccountName"])
+
+    def test_permissions(self, ctx: Context, name: str, permissions: Sequence[str]) -> set[str]:
+        answer = ctx.api.call(
+            f"{BILLING_ACCOUNTS}.testIamPermissions",
+            resource=name,
+            body={"permissions": list(permissions)},
+        )
+        return {str(p) for p in answer.get("permissions") or []}
 
     def read(self, ctx: Context, resource: Resource) -> Observed:
         info = ctx.api.call(
-            "cloudbilling.projects.getBillingInfo", name=f"projects/{resource.spec['projectId']}"
+            f"{BILLING_INFO}.getBillingInfo", name=project_name(resource.spec["projectId"])
         )
         return observe(info)
 
@@ -58,8 +76,8 @@ class BillingKind(Kind):
     def update(self, ctx: Context, change: Change) -> Observed | None:
         spec = change.after or {}
         info = ctx.api.call(
-            "cloudbilling.projects.updateBillingInfo",
-            name=f"projects/{spec['projectId']}",
+            f"{BILLING_INFO}.updateBillingInfo",
+            name=project_name(spec["projectId"]),
             body={"billingAccountName": spec["billingAccountName"]},
         )
         return observe(info)

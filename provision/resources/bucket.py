@@ -20,10 +20,11 @@ spec = {"name", "projectId", "projectNumber": "${project_number:P}", "location",
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from typing import Any
 
 from provision.errors import ApplyError, GoogleApiError, PlanError
+from provision.gcp.methods import BUCKETS, OBJECTS
 from provision.lease import object_name as lease_object
 from provision.model import JSON, Action, Address, Change, FieldDiff, Observed, Resource
 from provision.resources import addresses, ownership
@@ -34,9 +35,11 @@ from provision.resources.base import (
     Context,
     DeleteRefusedError,
     Kind,
+    Needs,
     Options,
     RemovalScope,
     map_diffs,
+    readable,
     refuse_unless_planned,
     removal,
 )
@@ -44,6 +47,9 @@ from provision.resources.registry import register
 from provision.resources.symbols import unresolved
 
 STORAGE = "storage.googleapis.com"
+"""The API as `services` enables it."""
+API = "storage"
+"""The API as the gateway names it (`Kind.api`)."""
 OWNED = ("location", "storageClass", "uniformBucketLevelAccess")
 LEASE_OBJECT = "leaseObject"
 """Key of a planned delete's `before`: the lease object that does not count as content."""
@@ -55,14 +61,22 @@ NEVER_EMPTIED = (
 
 @register
 class BucketKind(Kind):
-    name = "storage.bucket"
-    api = "storage"
+    name = addresses.BUCKET
+    api = API
     requires_services = frozenset({STORAGE})
     removable = True
+    noun = "bucket"
+    needs = Needs(
+        "roles/storage.admin (on the bucket once it exists)",
+        ("storage.buckets.get", "storage.buckets.update"),
+        ("storage.buckets.create",),
+    )
 
-    def reads_after(self, address: Address, dependency: Address) -> bool:
+    def reads_after(self, address: Address, dependency: Address, dependency_kind: Kind) -> bool:
         """Also after the project: the read compares the bucket's project number with it."""
-        return dependency.kind == "project" or super().reads_after(address, dependency)
+        return dependency.kind == addresses.PROJECT or super().reads_after(
+            address, dependency, dependency_kind
+        )
 
     def answered_by(self, resource: Resource) -> tuple[Address, ...]:
         """The project's bucket scan: its `buckets.list` answers this bucket's read."""
@@ -150,7 +164,7 @@ class BucketKind(Kind):
             "labels": dict(spec["labels"]),
         }
         try:
-            bucket = ctx.api.call("storage.buckets.insert", project=spec["projectId"], body=body)
+            bucket = ctx.api.call(f"{BUCKETS}.insert", project=spec["projectId"], body=body)
         except GoogleApiError as error:
             if error.http_status != 409:
                 raise
@@ -197,7 +211,7 @@ class BucketKind(Kind):
                 }
         if not body:
             return None
-        bucket = ctx.api.call("storage.buckets.patch", bucket=spec["name"], body=body)
+        bucket = ctx.api.call(f"{BUCKETS}.patch", bucket=spec["name"], body=body)
         return observe(bucket)
 
     def delete(self, ctx: Context, change: Change) -> None:
@@ -217,7 +231,7 @@ class BucketKind(Kind):
         for item in listed:  # at most the lease object is left
             delete_lease_object(ctx, name, item)
         try:
-            ctx.api.call("storage.buckets.delete", bucket=name)
+            ctx.api.call(f"{BUCKETS}.delete", bucket=name)
         except GoogleApiError as error:
             if error.http_status != 409:
                 raise
@@ -225,32 +239,56 @@ class BucketKind(Kind):
                 f"{REFUSED}it holds objects now (Cloud Storage: the bucket is not empty); kept"
             ) from None
 
+    # -- permissions ----------------------------------------------------------------------
+
+    def created_in(self, resource: Resource) -> Address:
+        return addresses.project(resource.spec["projectId"])
+
+    def visible(self, ctx: Context, address: Address) -> bool:
+        return readable(lambda: get_bucket(ctx, addresses.bucket_of(address.name)))
+
+    def test_permissions(self, ctx: Context, name: str, permissions: Sequence[str]) -> set[str]:
+        answer = ctx.api.call(
+            f"{BUCKETS}.testIamPermissions",
+            bucket=addresses.bucket_of(name),
+            permissions=list(permissions),
+        )
+        return {str(p) for p in answer.get("permissions") or []}
+
     # -- removing -------------------------------------------------------------------------
 
     def removal_read(self, ctx: Context, resource: Resource) -> JSON | None:
-        return get_bucket(ctx, addresses.bucket_of(resource.address.name))
+        """Its labels; for a bucket provision owns, also what it holds besides the lease
+        object (`HOLDS`: its first objects, one objects.list)."""
+        bucket = get_bucket(ctx, addresses.bucket_of(resource.address.name))
+        if bucket is None:
+            return None
+        labels = dict(bucket.get("labels") or {})
+        state: JSON = {"labels": labels}
+        if ownership.is_managed(labels):
+            lease = lease_object(resource.spec["projectId"])
+            contents = bucket_contents(ctx, addresses.bucket_of(resource.address.name), lease)
+            held = sorted(contents.items)
+            state.update({"contents": contents.summary, HOLDS: held, LEASE_OBJECT: lease})
+        return state
 
     def plan_removal(
         self, ctx: Context, resource: Resource, state: JSON, scope: RemovalScope
     ) -> Change:
         """Owned and empty (the lease object aside): delete; otherwise keep, saying why."""
         labels = state.get("labels") or {}
-        fields: JSON = {"labels": dict(labels)}
         if not ownership.is_managed(labels):
-            return removal(resource, fields, Action.FORGET, ownership.NOT_MANAGED)
-        lease = lease_object(resource.spec["projectId"])
-        contents = bucket_contents(ctx, addresses.bucket_of(resource.address.name), lease)
-        fields = {**fields, "contents": contents.summary, HOLDS: [], LEASE_OBJECT: lease}
-        if not contents.empty:
-            return removal(resource, fields, Action.FORGET, contents.summary)
+            return removal(resource, {"labels": dict(labels)}, Action.FORGET, ownership.NOT_MANAGED)
+        if state.get(HOLDS):
+            return removal(resource, state, Action.FORGET, str(state.get("contents", "")))
         named = "named with --allow-delete; " if scope.is_named(resource.address) else "owned and "
-        return removal(resource, fields, Action.DELETE, f"{named}{EMPTY}")
+        return removal(resource, state, Action.DELETE, f"{named}{EMPTY}")
 
 
 def get_bucket(ctx: Context, name: str) -> JSON | None:
     """The bucket, or None on 404; 403 is raised."""
     try:
-        return ctx.api.call("storage.buckets.get", bucket=name)
+        return ctx.api.call(f"{BUCKETS}.get", bucket=name)
     except GoogleApiError as error:
         if error.http_status == 404:
             return None
@@ -271,7 +309,7 @@ def read_bucket(ctx: Context, name: str) -> JSON | None:
 
 def first_objects(ctx: Context, name: str) -> list[JSON]:
     """The bucket's first two objects: enough to tell whether it holds any but the lease."""
-    page = ctx.api.call("storage.objects.list", bucket=name, maxResults=2)
+    page = ctx.api.call(f"{OBJECTS}.list", bucket=name, maxResults=2)
     return list(page.get("items") or [])
 
 
@@ -291,7 +329,7 @@ def delete_lease_object(ctx: Context, bucket: str, item: JSON) -> None:
     is left alone: the bucket delete then refuses)."""
     try:
         ctx.api.call(
-            "storage.objects.delete",
+            f"{OBJECTS}.delete",
             bucket=bucket,
             object=item["name"],
             ifGenerationMatch=item.get("generation"),

@@ -17,15 +17,17 @@ from collections.abc import Collection
 from typing import Any
 
 from provision.errors import GoogleApiError
+from provision.gcp.methods import BUCKETS
 from provision.model import JSON
 from provision.resources import addresses
-from provision.resources.base import Context
-from provision.resources.bucket import STORAGE
+from provision.resources.base import Context, Needs
+from provision.resources.bucket import API, STORAGE
 from provision.resources.iam import IamKind, policy_read_key
 from provision.resources.registry import register
 
 POLICY_VERSION = 3
-GET_POLICY = "storage.buckets.getIamPolicy"
+GET_POLICY = f"{BUCKETS}.getIamPolicy"
+SET_POLICY = f"{BUCKETS}.setIamPolicy"
 
 
 def policy_params(resource_name: str) -> dict[str, Any]:
@@ -37,21 +39,29 @@ def policy_params(resource_name: str) -> dict[str, Any]:
     }
 
 
+def get_policy(ctx: Context, resource_name: str) -> JSON:
+    """The IAM policy of the bucket `projects/_/buckets/{name}`."""
+    return ctx.api.call(GET_POLICY, **policy_params(resource_name))
+
+
 @register
 class BucketIamKind(IamKind):
-    name = "storage.bucket_iam"
-    api = "storage"
+    name = addresses.BUCKET_IAM
+    parent_kind = addresses.BUCKET
+    needs = Needs(
+        "roles/storage.admin (on the bucket)",
+        ("storage.buckets.getIamPolicy", "storage.buckets.setIamPolicy"),
+    )
+    api = API
     requires_services = frozenset({STORAGE})
-    set_method = "storage.buckets.setIamPolicy"
+    set_method = SET_POLICY
     iam_admin_roles = frozenset({"roles/storage.admin", "roles/storage.legacyBucketOwner"})
 
     def get_policy(self, ctx: Context, resource_name: str) -> JSON:
-        return ctx.api.call(GET_POLICY, **policy_params(resource_name))
+        return get_policy(ctx, resource_name)
 
     def set_policy(self, ctx: Context, resource_name: str, policy: JSON) -> JSON:
-        return ctx.api.call(
-            "storage.buckets.setIamPolicy", bucket=addresses.bucket_of(resource_name), body=policy
-        )
+        return ctx.api.call(SET_POLICY, bucket=addresses.bucket_of(resource_name), body=policy)
 
 
 def prefetch_policies(ctx: Context, listed: Collection[str]) -> None:

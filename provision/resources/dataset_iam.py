@@ -6,14 +6,21 @@ binding is authoritative (see `iam`).
 
 from __future__ import annotations
 
-from provision.resources.healthcare_dataset import DATASETS
+from provision.gcp.methods import DATASETS
+from provision.resources import addresses
+from provision.resources.base import Needs
 from provision.resources.healthcare_iam import HealthcareIamKind
 from provision.resources.registry import register
 
 
 @register
 class DatasetIamKind(HealthcareIamKind):
-    name = "healthcare.dataset_iam"
+    name = addresses.DATASET_IAM
+    parent_kind = addresses.DATASET
+    needs = Needs(
+        "roles/healthcare.datasetAdmin",
+        ("healthcare.datasets.getIamPolicy", "healthcare.datasets.setIamPolicy"),
+    )
     collection = DATASETS
     set_method = f"{DATASETS}.setIamPolicy"
     iam_admin_roles = frozenset(

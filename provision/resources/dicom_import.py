@@ -20,28 +20,25 @@ re-run never duplicates data; it only costs time.
 
 from __future__ import annotations
 
-import hashlib
 import re
 import threading
 from collections.abc import Mapping
 from typing import Any
 
 from provision.errors import ApplyError, GoogleApiError
+from provision.gcp.methods import DICOM_STORES, HEALTHCARE_OPERATIONS, OBJECTS
 from provision.model import JSON, Action, Address, Change, FieldDiff, Observed, Resource
-from provision.resources.base import Context, Kind, Options, require
-from provision.resources.dicom_store import read_store
-from provision.resources.healthcare_dataset import DATASETS, HEALTHCARE, STORES
+from provision.resources import addresses, bucket_iam, healthcare
+from provision.resources.addresses import uri_hash
+from provision.resources.base import Context, Kind, Needs, Options, Probe, require
+from provision.resources.healthcare import READER_ROLE, READER_ROLES, read_store
+from provision.resources.iam_policy import roles_held
 from provision.resources.registry import register
 
 LABEL_PREFIX = "provision-import-"
 DONE = "done"
 OP_PREFIX = "op-"
 IMPORT_METHOD = "google.cloud.healthcare.v1.dicom.DicomService.ImportDicomData"
-OPERATIONS = f"{DATASETS}.operations"
-READER_ROLES = frozenset(
-    {"roles/storage.objectViewer", "roles/storage.objectAdmin", "roles/storage.admin"}
-)
-"""Bucket roles that let the Cloud Healthcare Service Agent read the objects to import."""
 NOTHING_YET = (
     "nothing to import yet (no objects match); upload the DICOM files, then run apply again"
 )
@@ -50,18 +47,9 @@ _label_locks: dict[str, threading.Lock] = {}
 _locks_guard = threading.Lock()
 
 
-def uri_hash(uri: str) -> str:
-    """8 lowercase hex digits identifying `uri` (address names and label keys)."""
-    return hashlib.sha256(uri.encode("utf-8")).hexdigest()[:8]
-
-
 def label_key(uri: str) -> str:
     """The store label recording the import of `uri` (a valid Healthcare label key)."""
     return LABEL_PREFIX + uri_hash(uri)
-
-
-def import_name(store: str, uri: str) -> str:
-    return f"{store}/imports/{uri_hash(uri)}"
 
 
 def operation_label(operation_name: str) -> str:
@@ -100,9 +88,29 @@ def describe_outcome(operation: Mapping[str, Any]) -> str:
 
 @register
 class DicomImportKind(Kind):
-    name = "healthcare.dicom_import"
-    api = "healthcare"
-    requires_services = frozenset({HEALTHCARE})
+    name = addresses.DICOM_IMPORT
+    api = healthcare.API
+    requires_services = frozenset({healthcare.SERVICE})
+    needs = Needs("roles/healthcare.dicomEditor (on the store)", ("healthcare.dicomStores.import",))
+
+    def checked_on(self, resource: Resource) -> Address:
+        """The store it imports into."""
+        return addresses.dicom_store(*addresses.split_store_name(resource.spec["store"]))
+
+    def probes(self, resource: Resource) -> list[Probe]:
+        """The import is done, and the service agent can read its bucket."""
+        store, uri = str(resource.spec["store"]), str(resource.spec["uri"])
+        bucket = addresses.bucket_of_uri(uri)
+        project_id = store.split("/")[1]
+        return [
+            Probe("import done", f"{store} <- {uri}", lambda ctx: import_done(ctx, store, uri)),
+            Probe(
+                "service agent reads bucket",
+                f"gs://{bucket}",
+                lambda ctx: agent_reads(ctx, project_id, bucket),
+                shared=True,
+            ),
+        ]
 
     def read(self, ctx: Context, resource: Resource) -> Observed:
         store = read_store(ctx, require(resource.spec, "store", resource.address))
@@ -117,15 +125,19 @@ class DicomImportKind(Kind):
             fields = {"state": "unknown", "label": value}
         else:
             dataset = resource.spec["store"].split("/dicomStores/")[0]
-            op_name = f"{dataset}/operations/{value.removeprefix(OP_PREFIX)}"
-            fields = operation_state(op_name, _get(ctx, f"{OPERATIONS}.get", op_name))
+            op_name = addresses.operation_name(dataset, value.removeprefix(OP_PREFIX))
+            fields = operation_state(
+                op_name, healthcare.get(ctx, f"{HEALTHCARE_OPERATIONS}.get", name=op_name)
+            )
         if fields["state"] != "running":
             fields["source"] = source_state(ctx, resource.spec["uri"])
         return Observed(exists=True, fields=fields)
 
-    def reads_after(self, address: Address, dependency: Address) -> bool:
+    def reads_after(self, address: Address, dependency: Address, dependency_kind: Kind) -> bool:
         """Also after the source bucket: one being created is not listed (the import runs)."""
-        return dependency.kind == "storage.bucket" or super().reads_after(address, dependency)
+        return dependency.kind == addresses.BUCKET or super().reads_after(
+            address, dependency, dependency_kind
+        )
 
     def diff(self, resource: Resource, observed: Observed, options: Options) -> Change:
         spec = {"store": resource.spec["store"], "uri": resource.spec["uri"]}
@@ -215,7 +227,9 @@ class ImportFailedError(ApplyError):
 
 def start_import(ctx: Context, store: str, uri: str) -> JSON:
     """Call `dicomStores.import`, record its operation on the store, wait for it."""
-    operation = ctx.api.call(f"{STORES}.import_", name=store, body={"gcsSource": {"uri": uri}})
+    operation = ctx.api.call(
+        f"{DICOM_STORES}.import_", name=store, body={"gcsSource": {"uri": uri}}
+    )
     if operation.get("name"):
         set_label(ctx, store, uri, operation_label(str(operation["name"])))
     return await_import(ctx, operation, uri)
@@ -226,14 +240,16 @@ def await_import(ctx: Context, operation: JSON, uri: str) -> JSON:
     what = f"import of {uri}"
     name = str(operation.get("name", ""))
     try:
-        return ctx.api.wait(operation, api="healthcare", what=what, progress=ctx.progress)
+        return ctx.api.wait(operation, api=healthcare.API, what=what, progress=ctx.progress)
     except GoogleApiError as error:
-        failed = (_get(ctx, f"{OPERATIONS}.get", name) if name else None) or operation
+        failed = (
+            healthcare.get(ctx, f"{HEALTHCARE_OPERATIONS}.get", name=name) if name else None
+        ) or operation
         text = f"{what} failed: {describe_outcome(failed)}; {error.message}"
         if error.status == "PERMISSION_DENIED" or error.is_permission_denied:
             text += (
-                "; the Cloud Healthcare Service Agent needs roles/storage.objectViewer on "
-                f"gs://{bucket_of(uri)}"
+                f"; the Cloud Healthcare Service Agent needs {READER_ROLE} on "
+                f"gs://{addresses.bucket_of_uri(uri)}"
             )
         raise ImportFailedError(text, failed, error) from None
 
@@ -271,28 +287,44 @@ def import_when_granted(ctx: Context, store: str, uri: str) -> JSON:
 def agent_can_read(ctx: Context, store: str, uri: str) -> bool:
     """Whether the bucket's IAM policy grants the store project's Healthcare service agent a
     role that reads objects (whether or not the grant has taken effect yet)."""
+    project_id = store.split("/")[1]
+    _, roles = agent_reader_roles(ctx, project_id, addresses.bucket_of_uri(uri))
+    return bool(roles)
+
+
+def agent_reader_roles(ctx: Context, project_id: str, bucket: str) -> tuple[str, list[str]]:
+    """The Cloud Healthcare Service Agent of `project_id` (its e-mail), and the roles in
+    `READER_ROLES` the IAM policy of `bucket` grants it."""
     from provision.resources.service_agent import agent_member
 
-    project_id = store.split("/")[1]
-    member = str(ctx.facts.resolve_fully(agent_member(project_id, HEALTHCARE), "service agent"))
-    policy = ctx.api.call(
-        "storage.buckets.getIamPolicy", bucket=bucket_of(uri), optionsRequestedPolicyVersion=3
+    member = str(
+        ctx.facts.resolve_fully(agent_member(project_id, healthcare.SERVICE), "service agent")
     )
-    return bool(holds(policy, member) & READER_ROLES)
+    policy = bucket_iam.get_policy(ctx, addresses.bucket_name(bucket))
+    return member.split(":", 1)[1], sorted(roles_held(policy, member) & READER_ROLES)
 
 
-def holds(policy: Mapping[str, Any], member: str) -> set[str]:
-    """The roles `member` holds unconditionally in `policy` (members compared case-blind)."""
-    wanted = member.lower()
-    return {
-        str(b.get("role"))
-        for b in policy.get("bindings") or []
-        if not b.get("condition") and wanted in {str(m).lower() for m in b.get("members") or []}
-    }
+def import_done(ctx: Context, store: str, uri: str) -> tuple[bool, str]:
+    """For `verify`: the import is recorded `done` on the store, and the store holds
+    instances."""
+    found = ctx.api.call(f"{DICOM_STORES}.get", name=store)
+    label = str((found.get("labels") or {}).get(label_key(uri), ""))
+    instances = len(healthcare.search(ctx, store, "instances"))
+    if label != DONE:
+        state = f"in progress or failed ({label})" if label else "not run yet"
+        return False, f"import {state}; the store holds {healthcare.counted(instances)}"
+    if not instances:
+        return False, "recorded as done, but the store is empty"
+    studies = len(healthcare.search(ctx, store, "studies"))
+    return True, f"{healthcare.counted(studies, 'study')}, {healthcare.counted(instances)}"
 
 
-def bucket_of(uri: str) -> str:
-    return uri.removeprefix("gs://").split("/", 1)[0]
+def agent_reads(ctx: Context, project_id: str, bucket: str) -> tuple[bool, str]:
+    """For `verify`: the service agent holds a reading role on `bucket`."""
+    agent, roles = agent_reader_roles(ctx, project_id, bucket)
+    if roles:
+        return True, f"{agent} has {', '.join(roles)}"
+    return False, f"{agent} lacks {READER_ROLE}; imports from this bucket fail"
 
 
 def _report(ctx: Context, text: str) -> None:
@@ -320,7 +352,7 @@ def source_has_objects(ctx: Context, uri: str) -> bool:
     prefix = re.split(r"[*?\[]", pattern, maxsplit=1)[0]
     regex = uri_regex(pattern)
     try:
-        for item in ctx.api.pages("storage.objects.list", "items", bucket=bucket, prefix=prefix):
+        for item in ctx.api.pages(f"{OBJECTS}.list", "items", bucket=bucket, prefix=prefix):
             if regex.match(str(item.get("name", ""))):
                 return True
     except GoogleApiError as error:
@@ -352,26 +384,18 @@ def operation_state(name: str, operation: Mapping[str, Any] | None) -> JSON:
 def set_label(ctx: Context, store: str, uri: str, value: str) -> None:
     """Set the import label on `store`, keeping its other labels (one writer per store here)."""
     with _lock_for(store):
-        current = _get(ctx, f"{STORES}.get", store)
+        current = healthcare.get_store(ctx, store)
         if current is None:
             raise ApplyError(f"{store}: the DICOM store is gone; cannot record the import")
         labels = dict(current.get("labels") or {})
         if labels.get(label_key(uri)) == value:
             return
         labels[label_key(uri)] = value
-        ctx.api.call(f"{STORES}.patch", name=store, updateMask="labels", body={"labels": labels})
+        ctx.api.call(
+            f"{DICOM_STORES}.patch", name=store, updateMask="labels", body={"labels": labels}
+        )
 
 
 def _lock_for(store: str) -> threading.Lock:
     with _locks_guard:
         return _label_locks.setdefault(store, threading.Lock())
-
-
-def _get(ctx: Context, method: str, name: str) -> JSON | None:
-    """A GET answering None on 404 (403 is raised: unreadable never means absent)."""
-    try:
-        return ctx.api.call(method, name=name)
-    except GoogleApiError as error:
-        if error.http_status == 404:
-            return None
-        raise

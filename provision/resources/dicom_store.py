@@ -10,37 +10,41 @@ spec = {"labels": {..}, "notificationConfigs": [{"pubsubTopic"}], "streamConfigs
   store itself: a protected store is never deleted, even when named with --allow-delete.
 * The notification and stream configs belong to the blueprint: they are made to match exactly.
   Notifications are only ever written as `notificationConfigs`. A store whose deprecated
-  single `notificationConfig` is set (older provision wrote the first config there) is read as
-  having it as the first item of `notificationConfigs`, and the next update moves it there.
+  single `notificationConfig` is set is read as having it as the first item of
+  `notificationConfigs`, and the next update moves it there.
 * Create is synchronous; an update is one PATCH whose `updateMask` lists exactly the fields
   that differ.
-* What it holds is its studies (`store_contents`, one QIDO-RS search). `provision destroy`
-  removes a store provision owns when it holds none, or when named with --allow-delete (then
-  with its studies), never one with deletion protection on; `delete` searches again right
-  before deleting and refuses when the store holds studies the plan did not show.
+* What it holds is its studies (`healthcare.store_contents`, one QIDO-RS search).
+  `provision destroy` removes a store provision owns when it holds none, or when named with
+  --allow-delete (then with its studies), never one with deletion protection on; `delete`
+  searches again right before deleting and refuses when the store holds studies the plan did
+  not show.
 """
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from typing import Any
 
 from provision.errors import ApplyError, GoogleApiError, PlanError
-from provision.gcp.api import LIST_RESULT
-from provision.model import JSON, Action, Change, FieldDiff, Observed, Resource
-from provision.resources import ownership
+from provision.gcp.methods import DICOM_STORES
+from provision.model import JSON, Action, Address, Change, FieldDiff, Observed, Resource
+from provision.resources import addresses, healthcare, ownership
 from provision.resources.base import (
     HOLDS,
     Contents,
     Context,
     Kind,
+    Needs,
     Options,
+    Probe,
     RemovalScope,
     map_diffs,
+    readable,
     refuse_unless_planned,
     removal,
 )
-from provision.resources.healthcare_dataset import HEALTHCARE, STORES
+from provision.resources.healthcare import get_store, read_store, store_contents
 from provision.resources.registry import register
 
 CONFIG_FIELDS = ("notificationConfigs", "streamConfigs")
@@ -52,19 +56,20 @@ NotificationConfigs are not compatible. NotificationConfig is being deprecated, 
 NotificationConfigs instead"), so it is never written, only moved out of: an update whose mask
 names it (with no value in the body) clears it."""
 MOVE_REASON = "moving the deprecated notificationConfig into notificationConfigs"
-STUDY_SAMPLE = 100
-"""Studies one search returns by default; `contents` says "100 or more" beyond it."""
-STUDY_UID = "0020000D"
-"""The DICOM tag of StudyInstanceUID, as QIDO-RS JSON names it."""
-EMPTY = "holds no DICOM studies"
 
 
 @register
 class DicomStoreKind(Kind):
-    name = "healthcare.dicom_store"
-    api = "healthcare"
-    requires_services = frozenset({HEALTHCARE})
+    name = addresses.DICOM_STORE
+    api = healthcare.API
+    requires_services = frozenset({healthcare.SERVICE})
     removable = True
+    noun = "DICOM store"
+    needs = Needs(
+        "roles/healthcare.dicomStoreAdmin",
+        ("healthcare.dicomStores.get", "healthcare.dicomStores.update"),
+        ("healthcare.dicomStores.create",),
+    )
 
     def read(self, ctx: Context, resource: Resource) -> Observed:
         store = read_store(ctx, resource.address.name)
@@ -124,7 +129,7 @@ class DicomStoreKind(Kind):
                 body[key] = spec[key]
         try:
             store = ctx.api.call(
-                f"{STORES}.create", parent=dataset, dicomStoreId=store_id, body=body
+                f"{DICOM_STORES}.create", parent=dataset, dicomStoreId=store_id, body=body
             )
         except GoogleApiError as error:
             if error.http_status != 409:
@@ -163,7 +168,7 @@ class DicomStoreKind(Kind):
             if key in mask:
                 body[key] = spec.get(key) or []
         store = ctx.api.call(
-            f"{STORES}.patch", name=change.address.name, updateMask=",".join(mask), body=body
+            f"{DICOM_STORES}.patch", name=change.address.name, updateMask=",".join(mask), body=body
         )
         return observe(store)
 
@@ -179,12 +184,41 @@ class DicomStoreKind(Kind):
         if ownership.is_protected(store.get("labels")):
             raise ApplyError(str(ownership.protected_error(change.address, "the store")))
         refuse_unless_planned(change, store_contents(ctx, change.address.name))
-        ctx.api.call(f"{STORES}.delete", name=change.address.name)
+        ctx.api.call(f"{DICOM_STORES}.delete", name=change.address.name)
+
+    # -- verifying ------------------------------------------------------------------------
+
+    def probes(self, resource: Resource) -> list[Probe]:
+        """The store answers QIDO-RS searches (200 or 204 both pass)."""
+        name = resource.address.name
+        return [Probe("DICOMweb answers", name, lambda ctx: dicomweb_answers(ctx, name))]
+
+    # -- permissions ----------------------------------------------------------------------
+
+    def created_in(self, resource: Resource) -> Address:
+        """The store's dataset."""
+        return addresses.dataset(*addresses.split_dataset_name(resource.address.name))
+
+    def visible(self, ctx: Context, address: Address) -> bool:
+        return readable(lambda: get_store(ctx, address.name))
+
+    def test_permissions(self, ctx: Context, name: str, permissions: Sequence[str]) -> set[str]:
+        return healthcare.test_permissions(ctx, DICOM_STORES, name, permissions)
 
     # -- removing -------------------------------------------------------------------------
 
     def removal_read(self, ctx: Context, resource: Resource) -> JSON | None:
-        return get_store(ctx, resource.address.name)
+        """Its labels; for a store provision may delete (owned, unprotected), also its studies
+        (`HOLDS`, one QIDO-RS search)."""
+        store = get_store(ctx, resource.address.name)
+        if store is None:
+            return None
+        labels = dict(store.get("labels") or {})
+        state: JSON = {"labels": labels}
+        if ownership.is_managed(labels) and not ownership.is_protected(labels):
+            contents = store_contents(ctx, resource.address.name)
+            state.update({"contents": contents.summary, HOLDS: sorted(contents.items)})
+        return state
 
     def plan_removal(
         self, ctx: Context, resource: Resource, state: JSON, scope: RemovalScope
@@ -202,13 +236,13 @@ class DicomStoreKind(Kind):
                 f"deletion protection is on (label {ownership.PROTECTION_KEY}); set "
                 "`deletionProtection: false` on the store and apply first",
             )
-        contents = store_contents(ctx, resource.address.name)
+        contents = Contents(frozenset(state.get(HOLDS) or ()), str(state.get("contents", "")))
         fields = {**fields, "contents": contents.summary, HOLDS: sorted(contents.items)}
         if scope.is_named(resource.address):
             reason = f"named with --allow-delete; {contents.summary}"
             return removal(resource, fields, Action.DELETE, reason)
         if contents.empty:
-            return removal(resource, fields, Action.DELETE, f"owned and {EMPTY}")
+            return removal(resource, fields, Action.DELETE, f"owned and {healthcare.NO_STUDIES}")
         return removal(
             resource,
             fields,
@@ -218,41 +252,11 @@ class DicomStoreKind(Kind):
         )
 
 
-def get_store(ctx: Context, name: str) -> JSON | None:
-    """The store, or None on 404 (403 is raised: unreadable never means absent)."""
-    try:
-        return ctx.api.call(f"{STORES}.get", name=name)
-    except GoogleApiError as error:
-        if error.http_status == 404:
-            return None
-        raise
-
-
-def read_store(ctx: Context, name: str) -> JSON | None:
-    """`get_store`, read once per plan: from the dataset's store list when that was read, else a
-    GET (the store's imports look at its labels too)."""
-    found = ctx.read_once(f"{name}:get", lambda: get_store(ctx, name) or {})
-    return found or None
-
-
-def store_contents(ctx: Context, name: str) -> Contents:
-    """What the store holds: its studies (up to `STUDY_SAMPLE`), from one QIDO-RS search."""
-    answer = ctx.api.call(f"{STORES}.searchForStudies", parent=name, dicomWebPath="studies")
-    studies = answer.get(LIST_RESULT) or []  # no match: 204 and no body
-    studies = studies if isinstance(studies, list) else []
-    uids = frozenset(study_uid(study) for study in studies)
-    count = len(studies)
-    if count == 0:
-        return Contents(frozenset(), EMPTY)
-    more = " or more" if count >= STUDY_SAMPLE else ""
-    noun = "study" if count == 1 else "studies"
-    return Contents(uids, f"holds {count}{more} DICOM {noun}; deleting destroys them")
-
-
-def study_uid(study: Any) -> str:
-    """A QIDO-RS study's StudyInstanceUID (a placeholder when a study lacks one)."""
-    values = study.get(STUDY_UID, {}).get("Value") if isinstance(study, Mapping) else None
-    return str(values[0]) if isinstance(values, list) and values else "(a study without a UID)"
+def dicomweb_answers(ctx: Context, name: str) -> tuple[bool, str]:
+    """For `verify`: the store's study and instance counts, from two QIDO-RS searches."""
+    studies = len(healthcare.search(ctx, name, "studies"))
+    instances = len(healthcare.search(ctx, name, "instances"))
+    return True, f"{healthcare.counted(studies, 'study')}, {healthcare.counted(instances)}"
 
 
 def owned(spec: Mapping[str, Any]) -> JSON:

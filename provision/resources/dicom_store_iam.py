@@ -6,16 +6,23 @@ binding is authoritative (see `iam`).
 
 from __future__ import annotations
 
-from provision.resources.healthcare_dataset import STORES
+from provision.gcp.methods import DICOM_STORES
+from provision.resources import addresses
+from provision.resources.base import Needs
 from provision.resources.healthcare_iam import HealthcareIamKind
 from provision.resources.registry import register
 
 
 @register
 class DicomStoreIamKind(HealthcareIamKind):
-    name = "healthcare.dicom_store_iam"
-    collection = STORES
-    set_method = f"{STORES}.setIamPolicy"
+    name = addresses.DICOM_STORE_IAM
+    parent_kind = addresses.DICOM_STORE
+    needs = Needs(
+        "roles/healthcare.dicomStoreAdmin",
+        ("healthcare.dicomStores.getIamPolicy", "healthcare.dicomStores.setIamPolicy"),
+    )
+    collection = DICOM_STORES
+    set_method = f"{DICOM_STORES}.setIamPolicy"
     iam_admin_roles = frozenset(
         {
             "roles/healthcare.dicomStoreAdmin",

@@ -31,32 +31,30 @@ from concurrent.futures import ThreadPoolExecutor
 from typing import Any
 
 from provision.errors import ApplyError, GoogleApiError, PlanError
+from provision.gcp.methods import DATASETS
 from provision.model import JSON, Action, Address, Change, FieldDiff, Observed, Resource
-from provision.resources import addresses, ownership
+from provision.resources import addresses, healthcare, ownership
 from provision.resources.base import (
     HOLDS,
     Contents,
     Context,
     Kind,
+    Needs,
     Options,
     RemovalScope,
+    readable,
     refuse_unless_planned,
     removal,
 )
+from provision.resources.healthcare import (
+    dataset_contents,
+    foreign_stores,
+    get_dataset,
+    list_dicom_stores,
+    read_dataset,
+)
 from provision.resources.registry import register
 
-HEALTHCARE = "healthcare.googleapis.com"
-DATASETS = "healthcare.projects.locations.datasets"
-STORES = f"{DATASETS}.dicomStores"
-STORE_TYPES = {
-    "dicomStores": "DICOM store",
-    "fhirStores": "FHIR store",
-    "hl7V2Stores": "HL7v2 store",
-    "consentStores": "consent store",
-}
-"""Every type of store a dataset holds (its `{type}.list` answers `{type: [...]}`): what makes a
-dataset non-empty."""
-PAGE_SIZE = 1000
 DEFAULT_TIME_ZONE = "UTC"
 LOCATION_CHECKS = 8
 """Concurrent reads when looking for a dataset in other locations."""
@@ -64,10 +62,16 @@ LOCATION_CHECKS = 8
 
 @register
 class DatasetKind(Kind):
-    name = "healthcare.dataset"
-    api = "healthcare"
-    requires_services = frozenset({HEALTHCARE})
+    name = addresses.DATASET
+    api = healthcare.API
+    requires_services = frozenset({healthcare.SERVICE})
     removable = True
+    noun = "dataset"
+    needs = Needs(
+        "roles/healthcare.datasetAdmin",
+        ("healthcare.datasets.get", "healthcare.datasets.update"),
+        ("healthcare.datasets.create",),
+    )
 
     def answered_by(self, resource: Resource) -> tuple[Address, ...]:
         """The location's dataset scan: its `datasets.list` answers this dataset's read."""
@@ -79,7 +83,7 @@ class DatasetKind(Kind):
         dataset = read_dataset(ctx, name)
         if dataset is None:
             return Observed(exists=False, fields={"elsewhere": moved_from(ctx, resource)})
-        return observe(dataset, list_stores(ctx, name))
+        return observe(dataset, list_dicom_stores(ctx, name))
 
     def diff(self, resource: Resource, observed: Observed, options: Options) -> Change:
         spec = resource.spec
@@ -142,8 +146,6 @@ class DatasetKind(Kind):
         """Stores labelled `managed-by: provision` in this dataset that the blueprint dropped."""
         if not observed.exists:
             return []
-        from provision.resources.dicom_store import store_contents
-
         found = []
         for store in observed.fields.get("stores") or []:
             address = addresses.dicom_store(resource.address.name, store["id"])
@@ -153,7 +155,7 @@ class DatasetKind(Kind):
             if str(address) in ctx.options.allow_delete:
                 if ownership.is_protected(fields["labels"]):
                     raise ownership.protected_error(address, "the store")
-                contents = store_contents(ctx, address.name)
+                contents = healthcare.store_contents(ctx, address.name)
                 fields.update({"contents": contents.summary, HOLDS: sorted(contents.items)})
             found.append((address, Observed(exists=True, fields=fields)))
         return found
@@ -170,7 +172,7 @@ class DatasetKind(Kind):
         try:
             operation = ctx.api.call(
                 f"{DATASETS}.create",
-                parent=f"projects/{project}/locations/{location}",
+                parent=addresses.location_name(project, location),
                 datasetId=dataset_id,
                 body=body,
             )
@@ -179,7 +181,7 @@ class DatasetKind(Kind):
                 raise
             return self._adopt_after_conflict(ctx, change)
         done = ctx.api.wait(
-            operation, api="healthcare", what=f"creating dataset {name}", progress=ctx.progress
+            operation, api=healthcare.API, what=f"creating dataset {name}", progress=ctx.progress
         )
         response = done.get("response")
         dataset = response if isinstance(response, dict) and response.get("name") else None
@@ -193,7 +195,7 @@ class DatasetKind(Kind):
         dataset = get_dataset(ctx, name)
         if dataset is None:
             raise ApplyError(f"{change.address}: create answered ALREADY_EXISTS, yet it is gone")
-        observed = observe(dataset, list_stores(ctx, name))
+        observed = observe(dataset, list_dicom_stores(ctx, name))
         fix = self.diff(Resource(change.address, dict(change.after or {})), observed, ctx.options)
         if fix.action is Action.UPDATE:
             return self.update(ctx, fix) or observed
@@ -217,7 +219,7 @@ class DatasetKind(Kind):
         name = change.address.name
         if get_dataset(ctx, name) is None:
             return
-        stores = list_stores(ctx, name)
+        stores = list_dicom_stores(ctx, name)
         if not is_ours(stores):
             raise ApplyError(
                 f"{change.address}: it no longer holds a store labelled managed-by: provision; "
@@ -229,19 +231,34 @@ class DatasetKind(Kind):
         refuse_unless_planned(change, dataset_contents(ctx, name))
         ctx.api.call(f"{DATASETS}.delete", name=name)
 
+    # -- permissions ----------------------------------------------------------------------
+
+    def created_in(self, resource: Resource) -> Address:
+        return addresses.project(resource.spec["projectId"])
+
+    def visible(self, ctx: Context, address: Address) -> bool:
+        return readable(lambda: get_dataset(ctx, address.name))
+
+    def test_permissions(self, ctx: Context, name: str, permissions: Sequence[str]) -> set[str]:
+        return healthcare.test_permissions(ctx, DATASETS, name, permissions)
+
     # -- removing -------------------------------------------------------------------------
 
     def removal_read(self, ctx: Context, resource: Resource) -> JSON | None:
+        """Its DICOM stores (`list_dicom_stores`) and its stores of every type (`HOLDS`)."""
         name = resource.address.name
-        return None if get_dataset(ctx, name) is None else {"stores": list_stores(ctx, name)}
+        if get_dataset(ctx, name) is None:
+            return None
+        stores = list_dicom_stores(ctx, name)
+        contents = dataset_contents(ctx, name)
+        return {"stores": stores, "contents": contents.summary, HOLDS: sorted(contents.items)}
 
     def plan_removal(
         self, ctx: Context, resource: Resource, state: JSON, scope: RemovalScope
     ) -> Change:
         """Deleted only when named, holding only DICOM stores provision owns, none protected."""
         stores = list(state.get("stores") or [])
-        contents = dataset_contents(ctx, resource.address.name)
-        state = {**state, "contents": contents.summary, HOLDS: sorted(contents.items)}
+        contents = Contents(frozenset(state.get(HOLDS) or ()), str(state.get("contents", "")))
         foreign = foreign_stores(stores, contents)
         if foreign:
             why = f"holds stores provision does not own ({', '.join(foreign)})"
@@ -255,74 +272,6 @@ class DatasetKind(Kind):
             return removal(resource, state, Action.FORGET, why)
         held = f"; deletes its {len(stores)} store(s) with their data" if stores else ""
         return removal(resource, state, Action.DELETE, f"named with --allow-delete{held}")
-
-
-def get_dataset(ctx: Context, name: str) -> JSON | None:
-    """The dataset, or None when Google answers 404 (403 is raised, never "absent")."""
-    try:
-        return ctx.api.call(f"{DATASETS}.get", name=name)
-    except GoogleApiError as error:
-        if error.http_status == 404:
-            return None
-        raise
-
-
-def read_key(name: str) -> str:
-    """The plan-scoped read memo key of the dataset `name` (see `Context.read_once`)."""
-    return f"{name}:get"
-
-
-def read_dataset(ctx: Context, name: str) -> JSON | None:
-    """`get_dataset`, read once per plan: from its location's `datasets.list` when that listed
-    it (see `healthcare.location`), else a GET (404 -> None; 403 is raised)."""
-    found = ctx.read_once(read_key(name), lambda: get_dataset(ctx, name) or {})
-    return found or None
-
-
-def list_stores(ctx: Context, dataset: str) -> list[JSON]:
-    """`[{"id", "labels", "managed"}]` for every DICOM store in `dataset` (paged).
-
-    While planning, each listed store is remembered as its own read, so the store kinds and
-    their imports need no request of their own.
-    """
-    stores = []
-    for store in ctx.api.pages(f"{STORES}.list", "dicomStores", parent=dataset, pageSize=PAGE_SIZE):
-        ctx.remember(f"{store.get('name')}:get", store)
-        labels = dict(store.get("labels") or {})
-        stores.append(
-            {
-                "id": str(store.get("name", "")).rsplit("/", 1)[-1],
-                "labels": labels,
-                "managed": ownership.is_managed(labels),
-            }
-        )
-    return sorted(stores, key=lambda s: str(s["id"]))
-
-
-def dataset_contents(ctx: Context, dataset: str) -> Contents:
-    """Every store in `dataset`, of every type (`STORE_TYPES`), as `TYPE/ID` items."""
-    items = []
-    for kind in STORE_TYPES:
-        method = f"{DATASETS}.{kind}.list"
-        for store in ctx.api.pages(method, kind, parent=dataset, pageSize=PAGE_SIZE):
-            items.append(f"{kind}/{str(store.get('name', '')).rsplit('/', 1)[-1]}")
-    if not items:
-        return Contents(frozenset(), "holds no stores")
-    shown = ", ".join(store_label(item) for item in sorted(items))
-    return Contents(frozenset(items), f"holds {len(items)} store(s): {shown}")
-
-
-def store_label(item: str) -> str:
-    """`dicomStores/s` -> `s`; another type's store -> e.g. `FHIR store ehr`."""
-    kind, _, store_id = item.partition("/")
-    return store_id if kind == "dicomStores" else f"{STORE_TYPES.get(kind, kind)} {store_id}"
-
-
-def foreign_stores(stores: Sequence[Mapping[str, Any]], contents: Contents) -> list[str]:
-    """The stores of `contents` provision does not own: DICOM stores without the label (from
-    `list_stores`) and every store of another type."""
-    owned = {f"dicomStores/{s['id']}" for s in stores if s.get("managed")}
-    return [store_label(item) for item in sorted(contents.items - owned)]
 
 
 def orphan_deletion(ctx: Context, address: Address, stores: Sequence[Mapping[str, Any]]) -> JSON:
@@ -368,22 +317,15 @@ def moved_from(ctx: Context, resource: Resource) -> list[str]:
 
     def managed_here(location: str) -> bool:
         name = addresses.dataset_name(project, location, dataset_id)
-        return read_dataset(ctx, name) is not None and is_ours(list_stores(ctx, name))
+        return read_dataset(ctx, name) is not None and is_ours(list_dicom_stores(ctx, name))
 
-    candidates = [loc for loc in healthcare_locations(ctx, project) if loc not in skip]
+    candidates = [loc for loc in healthcare.list_locations(ctx, project) if loc not in skip]
     with ThreadPoolExecutor(max_workers=LOCATION_CHECKS) as pool:
         return [
             loc
             for loc, hit in zip(candidates, pool.map(managed_here, candidates), strict=True)
             if hit
         ]
-
-
-def healthcare_locations(ctx: Context, project: str) -> list[str]:
-    locations = ctx.api.pages(
-        "healthcare.projects.locations.list", "locations", name=f"projects/{project}"
-    )
-    return sorted(str(loc.get("locationId", "")) for loc in locations if loc.get("locationId"))
 
 
 def owned(spec: Mapping[str, Any]) -> JSON:

@@ -9,8 +9,8 @@ from __future__ import annotations
 
 from provision.errors import PlanError
 from provision.model import JSON, Change, Observed, Resource
-from provision.resources.base import Context, Options
-from provision.resources.healthcare_dataset import HEALTHCARE
+from provision.resources import healthcare
+from provision.resources.base import Context, Options, Probe
 from provision.resources.iam import IamKind
 
 POLICY_VERSION = 3
@@ -19,8 +19,8 @@ POLICY_VERSION = 3
 class HealthcareIamKind(IamKind):
     """Base of the dataset and DICOM store IAM kinds; `collection` is the discovery path."""
 
-    api = "healthcare"
-    requires_services = frozenset({HEALTHCARE})
+    api = healthcare.API
+    requires_services = frozenset({healthcare.SERVICE})
     collection = ""
 
     def get_policy(self, ctx: Context, resource_name: str) -> JSON:
@@ -34,6 +34,11 @@ class HealthcareIamKind(IamKind):
         return ctx.api.call(
             f"{self.collection}.setIamPolicy", resource=resource_name, body={"policy": policy}
         )
+
+    def probes(self, resource: Resource) -> list[Probe]:
+        """Every member granted a role on a dataset or store holds it: the viewer principals
+        OHIF and Orthanc users sign in as."""
+        return self.binding_probes(resource)
 
     def diff(self, resource: Resource, observed: Observed, options: Options) -> Change:
         for binding in resource.spec.get("bindings") or []:

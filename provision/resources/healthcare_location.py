@@ -15,33 +15,34 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 
+from provision.gcp.methods import DATASETS
 from provision.model import JSON, Address, Observed, Resource
-from provision.resources import addresses
+from provision.resources import addresses, healthcare
 from provision.resources.base import Context, ScanKind
-from provision.resources.healthcare_dataset import (
-    DATASETS,
-    HEALTHCARE,
+from provision.resources.healthcare import (
     PAGE_SIZE,
-    list_stores,
-    orphan_deletion,
-    read_key,
+    dataset_read_key,
+    list_dicom_stores,
 )
+from provision.resources.healthcare_dataset import orphan_deletion
 from provision.resources.registry import register
 
 
 @register
 class HealthcareLocationKind(ScanKind):
-    name = "healthcare.location"
-    api = "healthcare"
-    requires_services = frozenset({HEALTHCARE})
+    name = addresses.HEALTHCARE_LOCATION
+    api = healthcare.API
+    requires_services = frozenset({healthcare.SERVICE})
 
     def read(self, ctx: Context, resource: Resource) -> Observed:
+        project, location = resource.spec["projectId"], resource.spec["location"]
         parent = resource.address.name
         datasets = ctx.api.pages(f"{DATASETS}.list", "datasets", parent=parent, pageSize=PAGE_SIZE)
         ids = []
         for dataset in datasets:
             dataset_id = str(dataset.get("name", "")).rsplit("/", 1)[-1]
-            ctx.remember(read_key(f"{parent}/datasets/{dataset_id}"), dataset)
+            name = addresses.dataset_name(project, location, dataset_id)
+            ctx.remember(dataset_read_key(name), dataset)
             ids.append(dataset_id)
         return Observed(exists=True, fields={"datasets": sorted(ids)})
 
@@ -56,7 +57,7 @@ class HealthcareLocationKind(ScanKind):
             address = addresses.dataset(project, location, dataset_id)
             if address in desired:
                 continue
-            stores = list_stores(ctx, address.name)
+            stores = list_dicom_stores(ctx, address.name)
             if not any(s.get("managed") for s in stores):
                 continue
             fields: JSON = {"stores": [s["id"] for s in stores]}

@@ -1,7 +1,8 @@
 """The shared IAM kind: plan with `iam_policy.merge`, apply with an etag read-modify-write.
 
-A concrete IAM kind (project, dataset, DICOM store, bucket) subclasses `IamKind` and implements
-only `get_policy` and `set_policy` (and `conflict_method`); spec and semantics are shared:
+A concrete IAM kind (project, dataset, DICOM store, bucket) subclasses `IamKind`, sets
+`parent_kind` and `set_method` and implements only `get_policy` and `set_policy`; spec and
+semantics are shared:
 
     spec = {"bindings": [{"role", "members", "condition"?, "authoritative"?}, ...]}
 
@@ -18,19 +19,22 @@ from __future__ import annotations
 import random
 import re
 import time
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
+from functools import partial
+from typing import Any
 
 from provision.errors import GoogleApiError, RefusedError
 from provision.gcp.operations import Progress, poll_delays
 from provision.gcp.retry import Verdict, classify, sleep
-from provision.model import JSON, Action, Change, Observed, Resource
-from provision.resources.base import Context, Kind, Options, RemovalScope, removal
+from provision.model import JSON, Action, Address, Change, Observed, Resource
+from provision.resources.base import Context, Kind, Options, Probe, RemovalScope, removal
 from provision.resources.iam_policy import (
     MergeResult,
     WantedBinding,
     member_key,
     merge,
     removals_of,
+    roles_held,
     subtract,
 )
 
@@ -59,6 +63,31 @@ class IamKind(Kind):
     def policy_target(self, change_or_resource: Change | Resource) -> str:
         """The resource whose policy this is (default: the address name)."""
         return change_or_resource.address.name
+
+    def checked_on(self, resource: Resource) -> Address | str:
+        """The object whose policy this is."""
+        return self.parent(resource.address) or resource.address
+
+    def binding_probes(self, resource: Resource) -> list[Probe]:
+        """For `verify`: every member of each binding of `resource` holds its role."""
+        name = resource.address.name
+        return [
+            Probe(
+                f"{b['role']} held", name, partial(self.binding_held, resource=resource, binding=b)
+            )
+            for b in resource.spec.get("bindings") or []
+        ]
+
+    def binding_held(
+        self, ctx: Context, *, resource: Resource, binding: Mapping[str, Any]
+    ) -> tuple[bool, str]:
+        role = str(binding["role"])
+        policy = self.get_policy(ctx, self.policy_target(resource))
+        members = [str(ctx.facts.resolve_fully(m, role)) for m in binding.get("members") or []]
+        missing = [m for m in members if role not in roles_held(policy, m)]
+        if missing:
+            return False, f"missing: {', '.join(missing)}"
+        return True, ", ".join(members)
 
     # -- planning -------------------------------------------------------------------------
 
@@ -165,7 +194,7 @@ class IamKind(Kind):
     ) -> Change | None:
         """Take out exactly the blueprint's members (additive and authoritative bindings
         alike); nothing when the policy's object is deleted (the policy goes with it)."""
-        owner = next((d for d in resource.depends_on if d.name == resource.address.name), None)
+        owner = self.parent(resource.address)
         decided = scope.decided.get(owner) if owner is not None else None
         if decided is not None and decided.action is Action.DELETE:
             return None

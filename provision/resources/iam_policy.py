@@ -186,6 +186,16 @@ def removals_of(member: str, removals: Iterable[Removal], roles: Iterable[str]) 
     return [r for r in removals if member_key(r.member) == key and r.role in wanted_roles]
 
 
+def roles_held(policy: Mapping[str, Any], member: str) -> set[str]:
+    """The roles `member` holds unconditionally in `policy` (members compared case-blind)."""
+    wanted = member.lower()
+    return {
+        str(b.get("role"))
+        for b in policy.get("bindings") or []
+        if not b.get("condition") and wanted in {str(m).lower() for m in b.get("members") or []}
+    }
+
+
 def _new_binding(want: WantedBinding, members: list[str]) -> JSON:
     binding: JSON = {"role": want.role, "members": list(members)}
     if want.condition:

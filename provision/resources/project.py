@@ -12,21 +12,27 @@ another parent is not done; a different parent is a planning error.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Mapping
+from collections.abc import Mapping, Sequence
 from typing import Any
 
 from provision.errors import ApplyError, GoogleApiError, PlanError
-from provision.model import JSON, Action, Change, Observed, Resource
+from provision.gcp.methods import PROJECTS
+from provision.model import JSON, Action, Address, Change, Observed, Resource
+from provision.resources import addresses, resource_manager
+from provision.resources.addresses import project_name
 from provision.resources.base import (
     Context,
     Kind,
+    Needs,
     Options,
     RemovalScope,
     field_diffs,
     map_diffs,
+    readable,
     removal,
 )
 from provision.resources.registry import register
+from provision.resources.resource_manager import API, number_of
 from provision.resources.symbols import fact_key
 
 OWNED = ("projectId", "displayName", "parent", "labels")
@@ -34,17 +40,22 @@ OWNED = ("projectId", "displayName", "parent", "labels")
 
 @register
 class ProjectKind(Kind):
-    name = "project"
-    api = "cloudresourcemanager"
+    name = addresses.PROJECT
+    api = API
     removable = True
     removal_context = True
+    noun = "project"
+    needs = Needs(
+        "roles/resourcemanager.projectCreator (on the parent)",
+        ("resourcemanager.projects.get", "resourcemanager.projects.update"),
+        ("resourcemanager.projects.create",),
+        creator_owns=True,
+    )
 
     def read(self, ctx: Context, resource: Resource) -> Observed:
         project_id = resource.spec["projectId"]
         try:
-            project = ctx.api.call(
-                "cloudresourcemanager.projects.get", name=f"projects/{project_id}"
-            )
+            project = ctx.api.call(f"{PROJECTS}.get", name=project_name(project_id))
         except GoogleApiError as error:
             if error.http_status == 403 and error.reason in (
                 "",
@@ -125,10 +136,10 @@ class ProjectKind(Kind):
         if spec.get("labels"):
             body["labels"] = dict(spec["labels"])
         try:
-            operation = ctx.api.call("cloudresourcemanager.projects.create", body=body)
+            operation = ctx.api.call(f"{PROJECTS}.create", body=body)
             done = ctx.api.wait(
                 operation,
-                api="cloudresourcemanager",
+                api=API,
                 what=f"creating project {project_id}",
                 progress=ctx.progress,
             )
@@ -139,16 +150,14 @@ class ProjectKind(Kind):
         response = done.get("response")
         if isinstance(response, dict) and response.get("projectId"):
             return observe(response)
-        return observe(
-            ctx.api.call("cloudresourcemanager.projects.get", name=f"projects/{project_id}")
-        )
+        return observe(ctx.api.call(f"{PROJECTS}.get", name=project_name(project_id)))
 
     def _adopt(self, ctx: Context, change: Change, conflict: GoogleApiError) -> Observed:
         """A 409 on create: adopt the project if it is visible and matches, else say why not."""
         spec = change.after or {}
         project_id = spec["projectId"]
         try:
-            found = ctx.api.call("cloudresourcemanager.projects.get", name=f"projects/{project_id}")
+            found = ctx.api.call(f"{PROJECTS}.get", name=project_name(project_id))
         except GoogleApiError as error:
             if error.http_status != 403:
                 raise
@@ -185,14 +194,14 @@ class ProjectKind(Kind):
         if not body:
             return None
         operation = ctx.api.call(
-            "cloudresourcemanager.projects.patch",
-            name=f"projects/{project_id}",
+            f"{PROJECTS}.patch",
+            name=project_name(project_id),
             updateMask=",".join(masks),
             body=body,
         )
         done = ctx.api.wait(
             operation,
-            api="cloudresourcemanager",
+            api=API,
             what=f"updating project {project_id}",
             progress=ctx.progress,
         )
@@ -206,19 +215,27 @@ class ProjectKind(Kind):
         with --allow-delete naming the project reaches this."""
         project_id = change.address.name.removeprefix("projects/")
         try:
-            operation = ctx.api.call(
-                "cloudresourcemanager.projects.delete", name=f"projects/{project_id}"
-            )
+            operation = ctx.api.call(f"{PROJECTS}.delete", name=project_name(project_id))
         except GoogleApiError as error:
             if error.http_status == 404:
                 return
             raise
         ctx.api.wait(
             operation,
-            api="cloudresourcemanager",
+            api=API,
             what=f"deleting project {project_id}",
             progress=ctx.progress,
         )
+
+    def created_in(self, resource: Resource) -> str | None:
+        """The project's organization or folder."""
+        return resource.spec.get("parent") or None
+
+    def visible(self, ctx: Context, address: Address) -> bool:
+        return readable(lambda: ctx.api.call(f"{PROJECTS}.get", name=address.name))
+
+    def test_permissions(self, ctx: Context, name: str, permissions: Sequence[str]) -> set[str]:
+        return resource_manager.test_permissions(ctx.api, name, permissions)
 
     def plan_removal(
         self, ctx: Context, resource: Resource, state: JSON, scope: RemovalScope
@@ -234,25 +251,6 @@ class ProjectKind(Kind):
         return removal(resource, state, Action.FORGET, why)
 
 
-def number_lookup(ctx: Context) -> Callable[[str], str | None]:
-    """For `Facts(lookup=...)`: learn a project's number by reading the project."""
-
-    def lookup(key: str) -> str | None:
-        prefix = fact_key("")
-        if not key.startswith(prefix):
-            return None
-        project_id = key[len(prefix) :]
-        try:
-            project = ctx.api.call(
-                "cloudresourcemanager.projects.get", name=f"projects/{project_id}"
-            )
-        except GoogleApiError:
-            return None
-        return observe(project).fields.get("number")
-
-    return lookup
-
-
 def owned(spec: Mapping[str, Any]) -> JSON:
     """The fields of a project spec the tool manages, plus the `create` flag."""
     wanted: JSON = {"projectId": spec["projectId"]}
@@ -266,8 +264,7 @@ def owned(spec: Mapping[str, Any]) -> JSON:
 
 def observe(project: Mapping[str, Any]) -> Observed:
     """A CRM v3 Project as Observed (fields normalised; `number` from `projects/{NUMBER}`)."""
-    name = str(project.get("name", ""))
-    number = name.split("/", 1)[1] if name.startswith("projects/") else None
+    number = number_of(project)
     state = project.get("state")
     if state == 1:
         state = "ACTIVE"

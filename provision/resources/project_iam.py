@@ -7,30 +7,28 @@ Semantics and the read-modify-write live in `provision.resources.iam`.
 from __future__ import annotations
 
 from provision.model import JSON
-from provision.resources.base import Context
+from provision.resources import addresses, resource_manager
+from provision.resources.base import Context, Needs
 from provision.resources.iam import IamKind
 from provision.resources.registry import register
 
 
 @register
 class ProjectIamKind(IamKind):
-    name = "project_iam"
-    api = "cloudresourcemanager"
-    set_method = "cloudresourcemanager.projects.setIamPolicy"
+    name = addresses.PROJECT_IAM
+    parent_kind = addresses.PROJECT
+    api = resource_manager.API
+    set_method = resource_manager.SET_POLICY
+    needs = Needs(
+        "roles/resourcemanager.projectIamAdmin",
+        ("resourcemanager.projects.getIamPolicy", "resourcemanager.projects.setIamPolicy"),
+    )
     iam_admin_roles = frozenset(
         {"roles/owner", "roles/resourcemanager.projectIamAdmin", "roles/iam.securityAdmin"}
     )
 
     def get_policy(self, ctx: Context, resource_name: str) -> JSON:
-        return ctx.api.call(
-            "cloudresourcemanager.projects.getIamPolicy",
-            resource=resource_name,
-            body={"options": {"requestedPolicyVersion": 3}},
-        )
+        return resource_manager.get_policy(ctx.api, resource_name)
 
     def set_policy(self, ctx: Context, resource_name: str, policy: JSON) -> JSON:
-        return ctx.api.call(
-            "cloudresourcemanager.projects.setIamPolicy",
-            resource=resource_name,
-            body={"policy": policy},
-        )
+        return resource_manager.set_policy(ctx.api, resource_name, policy)

@@ -23,15 +23,19 @@ from __future__ import annotations
 from collections.abc import Mapping
 
 from provision.errors import ApplyError
+from provision.gcp.methods import SERVICES
 from provision.gcp.names import service_agent_email
 from provision.model import JSON, Action, Change, FieldDiff, Observed, Resource
+from provision.resources import addresses, healthcare, resource_manager
+from provision.resources.addresses import project_name, service_name
 from provision.resources.base import Context, Kind, Options
-from provision.resources.iam import read_modify_write, until_agents_exist
+from provision.resources.iam import policy_read_key, read_modify_write, until_agents_exist
 from provision.resources.iam_policy import WantedBinding, member_key, merge
 from provision.resources.registry import register
+from provision.resources.services import API
 from provision.resources.symbols import project_number_ref
 
-AGENT_ROLES: Mapping[str, str] = {"healthcare.googleapis.com": "roles/healthcare.serviceAgent"}
+AGENT_ROLES: Mapping[str, str] = {healthcare.SERVICE: healthcare.AGENT_ROLE}
 """The role Google grants each service's agent on the project when it creates it."""
 
 
@@ -51,13 +55,13 @@ def agent_member(project_id: str, service: str) -> str:
 
 @register
 class ServiceAgentKind(Kind):
-    name = "service_agent"
-    api = "serviceusage"
+    name = addresses.SERVICE_AGENT
+    api = API
 
     def read(self, ctx: Context, resource: Resource) -> Observed:
-        project_id = resource.spec["projectId"]
+        project = project_name(resource.spec["projectId"])
         policy = ctx.read_once(
-            f"projects/{project_id}:getIamPolicy", lambda: project_policy(ctx, project_id)
+            policy_read_key(project), lambda: resource_manager.get_policy(ctx.api, project)
         )
         member = member_key(f"serviceAccount:{resource.spec['email']}")
         roles = sorted(
@@ -98,14 +102,15 @@ class ServiceAgentKind(Kind):
     def create(self, ctx: Context, change: Change) -> Observed | None:
         spec = change.after or {}
         project_id, service, email = spec["projectId"], spec["service"], spec["email"]
+        project = project_name(project_id)
         operation = ctx.api.call(
-            "serviceusage.services.generateServiceIdentity",
+            f"{SERVICES}.generateServiceIdentity",
             version="v1beta1",
-            parent=f"projects/{project_id}/services/{service}",
+            parent=service_name(project_id, service),
         )
         done = ctx.api.wait(
             operation,
-            api="serviceusage",
+            api=API,
             what=f"creating the service agent of {service}",
             progress=ctx.progress,
         )
@@ -128,25 +133,13 @@ class ServiceAgentKind(Kind):
             def attempt(first: JSON | None) -> JSON:
                 return read_modify_write(
                     ctx,
-                    read=lambda: project_policy(ctx, project_id),
-                    write=lambda policy: ctx.api.call(
-                        "cloudresourcemanager.projects.setIamPolicy",
-                        resource=f"projects/{project_id}",
-                        body={"policy": policy},
-                    ),
+                    read=lambda: resource_manager.get_policy(ctx.api, project),
+                    write=lambda policy: resource_manager.set_policy(ctx.api, project, policy),
                     modify=modify,
-                    set_method="cloudresourcemanager.projects.setIamPolicy",
+                    set_method=resource_manager.SET_POLICY,
                     first=first,
                 )
 
             until_agents_exist(ctx, attempt, None, wanted, what=str(change.address))
             roles = [role]
         return Observed(exists=True, fields={"email": email, "roles": roles})
-
-
-def project_policy(ctx: Context, project_id: str) -> JSON:
-    return ctx.api.call(
-        "cloudresourcemanager.projects.getIamPolicy",
-        resource=f"projects/{project_id}",
-        body={"options": {"requestedPolicyVersion": 3}},
-    )

@@ -11,10 +11,15 @@ are left alone; they are disabled only when named with `--allow-disable-service`
 
 from __future__ import annotations
 
-from provision.model import JSON, Action, Change, FieldDiff, Observed, Resource
-from provision.resources.base import Context, Kind, Options, RemovalScope, removal
+from provision.gcp.methods import SERVICES
+from provision.model import JSON, Action, Address, Change, FieldDiff, Observed, Resource
+from provision.resources import addresses
+from provision.resources.addresses import project_name, service_name
+from provision.resources.base import Context, Kind, Needs, Options, RemovalScope, removal
 from provision.resources.registry import register
 
+API = "serviceusage"
+"""The API as the gateway names it (`Kind.api`)."""
 BATCH_LIMIT = 20
 PAGE_SIZE = 200
 PROPAGATION_WINDOW = 300.0
@@ -23,10 +28,18 @@ PROPAGATION_WINDOW = 300.0
 
 @register
 class ServicesKind(Kind):
-    name = "services"
-    api = "serviceusage"
+    name = addresses.SERVICES
+    api = API
     removable = True
     removal_context = True
+    enables_apis = True
+    needs = Needs(
+        "roles/serviceusage.serviceUsageAdmin",
+        ("serviceusage.services.list", "serviceusage.services.get", "serviceusage.services.enable"),
+    )
+
+    def checked_on(self, resource: Resource) -> Address:
+        return addresses.project(resource.spec["projectId"])
 
     def read(self, ctx: Context, resource: Resource) -> Observed:
         return Observed(
@@ -105,13 +118,11 @@ class ServicesKind(Kind):
             enable(ctx, project_id, chunk)
         for service in to_disable:
             operation = ctx.api.call(
-                "serviceusage.services.disable",
-                name=f"projects/{project_id}/services/{service}",
+                f"{SERVICES}.disable",
+                name=service_name(project_id, service),
                 body={"disableDependentServices": False},
             )
-            ctx.api.wait(
-                operation, api="serviceusage", what=f"disabling {service}", progress=ctx.progress
-            )
+            ctx.api.wait(operation, api=API, what=f"disabling {service}", progress=ctx.progress)
         enabled: list[str] = []
 
         def settled() -> bool:
@@ -132,9 +143,9 @@ class ServicesKind(Kind):
 def list_enabled(ctx: Context, project_id: str) -> list[str]:
     """Names of the services enabled on the project (one paged list call)."""
     services = ctx.api.pages(
-        "serviceusage.services.list",
+        f"{SERVICES}.list",
         "services",
-        parent=f"projects/{project_id}",
+        parent=project_name(project_id),
         filter="state:ENABLED",
         pageSize=PAGE_SIZE,
     )
@@ -150,17 +161,17 @@ def enable(ctx: Context, project_id: str, services: list[str]) -> None:
     what = f"enabling {', '.join(services)}"
     if len(services) == 1:
         operation = ctx.api.call(
-            "serviceusage.services.enable",
-            name=f"projects/{project_id}/services/{services[0]}",
+            f"{SERVICES}.enable",
+            name=service_name(project_id, services[0]),
             body={},
         )
     else:
         operation = ctx.api.call(
-            "serviceusage.services.batchEnable",
-            parent=f"projects/{project_id}",
+            f"{SERVICES}.batchEnable",
+            parent=project_name(project_id),
             body={"serviceIds": services},
         )
-    ctx.api.wait(operation, api="serviceusage", what=what, progress=ctx.progress)
+    ctx.api.wait(operation, api=API, what=what, progress=ctx.progress)
     for service in services:
         ctx.api.mark_enabled(project_id, service, PROPAGATION_WINDOW)
 

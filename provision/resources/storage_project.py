@@ -17,11 +17,13 @@ from __future__ import annotations
 from collections.abc import Iterable
 
 from provision.errors import PlanError
+from provision.gcp.methods import BUCKETS
 from provision.lease import object_name as lease_object
 from provision.model import JSON, Address, Observed, Resource
 from provision.resources import addresses, ownership
-from provision.resources.base import HOLDS, Context, ScanKind
+from provision.resources.base import HOLDS, Context, Needs, ScanKind
 from provision.resources.bucket import (
+    API,
     LEASE_OBJECT,
     STORAGE,
     bucket_contents,
@@ -35,13 +37,20 @@ PAGE_SIZE = 1000
 
 @register
 class StorageProjectKind(ScanKind):
-    name = "storage.project"
-    api = "storage"
+    name = addresses.STORAGE_PROJECT
+    api = API
     requires_services = frozenset({STORAGE})
+    needs = Needs(
+        "roles/storage.admin (on the project, to list and create buckets)",
+        ("storage.buckets.list",),
+    )
+
+    def checked_on(self, resource: Resource) -> Address:
+        return addresses.project(resource.spec["projectId"])
 
     def read(self, ctx: Context, resource: Resource) -> Observed:
         buckets = ctx.api.pages(
-            "storage.buckets.list",
+            f"{BUCKETS}.list",
             "items",
             project=resource.spec["projectId"],
             maxResults=PAGE_SIZE,

@@ -1,6 +1,6 @@
 """Symbolic values: things a spec needs that exist only once an object does.
 
-The one symbol today is a project's NUMBER (service agents are named
+The only symbol is a project's NUMBER (service agents are named
 `service-{NUMBER}@gcp-sa-healthcare.iam.gserviceaccount.com`). A spec writes it as
 `${project_number:PROJECT_ID}`. The planner resolves symbols when the project exists (its read
 yields the number); when the project is being created the change keeps the symbol, shown as

@@ -10,6 +10,7 @@ the plan shows the exact gcloud command, every time, and apply makes no call. No
 from __future__ import annotations
 
 from provision.model import JSON, Action, Change, Observed, Resource
+from provision.resources import addresses
 from provision.resources.base import Context, Kind, Options
 from provision.resources.registry import register
 
@@ -19,7 +20,7 @@ CHECKLIST_KEY = "checklist"
 
 @register
 class TopicIamKind(Kind):
-    name = "pubsub.topic_iam"
+    name = addresses.TOPIC_IAM
     api = "pubsub"
 
     def read(self, ctx: Context, resource: Resource) -> Observed:

@@ -7,11 +7,10 @@ from pathlib import Path
 
 from provision import planfile
 from provision.blueprint.expand import expand
-from provision.blueprint.loader import load
-from provision.blueprint.schema import Blueprint
+from provision.blueprint.loader import LoadedBlueprint, load
 from provision.files import check_writable
 from provision.model import Plan
-from provision.permissions import NEEDS, Result, check, requirements
+from provision.permissions import Result, check, requirements
 from provision.plan import plan_blueprint
 from provision.resources.base import Context
 from provision.site_scope import site_addresses
@@ -67,13 +66,13 @@ class Permissions:
     @property
     def grant(self) -> list[str]:
         """The least-privilege roles that hold the missing permissions."""
-        return sorted({NEEDS[r.requirement.kind].role for r in self.missing})
+        return sorted({r.requirement.role for r in self.missing})
 
 
-def check_permissions(blueprint: Blueprint, connect: Connect) -> Permissions:
+def check_permissions(loaded: LoadedBlueprint, connect: Connect) -> Permissions:
     """Ask Google (testIamPermissions) whether the applying identity holds every permission
-    apply needs for `blueprint`; writes nothing."""
+    apply needs for `loaded`; writes nothing."""
     with connect() as api:
-        results = check(api, requirements(blueprint, api))
+        results = check(api, requirements(loaded, api))
         who = api.identity.member or "the applying identity"
         return Permissions(who, api.target.describe(), results)

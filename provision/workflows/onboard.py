@@ -25,6 +25,7 @@ from provision.errors import ProvisionError
 from provision.model import Action, Address, Plan, Resource
 from provision.onboard import SiteFileResult, new_site, remove_created, write_site_file
 from provision.plan import plan_blueprint
+from provision.resources import addresses
 from provision.resources.base import Context
 from provision.site_scope import site_addresses, site_file_path
 from provision.verify import Check, verify_blueprint
@@ -41,7 +42,6 @@ DEFAULT_EMULATOR_URL = "http://127.0.0.1:8765"
 """Where `provision emulator serve` listens by default (the viewers' URL with --emulator)."""
 NOTHING_TO_IMPORT = "nothing to import yet"
 """How the plan explains an import whose source holds no files yet."""
-IMPORT_KIND = "healthcare.dicom_import"
 
 
 @dataclass(frozen=True)
@@ -165,7 +165,7 @@ def waiting_imports(shown: Plan, applied: sequence.Applied | None) -> set[str]:
     return {
         f"{(c.after or {}).get('store')} <- {(c.after or {}).get('uri')}"
         for c in plan.changes
-        if c.address.kind == IMPORT_KIND
+        if c.address.kind == addresses.DICOM_IMPORT
         and (
             c.address in idle
             or (c.action is Action.NOOP and c.reason.startswith(NOTHING_TO_IMPORT))

@@ -1,5 +1,8 @@
 """`provision destroy` end to end on the emulator: only owned, empty objects go; data stays
-unless named; IAM loses exactly the blueprint's members; APIs and the project stay unless asked."""
+unless named; IAM loses exactly the blueprint's members; APIs and the project stay unless asked.
+
+Each kind's rules, case by case, are its removal cases (`tests/planner_cases/cases/`); these
+tests check the reads, the order of the deletes and the re-checks right before them."""
 
 from __future__ import annotations
 
@@ -19,6 +22,12 @@ from googleapiclient.errors import HttpError
 
 from provision.emulator import samples
 from provision.emulator.server import RunningEmulator
+from provision.gcp.api import GoogleApi
+from provision.gcp.credentials import Target
+from provision.gcp.settings import FAST_TIMING
+from provision.model import Address, Resource
+from provision.resources import registry
+from provision.resources.base import HOLDS, Context
 from tests.e2e.cli import FAST_ENV
 from tests.e2e.conftest import CliFn, clear_journal, mutations
 from tests.e2e.test_healthcare_storage import Google, healthcare, stow
@@ -117,40 +126,6 @@ def test_site_destroy_removes_owned_empty_objects_and_keeps_data(
     assert mutations(emulator) == []
 
 
-def test_a_dataset_holding_a_store_provision_does_not_own_is_kept_even_when_named(
-    cli: CliFn, applied: Path, google: Google
-) -> None:
-    healthcare(google).dicomStores().create(
-        parent=SITE_DATASET, dicomStoreId="foreign", body={}
-    ).execute()
-    result = cli(
-        "destroy", applied, "--site", "st-marys", "--yes", "--allow-delete",
-        f"healthcare.dataset:{SITE_DATASET}",
-    )  # fmt: skip
-    assert result.exit_code == 0, result.output
-    assert "holds stores provision does not own (foreign)" in result.stdout
-    assert exists(healthcare(google).get(name=SITE_DATASET))
-    assert exists(healthcare(google).dicomStores().get(name=f"{SITE_DATASET}/dicomStores/foreign"))
-
-
-def test_a_bucket_is_never_emptied_even_when_named(
-    cli: CliFn, applied: Path, emulator: RunningEmulator
-) -> None:
-    blob = gcs(emulator).bucket(SITE_BUCKET).blob("dicom/a.dcm")
-    blob.upload_from_string(b"x")
-    bucket = f"storage.bucket:projects/_/buckets/{SITE_BUCKET}"
-    for named in ((), ("--allow-delete", bucket)):
-        kept = cli("destroy", applied, "--site", "st-marys", "--yes", *named)
-        assert kept.exit_code == 0, kept.output
-        assert "holds objects; provision never empties a bucket" in kept.stdout
-        assert bucket_exists(emulator, SITE_BUCKET)
-        assert blob.exists()
-    blob.delete()
-    emptied = cli("destroy", applied, "--site", "st-marys", "--yes")
-    assert emptied.exit_code == 0, emptied.output
-    assert not bucket_exists(emulator, SITE_BUCKET)
-
-
 def test_only_the_exact_lease_object_counts_as_empty(
     cli: CliFn, applied: Path, emulator: RunningEmulator
 ) -> None:
@@ -173,27 +148,32 @@ def test_only_the_exact_lease_object_counts_as_empty(
     assert not bucket_exists(emulator, SITE_BUCKET)
 
 
-def test_a_dataset_holding_a_store_of_another_type_is_kept_even_when_named(
-    cli: CliFn, applied: Path, google: Google
+def test_what_a_dataset_holds_is_read_for_every_store_type(
+    applied: Path, emulator: RunningEmulator, google: Google
 ) -> None:
+    """The read destroy's decision rests on (the decisions themselves: the removal cases of
+    `tests/planner_cases/cases/healthcare.dataset.yaml`)."""
     datasets = healthcare(google)
     for kind, body in (
         ("fhirStores", {"version": "R4"}),
         ("hl7V2Stores", {}),
         ("consentStores", {}),
     ):
-        collection = getattr(datasets, kind)()
         id_param = {f"{kind[:-1]}Id": "other"}
-        collection.create(parent=SITE_DATASET, body=body, **id_param).execute()
-        result = cli(
-            "destroy", applied, "--site", "st-marys", "--yes", "--allow-delete",
-            f"healthcare.dataset:{SITE_DATASET}",
-        )  # fmt: skip
-        assert result.exit_code == 0, result.output
-        label = {"fhirStores": "FHIR", "hl7V2Stores": "HL7v2", "consentStores": "consent"}[kind]
-        assert f"holds stores provision does not own ({label} store other)" in result.stdout
-        assert exists(datasets.get(name=SITE_DATASET))
-        collection.delete(name=f"{SITE_DATASET}/{kind}/other").execute()
+        getattr(datasets, kind)().create(parent=SITE_DATASET, body=body, **id_param).execute()
+    api = GoogleApi(Target(endpoint=emulator.base_url), FAST_TIMING)
+    resource = Resource(Address("healthcare.dataset", SITE_DATASET), {})
+    state = registry.get("healthcare.dataset").removal_read(Context.create(api), resource)
+    assert state is not None
+    assert state[HOLDS] == [
+        "consentStores/other",
+        "dicomStores/st-marys-dicom",
+        "fhirStores/other",
+        "hl7V2Stores/other",
+    ]
+    assert state["contents"] == (
+        "holds 4 store(s): consent store other, st-marys-dicom, FHIR store other, HL7v2 store other"
+    )
 
 
 def destroy_at_prompt(

@@ -77,31 +77,6 @@ ALSO_ALLOWED: Mapping[str, frozenset[str]] = {
 gateway and starts the emulator; the JSON plan is the plan file's document; plan text shows
 symbols (`(number of P, known after apply)`) as the resources layer words them."""
 
-KNOWN_CYCLES = frozenset(
-    {
-        # The base contract names a concrete kind (project numbers); part A of the layering
-        # work moves the lookup onto the kinds and removes this circle.
-        frozenset(
-            {
-                "provision.resources.base",
-                "provision.resources.project",
-                "provision.resources.registry",
-            }
-        ),
-        # A store reads its dataset's helpers and the dataset its stores; part A moves both
-        # into one Healthcare helper module and removes this circle.
-        frozenset({"provision.resources.dicom_store", "provision.resources.healthcare_dataset"}),
-    }
-)
-
-KNOWN_CROSSINGS = frozenset(
-    {
-        # verify reads DICOMweb answers through the gateway's LIST_RESULT; part A moves the
-        # checks verify runs onto the kinds, behind resources/.
-        ("provision.verify", "provision.gcp.api"),
-    }
-)
-
 
 @dataclass(frozen=True)
 class Import:
@@ -234,16 +209,7 @@ def test_no_import_cycle_inside_the_package() -> None:
     edges: dict[str, set[str]] = {}
     for found in imports():
         edges.setdefault(found.module, set()).add(found.target)
-    unexpected = [sorted(c) for c in cycles(edges) if c not in KNOWN_CYCLES]
-    assert unexpected == []
-
-
-def test_known_cycles_are_still_there() -> None:
-    """A known cycle that is gone must leave KNOWN_CYCLES, so that it cannot come back."""
-    edges: dict[str, set[str]] = {}
-    for found in imports():
-        edges.setdefault(found.module, set()).add(found.target)
-    assert set(cycles(edges)) >= KNOWN_CYCLES
+    assert [sorted(c) for c in cycles(edges)] == []
 
 
 def test_every_import_goes_in_the_documented_direction() -> None:
@@ -255,15 +221,8 @@ def test_every_import_goes_in_the_documented_direction() -> None:
         extra = ALSO_ALLOWED.get(found.module, frozenset())
         if target in extra or found.target in extra:
             continue
-        if (found.module, found.target) in KNOWN_CROSSINGS:
-            continue
         wrong.append(f"{found.module}:{found.line} ({source}) imports {found.target} ({target})")
     assert wrong == []
-
-
-def test_known_crossings_are_still_there() -> None:
-    found = {(i.module, i.target) for i in imports()}
-    assert found >= KNOWN_CROSSINGS
 
 
 def test_every_module_has_a_layer() -> None:

@@ -7,9 +7,9 @@ import re
 
 import pytest
 
+from provision.resources.addresses import dicom_import_name as import_name
 from provision.resources.dicom_import import (
     describe_outcome,
-    import_name,
     label_key,
     operation_label,
     uri_regex,

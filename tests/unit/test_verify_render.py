@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from provision.outputs.checks_text import render, short
-from provision.resources.dicom_import import holds
+from provision.resources.iam_policy import roles_held as holds
 from provision.verify import Check
 
 STORE = "projects/p/locations/us-central1/datasets/imaging/dicomStores/main"

@@ -33,6 +33,12 @@ INTEGER = re.compile(r"^-?\d+$")
 UNSIGNED = re.compile(r"^\d+$")
 _TIME_FORMATS = frozenset({"google-datetime", "date-time"})
 _INT64_FORMATS = frozenset({"int64", "uint64"})
+_STRING_FORMATS: dict[str, tuple[re.Pattern[str], str]] = {
+    **{fmt: (RFC3339, "an RFC 3339 time") for fmt in _TIME_FORMATS},
+    "date": (DATE, "a date (YYYY-MM-DD)"),
+    "google-duration": (DURATION, "a duration such as 3.5s"),
+}
+"""Formatted strings: the pattern a value must match, and what Google expects."""
 _MAX_DEPTH = 64
 
 
@@ -224,28 +230,31 @@ class Checker:
         if kind != "string":
             return None
         if fmt in _INT64_FORMATS:
-            digits = UNSIGNED if fmt == "uint64" else INTEGER
-            if isinstance(value, str) and digits.match(value):
-                return None
-            if request and _is_int(value):
-                return None
-            return "type", f"{fmt} as a decimal string" if not request else f"TYPE_{fmt.upper()}"
-        enum = schema.get("enum")
-        if enum is not None:
-            if isinstance(value, str) and value in enum:
-                return None
-            if self.numeric_enums and _is_int(value) and 0 <= value < len(enum):
-                return None
-            return "enum", " | ".join(enum)
+            return self._int64(value, fmt)
+        if schema.get("enum") is not None:
+            return self._enum(value, schema["enum"])
         if not isinstance(value, str):
             return "type", "TYPE_STRING"
-        if fmt in _TIME_FORMATS and not RFC3339.match(value):
-            return "type", "an RFC 3339 time"
-        if fmt == "date" and not DATE.match(value):
-            return "type", "a date (YYYY-MM-DD)"
-        if fmt == "google-duration" and not DURATION.match(value):
-            return "type", "a duration such as 3.5s"
+        pattern, expected = _STRING_FORMATS.get(fmt, (None, ""))
+        if pattern is not None and not pattern.match(value):
+            return "type", expected
         return None
+
+    def _int64(self, value: Any, fmt: str) -> tuple[Any, str] | None:
+        """An int64 or uint64: a decimal string (a request may also send a JSON number)."""
+        request = self.reading == "request"
+        digits = UNSIGNED if fmt == "uint64" else INTEGER
+        if (isinstance(value, str) and digits.match(value)) or (request and _is_int(value)):
+            return None
+        return "type", f"{fmt} as a decimal string" if not request else f"TYPE_{fmt.upper()}"
+
+    def _enum(self, value: Any, enum: list[str]) -> tuple[Any, str] | None:
+        """One of `enum`'s names (or, where numeric enums are on, its index)."""
+        if isinstance(value, str) and value in enum:
+            return None
+        if self.numeric_enums and _is_int(value) and 0 <= value < len(enum):
+            return None
+        return "enum", " | ".join(enum)
 
 
 def _is_int(value: Any) -> bool:

@@ -373,30 +373,11 @@ def patch_bucket(
             continue
         value = body[key]
         if key == "labels":
-            if replace or not isinstance(value, dict):
-                record["labels"] = check_labels(value)
-            else:
-                merged = dict(record.get("labels") or {})
-                merged.update(value)  # a null value deletes its label
-                record["labels"] = check_labels({k: v for k, v in merged.items() if v is not None})
+            record["labels"] = _patched_labels(record, value, replace=replace)
         elif key == "storageClass":
-            storage_class = str(value or "STANDARD").upper()
-            if storage_class not in STORAGE_CLASSES:
-                raise error(400, f"Invalid storage class: '{storage_class}'", "invalid")
-            record["storageClass"] = storage_class
+            record["storageClass"] = _storage_class(value)
         elif key == "iamConfiguration":
-            new = _iam_configuration(world, value, record["iamConfiguration"])
-            was_on = ubla_enabled(record)
-            if was_on and not new["uniformBucketLevelAccess"]["enabled"]:
-                policy = world.store.get(POLICIES, bucket_policy_name(record["name"])) or {}
-                if iam.has_conditions(policy.get("bindings") or []):
-                    raise error(
-                        400,
-                        "Uniform bucket-level access cannot be disabled while the bucket IAM "
-                        "policy contains conditions.",
-                        "invalid",
-                    )
-            record["iamConfiguration"] = new
+            record["iamConfiguration"] = _patched_iam_configuration(world, record, value)
         elif key == "softDeletePolicy":
             record["softDeletePolicy"] = _soft_delete_policy(world, value, record.get(key))
         elif key == "lifecycle" and not (value or {}).get("rule"):
@@ -409,6 +390,38 @@ def patch_bucket(
     record["updated"] = world.now_rfc3339()
     world.store.put(BUCKETS, record["name"], record)
     return record
+
+
+def _patched_labels(record: dict[str, Any], value: Any, *, replace: bool) -> dict[str, str]:
+    """The labels once `value` is written: replaced by an update, merged by a patch (where a
+    null value deletes its label)."""
+    if replace or not isinstance(value, dict):
+        return check_labels(value)
+    merged = {**(record.get("labels") or {}), **value}
+    return check_labels({k: v for k, v in merged.items() if v is not None})
+
+
+def _storage_class(value: Any) -> str:
+    storage_class = str(value or "STANDARD").upper()
+    if storage_class not in STORAGE_CLASSES:
+        raise error(400, f"Invalid storage class: '{storage_class}'", "invalid")
+    return storage_class
+
+
+def _patched_iam_configuration(world: World, record: dict[str, Any], value: Any) -> dict[str, Any]:
+    """The bucket's `iamConfiguration` once `value` is written; uniform bucket-level access
+    cannot be turned off while the bucket's policy has conditions."""
+    new = _iam_configuration(world, value, record["iamConfiguration"])
+    if ubla_enabled(record) and not new["uniformBucketLevelAccess"]["enabled"]:
+        policy = world.store.get(POLICIES, bucket_policy_name(record["name"])) or {}
+        if iam.has_conditions(policy.get("bindings") or []):
+            raise error(
+                400,
+                "Uniform bucket-level access cannot be disabled while the bucket IAM "
+                "policy contains conditions.",
+                "invalid",
+            )
+    return new
 
 
 def _soft_delete_policy(
@@ -711,33 +724,32 @@ def render_object(record: dict[str, Any], base_url: str) -> dict[str, Any]:
     return out
 
 
+_GLOB_WILDCARDS = {"**/": "(?:.*/)?", "**": ".*", "*": "[^/]*", "?": "[^/]"}
+"""`matchGlob` wildcards and their regular expressions, longest first."""
+
+
+def _glob_class(body: str) -> str:
+    """`[...]` (`[!...]` negated) as a regular expression class."""
+    return f"[^{body[1:]}]" if body.startswith("!") else f"[{body}]"
+
+
 def glob_regex(pattern: str) -> re.Pattern[str]:
     """`matchGlob` syntax: `*` (no `/`), `**` (any), `?`, `[...]`, `{a,b}`."""
     out = ""
     i = 0
     depth = 0
     while i < len(pattern):
+        wildcard = next((w for w in _GLOB_WILDCARDS if pattern.startswith(w, i)), None)
+        if wildcard is not None:
+            out += _GLOB_WILDCARDS[wildcard]
+            i += len(wildcard)
+            continue
         c = pattern[i]
-        if pattern.startswith("**/", i):
-            out += "(?:.*/)?"
-            i += 3
-            continue
-        if pattern.startswith("**", i):
-            out += ".*"
-            i += 2
-            continue
-        if c == "*":
-            out += "[^/]*"
-        elif c == "?":
-            out += "[^/]"
-        elif c == "[":
+        if c == "[":
             end = pattern.find("]", i + 1)
             if end == -1:
                 raise error(400, f"Invalid matchGlob: '{pattern}'", "invalid")
-            body = pattern[i + 1 : end]
-            if body.startswith("!"):
-                body = "^" + body[1:]
-            out += f"[{body}]"
+            out += _glob_class(pattern[i + 1 : end])
             i = end
         elif c == "{":
             out += "(?:"

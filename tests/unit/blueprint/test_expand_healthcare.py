@@ -12,7 +12,6 @@ from provision.errors import BlueprintError, PlanError
 from provision.graph import topological
 from provision.model import Address, Resource
 from provision.resources import addresses
-from provision.resources.dicom_import import import_name
 from tests.unit.blueprint.conftest import VALID, Files
 
 PID = "imaging-test-1"
@@ -96,7 +95,7 @@ def test_declared_grants_merge_into_the_targets_own_iam(files: Files) -> None:
 def test_imports_are_run_steps_after_store_bucket_and_grant(files: Files) -> None:
     got = expanded(files.write("bp.yaml", VALID))
     uri = "gs://imaging-test-1-import/**.dcm"
-    address = Address("healthcare.dicom_import", import_name(STORE.name, uri))
+    address = addresses.dicom_import(STORE.name, uri)
     assert [a for a in got if a.kind == "healthcare.dicom_import"] == [address]
     assert got[address].spec == {"store": STORE.name, "uri": uri}
     assert set(got[address].depends_on) == {

@@ -1,0 +1,28 @@
+"""The collections of Google's APIs that provision calls, as discovery method id prefixes
+(`f"{DATASETS}.create"` is `healthcare.projects.locations.datasets.create`), declared once: the
+kinds call their methods through them, and the gateway keys its write pacing, operation polling
+and Resource Manager client on them."""
+
+from __future__ import annotations
+
+HEALTHCARE_LOCATIONS = "healthcare.projects.locations"
+DATASETS = f"{HEALTHCARE_LOCATIONS}.datasets"
+DICOM_STORES = f"{DATASETS}.dicomStores"
+HEALTHCARE_OPERATIONS = f"{DATASETS}.operations"
+
+PROJECTS = "cloudresourcemanager.projects"
+FOLDERS = "cloudresourcemanager.folders"
+ORGANIZATIONS = "cloudresourcemanager.organizations"
+RESOURCE_MANAGER_OPERATIONS = "cloudresourcemanager.operations"
+
+SERVICES = "serviceusage.services"
+SERVICE_USAGE_OPERATIONS = "serviceusage.operations"
+
+BILLING_ACCOUNTS = "cloudbilling.billingAccounts"
+BILLING_INFO = "cloudbilling.projects"
+"""A project's billing info (`getBillingInfo`, `updateBillingInfo`)."""
+
+SERVICE_ACCOUNTS = "iam.projects.serviceAccounts"
+
+BUCKETS = "storage.buckets"
+OBJECTS = "storage.objects"
