@@ -33,7 +33,7 @@ def replay(emulator: RunningEmulator, path: Path, values: dict[str, str]) -> lis
         status, answer = _send(emulator, exchange, target, values)
         where = f"#{number} {exchange.method} {url.path}"
         recorded = exchange.answer()
-        if exchange.status in RETRIED_BY_THE_TOOL or _propagating(exchange.status, recorded):
+        if exchange.status in RETRIED_BY_THE_TOOL or _moment(exchange.status, recorded):
             continue
         if status != exchange.status:
             differences.append(f"{where}: status {status}, Google {exchange.status} ({answer})")
@@ -81,9 +81,15 @@ def _operations_apart(recorded: Any, answer: Any) -> bool:
     return operation(recorded) and operation(answer) and recorded.get("done") != answer.get("done")
 
 
-def _propagating(status: int, recorded: Any) -> bool:
-    """A 403 SERVICE_DISABLED recorded right after enabling the API (the tool waits it out)."""
-    if status != 403 or not isinstance(recorded, dict):
+def _moment(status: int, recorded: Any) -> bool:
+    """An answer that records a moment of the recorded run, which a sequential replay need not
+    meet again: a 403 SERVICE_DISABLED right after enabling the API (the tool waits it out), or
+    a 409 ABORTED from a concurrent change to the same policy (the tool reads again and retries;
+    which of two concurrent requests was answered first is not in the recording)."""
+    if not isinstance(recorded, dict):
         return False
-    details = recorded.get("error", {}).get("details", [])
+    error = recorded.get("error", {})
+    if status == 409:
+        return error.get("status") == "ABORTED"
+    details = error.get("details", []) if status == 403 else []
     return any(isinstance(d, dict) and d.get("reason") == "SERVICE_DISABLED" for d in details)
