@@ -90,6 +90,6 @@ def _moment(status: int, recorded: Any) -> bool:
         return False
     error = recorded.get("error", {})
     if status == 409:
-        return error.get("status") == "ABORTED"
+        return bool(error.get("status") == "ABORTED")
     details = error.get("details", []) if status == 403 else []
     return any(isinstance(d, dict) and d.get("reason") == "SERVICE_DISABLED" for d in details)
