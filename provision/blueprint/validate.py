@@ -24,16 +24,9 @@ from typing import Any
 from provision.blueprint import rules
 from provision.blueprint.source import Finding, Path
 from provision.lease import choose_site, lease_readers, object_name
+from provision.resources.healthcare import READER_ROLES
 from provision.resources.healthcare import SERVICE as HEALTHCARE_SERVICE
 
-STORAGE_READ_ROLES = frozenset(
-    {
-        "roles/storage.objectViewer",
-        "roles/storage.objectUser",
-        "roles/storage.objectAdmin",
-        "roles/storage.admin",
-    }
-)
 RISKY_HUMAN_ROLES: dict[str, str] = {
     "roles/healthcare.dicomStoreAdmin": (
         "it includes setIamPolicy, so the holder can grant itself (or anyone) read access to "
@@ -217,7 +210,7 @@ def _healthcare_agent(doc: Mapping[str, Any]) -> tuple[bool, list[Mapping[str, A
 
 def _agent_can_read(grants: list[Mapping[str, Any]], bucket: str) -> bool:
     for grant in grants:
-        if grant.get("role") not in STORAGE_READ_ROLES:
+        if grant.get("role") not in READER_ROLES:
             continue
         if grant.get("bucket") == bucket or grant.get("project") is True:
             return True

@@ -43,15 +43,21 @@ class OperationTimeoutError(GoogleApiError):
     """An operation or condition did not finish within its deadline."""
 
 
+OPERATION_POLLERS: dict[str, str] = {
+    "healthcare": f"{HEALTHCARE_OPERATIONS}.get",
+    "cloudresourcemanager": f"{RESOURCE_MANAGER_OPERATIONS}.get",
+    "serviceusage": f"{SERVICE_USAGE_OPERATIONS}.get",
+}
+"""The discovery method that polls the operations each API issues."""
+
+
 def operation_get_method(name: str, api: str) -> str:
-    """The discovery method id that polls operation `name` issued by `api`."""
-    if api == "healthcare" or "/datasets/" in name:
-        return f"{HEALTHCARE_OPERATIONS}.get"
-    if api == "cloudresourcemanager":
-        return f"{RESOURCE_MANAGER_OPERATIONS}.get"
-    if api == "serviceusage":
-        return f"{SERVICE_USAGE_OPERATIONS}.get"
-    raise ValueError(f"no operation poller for API {api!r}")
+    """The discovery method id that polls operation `name` issued by `api` (a dataset's
+    operations are Healthcare's whichever call started them)."""
+    poller = OPERATION_POLLERS.get("healthcare" if "/datasets/" in name else api)
+    if poller is None:
+        raise ValueError(f"no operation poller for API {api!r}")
+    return poller
 
 
 def poll_delays(policy: PollPolicy, rng: random.Random | None = None) -> Callable[[], float]:

@@ -40,8 +40,12 @@ PAGE_SIZE = 1000
 
 READER_ROLE = "roles/storage.objectViewer"
 """The bucket role provision grants the service agent so that imports can read the files."""
-READER_ROLES = frozenset({READER_ROLE, "roles/storage.objectAdmin", "roles/storage.admin"})
-"""Bucket roles that let the Cloud Healthcare Service Agent read the objects to import."""
+READER_ROLES = frozenset(
+    {READER_ROLE, "roles/storage.objectUser", "roles/storage.objectAdmin", "roles/storage.admin"}
+)
+"""Bucket roles that let the Cloud Healthcare Service Agent read the objects to import: each holds
+`storage.objects.get` and `storage.objects.list` (cloud.google.com/storage/docs/access-control/
+iam-roles)."""
 
 STUDY_SAMPLE = 100
 """Studies one search returns by default; `store_contents` says "100 or more" beyond it."""

@@ -1,4 +1,5 @@
-"""Which kinds exist. Adding a kind = one module with a `@register`ed `Kind` + one line below.
+"""Which kinds exist: every kind module is listed below (docs/architecture.md says what else a
+new kind touches).
 
 `get(kind_name)` returns the singleton instance; modules are imported on first use so that the
 CLI's `--help` stays fast.

@@ -9,12 +9,11 @@ the plan shows the exact gcloud command, every time, and apply makes no call. No
 
 from __future__ import annotations
 
-from provision.model import JSON, Action, Change, Observed, Resource
+from provision.model import JSON, MANUAL_CHECKLIST_KEY, Action, Change, Observed, Resource
 from provision.resources import addresses
 from provision.resources.base import Context, Kind, Options
 from provision.resources.registry import register
 
-CHECKLIST_KEY = "checklist"
 """Where a `manual` change lists its steps (rendered as `[ ]` items by the plan renderers)."""
 
 
@@ -34,7 +33,7 @@ class TopicIamKind(Kind):
             for binding in resource.spec.get("bindings") or []
             for member in binding.get("members") or []
         ]
-        after: JSON = {**resource.spec, CHECKLIST_KEY: steps}
+        after: JSON = {**resource.spec, MANUAL_CHECKLIST_KEY: steps}
         return Change(
             resource.address,
             Action.MANUAL,

@@ -229,3 +229,10 @@ def test_imported_instances_are_served_by_dicomweb(setup: Setup) -> None:
     assert len(studies) == 1
     series = client.search_for_series(study_instance_uid=samples.generate(1, seed=3)[0].study_uid)
     assert sorted(s["00080060"]["Value"][0] for s in series) == ["CT", "MR"]
+
+
+def test_the_storage_object_user_role_lets_the_agent_read(setup: Setup) -> None:
+    """roles/storage.objectUser holds storage.objects.get and list, as objectViewer does."""
+    _grant_reader(setup.bucket, setup.agent, "roles/storage.objectUser")
+    done = _import(setup, "gs://imp-test-dicom/dir/top-?.dcm")
+    assert done["metadata"]["counter"] == {"success": "2"}

@@ -49,7 +49,12 @@ UBLA_LOCK_SECONDS = 90 * 24 * 3600
 MAX_LIST = 1000
 
 OBJECT_READERS = frozenset(
-    {"roles/storage.objectViewer", "roles/storage.objectAdmin", "roles/storage.admin"}
+    {
+        "roles/storage.objectViewer",
+        "roles/storage.objectUser",
+        "roles/storage.objectAdmin",
+        "roles/storage.admin",
+    }
 )
 """Roles that let a principal read objects (what an import's service agent needs)."""
 
