@@ -17,6 +17,7 @@ from urllib.parse import urlsplit
 
 from provision.blueprint.schema import Blueprint
 from provision.errors import ViewerConfigError
+from provision.resources import addresses
 
 GOOGLE_HEALTHCARE_URL = "https://healthcare.googleapis.com"
 """Base URL of the Cloud Healthcare API (the `v1` path is added per store)."""
@@ -39,10 +40,8 @@ class StoreRef:
     @property
     def name(self) -> str:
         """The Google resource name: `projects/P/locations/L/datasets/D/dicomStores/S`."""
-        return (
-            f"projects/{self.project}/locations/{self.location}"
-            f"/datasets/{self.dataset}/dicomStores/{self.store}"
-        )
+        dataset = addresses.dataset_name(self.project, self.location, self.dataset)
+        return addresses.dicom_store_name(dataset, self.store)
 
     def dicomweb_url(self, base_url: str = GOOGLE_HEALTHCARE_URL) -> str:
         """`{base}/v1/projects/.../dicomStores/S/dicomWeb` (no trailing slash)."""

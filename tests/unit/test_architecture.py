@@ -71,6 +71,7 @@ ALSO_ALLOWED: Mapping[str, frozenset[str]] = {
     "provision.cli.emulator_cmd": frozenset({"emulator"}),
     "provision.outputs.plan_json": frozenset({"provision.planfile"}),
     "provision.outputs.plan_text": frozenset({"provision.resources.symbols"}),
+    "provision.outputs.stores": frozenset({"provision.resources.addresses"}),
     "provision.outputs.plan_markdown": frozenset({"provision.resources.symbols"}),
 }
 """Single modules with one more dependency (a layer, or one module): the CLI builds the Google
