@@ -7,7 +7,10 @@ can be overridden by environment variables so tests and demos run fast:
   PROVISION_RETRY_MAX_DELAY    cap of one retry delay (default 32)
   PROVISION_RETRY_ATTEMPTS     attempts per call, at most 8 (default 8)
   PROVISION_RETRY_DEADLINE     seconds per call including retries (default 120)
-  PROVISION_POLL_INITIAL       first poll delay for long-running operations (default 0.25)
+  PROVISION_POLL_INITIAL       first (and shortest) poll delay for long-running operations
+                               (default 0.1)
+  PROVISION_POLL_FRACTION      later polls come after this fraction of the time waited so far
+                               (default 0.08: an operation is noticed within 8% of its duration)
   PROVISION_POLL_MAX           poll delay cap (default 10)
   PROVISION_POLL_DEADLINE      seconds to wait for one operation (default 1200)
   PROVISION_PACING             `on` (default) or `off`: client-side write quotas
@@ -39,14 +42,22 @@ class RetryPolicy:
 
 @dataclass(frozen=True)
 class PollPolicy:
-    """Capped exponential polling of long-running operations and eventual consistency."""
+    """Polling of long-running operations and eventual consistency in proportion to the time
+    already waited (see `operations.poll_delays`)."""
 
-    initial_delay: float = 0.25
-    multiplier: float = 1.5
+    initial_delay: float = 0.1
+    fraction: float = 0.08
+    """The next poll comes after this fraction of the time waited so far: how late, relative to
+    its duration, an operation may be noticed. Google documents no poll interval; TPG polls every
+    10 s, which notices a 5-second operation up to 5 s late."""
     max_delay: float = 10.0
     deadline: float = 1200.0
     progress_every: float = 5.0
     """Seconds between progress reports for one wait."""
+
+    def __post_init__(self) -> None:
+        if not 0 < self.fraction <= 1:
+            raise ValueError("the poll fraction must be in (0, 1]")
 
 
 @dataclass(frozen=True)
@@ -109,7 +120,8 @@ class Timing:
             deadline=number("PROVISION_RETRY_DEADLINE", 120.0),
         )
         poll = PollPolicy(
-            initial_delay=number("PROVISION_POLL_INITIAL", 0.25),
+            initial_delay=number("PROVISION_POLL_INITIAL", 0.1),
+            fraction=number("PROVISION_POLL_FRACTION", 0.08),
             max_delay=number("PROVISION_POLL_MAX", 10.0),
             deadline=number("PROVISION_POLL_DEADLINE", 1200.0),
         )
@@ -120,7 +132,7 @@ class Timing:
 
 FAST_TIMING = Timing(
     retry=RetryPolicy(base_delay=0.01, max_delay=0.05, deadline=10.0),
-    poll=PollPolicy(initial_delay=0.01, multiplier=1.5, max_delay=0.05, deadline=10.0),
+    poll=PollPolicy(initial_delay=0.01, max_delay=0.05, deadline=10.0),
     pacing=PacingPolicy(enabled=False),
 )
 """For tests: the same logic with millisecond delays."""

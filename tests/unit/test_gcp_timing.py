@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import math
 from collections.abc import Iterator
 from typing import Any
 
@@ -96,12 +97,42 @@ def test_operation_deadline() -> None:
         )
 
 
-def test_poll_delays_grow_and_cap() -> None:
-    next_delay = poll_delays(PollPolicy(initial_delay=0.5, multiplier=2, max_delay=4))
-    delays = [next_delay() for _ in range(8)]
-    assert 0.45 <= delays[0] <= 0.55
-    assert all(d <= 4.4 for d in delays)
-    assert delays[-1] >= 3.6
+def test_poll_delays_follow_the_time_waited() -> None:
+    now = {"t": 0.0}
+    policy = PollPolicy(initial_delay=0.5, fraction=0.1, max_delay=4)
+    next_delay = poll_delays(policy, clock=lambda: now["t"])
+    assert 0.45 <= next_delay() <= 0.5  # the first poll: the initial delay
+    now["t"] = 20.0
+    assert 1.8 <= next_delay() <= 2.0  # a tenth of the 20 s waited
+    now["t"] = 100.0
+    assert 3.6 <= next_delay() <= 4.0  # capped
+
+
+@pytest.mark.parametrize("duration", [0.3, 1.0, 5.0, 25.0, 120.0])
+def test_operations_are_noticed_within_a_fraction_of_their_duration(
+    duration: float, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """An operation done at `duration` seconds is noticed within 8% of it (0.1 s for short
+    ones), with about log(duration / initial) / log(1.08) polls."""
+    now = {"t": 0.0}
+    polls: list[float] = []
+
+    def get(name: str) -> dict[str, object]:
+        polls.append(now["t"])
+        return {"name": name, "done": now["t"] >= duration}
+
+    def advance(seconds: float, cancel: object = None) -> None:
+        now["t"] += seconds
+
+    monkeypatch.setattr("provision.gcp.operations.sleep", advance)
+    policy = PollPolicy()
+    wait_operation(
+        {"name": "operations/x"}, get=get, what="w", policy=policy, clock=lambda: now["t"]
+    )
+    overshoot = polls[-1] - duration
+    assert overshoot <= max(policy.fraction * duration, policy.initial_delay) + 1e-9
+    needed = math.log(max(duration, policy.initial_delay) / policy.initial_delay)
+    assert len(polls) <= needed / math.log(1 + policy.fraction * 0.9) + 3
 
 
 def test_operation_pollers_by_api() -> None:
