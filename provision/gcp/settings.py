@@ -10,7 +10,7 @@ can be overridden by environment variables so tests and demos run fast:
   PROVISION_POLL_INITIAL       first (and shortest) poll delay for long-running operations
                                (default 0.1)
   PROVISION_POLL_FRACTION      later polls come after this fraction of the time waited so far
-                               (default 0.08: an operation is noticed within 8% of its duration)
+                               (default 0.09: an operation is noticed within 9% of its duration)
   PROVISION_POLL_MAX           poll delay cap (default 10)
   PROVISION_POLL_DEADLINE      seconds to wait for one operation (default 1200)
   PROVISION_PACING             `on` (default) or `off`: client-side write quotas
@@ -46,7 +46,7 @@ class PollPolicy:
     already waited (see `operations.poll_delays`)."""
 
     initial_delay: float = 0.1
-    fraction: float = 0.08
+    fraction: float = 0.09
     """The next poll comes after this fraction of the time waited so far: how late, relative to
     its duration, an operation may be noticed. Google documents no poll interval; TPG polls every
     10 s, which notices a 5-second operation up to 5 s late."""
@@ -121,7 +121,7 @@ class Timing:
         )
         poll = PollPolicy(
             initial_delay=number("PROVISION_POLL_INITIAL", 0.1),
-            fraction=number("PROVISION_POLL_FRACTION", 0.08),
+            fraction=number("PROVISION_POLL_FRACTION", 0.09),
             max_delay=number("PROVISION_POLL_MAX", 10.0),
             deadline=number("PROVISION_POLL_DEADLINE", 1200.0),
         )
