@@ -24,7 +24,7 @@ from werkzeug.exceptions import ClientDisconnected
 from werkzeug.wrappers import Request, Response
 
 from provision.emulator import control
-from provision.emulator.core import fields
+from provision.emulator.core import fields, lro
 from provision.emulator.core.answers import AnswerLog, Violation, check_answer
 from provision.emulator.core.errors import ApiError
 from provision.emulator.core.faults import RESET, Faults, injected_error
@@ -184,7 +184,7 @@ class EmulatorApp:
         except ApiError as error:
             if fault is not None and not injected:  # a reset chosen for an unreadable batch
                 self.faults.not_injected(fault)
-            self.faults.delay(self.world.settings)
+            self.faults.delay(self.world.settings, "storage.batch")
             response = self._storage_error(error)
         else:
             answers: list[tuple[batch.Part, WsgiAnswer, dict[str, Any]]] = []
@@ -197,7 +197,7 @@ class EmulatorApp:
                 if part_injected.endswith("reset"):
                     break
                 answers.append((part, answer, inner.environ))
-            self.faults.delay(self.world.settings)
+            self.faults.delay(self.world.settings, "storage.batch")
             if fault or len(answers) < len(parts):
                 injected = "reset"
                 response = Response(status=500)
@@ -277,8 +277,9 @@ class EmulatorApp:
         self, route: Route, params: dict[str, str], request: Request, *, delay: bool = True
     ) -> tuple[WsgiAnswer, str]:
         settings = self.world.settings
+        method = f"{route.api}.{route.method_id}"
         if delay:
-            self.faults.delay(settings)
+            self.faults.delay(settings, method)
         refused = self.gate.check(
             route, request, storage_unknown_names=settings.storage_unknown_names
         )
@@ -301,6 +302,7 @@ class EmulatorApp:
             if exceeded is not None:
                 return self._error(exceeded, route), "quota"
         ctx = Ctx(self.world, request, params, route)
+        current = lro.CURRENT_METHOD.set(method)
         try:
             with self.world.store.transaction():
                 result = route.handler(ctx)
@@ -309,6 +311,8 @@ class EmulatorApp:
             if fault is not None:
                 self.faults.not_injected(fault)
             return self._error(error, route), ""
+        finally:
+            lro.CURRENT_METHOD.reset(current)
         if fault is not None and response.status_code >= 400:
             self.faults.not_injected(fault)
         if fault is not None and response.status_code < 400:
