@@ -1,4 +1,4 @@
-"""Timing knobs of the Google access layer: retries, operation polling and write pacing.
+"""Timing knobs of the Google access layer: retries, operation polling and pacing.
 
 Every knob has a production default taken from Google's guidance (see README "Reliability") and
 can be overridden by environment variables so tests and demos run fast:
@@ -13,7 +13,7 @@ can be overridden by environment variables so tests and demos run fast:
                                (default 0.09: an operation is noticed within 9% of its duration)
   PROVISION_POLL_MAX           poll delay cap (default 10)
   PROVISION_POLL_DEADLINE      seconds to wait for one operation (default 1200)
-  PROVISION_PACING             `on` (default) or `off`: client-side write quotas
+  PROVISION_PACING             `on` (default) or `off`: client-side quotas (writes and reads)
 """
 
 from __future__ import annotations
@@ -84,10 +84,27 @@ DEFAULT_QUOTAS: Mapping[str, Quota] = {
 }
 
 
+DEFAULT_READ_QUOTAS: Mapping[str, Quota] = {
+    # Resource Manager: "read 10/s" per consumer project (resource-manager/docs/limits).
+    "cloudresourcemanager": Quota(per_minute=600, burst=150),
+    # Service Usage: 240 read-only calls/min (service-usage/docs/quotas); operations.get counts.
+    "serviceusage": Quota(per_minute=240, burst=60),
+    # IAM: 6,000 reads per project per minute (iam/quotas).
+    "iam": Quota(per_minute=6000, burst=1500),
+    # Cloud Healthcare and Cloud Storage publish no default read rate for the metadata reads a
+    # plan makes (healthcare-api/quotas shows them only in the console): not paced.
+}
+"""Read quotas by API (the first part of a method id); a quarter of a minute's reads may go at
+once, the rest at the quota's rate."""
+
+
 @dataclass(frozen=True)
 class PacingPolicy:
     enabled: bool = True
     quotas: Mapping[str, Quota] = field(default_factory=lambda: dict(DEFAULT_QUOTAS))
+    """Write quotas by group (`pacing.WRITE_COSTS` names each paced write's group)."""
+    read_quotas: Mapping[str, Quota] = field(default_factory=lambda: dict(DEFAULT_READ_QUOTAS))
+    """Read quotas by API (`pacing.is_read` says which calls are reads)."""
 
 
 @dataclass(frozen=True)

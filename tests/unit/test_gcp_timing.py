@@ -16,7 +16,7 @@ from provision.gcp.operations import (
     poll_delays,
     wait_operation,
 )
-from provision.gcp.pacing import Pacer, TokenBucket
+from provision.gcp.pacing import Pacer, TokenBucket, is_read
 from provision.gcp.settings import PacingPolicy, PollPolicy, Quota, Timing
 
 FAST = PollPolicy(initial_delay=0.001, max_delay=0.002, deadline=5, progress_every=0)
@@ -35,14 +35,39 @@ def test_token_bucket_never_exceeds_the_quota_in_a_minute() -> None:
     assert sent <= 60
 
 
-def test_pacer_waits_only_for_writes_and_only_when_enabled() -> None:
-    pacer = Pacer(PacingPolicy(quotas={"serviceusage": Quota(per_minute=61, burst=1)}))
+def test_pacer_waits_for_writes_and_reads_by_their_quotas_and_only_when_enabled() -> None:
+    pacer = Pacer(
+        PacingPolicy(
+            quotas={"serviceusage": Quota(per_minute=61, burst=1)},
+            read_quotas={"serviceusage": Quota(per_minute=61, burst=1)},
+        )
+    )
     assert pacer.before("serviceusage.services.list") == 0.0
+    assert 0.5 < pacer.before("serviceusage.operations.get") <= 1.1  # reads have their own
+    assert pacer.before("healthcare.projects.locations.datasets.get") == 0.0  # no read quota
     assert pacer.before("serviceusage.services.enable") == 0.0
     waited = pacer.before("serviceusage.services.enable")
     assert 0.5 < waited <= 1.1
     off = Pacer(PacingPolicy(enabled=False))
     assert off.before("serviceusage.services.batchEnable") == 0.0
+
+
+def test_reads_are_the_get_list_and_search_calls() -> None:
+    assert is_read("cloudresourcemanager.projects.getIamPolicy")
+    assert is_read("serviceusage.operations.get")
+    assert is_read("storage.buckets.list")
+    assert is_read("cloudresourcemanager.projects.search")
+    assert not is_read("cloudresourcemanager.projects.setIamPolicy")
+    assert not is_read("serviceusage.services.enable")
+
+
+def test_default_read_quotas_are_googles() -> None:
+    """A quarter of a minute's reads at once; never more than the documented reads a minute."""
+    quotas = PacingPolicy().read_quotas
+    assert quotas["serviceusage"].per_minute == 240
+    assert quotas["cloudresourcemanager"].per_minute == 600
+    assert quotas["iam"].per_minute == 6000
+    assert "healthcare" not in quotas
 
 
 def test_done_operations_are_never_polled() -> None:
