@@ -117,7 +117,9 @@ class EmulatorApp:
         else:
             route, params = matched
             route_api, method_id, mutating = route.api, route.method_id, route.mutating
-            response, injected = self._run(route, params, request, delay=not in_batch)
+            response, injected = self._run(
+                route, params, request, delay=not in_batch, arrived=start_wall
+            )
         if self.answer_log is not None:
             self._check_answer(matched[0] if matched else None, request, raw_path, response)
         self._record(
@@ -274,7 +276,13 @@ class EmulatorApp:
             )
 
     def _run(
-        self, route: Route, params: dict[str, str], request: Request, *, delay: bool = True
+        self,
+        route: Route,
+        params: dict[str, str],
+        request: Request,
+        *,
+        delay: bool = True,
+        arrived: float = 0.0,
     ) -> tuple[WsgiAnswer, str]:
         settings = self.world.settings
         method = f"{route.api}.{route.method_id}"
@@ -302,7 +310,7 @@ class EmulatorApp:
             if exceeded is not None:
                 return self._error(exceeded, route), "quota"
         ctx = Ctx(self.world, request, params, route)
-        current = lro.CURRENT_METHOD.set(method)
+        current = lro.CURRENT_REQUEST.set(lro.RequestInfo(method, arrived or time.time()))
         try:
             with self.world.store.transaction():
                 result = route.handler(ctx)
@@ -312,7 +320,7 @@ class EmulatorApp:
                 self.faults.not_injected(fault)
             return self._error(error, route), ""
         finally:
-            lro.CURRENT_METHOD.reset(current)
+            lro.CURRENT_REQUEST.reset(current)
         if fault is not None and response.status_code >= 400:
             self.faults.not_injected(fault)
         if fault is not None and response.status_code < 400:

@@ -11,7 +11,7 @@
 - `DELETE /_emulator/journal`        clear the journal
 - `GET  /_emulator/operations`       every long-running operation's timing: name, method that
                                      started it, created, seconds it runs, polls, noticed (when
-                                     a poll first answered it done; epoch seconds)
+                                     the first poll answering it done arrived; epoch seconds)
 - `GET  /_emulator/health`           `{"ok": true}`
 - `GET  /_emulator/messages`         Pub/Sub messages published, by topic name, oldest first
 - `GET  /_emulator/logs`             what Google would log to Cloud Logging as errors (e.g. a

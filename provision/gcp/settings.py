@@ -34,6 +34,11 @@ class RetryPolicy:
     max_delay: float = 32.0
     max_attempts: int = MAX_ATTEMPTS_LIMIT
     deadline: float = 120.0
+    settle_fraction: float = 0.09
+    """A state that settles on its own (an API still propagating, a dataset initialising) is
+    asked about again after this fraction of the time waited so far (see
+    `retry.settle_delay`)."""
+    settle_min_delay: float = 0.2
 
     def __post_init__(self) -> None:
         if not 1 <= self.max_attempts <= MAX_ATTEMPTS_LIMIT:

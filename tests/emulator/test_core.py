@@ -166,7 +166,9 @@ def test_method_latency_and_operation_times_by_method(emulator: RunningEmulator)
     )
     su = discovery_client(emulator, "serviceusage", "v1")
     started = time.monotonic()
-    operation = su.services().enable(name="projects/timed-ops/services/pubsub.googleapis.com").execute()
+    operation = (
+        su.services().enable(name="projects/timed-ops/services/pubsub.googleapis.com").execute()
+    )
     assert time.monotonic() - started >= 0.12
     assert not su.operations().get(name=operation["name"]).execute().get("done")
     time.sleep(0.35)
@@ -187,10 +189,10 @@ def test_google_profile_is_settings() -> None:
     settings = EmulatorSettings().updated({"profile": "google", "latency_ms": 5})
     assert settings.latency_ms == 5
     assert settings.quotas and settings.lro_polls == 0
-    assert settings.lro_seconds_by_method["healthcare.datasets.create"] == 10.0
+    assert settings.lro_seconds_by_method["healthcare.projects.locations.datasets.create"] == 10.0
     assert settings.iam_effect_delay_s == 120.0
     quick = profile_settings("google", time_scale=0.1)
-    assert quick["lro_seconds_by_method"]["healthcare.datasets.create"] == 1.0
+    assert quick["lro_seconds_by_method"]["healthcare.projects.locations.datasets.create"] == 1.0
     assert quick["iam_effect_delay_s"] == 12.0
     assert quick["method_latency_ms"] == profile_settings("google")["method_latency_ms"]
     with pytest.raises(ValueError, match="unknown profile"):

@@ -4,20 +4,30 @@ started it). The work itself is committed when the operation starts; the operati
 controls when the caller is told.
 
 Each record keeps, for measuring clients (`GET /_emulator/operations`): the method that started
-it, when (`created`), how long it runs (`seconds`), its polls, and when a poll first answered it
-done (`noticed`).
+it, when (`created`), how long it runs (`seconds`), its polls, and when the first poll that
+answered it done arrived (`noticed`: the request's arrival, before its latency, so that
+`noticed - created - seconds` is how long the client waited before asking again).
 """
 
 from __future__ import annotations
 
+import time
 from contextvars import ContextVar
-from typing import Any
+from typing import Any, NamedTuple
 
 from provision.emulator.core.settings import per_method
 from provision.emulator.core.world import OPERATIONS, World
 
-CURRENT_METHOD: ContextVar[str] = ContextVar("emulator_method", default="")
-"""`api.method_id` of the request being handled (set by the app around each handler)."""
+
+class RequestInfo(NamedTuple):
+    method: str
+    """`api.method_id`."""
+    arrived: float
+    """Epoch seconds."""
+
+
+CURRENT_REQUEST: ContextVar[RequestInfo | None] = ContextVar("emulator_request", default=None)
+"""The request being handled (set by the app around each handler)."""
 
 
 def start(
@@ -30,7 +40,8 @@ def start(
     done: bool = False,
 ) -> dict[str, Any]:
     """Record an operation; returns the body of the initial answer (`{"name": ...}`)."""
-    method = CURRENT_METHOD.get()
+    current = CURRENT_REQUEST.get()
+    method = current.method if current else ""
     settings = world.settings
     record = {
         "name": name,
@@ -55,7 +66,9 @@ def poll(world: World, name: str) -> dict[str, Any] | None:
         return None
     record["polls"] = int(record["polls"]) + 1
     if record.get("noticed") is None and is_done(world, record):
-        record["noticed"] = world.now()
+        current = CURRENT_REQUEST.get()
+        since = time.time() - current.arrived if current else 0.0
+        record["noticed"] = world.now() - since  # on the world's clock
     world.store.put(OPERATIONS, name, record)
     return render(world, record)
 

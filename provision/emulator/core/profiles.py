@@ -27,9 +27,9 @@ _LATENCY_MS: dict[str, float] = {
     "*.setIamPolicy": 250.0,
     "storage.buckets.insert": 700.0,
     "storage.buckets.delete": 500.0,
-    "healthcare.datasets.dicomStores.create": 400.0,
-    "healthcare.datasets.dicomStores.patch": 300.0,
-    "healthcare.datasets.patch": 300.0,
+    "healthcare.projects.locations.datasets.dicomStores.create": 400.0,
+    "healthcare.projects.locations.datasets.dicomStores.patch": 300.0,
+    "healthcare.projects.locations.datasets.patch": 300.0,
     "cloudbilling.projects.updateBillingInfo": 600.0,
     "cloudresourcemanager.projects.create": 300.0,
     "serviceusage.services.batchEnable": 300.0,
@@ -48,11 +48,11 @@ _LRO_SECONDS: dict[str, float] = {
     "serviceusage.services.disable": 30.0,
     # [doc] Healthcare datasets: "Initialization usually takes less than a minute" (Go sample);
     # [estimate] 10 s.
-    "healthcare.datasets.create": 10.0,
-    "healthcare.datasets.delete": 10.0,
+    "healthcare.projects.locations.datasets.create": 10.0,
+    "healthcare.projects.locations.datasets.delete": 10.0,
     # [estimate] imports are proportional to the data and no rate is published; 20 s for the
     # handful of files of a site's first import.
-    "healthcare.datasets.dicomStores.import": 20.0,
+    "healthcare.projects.locations.datasets.dicomStores.import": 20.0,
 }
 
 _SECONDS: dict[str, float] = {
@@ -72,9 +72,9 @@ _SECONDS: dict[str, float] = {
     # [doc] cloud.google.com/iam/docs/access-change-propagation: policy changes "typically
     # propagate in 2 minutes, but could potentially take 7 minutes or longer".
     "iam_effect_delay_s": 120.0,
-    # [obs] TPG sleeps 15 s after creating a project "to let the billing account settle";
-    # [estimate] 10 s from linking.
-    "billing_propagation_s": 10.0,
+    # Not set: whether enabling a paid API right after linking billing still fails the
+    # billing check is unverified (TPG sleeps 15 s after creating a project "to let the billing
+    # account settle"); `--set billing_propagation_s=10` tries it.
     # [disco] projects.search is eventually consistent; [estimate] 10 s.
     "project_search_lag_s": 10.0,
     # [obs] 404 "dataset not initialized" right after a create (TPG retries it); [estimate]
