@@ -5,6 +5,7 @@ be changed at run time with `POST /_emulator/settings`.
 
 from __future__ import annotations
 
+import json
 from dataclasses import asdict, dataclass, field, fields, replace
 from typing import Any
 
@@ -217,3 +218,28 @@ class EmulatorSettings:
 
     def to_json(self) -> dict[str, Any]:
         return asdict(self)
+
+
+def from_command_line(options: dict[str, Any], assignments: list[str]) -> EmulatorSettings:
+    """The settings of `provision emulator serve`: its options (setting name -> value, with
+    `error_codes` as a comma list of HTTP codes, 0 for a connection reset) and then each
+    `KEY=VALUE` of `--set` (VALUE is JSON, or else a string). ValueError naming what is wrong."""
+    values = dict(options)
+    if "error_codes" in values:
+        try:
+            codes = [int(code) for code in str(values["error_codes"]).split(",") if code.strip()]
+        except ValueError:
+            raise ValueError("--error-codes takes HTTP codes like 429,503") from None
+        values["error_codes"] = codes or [503]
+    for item in assignments:
+        key, sep, raw = item.partition("=")
+        if not sep or not key.strip():
+            raise ValueError(f"--set expects KEY=VALUE, got {item!r}")
+        try:
+            values[key.strip()] = json.loads(raw)
+        except ValueError:
+            values[key.strip()] = raw
+    try:
+        return EmulatorSettings().updated(values)
+    except (TypeError, ValueError) as error:
+        raise ValueError(f"--set: {error}") from None
