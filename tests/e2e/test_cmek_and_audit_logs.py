@@ -168,3 +168,16 @@ def test_a_changed_key_is_refused_saying_the_dataset_must_be_recreated(
     assert planned.exit_code == 1, planned.output
     assert "encryptionSpec.kmsKeyName" in planned.stderr
     assert "The dataset must be recreated" in planned.stderr
+
+
+def test_destroy_keeps_keys_the_agents_grant_and_audit_logs(
+    cli: CliFn, blueprint: Path, google: Google
+) -> None:
+    assert cli("apply", blueprint, "--yes").exit_code == 0
+    destroyed = cli("destroy", blueprint, "--yes")
+    assert destroyed.exit_code == 0, destroyed.output
+    assert f". kms.crypto_key:{KEY}  (forget)" in destroyed.stdout
+    assert f". kms.crypto_key_iam:{KEY}  (forget)" in destroyed.stdout
+    assert f". project_audit:projects/{PROJECT}  (forget)" in destroyed.stdout
+    assert key_members(google, ENCRYPTER) == [agent(google)]
+    assert project_policy(google)["auditConfigs"][0]["service"] == "healthcare.googleapis.com"
