@@ -36,6 +36,13 @@ def serve(
     lro_polls: Annotated[int, typer.Option(help="Polls before an operation is done.")] = 1,
     lro_seconds: Annotated[float, typer.Option(help="Minimum operation duration.")] = 0.0,
     quotas: Annotated[bool, typer.Option(help="Enforce Google's default quotas.")] = False,
+    profile: Annotated[
+        str,
+        typer.Option(
+            help="Start from a timing profile: `google` (Google's latencies, operation times, "
+            'propagation delays and quotas; README "Emulator"). Other options override it.'
+        ),
+    ] = "",
     set_: Annotated[
         list[str] | None,
         typer.Option(
@@ -58,21 +65,26 @@ def serve(
         extra = dict(_setting(item) for item in set_ or [])
     except ValueError as error:
         raise typer.BadParameter(str(error)) from None
-    settings = EmulatorSettings(
-        seed=seed,
-        latency_ms=latency_ms,
-        latency_jitter_ms=latency_jitter_ms,
-        error_rate=error_rate,
-        error_codes=codes or (503,),
-        errors_after_commit=errors_after_commit,
-        lro_polls=lro_polls,
-        lro_seconds=lro_seconds,
-        quotas=quotas,
-    )
+    flags: dict[str, Any] = {
+        "seed": seed,
+        "latency_ms": latency_ms,
+        "latency_jitter_ms": latency_jitter_ms,
+        "error_rate": error_rate,
+        "error_codes": codes or (503,),
+        "errors_after_commit": errors_after_commit,
+        "lro_polls": lro_polls,
+        "lro_seconds": lro_seconds,
+        "quotas": quotas,
+    }
+    if profile:  # the profile's values, then the options given (those not at their default)
+        defaults = EmulatorSettings()
+        flags = {"profile": profile} | {
+            name: value for name, value in flags.items() if value != getattr(defaults, name)
+        }
     try:
-        settings = settings.updated(extra)
+        settings = EmulatorSettings().updated(flags | extra)
     except (TypeError, ValueError) as error:
-        raise typer.BadParameter(f"--set: {error}") from None
+        raise typer.BadParameter(str(error)) from None
     try:
         running = build(state, host=host, port=port, settings=settings, log_requests=not quiet)
     except OSError as error:

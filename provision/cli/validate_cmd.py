@@ -39,8 +39,6 @@ def validate(
     from provision.blueprint.summary import summarize
     from provision.errors import BlueprintError
     from provision.files import shown
-    from provision.outputs import permissions_text
-    from provision.workflows.inspect import check_permissions as check
 
     try:
         loaded = load(blueprint)
@@ -55,6 +53,9 @@ def validate(
         typer.echo(str(warning), err=True)
     typer.echo(f"ok: {shown(blueprint)} ({summarize(loaded.blueprint)})")
     if check_permissions:
+        from provision.outputs import permissions_text
+        from provision.workflows.inspect import check_permissions as check
+
         target = TargetOptions(endpoint, emulator, credentials, impersonate_service_account)
         found = check(loaded, target.connector())
         typer.echo(f"Permissions of {found.who} on {found.target}:")
