@@ -26,3 +26,6 @@ SERVICE_ACCOUNTS = "iam.projects.serviceAccounts"
 
 BUCKETS = "storage.buckets"
 OBJECTS = "storage.objects"
+
+KEY_RINGS = "cloudkms.projects.locations.keyRings"
+CRYPTO_KEYS = f"{KEY_RINGS}.cryptoKeys"

@@ -15,8 +15,10 @@ from dataclasses import dataclass
 from provision.gcp.methods import (
     BILLING_INFO,
     BUCKETS,
+    CRYPTO_KEYS,
     DATASETS,
     DICOM_STORES,
+    KEY_RINGS,
     PROJECTS,
     SERVICE_ACCOUNTS,
     SERVICES,
@@ -45,6 +47,8 @@ WRITE_COSTS: Mapping[str, Cost] = {
     **_writes(BUCKETS, "insert delete", Cost("storage.buckets")),
     **_writes(DATASETS, "create delete patch setIamPolicy", Cost("healthcare")),
     **_writes(DICOM_STORES, "create delete patch setIamPolicy import", Cost("healthcare")),
+    **_writes(KEY_RINGS, "create", Cost("cloudkms")),
+    **_writes(CRYPTO_KEYS, "create patch setIamPolicy", Cost("cloudkms")),
 }
 """The paced writes: method id -> quota group and units."""
 

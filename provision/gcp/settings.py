@@ -86,6 +86,8 @@ DEFAULT_QUOTAS: Mapping[str, Quota] = {
     "storage.buckets": Quota(per_minute=30, burst=1),
     # Cloud Healthcare: per-minute admin limits are not published; stay modest.
     "healthcare": Quota(per_minute=600, burst=60),
+    # Cloud KMS: 60 write requests/min per project (cloud.google.com/kms/quotas).
+    "cloudkms": Quota(per_minute=60, burst=15),
 }
 
 

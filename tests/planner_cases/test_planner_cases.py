@@ -100,6 +100,7 @@ PERMISSION_PREFIXES = {
     "serviceusage": "serviceusage.",
     "healthcare": "healthcare.",
     "storage": "storage.",
+    "cloudkms": "cloudkms.",
 }
 """How the IAM permissions of each API the kinds call begin."""
 
