@@ -26,3 +26,8 @@ SERVICE_ACCOUNTS = "iam.projects.serviceAccounts"
 
 BUCKETS = "storage.buckets"
 OBJECTS = "storage.objects"
+
+TOPICS = "pubsub.projects.topics"
+
+BIGQUERY_DATASETS = "bigquery.datasets"
+BIGQUERY_TABLES = "bigquery.tables"

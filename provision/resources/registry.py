@@ -27,7 +27,10 @@ BUILTIN_MODULES: tuple[str, ...] = (
     "provision.resources.bucket",
     "provision.resources.bucket_iam",
     "provision.resources.service_agent",
+    "provision.resources.pubsub_topic",
     "provision.resources.topic_iam",
+    "provision.resources.bigquery_dataset",
+    "provision.resources.bigquery_dataset_iam",
     "provision.resources.dicom_import",
 )
 """Every kind module, in no particular order (apply order comes from dependencies)."""

@@ -100,6 +100,8 @@ PERMISSION_PREFIXES = {
     "serviceusage": "serviceusage.",
     "healthcare": "healthcare.",
     "storage": "storage.",
+    "pubsub": "pubsub.",
+    "bigquery": "bigquery.",
 }
 """How the IAM permissions of each API the kinds call begin."""
 
