@@ -291,6 +291,10 @@ class StreamConfig(Model):
     bigquery_destination: BigQueryDestination = Field(description="Where to stream.")
 
 
+BlobStorageClass = Literal["STANDARD", "NEARLINE", "COLDLINE", "ARCHIVE"]
+"""Google's v1 `BlobStorageSettings.blobStorageClass` values (unspecified aside)."""
+
+
 class DicomStore(Model):
     """A DICOM store inside a dataset."""
 
@@ -308,6 +312,12 @@ class DicomStore(Model):
     )
     iam: list[Binding] = Field(
         default_factory=list, description="Store-level IAM (conditions are not accepted)."
+    )
+    blob_storage_class: BlobStorageClass | None = Field(
+        default=None,
+        description="Default storage class of the blobs its imports store (an import's own "
+        "`blobStorageClass` wins). A v1 DICOM store has no storage class of its own: instances "
+        "stored through STOW-RS are always STANDARD.",
     )
     deletion_protection: bool = Field(
         default=True,
@@ -472,6 +482,13 @@ class Import(Model):
 
     dicom_store: StoreRef = Field(description="`DATASET/STORE`, both declared in this blueprint.")
     uri: ImportUri = Field(description="`gs://bucket/path` with `*`, `**` (at the end) or `?`.")
+    blob_storage_class: BlobStorageClass | None = Field(
+        default=None,
+        description="Storage class of the imported instances' blobs (the import's "
+        "`blobStorageSettings`); unset: the store's `blobStorageClass`, else Google's default "
+        "(STANDARD). Applies when the import runs; instances already imported stay where they "
+        "are.",
+    )
 
 
 class OAuth(Model):
