@@ -49,6 +49,8 @@ VERSIONS: Mapping[str, str] = {
     "storage": "v1",
     "iam": "v1",
     "cloudkms": "v1",
+    "pubsub": "v1",
+    "bigquery": "v2",
 }
 """The API version used for each API unless a call names another one."""
 
@@ -567,10 +569,15 @@ def upload_uri(uri: str, base_url: str) -> str:
     return base_url.rstrip("/") + parts.path + query
 
 
+SERVICE_PATHS: Mapping[str, str] = {"storage": "storage/v1/", "bigquery": "bigquery/v2/"}
+"""APIs whose discovery `servicePath` is not empty: an `api_endpoint` replaces root URL and
+service path together, so these go under the base URL."""
+
+
 def _endpoint_for(base_url: str, api: str) -> str:
     """The `api_endpoint` for `api` under a base URL serving Google's own paths."""
     base = base_url.rstrip("/") + "/"
-    return base + "storage/v1/" if api == "storage" else base
+    return base + SERVICE_PATHS.get(api, "")
 
 
 def _first_line(error: BaseException) -> str:

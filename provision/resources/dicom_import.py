@@ -1,6 +1,7 @@
 """Kind `healthcare.dicom_import`: a one-shot `dicomStores.import` from a `gs://` URI.
 
-Address name: `{store}/imports/{uri_hash(uri)}`. spec = {"store": store name, "uri": "gs://..."}.
+Address name: `{store}/imports/{uri_hash(uri)}`. spec = {"store": store name, "uri": "gs://...",
+"blobStorageClass"?: "STANDARD" | "NEARLINE" | "COLDLINE" | "ARCHIVE"}.
 
 No state file: what happened is recorded on the store itself, as one label per URI,
 `provision-import-<8 hex of sha256(uri)>`:
@@ -38,6 +39,9 @@ from provision.resources.registry import register
 LABEL_PREFIX = "provision-import-"
 DONE = "done"
 OP_PREFIX = "op-"
+STORAGE_CLASS = "blobStorageClass"
+"""Spec key: the blob storage class the import stores into (ImportDicomDataRequest's
+`blobStorageSettings.blobStorageClass`); absent: Google's default, STANDARD."""
 IMPORT_METHOD = "google.cloud.healthcare.v1.dicom.DicomService.ImportDicomData"
 NOTHING_YET = (
     "nothing to import yet (no objects match); upload the DICOM files, then run apply again"
@@ -151,12 +155,14 @@ class DicomImportKind(Kind):
 
     def diff(self, resource: Resource, observed: Observed, options: Options) -> Change:
         spec = {"store": resource.spec["store"], "uri": resource.spec["uri"]}
+        if resource.spec.get(STORAGE_CLASS):
+            spec[STORAGE_CLASS] = resource.spec[STORAGE_CLASS]
         fields = dict(observed.fields)
         state = fields.get("state", "absent") if observed.exists else "absent"
         operation = fields.get("operation", "")
 
         def change(action: Action, reason: str) -> Change:
-            diffs = () if action is Action.NOOP else (FieldDiff("import", None, spec["uri"]),)
+            diffs = () if action is Action.NOOP else run_diffs(spec)
             return Change(
                 resource.address,
                 action,
@@ -213,7 +219,7 @@ class DicomImportKind(Kind):
             if not source_has_objects(ctx, uri):
                 _report(ctx, f"{what}: {NOTHING_YET}")
                 return None
-            finished = import_when_granted(ctx, store, uri)
+            finished = import_when_granted(ctx, store, uri, spec.get(STORAGE_CLASS))
         set_label(ctx, store, uri, DONE)
         _report(ctx, f"{what}: {describe_outcome(finished)}")
         success, failure = counts_of(finished)
@@ -235,11 +241,21 @@ class ImportFailedError(ApplyError):
         return denied and counts_of(self.operation) == (0, 0)
 
 
-def start_import(ctx: Context, store: str, uri: str) -> JSON:
-    """Call `dicomStores.import`, record its operation on the store, wait for it."""
-    operation = ctx.api.call(
-        f"{DICOM_STORES}.import_", name=store, body={"gcsSource": {"uri": uri}}
-    )
+def run_diffs(spec: Mapping[str, Any]) -> tuple[FieldDiff, ...]:
+    """What a planned run shows: the URI, and the storage class when one is set."""
+    diffs = [FieldDiff("import", None, spec["uri"])]
+    if spec.get(STORAGE_CLASS):
+        diffs.append(FieldDiff(STORAGE_CLASS, None, spec[STORAGE_CLASS]))
+    return tuple(diffs)
+
+
+def start_import(ctx: Context, store: str, uri: str, storage_class: str | None = None) -> JSON:
+    """Call `dicomStores.import` (into `storage_class`, ImportDicomDataRequest's
+    `blobStorageSettings`, when given), record its operation on the store, wait for it."""
+    body: JSON = {"gcsSource": {"uri": uri}}
+    if storage_class:
+        body["blobStorageSettings"] = {"blobStorageClass": storage_class}
+    operation = ctx.api.call(f"{DICOM_STORES}.import_", name=store, body=body)
     if operation.get("name"):
         set_label(ctx, store, uri, operation_label(str(operation["name"])))
     return await_import(ctx, operation, uri)
@@ -264,7 +280,9 @@ def await_import(ctx: Context, operation: JSON, uri: str) -> JSON:
         raise ImportFailedError(text, failed, error) from None
 
 
-def import_when_granted(ctx: Context, store: str, uri: str) -> JSON:
+def import_when_granted(
+    ctx: Context, store: str, uri: str, storage_class: str | None = None
+) -> JSON:
     """Run the import; while it is denied although the bucket policy already grants the agent
     a reading role (IAM changes take minutes to take effect), run it again with bounded
     backoff. Denied without such a grant fails at once."""
@@ -273,7 +291,7 @@ def import_when_granted(ctx: Context, store: str, uri: str) -> JSON:
 
     def attempt() -> bool:
         try:
-            finished.append(start_import(ctx, store, uri))
+            finished.append(start_import(ctx, store, uri, storage_class))
         except ImportFailedError as failure:
             if not failure.denied or not agent_can_read(ctx, store, uri):
                 raise

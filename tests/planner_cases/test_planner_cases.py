@@ -101,6 +101,8 @@ PERMISSION_PREFIXES = {
     "healthcare": "healthcare.",
     "storage": "storage.",
     "cloudkms": "cloudkms.",
+    "pubsub": "pubsub.",
+    "bigquery": "bigquery.",
 }
 """How the IAM permissions of each API the kinds call begin."""
 
