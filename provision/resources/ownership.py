@@ -26,7 +26,9 @@ PROTECTION_KEY = "deletion-protection"
 """Label carrying `deletionProtection` on DICOM stores, so the guard stays with the store after
 it leaves the blueprint (a guard kept only in the blueprint would vanish with the entry)."""
 
-ADOPT_REASON = "adopted: an existing {what} not created by provision (adopt: true; destroy keeps it)"
+ADOPT_REASON = (
+    "adopted: an existing {what} not created by provision (adopt: true; destroy keeps it)"
+)
 NOT_MANAGED = "not created by provision (no managed-by label)"
 """Why `provision destroy` keeps an object without the label."""
 
