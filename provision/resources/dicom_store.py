@@ -5,9 +5,10 @@ spec = {"labels": {..}, "notificationConfigs": [{"pubsubTopic"}], "streamConfigs
         "schemaFlattened"?: {}, "schemaJson"?: {}}}], "adopt": bool, "deletionProtection": bool}
 
 * Labels are additive (declared keys are set, others left alone) plus `managed-by: provision`,
-  which marks the store as provision's (an existing store without it needs `adopt: true`), and
-  `deletion-protection: true|false`, which keeps the blueprint's `deletionProtection` on the
-  store itself: a protected store is never deleted, even when named with --allow-delete.
+  which marks the store as provision's, and `deletion-protection: true|false`, which keeps the
+  blueprint's `deletionProtection` on the store itself: a protected store is never deleted, even
+  when named with --allow-delete. An existing store without the label needs `adopt: true` and is
+  then managed without either label (see `ownership`).
 * The notification and stream configs belong to the blueprint: they are made to match exactly.
   Notifications are only ever written as `notificationConfigs`. A store whose deprecated
   single `notificationConfig` is set is read as having it as the first item of
@@ -113,6 +114,7 @@ class DicomStoreKind(Kind):
                     resource.address, "DICOM store", where, "no managed-by: provision label"
                 )
             reason = ownership.ADOPT_REASON.format(what="DICOM store")
+            wanted = {**wanted, "labels": ownership.without_ownership(wanted["labels"])}
         diffs = map_diffs("labels", current_labels, wanted["labels"])
         if fields.get(LEGACY_NOTIFICATION):
             diffs.append(FieldDiff(LEGACY_NOTIFICATION, fields[LEGACY_NOTIFICATION], None))
