@@ -13,7 +13,7 @@ import pytest
 
 from provision.blueprint.loader import load
 from provision.emulator.server import RunningEmulator
-from tests.e2e.conftest import CliFn, clear_journal, mutations, set_faults
+from tests.e2e.conftest import CliFn, clear_journal, journal, mutations, set_faults
 
 REPO = Path(__file__).resolve().parents[2]
 EXAMPLE = REPO / "blueprints/examples/cmek-audit.yaml"
@@ -62,14 +62,18 @@ def test_the_example_blueprint_validates() -> None:
     assert [a.service for a in loaded.blueprint.audit_logs] == ["healthcare.googleapis.com"]
 
 
+@pytest.mark.parametrize("in_operation", [False, True], ids=["refused at once", "failed operation"])
 def test_cmek_dataset_and_audit_logs_apply_converge_and_verify(
-    cli: CliFn, blueprint: Path, emulator: RunningEmulator, google: Google
+    cli: CliFn, blueprint: Path, emulator: RunningEmulator, google: Google, in_operation: bool
 ) -> None:
-    # Google's IAM takes a while to take effect: the dataset's create waits for the grant.
-    set_faults(emulator, iam_effect_delay_s=0.3)
+    # Google's IAM takes a while to take effect: the dataset's create waits for the grant,
+    # whether Google refuses the create or fails its operation (which one is unverified).
+    set_faults(emulator, iam_effect_delay_s=0.3, cmek_failure_in_operation=in_operation)
     applied = cli("apply", blueprint, "--yes")
     assert applied.exit_code == 0, applied.output
     assert "Apply complete: 10 done, 0 failed, 0 skipped." in applied.stdout
+    creates = [e for e in journal(emulator) if e["method_id"].endswith(".datasets.create")]
+    assert len(creates) > 1, "the first create came before the grant took effect"
 
     dataset = google("healthcare", "v1").projects().locations().datasets()
     assert dataset.get(name=DATASET).execute()["encryptionSpec"] == {"kmsKeyName": KEY}
