@@ -12,6 +12,7 @@ from typing import Any
 import pytest
 
 from provision.blueprint.loader import load
+from provision.blueprint.summary import summarize
 from provision.emulator.server import RunningEmulator
 from tests.e2e.conftest import CliFn, clear_journal, journal, mutations, set_faults
 
@@ -60,6 +61,7 @@ def test_the_example_blueprint_validates() -> None:
     loaded = load(EXAMPLE)
     assert loaded.blueprint.datasets[0].encryption_spec is not None
     assert [a.service for a in loaded.blueprint.audit_logs] == ["healthcare.googleapis.com"]
+    assert summarize(loaded.blueprint).endswith("1 key ring, 1 crypto key, 1 audit log config")
 
 
 @pytest.mark.parametrize("in_operation", [False, True], ids=["refused at once", "failed operation"])
