@@ -41,6 +41,7 @@ from typing import Any
 
 from provision.errors import ApplyError, GoogleApiError, PlanError
 from provision.gcp.methods import DATASETS
+from provision.gcp.operations import OperationTimeoutError
 from provision.model import JSON, Action, Address, Change, FieldDiff, Observed, Resource
 from provision.resources import addresses, healthcare, kms, ownership
 from provision.resources.base import (
@@ -447,7 +448,7 @@ def create_when_key_granted(ctx: Context, change: Change, created: Callable[[], 
             "key to take effect",
             progress=ctx.progress,
         )
-    except GoogleApiError as error:
+    except OperationTimeoutError as error:
         if not denied:
             raise
         raise ApplyError(
