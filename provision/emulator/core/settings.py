@@ -5,6 +5,7 @@ be changed at run time with `POST /_emulator/settings`.
 
 from __future__ import annotations
 
+import json
 from dataclasses import asdict, dataclass, field, fields, replace
 from fnmatch import fnmatchcase
 from typing import Any
@@ -244,3 +245,38 @@ def per_method(table: dict[str, float], method: str, default: float) -> float:
         if fnmatchcase(method, pattern):
             return float(value)
     return default
+
+
+def from_command_line(options: dict[str, Any], assignments: list[str]) -> EmulatorSettings:
+    """The settings of `provision emulator serve`: its options (setting name -> value, with
+    `error_codes` as a comma list of HTTP codes, 0 for a connection reset; a `profile` first,
+    overridden by the options not at their default) and then each
+    `KEY=VALUE` of `--set` (VALUE is JSON, or else a string). ValueError naming what is wrong."""
+    values = dict(options)
+    if "error_codes" in values:
+        try:
+            codes = [int(code) for code in str(values["error_codes"]).split(",") if code.strip()]
+        except ValueError:
+            raise ValueError("--error-codes takes HTTP codes like 429,503") from None
+        values["error_codes"] = tuple(codes or [503])
+    if values.get("profile"):  # the profile's values, then the options given (not at default)
+        defaults = EmulatorSettings()
+        values = {"profile": values["profile"]} | {
+            name: value
+            for name, value in values.items()
+            if name != "profile" and value != getattr(defaults, name)
+        }
+    else:
+        values.pop("profile", None)
+    for item in assignments:
+        key, sep, raw = item.partition("=")
+        if not sep or not key.strip():
+            raise ValueError(f"--set expects KEY=VALUE, got {item!r}")
+        try:
+            values[key.strip()] = json.loads(raw)
+        except ValueError:
+            values[key.strip()] = raw
+    try:
+        return EmulatorSettings().updated(values)
+    except (TypeError, ValueError) as error:
+        raise ValueError(f"--set: {error}") from None
