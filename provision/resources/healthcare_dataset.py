@@ -90,6 +90,11 @@ class DatasetKind(Kind):
         spec = resource.spec
         return (addresses.healthcare_location(spec["projectId"], spec["location"]),)
 
+    def outputs(self, ctx: Context, change: Change) -> Mapping[str, str]:
+        """A CMEK dataset's key (as read, else as the blueprint says)."""
+        key = (change.before or {}).get("kmsKeyName") or key_of(change.after or {})
+        return {"kmsKeyName": str(key)} if key else {}
+
     def read(self, ctx: Context, resource: Resource) -> Observed:
         name = resource.address.name
         dataset = read_dataset(ctx, name)

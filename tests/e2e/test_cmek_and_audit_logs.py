@@ -5,6 +5,7 @@ clients."""
 
 from __future__ import annotations
 
+import json
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
@@ -110,6 +111,14 @@ def test_cmek_dataset_and_audit_logs_apply_converge_and_verify(
     assert f"{ENCRYPTER} held" in verified.stdout and agent(google) in verified.stdout
     for log_type in ("ADMIN_READ", "DATA_READ", "DATA_WRITE"):
         assert f"healthcare.googleapis.com {log_type} audit logs" in verified.stdout
+
+    shown = json.loads(cli("show", blueprint, "--format", "json").stdout)
+    outputs = {o["address"]: o["outputs"] for o in shown["objects"]}
+    assert outputs[f"healthcare.dataset:{DATASET}"] == {"kmsKeyName": KEY}
+    assert outputs[f"kms.crypto_key:{KEY}"] == {"primary": "ENABLED", "rotationPeriod": "7776000s"}
+    assert outputs[f"project_audit:projects/{PROJECT}"] == {
+        "healthcare.googleapis.com": "ADMIN_READ, DATA_READ, DATA_WRITE"
+    }
 
 
 def test_an_encrypter_grant_removed_out_of_band_is_restored(
