@@ -822,8 +822,6 @@ ROTATION_PERIOD_RULE = (
     "`3153600000s` (876,000 hours)"
 )
 AUDIT_SERVICE_RULE = f"`allServices` or {SERVICE_NAME_RULE}"
-AUDIT_LOG_TYPES = ("ADMIN_READ", "DATA_READ", "DATA_WRITE")
-"""The log types of Google's AuditLogConfig (cloudresourcemanager.v3.json) but the unspecified."""
 ALL_SERVICES = "allServices"
 
 _KMS_ID = re.compile(r"[A-Za-z0-9_-]{1,63}")
