@@ -22,7 +22,7 @@ import time
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, TypeVar
-from urllib.parse import urlsplit, urlunsplit
+from urllib.parse import urlsplit
 
 from provision.errors import GoogleApiError, RunInterruptedError
 from provision.gcp.credentials import CredentialsError, Identity, Target, resolve_identity
@@ -162,11 +162,13 @@ class GoogleApi:
         import google_auth_httplib2
         import httplib2
 
+        from provision.gcp import fast_paths
+
         # httplib2 would re-send a request after connection-level failures; the retry table is
         # the one retry layer, so it decides (and counts). httplib2 still reconnects once when a
         # kept-alive connection turns out closed before any status line.
         httplib2.RETRIES = 1
-        _ascii_uris_as_they_are(httplib2)
+        fast_paths.install()
         http = google_auth_httplib2.AuthorizedHttp(
             self.identity.credentials, http=httplib2.Http(timeout=self.timing.http_timeout)
         )
@@ -414,7 +416,8 @@ class GoogleApi:
         self, requests: Sequence[Any], method: str, uri: str
     ) -> list[JSON | GoogleApiError]:
         from googleapiclient.errors import BatchError
-        from googleapiclient.http import BatchHttpRequest
+
+        from provision.gcp.fast_paths import LeanBatch
 
         answers: dict[str, JSON | GoogleApiError] = {}
 
@@ -434,7 +437,7 @@ class GoogleApi:
                 # Content-ID, a bad status line)
                 raise BatchError(f"{type(error).__name__}: {error}") from None
 
-        batch = BatchHttpRequest(callback=collect, batch_uri=uri)
+        batch = LeanBatch(callback=collect, batch_uri=uri)
         for number, request in enumerate(requests):
             batch.add(request, request_id=str(number))
         self._send(send, method, f"POST {uri} ({len(requests)} calls)")
@@ -498,26 +501,6 @@ class GoogleApi:
     def _batch_uri(self, api: str) -> str:
         base = self.target.endpoint or f"https://{api}.googleapis.com"
         return f"{base.rstrip('/')}/{BATCH_PATHS[api]}"
-
-
-def _ascii_uris_as_they_are(httplib2: Any) -> None:
-    """Make httplib2's IRI-to-URI conversion skip its per-character pass over ASCII URIs (every
-    URI provision sends): that pass escapes only characters from U+00A0 up, so for ASCII it
-    returns what it was given, after costing about a tenth of the client's CPU per request.
-    Other URIs still go through it."""
-    convert = httplib2.iri2uri
-    if getattr(convert, "ascii_fast_path", False):
-        return
-
-    def iri2uri(uri: Any) -> Any:
-        if isinstance(uri, str) and uri.isascii():
-            scheme, authority, path, query, fragment = urlsplit(uri)
-            authority = authority.encode("idna").decode("utf-8")
-            return urlunsplit((scheme, authority, path, query, fragment))
-        return convert(uri)
-
-    iri2uri.ascii_fast_path = True  # type: ignore[attr-defined]
-    httplib2.iri2uri = iri2uri
 
 
 def _as_json(result: Any, method: str) -> JSON:
