@@ -14,6 +14,7 @@ from provision.cli.engine_flags import (
     AllowDisableOption,
     AllowOwnAccessOption,
     ReimportOption,
+    RerunOption,
     engine_flags,
 )
 from provision.cli.target import (
@@ -44,6 +45,7 @@ def apply(
     allow_disable_service: AllowDisableOption = None,
     allow_remove_own_access: AllowOwnAccessOption = False,
     reimport: ReimportOption = False,
+    rerun: RerunOption = False,
     lease_wait: LeaseWaitOption = 0.0,
     endpoint: EndpointOption = None,
     emulator: EmulatorOption = False,
@@ -60,7 +62,9 @@ def apply(
     from provision.cli.terminal import TerminalUi
     from provision.workflows.apply import apply as run
 
-    flags = engine_flags(allow_delete, allow_disable_service, allow_remove_own_access, reimport)
+    flags = engine_flags(
+        allow_delete, allow_disable_service, allow_remove_own_access, reimport, rerun
+    )
     target = TargetOptions(endpoint, emulator, credentials, impersonate_service_account)
     ui = TerminalUi(assumes_yes(yes))
     if run(source, flags, ui, target.connector(), wait=lease_wait).interrupted:

@@ -43,6 +43,14 @@ ReimportOption = Annotated[
         rich_help_panel="Imports",
     ),
 ]
+RerunOption = Annotated[
+    bool,
+    typer.Option(
+        "--rerun",
+        help="Make the blueprint's de-identified copies again even when already done.",
+        rich_help_panel="Imports",
+    ),
+]
 
 
 def addresses(allow_delete: list[str] | None) -> list[str]:
@@ -62,7 +70,10 @@ def engine_flags(
     allow_disable: list[str] | None,
     allow_own_access: bool,
     reimport: bool = False,
+    rerun: bool = False,
 ) -> Flags:
     from provision.workflows.sequence import Flags
 
-    return Flags(addresses(allow_delete), list(allow_disable or []), allow_own_access, reimport)
+    return Flags(
+        addresses(allow_delete), list(allow_disable or []), allow_own_access, reimport, rerun
+    )

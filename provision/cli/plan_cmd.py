@@ -15,6 +15,7 @@ from provision.cli.engine_flags import (
     AllowDisableOption,
     AllowOwnAccessOption,
     ReimportOption,
+    RerunOption,
     engine_flags,
 )
 from provision.cli.target import (
@@ -52,6 +53,7 @@ def plan(
     allow_disable_service: AllowDisableOption = None,
     allow_remove_own_access: AllowOwnAccessOption = False,
     reimport: ReimportOption = False,
+    rerun: RerunOption = False,
     site: Annotated[
         str | None,
         typer.Option(help="Only this site's objects and what they depend on."),
@@ -69,7 +71,9 @@ def plan(
     from provision.outputs import plan_json, plan_markdown, plan_text
     from provision.workflows.inspect import plan as run
 
-    flags = engine_flags(allow_delete, allow_disable_service, allow_remove_own_access, reimport)
+    flags = engine_flags(
+        allow_delete, allow_disable_service, allow_remove_own_access, reimport, rerun
+    )
     target = TargetOptions(endpoint, emulator, credentials, impersonate_service_account)
     result = run(blueprint, flags, target.connector(), site=site, out=out)
     chosen = Format.json if json_output else output_format

@@ -32,6 +32,7 @@ BUILTIN_MODULES: tuple[str, ...] = (
     "provision.resources.bigquery_dataset",
     "provision.resources.bigquery_dataset_iam",
     "provision.resources.dicom_import",
+    "provision.resources.dicom_deidentify",
 )
 """Every kind module, in no particular order (apply order comes from dependencies)."""
 
