@@ -633,6 +633,9 @@ class SiteTemplate(Model):
     service_agent_grants: list[Grant] = Field(
         default_factory=list, description="Extra grants for the Healthcare service agent."
     )
+    deidentify: list[Deidentify] = Field(
+        default_factory=list, description="De-identified copies per site."
+    )
 
 
 class Sites(Model):
