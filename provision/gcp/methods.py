@@ -31,3 +31,5 @@ TOPICS = "pubsub.projects.topics"
 
 BIGQUERY_DATASETS = "bigquery.datasets"
 BIGQUERY_TABLES = "bigquery.tables"
+KEY_RINGS = "cloudkms.projects.locations.keyRings"
+CRYPTO_KEYS = f"{KEY_RINGS}.cryptoKeys"

@@ -103,6 +103,7 @@ PERMISSION_PREFIXES = {
     "storage": "storage.",
     "pubsub": "pubsub.",
     "bigquery": "bigquery.",
+    "cloudkms": "cloudkms.",
 }
 """How the IAM permissions of each API the kinds call begin."""
 
