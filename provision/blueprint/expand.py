@@ -11,7 +11,7 @@ from collections.abc import Sequence
 from collections.abc import Set as AbstractSet
 from dataclasses import dataclass, field, replace
 
-from provision.blueprint.imports import with_imports
+from provision.blueprint.imports import store_address, with_imports
 from provision.blueprint.loader import LoadedBlueprint
 from provision.blueprint.schema import BigQueryDestination, Binding, Blueprint, DicomStore, Grant
 from provision.errors import PlanError
@@ -45,13 +45,14 @@ def expand(loaded: LoadedBlueprint) -> list[Resource]:
     resources += service_agent_resources(loaded, blueprint, grants)
     resources += healthcare_resources(loaded, blueprint)
     resources += storage_resources(loaded, blueprint)
+    resources += topic_resources(loaded, blueprint)
+    resources += bigquery_resources(loaded, blueprint)
     resources += key_ring_resources(loaded, blueprint)
     resources += audit_log_resources(loaded, blueprint)
     resources = with_encryption_keys(loaded, blueprint, resources)
-    resources += topic_resources(loaded, blueprint)
-    resources += bigquery_resources(loaded, blueprint)
     resources = with_destination_grants(loaded, blueprint, resources, grants)
-    return with_imports(loaded, grants.merge_into(resources))
+    resources = with_imports(loaded, grants.merge_into(resources))
+    return resources + deidentify_resources(loaded, blueprint, resources)
 
 
 def project_resources(loaded: LoadedBlueprint, blueprint: Blueprint) -> list[Resource]:
@@ -380,6 +381,32 @@ def with_destination_grants(
     if needs_agent and agent not in declared:
         spec = agent_spec(pid, HEALTHCARE)
         out.append(Resource(agent, spec, api_dependencies(blueprint), loaded.locate("datasets")))
+    return out
+
+
+def deidentify_resources(
+    loaded: LoadedBlueprint, blueprint: Blueprint, resources: Sequence[Resource]
+) -> list[Resource]:
+    """One `healthcare.dicom_deidentify` step per `deidentify` entry, after both stores and
+    every import into the source (so the copy holds what the imports bring)."""
+    out = []
+    for index, entry in enumerate(blueprint.deidentify):
+        source = store_address(loaded, entry.source)
+        destination = store_address(loaded, entry.destination)
+        feeding = [
+            r.address
+            for r in resources
+            if r.address.kind == addresses.DICOM_IMPORT and r.spec.get("store") == source.name
+        ]
+        config = entry.config.model_dump(by_alias=True, exclude_defaults=True)
+        out.append(
+            Resource(
+                addresses.dicom_deidentify(destination.name, source.name),
+                {"source": source.name, "destination": destination.name, "config": config},
+                (source, destination, *feeding),
+                loaded.locate(f"deidentify[{index}]"),
+            )
+        )
     return out
 
 

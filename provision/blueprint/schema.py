@@ -534,6 +534,126 @@ class Import(Model):
     )
 
 
+class TagList(Model):
+    """DICOM tags by keyword (`PatientName`) or as 8 hex digits (`00100010`)."""
+
+    tags: list[str] = Field(min_length=1, description="The tags.")
+
+
+class DicomDeidentify(Model):
+    """Google's v1 `DicomConfig`: which tags the copy keeps (one tag filter at most)."""
+
+    filter_profile: (
+        Literal[
+            "MINIMAL_KEEP_LIST_PROFILE",
+            "ATTRIBUTE_CONFIDENTIALITY_BASIC_PROFILE",
+            "KEEP_ALL_PROFILE",
+            "DEIDENTIFY_TAG_CONTENTS",
+        ]
+        | None
+    ) = Field(
+        default=None,
+        description="A tag profile: `ATTRIBUTE_CONFIDENTIALITY_BASIC_PROFILE` (DICOM PS3.15 "
+        "E.1-1), `MINIMAL_KEEP_LIST_PROFILE` (only what valid DICOM needs), "
+        "`DEIDENTIFY_TAG_CONTENTS` (sensitive text inside tags replaced, see `text`), "
+        "`KEEP_ALL_PROFILE` (Google's default).",
+    )
+    keep_list: TagList | None = Field(default=None, description="Keep only these tags.")
+    remove_list: TagList | None = Field(default=None, description="Remove these tags.")
+    skip_id_redaction: bool = Field(
+        default=False,
+        description="Keep the Study, Series and SOP Instance UIDs (Google replaces them by "
+        "default).",
+    )
+
+    @model_validator(mode="after")
+    def _one_filter(self) -> DicomDeidentify:
+        chosen = [
+            name
+            for name, value in (
+                ("filterProfile", self.filter_profile),
+                ("keepList", self.keep_list),
+                ("removeList", self.remove_list),
+            )
+            if value is not None
+        ]
+        if len(chosen) > 1:
+            message = f"{' and '.join(chosen)} together: Google takes one tag filter"
+            raise RuleError([((chosen[1],), message, "key")])
+        return self
+
+
+class DateShift(Model):
+    """Google's `DateShiftConfig`: dates move by an amount consistent per patient. The key is
+    never written in a blueprint: give a KMS-wrapped one, or none (Google then generates one
+    per operation)."""
+
+    kms_wrapped: dict[str, str] | None = Field(
+        default=None,
+        description="`{cryptoKey: projects/.../cryptoKeys/K, wrappedKey: BASE64}`.",
+    )
+
+
+class TextTransformation(Model):
+    """Google's `InfoTypeTransformation`: what is done to text of the given info types."""
+
+    info_types: list[str] = Field(
+        default_factory=list, description="e.g. `DATE`, `PERSON_NAME`; empty: every info type."
+    )
+    redact_config: dict[str, Any] | None = Field(default=None, description="`{}`: remove the text.")
+    replace_with_info_type_config: dict[str, Any] | None = Field(
+        default=None, description="`{}`: replace the text by its info type."
+    )
+    character_mask_config: dict[str, str] | None = Field(
+        default=None, description="`{maskingCharacter: '*'}`: mask each character."
+    )
+    date_shift_config: DateShift | None = Field(
+        default=None, description="Shift dates (see DateShift)."
+    )
+
+
+class TextDeidentify(Model):
+    """Google's `TextConfig` (applies with `DEIDENTIFY_TAG_CONTENTS`)."""
+
+    additional_transformations: list[TextTransformation] = Field(
+        default_factory=list, description="Transformations per info type."
+    )
+    exclude_info_types: list[str] = Field(
+        default_factory=list, description="Info types to leave as they are."
+    )
+
+
+class DeidentifyConfig(Model):
+    """Google's v1 `DeidentifyConfig`, the parts that apply to DICOM."""
+
+    dicom: DicomDeidentify = Field(
+        default_factory=DicomDeidentify, description="Which tags the copy keeps."
+    )
+    text: TextDeidentify | None = Field(default=None, description="Text inside tags.")
+    image: dict[str, Any] | None = Field(
+        default=None,
+        description="Google's `ImageConfig`, e.g. `{textRedactionMode: REDACT_SENSITIVE_TEXT}` "
+        "(burnt-in text in the pixels).",
+    )
+    use_regional_data_processing: bool = Field(
+        default=False, description="Keep data in the region while it is de-identified."
+    )
+
+
+class Deidentify(Model):
+    """A de-identified copy of one DICOM store in another (a one-shot `run` step:
+    `dicomStores.deidentify`, recorded on the destination; `--rerun` runs it again)."""
+
+    source: StoreRef = Field(description="`DATASET/STORE` copied from, declared here.")
+    destination: StoreRef = Field(
+        description="`DATASET/STORE` copied into, declared here, in a dataset of the same "
+        "location; Google requires it to exist first."
+    )
+    config: DeidentifyConfig = Field(
+        default_factory=DeidentifyConfig, description="What is removed or changed."
+    )
+
+
 class OAuth(Model):
     """The OAuth web client a browser viewer signs in with (created by hand; see the plan)."""
 
@@ -555,6 +675,9 @@ class SiteTemplate(Model):
     imports: list[Import] = Field(default_factory=list, description="Imports per site.")
     service_agent_grants: list[Grant] = Field(
         default_factory=list, description="Extra grants for the Healthcare service agent."
+    )
+    deidentify: list[Deidentify] = Field(
+        default_factory=list, description="De-identified copies per site."
     )
 
 
@@ -749,6 +872,10 @@ class Blueprint(Model):
     )
     imports: list[Import] = Field(
         default_factory=list, description="DICOM imports from Cloud Storage (run once each)."
+    )
+    deidentify: list[Deidentify] = Field(
+        default_factory=list,
+        description="De-identified copies of DICOM stores, e.g. for research (run once each).",
     )
     oauth: OAuth | None = Field(default=None, description="The viewer's OAuth web client.")
     sites: Sites | None = Field(

@@ -52,6 +52,7 @@ def check_references(doc: Any) -> list[Finding]:
     findings += _check_service_agents(doc, datasets, buckets)
     findings += _check_imports(doc, datasets, buckets)
     findings += _check_destinations(doc)
+    findings += _check_deidentify(doc, datasets)
     findings += _residency_warnings(doc)
     findings += _check_lease(doc)
     findings += _risky_grants(doc)
@@ -326,6 +327,70 @@ def _stream_findings(
                 severity="warning",
             )
         )
+    return findings
+
+
+def _check_deidentify(doc: Mapping[str, Any], datasets: dict[str, set[str]]) -> list[Finding]:
+    """Both stores of a de-identified copy are declared and differ, their datasets share a
+    location (Google de-identifies within one location), and neither dataset is encrypted with
+    a customer-managed key (Google cannot de-identify CMEK-encrypted data)."""
+    findings: list[Finding] = []
+    dataset_of = {_text(d, "id"): d for _, d in _entries(doc, "datasets")}
+    seen: dict[tuple[str, str], Path] = {}
+    for index, entry in _entries(doc, "deidentify"):
+        refs = {key: _text(entry, key) for key in ("source", "destination")}
+        found: dict[str, Mapping[str, Any]] = {}
+        for key, ref in refs.items():
+            if ref is None or "/" not in ref:
+                continue
+            dataset_id, _, store_id = ref.partition("/")
+            if store_id not in datasets.get(dataset_id, set()):
+                findings.append(
+                    Finding(
+                        ("deidentify", index, key),
+                        f"{key} {ref!r} is not a DICOM store declared in this blueprint",
+                    )
+                )
+            elif dataset_id in dataset_of:
+                found[key] = dataset_of[dataset_id]
+        findings += _copy_findings(("deidentify", index), refs, found, seen)
+    return findings
+
+
+def _copy_findings(
+    path: Path,
+    refs: Mapping[str, str | None],
+    datasets: Mapping[str, Mapping[str, Any]],
+    seen: dict[tuple[str, str], Path],
+) -> list[Finding]:
+    findings: list[Finding] = []
+    source, destination = refs["source"], refs["destination"]
+    if source is not None and source == destination:
+        findings.append(Finding((*path, "destination"), "a store cannot be its own copy"))
+    pair = (str(source), str(destination))
+    if pair in seen:
+        message = f"the copy of {source} into {destination} is declared twice"
+        findings.append(Finding(path, message, related=seen[pair]))
+    seen.setdefault(pair, path)
+    locations = {key: _text(d, "location") for key, d in datasets.items()}
+    if len(set(locations.values())) > 1:
+        findings.append(
+            Finding(
+                (*path, "destination"),
+                f"the destination's dataset is in {locations['destination']} but the source's in "
+                f"{locations['source']}: Google de-identifies only within one location",
+            )
+        )
+    for key, dataset in datasets.items():
+        if isinstance(dataset.get("encryptionSpec"), Mapping):
+            findings.append(
+                Finding(
+                    (*path, key),
+                    f"the {key}'s dataset {_text(dataset, 'id')!r} is encrypted with a "
+                    "customer-managed key (encryptionSpec): Google cannot de-identify "
+                    "CMEK-encrypted data",
+                )
+            )
     return findings
 
 

@@ -9,7 +9,7 @@ built from the group's options, which `command` adds to the command in its place
   `--credentials`, `--impersonate-service-account`, and `--emulator-url`, a deprecated alias of
   `--endpoint`);
 * `flags: Flags`: the safety flags of plan and apply (`--allow-delete`, `--allow-disable-service`,
-  `--allow-remove-own-access`) and `--reimport`.
+  `--allow-remove-own-access`), `--reimport` and `--rerun`.
 
 A new shared option is one `Annotated` alias here; a new group is one entry in `GROUPS`.
 """
@@ -188,7 +188,7 @@ def _target(values: dict[str, Any]) -> TargetOptions:
     )
 
 
-# The safety flags of plan and apply (and destroy's), and --reimport.
+# The safety flags of plan and apply (and destroy's), --reimport and --rerun.
 _SAFETY = "Safety"
 AllowOwnAccessOption = Annotated[
     bool,
@@ -244,6 +244,14 @@ _FLAG_OPTIONS: dict[str, Any] = {
             rich_help_panel="Imports",
         ),
     ],
+    "rerun": Annotated[
+        bool,
+        typer.Option(
+            "--rerun",
+            help="Make the blueprint's de-identified copies again even when already done.",
+            rich_help_panel="Imports",
+        ),
+    ],
 }
 
 
@@ -267,6 +275,7 @@ def _flags(values: dict[str, Any]) -> Flags:
         list(values["allow_disable_service"] or []),
         values["allow_remove_own_access"],
         values["reimport"],
+        values["rerun"],
     )
 
 

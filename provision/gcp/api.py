@@ -48,9 +48,9 @@ VERSIONS: Mapping[str, str] = {
     "healthcare": "v1",
     "storage": "v1",
     "iam": "v1",
-    "cloudkms": "v1",
     "pubsub": "v1",
     "bigquery": "v2",
+    "cloudkms": "v1",
 }
 """The API version used for each API unless a call names another one."""
 

@@ -27,10 +27,9 @@ SERVICE_ACCOUNTS = "iam.projects.serviceAccounts"
 BUCKETS = "storage.buckets"
 OBJECTS = "storage.objects"
 
-KEY_RINGS = "cloudkms.projects.locations.keyRings"
-CRYPTO_KEYS = f"{KEY_RINGS}.cryptoKeys"
-
 TOPICS = "pubsub.projects.topics"
 
 BIGQUERY_DATASETS = "bigquery.datasets"
 BIGQUERY_TABLES = "bigquery.tables"
+KEY_RINGS = "cloudkms.projects.locations.keyRings"
+CRYPTO_KEYS = f"{KEY_RINGS}.cryptoKeys"

@@ -22,14 +22,14 @@ BUCKET = "storage.bucket"
 BUCKET_IAM = "storage.bucket_iam"
 SERVICE_AGENT = "service_agent"
 TOPIC_IAM = "pubsub.topic_iam"
-KEY_RING = "kms.key_ring"
-CRYPTO_KEY = "kms.crypto_key"
-CRYPTO_KEY_IAM = "kms.crypto_key_iam"
-PROJECT_AUDIT = "project_audit"
 TOPIC = "pubsub.topic"
 BIGQUERY_DATASET = "bigquery.dataset"
 BIGQUERY_DATASET_IAM = "bigquery.dataset_iam"
 DICOM_DEIDENTIFY = "healthcare.dicom_deidentify"
+KEY_RING = "kms.key_ring"
+CRYPTO_KEY = "kms.crypto_key"
+CRYPTO_KEY_IAM = "kms.crypto_key_iam"
+PROJECT_AUDIT = "project_audit"
 
 
 def project_name(project_id: str) -> str:

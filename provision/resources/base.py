@@ -42,6 +42,8 @@ class Options:
     """The caller as an IAM member (e.g. `serviceAccount:ci@p.iam.gserviceaccount.com`)."""
     reimport: bool = False
     """Run DICOM imports again even when already done (`--reimport`)."""
+    rerun: bool = False
+    """Run de-identified copies again even when already done (`--rerun`)."""
 
 
 class SharedReads:

@@ -107,6 +107,7 @@ class BigQueryDatasetKind(Kind):
                     resource.address, "BigQuery dataset", where, "no managed-by: provision label"
                 )
             reason = ownership.ADOPT_REASON.format(what="BigQuery dataset")
+            wanted = {**wanted, "labels": ownership.without_ownership(wanted["labels"])}
         if fields.get("location") != wanted["location"]:
             raise PlanError(
                 f"{resource.address}: location: the dataset is in {fields.get('location')} but "

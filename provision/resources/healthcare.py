@@ -11,10 +11,11 @@ IAM kinds and `healthcare.dicom_import`.
 
 from __future__ import annotations
 
+import threading
 from collections.abc import Mapping, Sequence
 from typing import Any
 
-from provision.errors import GoogleApiError
+from provision.errors import ApplyError, GoogleApiError
 from provision.gcp.methods import DATASETS, DICOM_STORES, HEALTHCARE_LOCATIONS
 from provision.model import JSON
 from provision.resources import ownership
@@ -200,3 +201,25 @@ def counted(number: int, noun: str = "instance") -> str:
     """`1 study`, `3 studies`, `0 instances`."""
     plural = "studies" if noun == "study" else f"{noun}s"
     return f"{number} {noun if number == 1 else plural}"
+
+
+_label_locks: dict[str, threading.Lock] = {}
+_label_guard = threading.Lock()
+
+
+def set_store_label(ctx: Context, store: str, key: str, value: str) -> None:
+    """Set one label on the DICOM store `store`, keeping its other labels (a read and one
+    `patch` with `updateMask=labels`, one writer per store in this process)."""
+    with _label_guard:
+        lock = _label_locks.setdefault(store, threading.Lock())
+    with lock:
+        current = get_store(ctx, store)
+        if current is None:
+            raise ApplyError(f"{store}: the DICOM store is gone; cannot record {key}")
+        labels = dict(current.get("labels") or {})
+        if labels.get(key) == value:
+            return
+        labels[key] = value
+        ctx.api.call(
+            f"{DICOM_STORES}.patch", name=store, updateMask="labels", body={"labels": labels}
+        )

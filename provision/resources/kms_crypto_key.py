@@ -96,6 +96,7 @@ class CryptoKeyKind(Kind):
                     resource.address, "crypto key", where, "no managed-by: provision label"
                 )
             reason = ownership.ADOPT_REASON.format(what="crypto key")
+            wanted = {**wanted, "labels": ownership.without_ownership(wanted["labels"])}
         if fields.get("purpose") != kms.PURPOSE:
             raise PlanError(
                 f"{resource.address}: purpose: the key's purpose is {fields.get('purpose')}, "

@@ -93,6 +93,7 @@ class TopicKind(Kind):
                     resource.address, "Pub/Sub topic", where, "no managed-by: provision label"
                 )
             reason = ownership.ADOPT_REASON.format(what="Pub/Sub topic")
+            wanted = {**wanted, "labels": ownership.without_ownership(wanted["labels"])}
         diffs = map_diffs("labels", labels, wanted["labels"])
         return Change(
             resource.address,

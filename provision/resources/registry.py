@@ -32,6 +32,7 @@ BUILTIN_MODULES: tuple[str, ...] = (
     "provision.resources.bigquery_dataset",
     "provision.resources.bigquery_dataset_iam",
     "provision.resources.dicom_import",
+    "provision.resources.dicom_deidentify",
     "provision.resources.kms_key_ring",
     "provision.resources.kms_crypto_key",
     "provision.resources.kms_crypto_key_iam",

@@ -40,6 +40,7 @@ class Flags:
     allow_disable_services: Sequence[str] = ()
     allow_remove_own_access: bool = False
     reimport: bool = False
+    rerun: bool = False
 
     def options(self, api: GoogleApi) -> Options:
         """The engine's options for a run as the caller of `api`."""
@@ -49,6 +50,7 @@ class Flags:
             allow_remove_own_access=self.allow_remove_own_access,
             caller=api.identity.member,
             reimport=self.reimport,
+            rerun=self.rerun,
         )
 
 

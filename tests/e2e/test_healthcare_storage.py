@@ -469,12 +469,13 @@ def test_enabling_healthcare_on_an_existing_project_waits_and_retries(
     assert "healthcare.googleapis.com will be enabled first" in plan.stdout
     assert not [e for e in journal(emulator) if e["api"] == "healthcare"]
 
+    # long enough that each next call still meets the delay on a loaded machine
     set_faults(
         emulator,
-        service_enable_propagation_s=0.4,
-        dataset_init_s=0.4,
-        service_agent_delay_s=0.4,
-        service_identity_delay_s=0.4,
+        service_enable_propagation_s=1.5,
+        dataset_init_s=1.5,
+        service_agent_delay_s=1.5,
+        service_identity_delay_s=1.5,
         auto_grant_service_agent_role=False,
     )
     clear_journal(emulator)
@@ -486,7 +487,6 @@ def test_enabling_healthcare_on_an_existing_project_waits_and_retries(
         e["status"] == 404 and e["method_id"] == "projects.locations.datasets.dicomStores.create"
         for e in entries
     )
-    # the agent's role grant met 400 "does not exist" and waited for the agent to appear
     # the agent's role grant met 400 "does not exist" and waited for the agent to appear
     assert any(e["status"] == 400 and e["method_id"] == "projects.setIamPolicy" for e in entries)
     agent = agent_of(google, PROJECT)

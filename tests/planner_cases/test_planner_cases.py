@@ -71,6 +71,7 @@ def options_of(data: dict[str, Any]) -> Options:
         allow_remove_own_access=bool(data.get("allow_remove_own_access", False)),
         caller=data.get("caller"),
         reimport=bool(data.get("reimport", False)),
+        rerun=bool(data.get("rerun", False)),
     )
 
 
@@ -100,9 +101,9 @@ PERMISSION_PREFIXES = {
     "serviceusage": "serviceusage.",
     "healthcare": "healthcare.",
     "storage": "storage.",
-    "cloudkms": "cloudkms.",
     "pubsub": "pubsub.",
     "bigquery": "bigquery.",
+    "cloudkms": "cloudkms.",
 }
 """How the IAM permissions of each API the kinds call begin."""
 
