@@ -103,6 +103,7 @@ def plan_resources(
             if dep not in by_address:
                 raise PlanError(f"{resource.address} depends on undeclared {dep}")
         registry.get(resource.address.kind)  # unknown kinds fail before any read
+    check_reimports(resources, ctx.options.reimport_only)
     desired = frozenset(by_address)
     if only is not None:
         keep = with_dependencies(resources, only)
@@ -168,6 +169,18 @@ def plan_resources(
         changes=tuple(ordered),
         warnings=tuple(notes),
     )
+
+
+def check_reimports(resources: Sequence[Resource], named: AbstractSet[str]) -> None:
+    """PlanError for a `--reimport IMPORT` that names none of `resources` that rerun."""
+    rerunnable = [r for r in resources if registry.get(r.address.kind).reruns]
+    for text in sorted(named):
+        if not any(registry.get(r.address.kind).named_by(r, text) for r in rerunnable):
+            known = ", ".join(str(r.address) for r in rerunnable) or "none"
+            raise PlanError(
+                f"--reimport {text}: the blueprint has no import of that address, name or URI "
+                f"(its imports: {known})"
+            )
 
 
 def read_after(resource: Resource, planned: Mapping[Address, Resource]) -> tuple[Address, ...]:

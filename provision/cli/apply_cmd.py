@@ -13,6 +13,8 @@ from provision.cli.engine_flags import (
     AllowDeleteOption,
     AllowDisableOption,
     AllowOwnAccessOption,
+    ReimportCommand,
+    ReimportOnlyOption,
     ReimportOption,
     engine_flags,
 )
@@ -34,7 +36,7 @@ LeaseWaitOption = Annotated[
 ]
 
 
-@app.command()
+@app.command(cls=ReimportCommand)
 def apply(
     source: Annotated[
         Path, typer.Argument(help="A blueprint YAML file, or a plan saved with `plan --out`.")
@@ -44,6 +46,7 @@ def apply(
     allow_disable_service: AllowDisableOption = None,
     allow_remove_own_access: AllowOwnAccessOption = False,
     reimport: ReimportOption = False,
+    reimport_only: ReimportOnlyOption = None,
     lease_wait: LeaseWaitOption = 0.0,
     endpoint: EndpointOption = None,
     emulator: EmulatorOption = False,
@@ -60,7 +63,9 @@ def apply(
     from provision.cli.terminal import TerminalUi
     from provision.workflows.apply import apply as run
 
-    flags = engine_flags(allow_delete, allow_disable_service, allow_remove_own_access, reimport)
+    flags = engine_flags(
+        allow_delete, allow_disable_service, allow_remove_own_access, reimport, reimport_only
+    )
     target = TargetOptions(endpoint, emulator, credentials, impersonate_service_account)
     ui = TerminalUi(assumes_yes(yes))
     if run(source, flags, ui, target.connector(), wait=lease_wait).interrupted:

@@ -14,6 +14,8 @@ from provision.cli.engine_flags import (
     AllowDeleteOption,
     AllowDisableOption,
     AllowOwnAccessOption,
+    ReimportCommand,
+    ReimportOnlyOption,
     ReimportOption,
     engine_flags,
 )
@@ -32,7 +34,7 @@ class Format(StrEnum):
     markdown = "markdown"
 
 
-@app.command()
+@app.command(cls=ReimportCommand)
 def plan(
     blueprint: Annotated[Path, typer.Argument(help="The blueprint YAML file.")],
     out: Annotated[
@@ -52,6 +54,7 @@ def plan(
     allow_disable_service: AllowDisableOption = None,
     allow_remove_own_access: AllowOwnAccessOption = False,
     reimport: ReimportOption = False,
+    reimport_only: ReimportOnlyOption = None,
     site: Annotated[
         str | None,
         typer.Option(help="Only this site's objects and what they depend on."),
@@ -69,7 +72,9 @@ def plan(
     from provision.outputs import plan_json, plan_markdown, plan_text
     from provision.workflows.inspect import plan as run
 
-    flags = engine_flags(allow_delete, allow_disable_service, allow_remove_own_access, reimport)
+    flags = engine_flags(
+        allow_delete, allow_disable_service, allow_remove_own_access, reimport, reimport_only
+    )
     target = TargetOptions(endpoint, emulator, credentials, impersonate_service_account)
     result = run(blueprint, flags, target.connector(), site=site, out=out)
     chosen = Format.json if json_output else output_format

@@ -40,6 +40,9 @@ class Flags:
     allow_disable_services: Sequence[str] = ()
     allow_remove_own_access: bool = False
     reimport: bool = False
+    """Run every import again."""
+    reimport_only: Sequence[str] = ()
+    """Run these imports again (addresses, names or URIs, see `Options.reimport_only`)."""
 
     def options(self, api: GoogleApi) -> Options:
         """The engine's options for a run as the caller of `api`."""
@@ -49,6 +52,7 @@ class Flags:
             allow_remove_own_access=self.allow_remove_own_access,
             caller=api.identity.member,
             reimport=self.reimport,
+            reimport_only=frozenset(self.reimport_only),
         )
 
 

@@ -71,6 +71,7 @@ def options_of(data: dict[str, Any]) -> Options:
         allow_remove_own_access=bool(data.get("allow_remove_own_access", False)),
         caller=data.get("caller"),
         reimport=bool(data.get("reimport", False)),
+        reimport_only=frozenset(data.get("reimport_only", [])),
     )
 
 
