@@ -160,8 +160,11 @@ def waiting_imports(shown: Plan, applied: sequence.Applied | None) -> set[str]:
     whose source holds no files yet: `STORE <- URI`)."""
     plan = applied.plan if applied is not None else shown
     idle = set() if applied is None else {r.address for r in applied.report.results if r.idle}
+    kinds = set(registry.names())
     waiting = (
-        registry.get(c.address.kind).awaiting(c, idle=c.address in idle) for c in plan.changes
+        registry.get(c.address.kind).awaiting(c, idle=c.address in idle)
+        for c in plan.changes
+        if c.address.kind in kinds  # not the manual OAuth steps
     )
     return {target for target in waiting if target is not None}
 
