@@ -24,6 +24,7 @@ from dataclasses import replace
 from provision.blueprint.expand import expand
 from provision.blueprint.loader import LoadedBlueprint
 from provision.blueprint.oauth import manual_changes
+from provision.blueprint.warning_codes import ALLOW_DELETE_UNUSED, tagged
 from provision.errors import PlanError, ProvisionError, RunInterruptedError
 from provision.graph import State, run_graph, topological
 from provision.model import Action, Address, Change, Observed, Plan, Resource
@@ -162,7 +163,10 @@ def plan_resources(
     named = {str(c.address) for c in ordered if c.action is Action.DELETE}
     unused = sorted(ctx.options.allow_delete - named)
     notes = [*warnings]
-    notes += [f"--allow-delete {a}: nothing to delete at that address" for a in unused]
+    notes += [
+        tagged(f"--allow-delete {a}: nothing to delete at that address", ALLOW_DELETE_UNUSED)
+        for a in unused
+    ]
     return Plan(
         blueprint_path=blueprint_path,
         blueprint_digest=blueprint_digest,

@@ -32,7 +32,7 @@ from pydantic import (
 from pydantic.alias_generators import to_camel
 from pydantic_core import ErrorDetails
 
-from provision.blueprint import rules
+from provision.blueprint import rules, warning_codes
 
 TEMPLATE_CONTEXT = "site_template"
 """Validation-context key: set it to True to validate a site template (placeholders allowed)."""
@@ -497,6 +497,40 @@ class Site(Model):
         return values
 
 
+class Acknowledgement(Model):
+    """A warning the blueprint's owners have weighed and accept: every warning with this code
+    is silenced (README "Warnings" lists the codes)."""
+
+    code: str = Field(description="The warning's code, e.g. `W006`.")
+    reason: str = Field(
+        min_length=1, description="Why it is accepted (kept for reviewers; never shown)."
+    )
+
+    @field_validator("code")
+    @classmethod
+    def _known_code(cls, code: str) -> str:
+        known = warning_codes.acknowledgeable()
+        if code not in known:
+            raise RuleError(
+                [
+                    (
+                        (),
+                        f"{code!r} is not a code of a blueprint warning (known: "
+                        f'{", ".join(known)}; see README "Warnings")',
+                        "value",
+                    )
+                ]
+            )
+        return code
+
+    @field_validator("reason")
+    @classmethod
+    def _reason_said(cls, reason: str) -> str:
+        if not reason.strip():
+            raise RuleError([((), "say why the warning is accepted", "value")])
+        return reason
+
+
 class Lease(Model):
     """Where apply keeps its single-writer lease (see README "Single-writer lease")."""
 
@@ -543,6 +577,10 @@ class Blueprint(Model):
     )
     lease: Lease = Field(
         default_factory=Lease, description="Where apply keeps its single-writer lease."
+    )
+    acknowledge: list[Acknowledgement] = Field(
+        default_factory=list,
+        description="Warnings accepted, by code, each with a reason; they are not shown.",
     )
 
     @field_validator("version", mode="before")

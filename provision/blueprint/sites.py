@@ -27,6 +27,7 @@ from typing import Any
 from pydantic import ValidationError
 
 from provision.blueprint import rules, site_glob
+from provision.blueprint import warning_codes as codes
 from provision.blueprint.messages import describe_kind, findings_from_error
 from provision.blueprint.schema import Site
 from provision.blueprint.source import Finding, Located, Path, Position, SourceMap, format_path
@@ -337,6 +338,7 @@ class _Renderer:
                             "grants it needs explicitly",
                             severity="warning",
                             at="key",
+                            code=codes.AGENT_GRANTS_REPLACED,
                         )
                     )
                 grants = agent["grants"]
@@ -368,7 +370,16 @@ class _Renderer:
                 continue
             anchor = item.anchor(used)
             note = f"expanded for site {item.site.name!r} from {template_path} at {located.value}"
-            self.source.add((*root, *relative), Located(anchor, anchor, note))
+            self.source.add(
+                (*root, *relative),
+                Located(
+                    anchor,
+                    anchor,
+                    note,
+                    site=item.site.name,
+                    template=(template_path, located.value),
+                ),
+            )
 
     def _shared(
         self, item: _LoadedSite, used: set[str], template_path: str, located: Located
