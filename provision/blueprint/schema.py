@@ -105,6 +105,8 @@ BucketName = Annotated[str, _rule(rules.check_bucket_name)]
 BucketLocation = Annotated[str, _rule(rules.check_bucket_location)]
 ServiceName = Annotated[str, _rule(rules.check_service_name)]
 Role = Annotated[str, _rule(rules.check_role)]
+CustomRoleId = Annotated[str, _rule(rules.check_custom_role_id)]
+Permission = Annotated[str, _rule(rules.check_permission)]
 Member = Annotated[str, _rule(rules.check_member)]
 StoreRef = Annotated[str, _rule(rules.check_store_ref)]
 ImportUri = Annotated[str, _rule(rules.check_import_uri)]
@@ -183,6 +185,21 @@ def _iam_problems(
 def _raise_if(problems: list[Problem]) -> None:
     if problems:
         raise RuleError(problems)
+
+
+class CustomRole(Model):
+    """A project-level custom role, granted in any `iam` list as `projects/PROJECT/roles/ID`
+    (e.g. a viewer role without `healthcare.dicomStores.export`)."""
+
+    id: CustomRoleId = Field(description=f"Role id: {rules.CUSTOM_ROLE_ID_RULE}.")
+    title: str = Field(default="", max_length=100, description="Shown in the console.")
+    description: str = Field(default="", max_length=300, description="What the role is for.")
+    included_permissions: list[Permission] = Field(
+        min_length=1, description=f"The permissions it grants: {rules.PERMISSION_RULE}."
+    )
+    stage: Literal["ALPHA", "BETA", "GA", "DEPRECATED", "DISABLED", "EAP"] = Field(
+        default="GA", description="Its launch stage; DISABLED makes grants of it grant nothing."
+    )
 
 
 class Project(Model):
@@ -559,6 +576,10 @@ class Blueprint(Model):
         default_factory=list, description="APIs to enable, e.g. `healthcare.googleapis.com`."
     )
     iam: list[Binding] = Field(default_factory=list, description="Project-level IAM.")
+    custom_roles: list[CustomRole] = Field(
+        default_factory=list,
+        description="Project-level custom roles, granted as `projects/PROJECT/roles/ID`.",
+    )
     datasets: list[Dataset] = Field(
         default_factory=list, description="Cloud Healthcare datasets and their DICOM stores."
     )

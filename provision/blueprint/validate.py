@@ -55,6 +55,7 @@ def check_references(doc: Any) -> list[Finding]:
         return []
     findings: list[Finding] = []
     findings += _duplicate_services(doc)
+    findings += _duplicate_roles(doc)
     datasets = _declared_datasets(doc, findings)
     buckets = _declared_buckets(doc, findings)
     findings += _check_service_agents(doc, datasets, buckets)
@@ -99,6 +100,22 @@ def _duplicate_services(doc: Mapping[str, Any]) -> list[Finding]:
             )
         else:
             first[service] = index
+    return findings
+
+
+def _duplicate_roles(doc: Mapping[str, Any]) -> list[Finding]:
+    findings: list[Finding] = []
+    first: dict[str, Path] = {}
+    for index, role in _entries(doc, "customRoles"):
+        role_id = _text(role, "id")
+        if role_id is None:
+            continue
+        path: Path = ("customRoles", index, "id")
+        if role_id in first:
+            message = f"custom role {role_id!r} is declared twice"
+            findings.append(Finding(path, message, related=first[role_id]))
+        else:
+            first[role_id] = path
     return findings
 
 

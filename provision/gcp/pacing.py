@@ -17,6 +17,7 @@ from provision.gcp.methods import (
     DATASETS,
     DICOM_STORES,
     PROJECTS,
+    ROLES,
     SERVICE_ACCOUNTS,
     SERVICES,
 )
@@ -41,6 +42,7 @@ WRITE_COSTS: Mapping[str, Cost] = {
     **_writes(PROJECTS, "patch delete setIamPolicy", Cost("cloudresourcemanager")),
     f"{BILLING_INFO}.updateBillingInfo": Cost("cloudbilling"),
     **_writes(SERVICE_ACCOUNTS, "create delete setIamPolicy", Cost("iam")),
+    **_writes(ROLES, "create patch undelete", Cost("iam")),
     **_writes(BUCKETS, "insert delete", Cost("storage.buckets")),
     **_writes(DATASETS, "create delete patch setIamPolicy", Cost("healthcare")),
     **_writes(DICOM_STORES, "create delete patch setIamPolicy import", Cost("healthcare")),

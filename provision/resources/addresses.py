@@ -22,6 +22,7 @@ BUCKET = "storage.bucket"
 BUCKET_IAM = "storage.bucket_iam"
 SERVICE_AGENT = "service_agent"
 TOPIC_IAM = "pubsub.topic_iam"
+CUSTOM_ROLE = "iam.custom_role"
 
 
 def project_name(project_id: str) -> str:
@@ -44,6 +45,15 @@ def services(project_id: str) -> Address:
 def service_name(project_id: str, service: str) -> str:
     """Service Usage's name of `service` (e.g. `healthcare.googleapis.com`) on the project."""
     return f"projects/{project_id}/services/{service}"
+
+
+def custom_role_name(project_id: str, role_id: str) -> str:
+    """`projects/{id}/roles/{roleId}`: a project-level custom role, as bindings grant it."""
+    return f"projects/{project_id}/roles/{role_id}"
+
+
+def custom_role(project_id: str, role_id: str) -> Address:
+    return Address(CUSTOM_ROLE, custom_role_name(project_id, role_id))
 
 
 def project_iam(project_id: str) -> Address:

@@ -101,6 +101,7 @@ PERMISSION_PREFIXES = {
     "serviceusage": "serviceusage.",
     "healthcare": "healthcare.",
     "storage": "storage.",
+    "iam": "iam.",
 }
 """How the IAM permissions of each API the kinds call begin."""
 
