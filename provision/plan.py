@@ -49,14 +49,17 @@ def plan_blueprint(
     `only`: plan just these addresses and what they depend on (see `with_dependencies`).
     The blueprint's manual OAuth steps (`oauth`) are appended as `manual` changes.
     """
+    resources = expand(loaded) if resources is None else resources
+    check_forgotten(loaded, resources)
     result = plan_resources(
-        expand(loaded) if resources is None else resources,
+        resources,
         ctx,
         blueprint_path=str(loaded.path),
         blueprint_digest=loaded.digest,
         warnings=[str(w) for w in loaded.warnings],
         workers=workers,
         only=only,
+        forgotten=frozenset(loaded.blueprint.forget),
     )
     manual = tuple(manual_changes(loaded.blueprint))
     return replace(result, changes=result.changes + manual) if manual else result
@@ -88,11 +91,15 @@ def plan_resources(
     warnings: Sequence[str] = (),
     workers: int = DEFAULT_WORKERS,
     only: AbstractSet[Address] | None = None,
+    forgotten: AbstractSet[str] = frozenset(),
 ) -> Plan:
     """The Plan for `resources` against the live state seen through `ctx.api`.
 
     `only`: plan just these addresses and their transitive dependencies; everything declared
     still counts as desired (so nothing outside the selection is reported as an orphan).
+    `forgotten`: addresses (`kind:name`) of objects no longer in the blueprint that the plan
+    leaves out (the blueprint's `forget` list) instead of showing them as `forget`; one named
+    with --allow-delete is still deleted.
     """
     by_address: dict[Address, Resource] = {}
     for resource in resources:
@@ -134,6 +141,7 @@ def plan_resources(
         found = [
             orphan_change(address, orphan, seen, ctx)
             for orphan, seen in kind.orphans(ctx, resource, observed, desired)
+            if str(orphan) not in forgotten or str(orphan) in ctx.options.allow_delete
         ]
         with lock:
             changes[address] = change
@@ -173,6 +181,18 @@ def plan_resources(
         changes=tuple(ordered),
         warnings=tuple(notes),
     )
+
+
+def check_forgotten(loaded: LoadedBlueprint, resources: Sequence[Resource]) -> None:
+    """PlanError for a `forget` entry naming an object the blueprint declares."""
+    declared = {str(r.address) for r in resources}
+    for index, text in enumerate(loaded.blueprint.forget):
+        if text in declared:
+            where = loaded.locate(f"forget[{index}]")
+            raise PlanError(
+                f"{where}: forget[{index}]: {text} is declared in this blueprint; forget lists "
+                "objects the blueprint no longer declares"
+            )
 
 
 def check_reimports(resources: Sequence[Resource], named: AbstractSet[str]) -> None:

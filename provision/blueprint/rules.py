@@ -601,6 +601,18 @@ def is_basic_role(role: str) -> bool:
 _PERMISSION = re.compile(r"[a-z][a-zA-Z0-9]*(\.[a-zA-Z][a-zA-Z0-9]*){2,}")
 
 
+ADDRESS_RULE = (
+    "`KIND:NAME`, as a plan names the object (e.g. `storage.bucket:projects/_/buckets/b`)"
+)
+_ADDRESS = re.compile(r"[a-z][a-z0-9_.]*:\S+")
+
+
+def check_address(value: str) -> str | None:
+    if _fullmatch(_ADDRESS, value):
+        return None
+    return f"{value!r} is not an address: it must be {ADDRESS_RULE}"
+
+
 def check_custom_role_id(value: str) -> str | None:
     if re.fullmatch(_CUSTOM_ROLE_ID, value):
         return None

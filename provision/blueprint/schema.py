@@ -106,6 +106,7 @@ BucketLocation = Annotated[str, _rule(rules.check_bucket_location)]
 ServiceName = Annotated[str, _rule(rules.check_service_name)]
 Role = Annotated[str, _rule(rules.check_role)]
 CustomRoleId = Annotated[str, _rule(rules.check_custom_role_id)]
+ForgottenAddress = Annotated[str, _rule(rules.check_address)]
 Permission = Annotated[str, _rule(rules.check_permission)]
 Member = Annotated[str, _rule(rules.check_member)]
 StoreRef = Annotated[str, _rule(rules.check_store_ref)]
@@ -496,6 +497,12 @@ class Site(Model):
         default_factory=dict,
         description="Extra placeholders: each key `k` is available as `{k}` in the template.",
     )
+    deletion_protection: bool | None = Field(
+        default=None,
+        description="Overrides `deletionProtection` of this site's datasets and DICOM stores "
+        "(e.g. false for a test site that `destroy --site` may delete); unset keeps the "
+        "template's.",
+    )
 
     @field_validator("vars")
     @classmethod
@@ -598,6 +605,12 @@ class Blueprint(Model):
     )
     lease: Lease = Field(
         default_factory=Lease, description="Where apply keeps its single-writer lease."
+    )
+    forget: list[ForgottenAddress] = Field(
+        default_factory=list,
+        description="Objects provision made that this blueprint no longer lists and that plans "
+        "should stop mentioning (`KIND:NAME`, as a plan's `forget` line names them); they are "
+        "left as they are.",
     )
     acknowledge: list[Acknowledgement] = Field(
         default_factory=list,

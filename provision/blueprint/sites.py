@@ -361,6 +361,8 @@ class _Renderer:
         items, prefix = target
         root = (*prefix, len(items))
         items.append(result.value)
+        if section == "datasets":
+            self._protect(item, result.value, root)
         for relative, located in self.template_locations.get((section, index), []):
             used = result.used.get(relative, set())
             template_path = format_path((*TEMPLATE, section, index, *relative))
@@ -380,6 +382,21 @@ class _Renderer:
                     template=(template_path, located.value),
                 ),
             )
+
+    def _protect(self, item: _LoadedSite, dataset: Any, root: Path) -> None:
+        """Apply the site file's `deletionProtection` to a dataset of the site and its stores."""
+        protect = item.site.deletion_protection
+        if protect is None or not isinstance(dataset, dict):
+            return
+        at = item.source.lookup(("deletionProtection",))[0]
+        located = Located(at, at, f"deletionProtection of site {item.site.name!r}")
+        dataset["deletionProtection"] = protect
+        self.source.add((*root, "deletionProtection"), located)
+        stores = dataset.get("dicomStores")
+        for index, store in enumerate(stores if isinstance(stores, list) else []):
+            if isinstance(store, dict):
+                store["deletionProtection"] = protect
+                self.source.add((*root, "dicomStores", index, "deletionProtection"), located)
 
     def _shared(
         self, item: _LoadedSite, used: set[str], template_path: str, located: Located
