@@ -132,8 +132,9 @@ def test_apply_onboard_and_destroy_as_library_calls(
     assert removal.plans[0][0] == f"Planned removals for {dev}"
     assert any(line.startswith("Destroy complete: ") for line in removal.said)
     assert removal.said[-1].startswith("The site file ")
-    assert "stays (its kept objects still belong to it) and still declares st-marys" in (
-        removal.said[-1]
+    assert (
+        "stays (its kept objects still belong to it) and still declares st-marys"
+        in (removal.said[-1])
     )
 
 
