@@ -16,7 +16,7 @@ import sys
 import time
 import urllib.error
 import urllib.request
-from collections.abc import Iterator
+from collections.abc import Iterator, Mapping
 from contextlib import contextmanager
 from pathlib import Path
 from typing import Any, Protocol
@@ -30,34 +30,51 @@ JournalEntries = list[dict[str, Any]]
 class Emulator(Protocol):
     base_url: str
 
-    def reset(self) -> None:
-        """Forget all state and the journal (the latency stays)."""
+    def reset(self, settings: Mapping[str, Any] | None = None) -> None:
+        """Forget all state and the journal; back to the settings it started with, then
+        `settings` (e.g. `{"profile": "google"}`)."""
+
+    def configure(self, changes: Mapping[str, Any]) -> None:
+        """Change some settings (e.g. `{"quotas": True}`)."""
 
     def journal(self) -> JournalEntries:
         """The API requests since the last reset or clear (control-plane calls excluded)."""
+
+    def operations(self) -> JournalEntries:
+        """Every long-running operation's timing (`GET /_emulator/operations`)."""
 
     def clear_journal(self) -> None: ...
 
 
 class InProcess:
-    def __init__(self, running: RunningEmulator) -> None:
+    def __init__(self, running: RunningEmulator, settings: Mapping[str, Any]) -> None:
         self.running = running
         self.base_url = running.base_url
+        self.settings = dict(settings)
 
-    def reset(self) -> None:
-        self.running.world.reset(self.running.world.settings)
+    def reset(self, settings: Mapping[str, Any] | None = None) -> None:
+        world = self.running.world
+        world.reset(EmulatorSettings().updated({**self.settings, **(settings or {})}))
+
+    def configure(self, changes: Mapping[str, Any]) -> None:
+        self.running.world.configure(changes)
 
     def journal(self) -> JournalEntries:
         return api_requests(self.running.world.journal.to_json())
+
+    def operations(self) -> JournalEntries:
+        from provision.emulator.core import lro
+
+        return lro.timings(self.running.world)
 
     def clear_journal(self) -> None:
         self.running.world.journal.clear()
 
 
 class OwnProcess:
-    def __init__(self, base_url: str, latency_ms: float) -> None:
+    def __init__(self, base_url: str, settings: Mapping[str, Any]) -> None:
         self.base_url = base_url
-        self.latency_ms = latency_ms
+        self.settings = dict(settings)
 
     def _call(self, method: str, action: str, body: Any = None) -> Any:
         data = None if body is None else json.dumps(body).encode()
@@ -71,12 +88,19 @@ class OwnProcess:
             text = response.read()
         return json.loads(text) if text else None
 
-    def reset(self) -> None:
-        self._call("POST", "reset", {"latency_ms": self.latency_ms})
+    def reset(self, settings: Mapping[str, Any] | None = None) -> None:
+        self._call("POST", "reset", {**self.settings, **(settings or {})})
+
+    def configure(self, changes: Mapping[str, Any]) -> None:
+        self._call("POST", "settings", dict(changes))
 
     def journal(self) -> JournalEntries:
         entries = self._call("GET", "journal")
         return api_requests(entries if isinstance(entries, list) else [])
+
+    def operations(self) -> JournalEntries:
+        entries = self._call("GET", "operations")
+        return entries if isinstance(entries, list) else []
 
     def clear_journal(self) -> None:
         self._call("DELETE", "journal")
@@ -87,12 +111,16 @@ def api_requests(entries: JournalEntries) -> JournalEntries:
 
 
 @contextmanager
-def started(latency_ms: float, *, own_process: bool = False) -> Iterator[Emulator]:
-    """A running emulator adding `latency_ms` to every request; stopped on exit."""
+def started(
+    latency_ms: float, *, own_process: bool = False, settings: Mapping[str, Any] | None = None
+) -> Iterator[Emulator]:
+    """A running emulator adding `latency_ms` to every request, with `settings` (kept across
+    resets); stopped on exit."""
+    kept = {"latency_ms": latency_ms, **(settings or {})}
     if not own_process:
-        running = start_background(settings=EmulatorSettings(latency_ms=latency_ms))
+        running = start_background(settings=EmulatorSettings().updated(kept))
         try:
-            yield InProcess(running)
+            yield InProcess(running, kept)
         finally:
             running.stop()
         return
@@ -101,11 +129,11 @@ def started(latency_ms: float, *, own_process: bool = False) -> Iterator[Emulato
         raise RuntimeError("the `provision` command is not installed next to this Python")
     port = free_port()
     command = [executable, "emulator", "serve", "--port", str(port), "--quiet"]
-    command += ["--latency-ms", str(latency_ms)]
     process = subprocess.Popen(command, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
     try:
-        emulator = OwnProcess(f"http://127.0.0.1:{port}", latency_ms)
+        emulator = OwnProcess(f"http://127.0.0.1:{port}", kept)
         wait_healthy(emulator.base_url, process)
+        emulator.reset()
         yield emulator
     finally:
         process.terminate()

@@ -59,12 +59,6 @@ class Result:
     note: str = ""
 
 
-def all_needs() -> dict[str, Needs]:
-    """What each kind (and the lease) needs, for the kinds that need anything."""
-    found = {name: registry.get(name).needs for name in registry.names()}
-    return {**{name: needs for name, needs in found.items() if needs}, LEASE: LEASE_NEEDS}
-
-
 # -- where each requirement is tested (pure) -----------------------------------------------
 
 

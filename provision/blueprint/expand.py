@@ -8,6 +8,7 @@ The order of the result is the blueprint's order (plans show changes in dependen
 from __future__ import annotations
 
 from collections.abc import Sequence
+from collections.abc import Set as AbstractSet
 from dataclasses import dataclass, field, replace
 
 from provision.blueprint.imports import with_imports
@@ -18,6 +19,8 @@ from provision.model import JSON, Address, Resource, SourceRef
 from provision.resources import addresses, registry
 from provision.resources.healthcare import READER_ROLE
 from provision.resources.healthcare import SERVICE as HEALTHCARE
+from provision.resources.kms import ENCRYPTER_ROLE
+from provision.resources.kms import SERVICE as CLOUDKMS
 from provision.resources.service_agent import AGENT_ROLES, agent_member, agent_spec
 from provision.resources.symbols import project_number_ref
 
@@ -36,6 +39,9 @@ def expand(loaded: LoadedBlueprint) -> list[Resource]:
     resources += service_agent_resources(loaded, blueprint, grants)
     resources += healthcare_resources(loaded, blueprint)
     resources += storage_resources(loaded, blueprint)
+    resources += key_ring_resources(loaded, blueprint)
+    resources += audit_log_resources(loaded, blueprint)
+    resources = with_encryption_keys(loaded, blueprint, resources)
     return with_imports(loaded, after_their_roles(blueprint, grants.merge_into(resources)))
 
 
@@ -366,3 +372,134 @@ class Grants:
             deps = tuple(dict.fromkeys((*((parent,) if parent else ()), *needs)))
             out.append(Resource(target, {"bindings": bindings}, deps, self.sources[target]))
         return out
+
+
+# -- Cloud KMS keys (CMEK) and audit logs --------------------------------------------------
+
+
+def key_ring_resources(loaded: LoadedBlueprint, blueprint: Blueprint) -> list[Resource]:
+    """Each key ring (after the APIs) and its keys (ring -> key)."""
+    pid = blueprint.project.id
+    deps = api_dependencies(blueprint)
+    out: list[Resource] = []
+    for index, ring in enumerate(blueprint.key_rings):
+        path = f"keyRings[{index}]"
+        address = addresses.key_ring(pid, ring.location, ring.id)
+        spec: JSON = {"projectId": pid, "location": ring.location, "keyRingId": ring.id}
+        out.append(Resource(address, spec, deps, loaded.locate(path)))
+        for key_index, key in enumerate(ring.crypto_keys):
+            key_spec: JSON = {"projectId": pid, "labels": dict(key.labels), "adopt": key.adopt}
+            if key.rotation_period is not None:
+                key_spec["rotationPeriod"] = key.rotation_period
+            out.append(
+                Resource(
+                    addresses.crypto_key(address.name, key.id),
+                    key_spec,
+                    (address,),
+                    loaded.locate(f"{path}.cryptoKeys[{key_index}]"),
+                    adopt=key.adopt,
+                )
+            )
+    return out
+
+
+def with_encryption_keys(
+    loaded: LoadedBlueprint, blueprint: Blueprint, resources: Sequence[Resource]
+) -> list[Resource]:
+    """`resources` with each CMEK dataset's key: the dataset's `encryptionSpec`, the Cloud
+    Healthcare Service Agent's `roles/cloudkms.cryptoKeyEncrypterDecrypter` on the key
+    (`kms.crypto_key_iam`, derived), which the dataset depends on, the agent itself when the
+    blueprint does not declare it, and `cloudkms.googleapis.com` among the enabled services when
+    the blueprint declares key rings or uses a key of its own project."""
+    pid = blueprint.project.id
+    keys: dict[str, str] = {}
+    for index, dataset in enumerate(blueprint.datasets):
+        if dataset.encryption_spec is not None:
+            keys.setdefault(dataset.encryption_spec.kms_key_name, f"datasets[{index}]")
+    out = list(resources)
+    if blueprint.key_rings or any(key.split("/")[1] == pid for key in keys):
+        out = [
+            with_service(r, CLOUDKMS) if r.address.kind == addresses.SERVICES else r for r in out
+        ]
+    if not keys:
+        return out
+    agent = addresses.service_agent(pid, HEALTHCARE)
+    if agent not in {r.address for r in out}:
+        first = loaded.locate(f"{next(iter(keys.values()))}.encryptionSpec")
+        out.append(Resource(agent, agent_spec(pid, HEALTHCARE), api_dependencies(blueprint), first))
+    declared = {r.address for r in out}
+    for key, path in keys.items():
+        out.append(key_grant(blueprint, key, declared, loaded.locate(f"{path}.encryptionSpec")))
+    index_of = {r.address: i for i, r in enumerate(out)}
+    for dataset in blueprint.datasets:
+        if dataset.encryption_spec is None:
+            continue
+        key = dataset.encryption_spec.kms_key_name
+        position = index_of[addresses.dataset(pid, dataset.location, dataset.id)]
+        current = out[position]
+        out[position] = replace(
+            current,
+            spec={**current.spec, "encryptionSpec": {"kmsKeyName": key}},
+            depends_on=(*current.depends_on, addresses.crypto_key_iam(key)),
+        )
+    return out
+
+
+def key_grant(
+    blueprint: Blueprint, key: str, declared: AbstractSet[Address], source: SourceRef | None
+) -> Resource:
+    """The agent's encrypter grant on `key`: after the agent, the key when declared, and the
+    APIs when the key is in the blueprint's project."""
+    pid = blueprint.project.id
+    agent = addresses.service_agent(pid, HEALTHCARE)
+    key_address = Address(addresses.CRYPTO_KEY, key)
+    deps = [agent]
+    if key_address in declared:
+        deps.insert(0, key_address)
+    if key.split("/")[1] == pid:
+        deps += api_dependencies(blueprint)
+    spec: JSON = {
+        "bindings": [{"role": ENCRYPTER_ROLE, "members": [agent_member(pid, HEALTHCARE)]}],
+        "keyDeclared": key_address in declared,
+    }
+    return Resource(addresses.crypto_key_iam(key), spec, tuple(dict.fromkeys(deps)), source)
+
+
+def with_service(resource: Resource, service: str) -> Resource:
+    """The `services` resource with `service` among the enabled ones."""
+    wanted = sorted({*resource.spec.get("services", []), service})
+    return replace(resource, spec={**resource.spec, "services": wanted})
+
+
+def audit_log_resources(loaded: LoadedBlueprint, blueprint: Blueprint) -> list[Resource]:
+    """The project IAM policy's audit configs (`project_audit`), entries of one service
+    merged: log types in the blueprint's order, exempted members united."""
+    if not blueprint.audit_logs:
+        return []
+    pid = blueprint.project.id
+    merged: dict[str, dict[str, list[str]]] = {}
+    for entry in blueprint.audit_logs:
+        types = merged.setdefault(entry.service, {})
+        for log_type in entry.log_types:
+            members = types.setdefault(log_type, [])
+            for member in entry.exempted_members.get(log_type, []):
+                if member not in members:
+                    members.append(member)
+    configs: list[JSON] = [
+        {
+            "service": service,
+            "auditLogConfigs": [
+                {"logType": log_type, **({"exemptedMembers": list(m)} if m else {})}
+                for log_type, m in types.items()
+            ],
+        }
+        for service, types in merged.items()
+    ]
+    return [
+        Resource(
+            addresses.project_audit(pid),
+            {"projectId": pid, "auditConfigs": configs},
+            (addresses.project(pid),),
+            loaded.locate("auditLogs"),
+        )
+    ]

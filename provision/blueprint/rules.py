@@ -413,10 +413,24 @@ def _time_zones() -> frozenset[str]:
     return frozenset(zoneinfo.available_timezones())
 
 
+def _loads_as_time_zone(value: str) -> bool:
+    """Whether `value` names a zone the tz database has (without listing the whole database,
+    which reads every one of its ~600 files), as `zoneinfo.available_timezones` would list it."""
+    if value == "posixrules" or value.startswith(("posix/", "right/")):
+        return False
+    try:
+        zoneinfo.ZoneInfo(value)
+    except (KeyError, ValueError, OSError):  # not found, not a zone file, a directory
+        return False
+    return True
+
+
 def check_time_zone(value: str) -> str | None:
     """IANA time zone names; empty means UTC. Unchecked when the system has no tz database."""
+    if not value or _loads_as_time_zone(value):
+        return None
     zones = _time_zones()
-    if not value or not zones or value in zones:
+    if not zones or value in zones:
         return None
     return f"time zone {value!r} is unknown: it must be {TIME_ZONE_RULE}"
 
@@ -799,3 +813,70 @@ def check_site_name(value: str) -> str | None:
     if _fullmatch(_SITE_NAME, value):
         return None
     return f"site name {value!r} is invalid: it must be {SITE_NAME_RULE}"
+
+
+# ----- Cloud KMS keys (CMEK) and audit logs
+
+KMS_ID_RULE = "1 to 63 characters: letters, digits, '_' and '-'"
+KMS_KEY_NAME_RULE = "`projects/PROJECT/locations/LOCATION/keyRings/RING/cryptoKeys/KEY`"
+KMS_LOCATION_RULE = "a Cloud KMS location such as `us-central1`, `europe-west4` or `us`"
+ROTATION_PERIOD_RULE = (
+    "a number of seconds written like `7776000s` (90 days), from `86400s` (24 hours) to "
+    "`3153600000s` (876,000 hours)"
+)
+AUDIT_SERVICE_RULE = f"`allServices` or {SERVICE_NAME_RULE}"
+AUDIT_LOG_TYPES = ("ADMIN_READ", "DATA_READ", "DATA_WRITE")
+"""The log types of Google's AuditLogConfig (cloudresourcemanager.v3.json) but the unspecified."""
+ALL_SERVICES = "allServices"
+
+_KMS_ID = re.compile(r"[A-Za-z0-9_-]{1,63}")
+_KMS_LOCATION = re.compile(r"[a-z][a-z0-9-]{0,62}")
+_ROTATION = re.compile(r"([0-9]{1,12})s")
+MIN_ROTATION_SECONDS = 86_400
+MAX_ROTATION_SECONDS = 876_000 * 3600
+
+
+def check_kms_id(value: str) -> str | None:
+    if _fullmatch(_KMS_ID, value):
+        return None
+    return f"Cloud KMS id {value!r} is invalid: it must be {KMS_ID_RULE}"
+
+
+def check_kms_location(value: str) -> str | None:
+    if _fullmatch(_KMS_LOCATION, value):
+        return None
+    return f"Cloud KMS location {value!r} is invalid: it must be {KMS_LOCATION_RULE}"
+
+
+def kms_key_parts(value: str) -> tuple[str, str, str, str] | None:
+    """(project, location, key ring, key) of a well-formed crypto key name, else None."""
+    parts = value.split("/")
+    if len(parts) != 8 or parts[0::2] != ["projects", "locations", "keyRings", "cryptoKeys"]:
+        return None
+    project, location, ring, key = parts[1::2]
+    if not (_fullmatch(_PROJECT_ID, project) or _domain_scoped_project(project)):
+        return None
+    if not _fullmatch(_KMS_LOCATION, location):
+        return None
+    if not (_fullmatch(_KMS_ID, ring) and _fullmatch(_KMS_ID, key)):
+        return None
+    return project, location, ring, key
+
+
+def check_kms_key_name(value: str) -> str | None:
+    if kms_key_parts(value) is not None:
+        return None
+    return f"Cloud KMS key {value!r} is invalid: it must be {KMS_KEY_NAME_RULE}"
+
+
+def check_rotation_period(value: str) -> str | None:
+    found = re.fullmatch(_ROTATION, value)
+    if found and MIN_ROTATION_SECONDS <= int(found[1]) <= MAX_ROTATION_SECONDS:
+        return None
+    return f"rotation period {value!r} is invalid: it must be {ROTATION_PERIOD_RULE}"
+
+
+def check_audit_service(value: str) -> str | None:
+    if value == ALL_SERVICES or _fullmatch(_SERVICE, value):
+        return None
+    return f"audit log service {value!r} is invalid: it must be {AUDIT_SERVICE_RULE}"

@@ -117,6 +117,11 @@ SiteName = Annotated[str, _rule(rules.check_site_name)]
 CrmLabels = Annotated[dict[str, str], _labels_rule(rules.check_crm_labels)]
 Labels = Annotated[dict[str, str], _labels_rule(rules.check_labels)]
 DicomStoreLabels = Annotated[dict[str, str], _labels_rule(rules.check_dicom_store_labels)]
+KmsId = Annotated[str, _rule(rules.check_kms_id)]
+KmsLocation = Annotated[str, _rule(rules.check_kms_location)]
+KmsKeyName = Annotated[str, _rule(rules.check_kms_key_name)]
+RotationPeriod = Annotated[str, _rule(rules.check_rotation_period)]
+AuditService = Annotated[str, _rule(rules.check_audit_service)]
 
 
 class Model(BaseModel):
@@ -297,6 +302,20 @@ class DicomStore(Model):
         return iam
 
 
+class EncryptionSpec(Model):
+    """A customer-managed encryption key (CMEK) for a dataset's data.
+
+    Chosen at creation only: Google cannot change a dataset's key, so a different key (or none)
+    for an existing dataset is refused, saying the dataset must be recreated. The project's
+    Cloud Healthcare Service Agent is granted `roles/cloudkms.cryptoKeyEncrypterDecrypter` on
+    the key, and the dataset is created once that grant is in effect."""
+
+    kms_key_name: KmsKeyName = Field(
+        description=f"{rules.KMS_KEY_NAME_RULE}, in the dataset's own location: a key of "
+        "`keyRings` in this blueprint, or an existing one (e.g. in a security project)."
+    )
+
+
 class Dataset(Model):
     """A Cloud Healthcare dataset and the DICOM stores in it."""
 
@@ -326,12 +345,36 @@ class Dataset(Model):
     adopt: bool = Field(
         default=False, description="Take over an existing dataset not created by provision."
     )
+    encryption_spec: EncryptionSpec | None = Field(
+        default=None,
+        description="Encrypt the dataset with a customer-managed Cloud KMS key (CMEK); "
+        "omitted means Google-managed encryption. Set at creation only.",
+    )
 
     @field_validator("iam")
     @classmethod
     def _dataset_iam(cls, iam: list[Binding]) -> list[Binding]:
         _raise_if(_iam_problems(iam, "dataset"))
         return iam
+
+    @model_validator(mode="after")
+    def _key_in_dataset_location(self, info: ValidationInfo) -> Dataset:
+        """Google allows only a key in the dataset's own location."""
+        if self.encryption_spec is None:
+            return self
+        key = self.encryption_spec.kms_key_name
+        if _in_template(info) and (
+            rules.has_placeholder(key) or rules.has_placeholder(self.location)
+        ):
+            return self
+        parts = rules.kms_key_parts(key)
+        if parts is not None and parts[1] != self.location:
+            message = (
+                f"the key is in {parts[1]!r} but the dataset is in {self.location!r}: Cloud "
+                "Healthcare accepts only a key in the dataset's own location"
+            )
+            raise RuleError([(("encryptionSpec", "kmsKeyName"), message, "value")])
+        return self
 
 
 class Bucket(Model):
@@ -574,6 +617,77 @@ class Lease(Model):
     )
 
 
+class CryptoKey(Model):
+    """A Cloud KMS symmetric key (purpose ENCRYPT_DECRYPT), e.g. a dataset's CMEK.
+
+    Created with the label `managed-by: provision`; never deleted by provision (data encrypted
+    with a destroyed key is lost for good)."""
+
+    id: KmsId = Field(description=f"Key id: {rules.KMS_ID_RULE}.")
+    labels: Labels = Field(default_factory=dict, description=f"Labels: {rules.LABEL_RULE}.")
+    rotation_period: RotationPeriod | None = Field(
+        default=None,
+        description=f"Automatic rotation: {rules.ROTATION_PERIOD_RULE}; omitted leaves it as it "
+        "is (none for a new key).",
+    )
+    adopt: bool = Field(
+        default=False, description="Take over an existing key not created by provision."
+    )
+
+
+class KeyRing(Model):
+    """A Cloud KMS key ring in the blueprint's project and the keys in it. Key rings are
+    permanent in Cloud KMS: an existing ring with this id is used as it is."""
+
+    id: KmsId = Field(description=f"Key ring id: {rules.KMS_ID_RULE}.")
+    location: KmsLocation = Field(
+        description="Where its keys live; a dataset's key must be in the dataset's location."
+    )
+    crypto_keys: list[CryptoKey] = Field(
+        default_factory=list, description="The keys in this key ring."
+    )
+
+
+AuditLogType = Literal["ADMIN_READ", "DATA_READ", "DATA_WRITE"]
+
+
+class AuditLog(Model):
+    """Cloud Audit Logs of one service: the log types to write (Data Access logs are off by
+    default), set as an `auditConfigs` entry of the project's IAM policy.
+
+    Additive, like IAM bindings: the listed log types and exempted members are added, and
+    nothing the blueprint does not list is removed (other services, log types, exemptions)."""
+
+    service: AuditService = Field(
+        description=f"The service: {rules.AUDIT_SERVICE_RULE}, e.g. `healthcare.googleapis.com`."
+    )
+    log_types: list[AuditLogType] = Field(
+        min_length=1,
+        description="`ADMIN_READ`, `DATA_READ` and/or `DATA_WRITE` (admin writes are always "
+        "logged).",
+    )
+    exempted_members: dict[AuditLogType, list[Member]] = Field(
+        default_factory=dict,
+        description="Per log type, principals whose calls are not logged (e.g. a pipeline's "
+        "service account); each log type must be one of `logTypes`.",
+    )
+
+    @model_validator(mode="after")
+    def _exemptions_of_listed_types(self) -> AuditLog:
+        problems: list[Problem] = [
+            (("exemptedMembers", log_type), f"{log_type} is not one of logTypes", "key")
+            for log_type in self.exempted_members
+            if log_type not in self.log_types
+        ]
+        seen: set[str] = set()
+        for index, log_type in enumerate(self.log_types):
+            if log_type in seen:
+                problems.append((("logTypes", index), f"{log_type} is listed twice", "value"))
+            seen.add(log_type)
+        _raise_if(problems)
+        return self
+
+
 class Blueprint(Model):
     """A whole blueprint after site expansion: what the planner works from."""
 
@@ -605,6 +719,16 @@ class Blueprint(Model):
     )
     lease: Lease = Field(
         default_factory=Lease, description="Where apply keeps its single-writer lease."
+    )
+    key_rings: list[KeyRing] = Field(
+        default_factory=list,
+        description="Cloud KMS key rings and keys, e.g. datasets' customer-managed keys; "
+        "declaring one enables `cloudkms.googleapis.com`.",
+    )
+    audit_logs: list[AuditLog] = Field(
+        default_factory=list,
+        description="Cloud Audit Logs per service (the project IAM policy's `auditConfigs`), "
+        "added to what is set already.",
     )
     forget: list[ForgottenAddress] = Field(
         default_factory=list,

@@ -64,6 +64,7 @@ def check_references(doc: Any) -> list[Finding]:
     findings += _check_lease(doc)
     findings += _risky_grants(doc)
     findings += _other_warnings(doc)
+    findings += _check_encryption_keys(doc)
     return findings
 
 
@@ -507,4 +508,50 @@ def _other_warnings(doc: Mapping[str, Any]) -> list[Finding]:
                         code=codes.PLAIN_HTTP_ORIGIN,
                     )
                 )
+    return findings
+
+
+def _check_encryption_keys(doc: Mapping[str, Any]) -> list[Finding]:
+    """Key rings and keys declared once; a dataset's key in a key ring this blueprint declares
+    is one of that ring's keys (a key of another ring, or of another project, must exist)."""
+    project = doc.get("project")
+    project_id = _text(project, "id") if isinstance(project, Mapping) else None
+    findings: list[Finding] = []
+    rings: dict[tuple[str, str], tuple[Path, set[str]]] = {}
+    for index, ring in _entries(doc, "keyRings"):
+        ring_id, location = _text(ring, "id"), _text(ring, "location")
+        if ring_id is None or location is None:
+            continue
+        path: Path = ("keyRings", index, "id")
+        if (location, ring_id) in rings:
+            message = f"key ring {ring_id!r} in {location} is declared twice"
+            findings.append(Finding(path, message, related=rings[(location, ring_id)][0]))
+            continue
+        keys: set[str] = set()
+        rings[(location, ring_id)] = (path, keys)
+        for key_index, key in _entries(ring, "cryptoKeys"):
+            key_id = _text(key, "id")
+            if key_id is None:
+                continue
+            if key_id in keys:
+                key_path: Path = ("keyRings", index, "cryptoKeys", key_index, "id")
+                findings.append(
+                    Finding(key_path, f"key {key_id!r} is declared twice in {ring_id!r}")
+                )
+            keys.add(key_id)
+    for index, dataset in _entries(doc, "datasets"):
+        spec = dataset.get("encryptionSpec")
+        name = _text(spec, "kmsKeyName") if isinstance(spec, Mapping) else None
+        parts = rules.kms_key_parts(name) if name is not None else None
+        if parts is None or parts[0] != project_id or (parts[1], parts[2]) not in rings:
+            continue
+        declared = rings[(parts[1], parts[2])][1]
+        if parts[3] not in declared:
+            findings.append(
+                Finding(
+                    ("datasets", index, "encryptionSpec", "kmsKeyName"),
+                    f"key ring {parts[2]!r} of this blueprint has no key {parts[3]!r} "
+                    f"(its keys: {_names(declared)}); declare it under keyRings[].cryptoKeys",
+                )
+            )
     return findings

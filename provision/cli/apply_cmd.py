@@ -3,55 +3,42 @@
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated
 
 import typer
 
-from provision.cli.app import app
-from provision.cli.confirm import YesOption, assumes_yes
-from provision.cli.engine_flags import (
-    AllowDeleteOption,
-    AllowDisableOption,
-    AllowOwnAccessOption,
-    ReimportCommand,
-    ReimportOnlyOption,
-    ReimportOption,
-    engine_flags,
-)
-from provision.cli.target import (
-    CredentialsOption,
-    EmulatorOption,
-    EndpointOption,
-    ImpersonateOption,
-    TargetOptions,
+from provision.cli.options import (
+    Format,
+    FormatOption,
+    LeaseWaitOption,
+    SiteOption,
+    YesOption,
+    assumes_yes,
+    command,
 )
 
-LeaseWaitOption = Annotated[
-    float,
-    typer.Option(
-        "--lease-wait",
-        min=0,
-        help="Seconds to wait while another apply holds the project's lease (0: fail at once).",
+if TYPE_CHECKING:
+    from provision.cli.target import TargetOptions
+    from provision.workflows.sequence import Flags
+
+SourceArg = Annotated[
+    Path,
+    typer.Argument(
+        help="A blueprint YAML file, or a plan saved with `plan --out`.", show_default=False
     ),
 ]
 
 
-@app.command(cls=ReimportCommand)
+@command()
 def apply(
-    source: Annotated[
-        Path, typer.Argument(help="A blueprint YAML file, or a plan saved with `plan --out`.")
-    ],
+    source: SourceArg,
+    *,
+    flags: Flags,
+    target: TargetOptions,
+    site: SiteOption = None,
     yes: YesOption = False,
-    allow_delete: AllowDeleteOption = None,
-    allow_disable_service: AllowDisableOption = None,
-    allow_remove_own_access: AllowOwnAccessOption = False,
-    reimport: ReimportOption = False,
-    reimport_only: ReimportOnlyOption = None,
     lease_wait: LeaseWaitOption = 0.0,
-    endpoint: EndpointOption = None,
-    emulator: EmulatorOption = False,
-    credentials: CredentialsOption = None,
-    impersonate_service_account: ImpersonateOption = None,
+    output_format: FormatOption = Format.text,
 ) -> None:
     """Apply a blueprint (plans, shows the plan, asks to confirm) or a saved plan.
 
@@ -60,13 +47,10 @@ def apply(
     `provision.saved_plan`); the new plan is what is shown and applied. Exit codes: 0 success,
     1 failure (the summary lists done / failed / skipped), 130 interrupted.
     """
-    from provision.cli.terminal import TerminalUi
+    from provision.cli.terminal import terminal
     from provision.workflows.apply import apply as run
 
-    flags = engine_flags(
-        allow_delete, allow_disable_service, allow_remove_own_access, reimport, reimport_only
-    )
-    target = TargetOptions(endpoint, emulator, credentials, impersonate_service_account)
-    ui = TerminalUi(assumes_yes(yes))
-    if run(source, flags, ui, target.connector(), wait=lease_wait).interrupted:
-        raise typer.Exit(130)
+    with terminal(output_format, "apply", yes=assumes_yes(yes)) as ui:
+        finished = run(source, flags, ui, target.connector(), site=site, wait=lease_wait)
+        if finished.interrupted:
+            raise typer.Exit(130)

@@ -14,6 +14,7 @@ from provision.cli import (
     onboard_cmd,  # noqa: F401
     plan_cmd,  # noqa: F401
     schema_cmd,  # noqa: F401
+    show_cmd,  # noqa: F401
     unlock_cmd,  # noqa: F401
     validate_cmd,  # noqa: F401
     verify_cmd,  # noqa: F401

@@ -2,36 +2,17 @@
 
 from __future__ import annotations
 
-from pathlib import Path
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated
 
 import typer
 
-from provision.cli.app import app
+from provision.cli.app import config_app
+from provision.cli.options import BlueprintArg, OutFileOption, SiteOption, command
 
-config_app = typer.Typer(
-    help="Generate viewer configuration (OHIF, Orthanc) and the OAuth checklist.",
-    no_args_is_help=True,
-)
-app.add_typer(config_app, name="config")
+if TYPE_CHECKING:
+    from provision.cli.target import TargetOptions
 
-BlueprintArg = Annotated[Path, typer.Argument(help="The blueprint file.", show_default=False)]
-SiteOpt = Annotated[
-    str | None, typer.Option(help="Only the DICOM stores of this site.", show_default=False)
-]
-OutOpt = Annotated[
-    Path | None,
-    typer.Option("--out", help="Write to this file instead of stdout.", show_default=False),
-]
-EmulatorOpt = Annotated[
-    str | None,
-    typer.Option(
-        "--emulator-url",
-        help="Point at the emulator at this URL (no sign-in, no credentials).",
-        show_default=False,
-    ),
-]
-KeyFileOpt = Annotated[
+KeyFileOption = Annotated[
     str | None,
     typer.Option(
         "--credentials-file",
@@ -41,60 +22,44 @@ KeyFileOpt = Annotated[
 ]
 
 
-@config_app.command()
+@command(parent=config_app)
 def ohif(
     blueprint: BlueprintArg,
-    site: SiteOpt = None,
-    out: OutOpt = None,
-    emulator_url: EmulatorOpt = None,
+    *,
+    target: TargetOptions,
+    site: SiteOption = None,
+    out: OutFileOption = None,
 ) -> None:
-    """OHIF Viewer app config (`window.config = ...`): one data source per DICOM store."""
-    from provision.blueprint.loader import load
-    from provision.workflows.viewer_configs import ohif_text
+    """OHIF Viewer app config (`window.config = ...`): one data source per DICOM store, at
+    Google (signing in) or at --endpoint / --emulator (no sign-in)."""
+    from provision.cli.terminal import emit_text
+    from provision.workflows.viewer_configs import ohif_file
 
-    _emit(ohif_text(load(blueprint).blueprint, site, emulator_url), out)
+    emit_text(ohif_file(blueprint, site, target.viewer_url()), out)
 
 
-@config_app.command()
+@command(parent=config_app)
 def orthanc(
     blueprint: BlueprintArg,
-    site: SiteOpt = None,
-    out: OutOpt = None,
-    emulator_url: EmulatorOpt = None,
-    credentials_file: KeyFileOpt = None,
+    *,
+    target: TargetOptions,
+    site: SiteOption = None,
+    out: OutFileOption = None,
+    credentials_file: KeyFileOption = None,
 ) -> None:
     """Orthanc JSON config: the Google Cloud Platform plugin's accounts, or DICOMweb servers."""
-    from provision.blueprint.loader import load
-    from provision.outputs.orthanc import orthanc_setup_notes
-    from provision.workflows.viewer_configs import orthanc_text
+    from provision.cli.terminal import emit_text
+    from provision.workflows.viewer_configs import orthanc_file
 
-    loaded = load(blueprint)
-    _emit(orthanc_text(loaded.blueprint, site, emulator_url, credentials_file), out)
-    emulator = emulator_url is not None
-    for note in orthanc_setup_notes(emulator=emulator, credentials_file=credentials_file):
+    text, notes = orthanc_file(blueprint, site, target.viewer_url(), credentials_file)
+    emit_text(text, out)
+    for note in notes:
         typer.echo(f"note: {note}", err=True)
 
 
-@config_app.command()
+@command(parent=config_app)
 def oauth(blueprint: BlueprintArg) -> None:
     """The manual OAuth consent-screen and web-client steps, with the values to enter."""
-    from provision.blueprint.loader import load
-    from provision.blueprint.oauth import oauth_checklist
+    from provision.workflows.viewer_configs import oauth_lines
 
-    items = oauth_checklist(load(blueprint).blueprint)
-    if not items:
-        typer.echo("The blueprint has no `oauth` section: no browser sign-in to set up.")
-    for number, item in enumerate(items, start=1):
-        typer.echo(f"{number}. {item.title}")
-        for line in item.lines:
-            typer.echo(f"   - {line}")
-
-
-def _emit(text: str, out: Path | None) -> None:
-    if out is None:
-        typer.echo(text, nl=False)
-        return
-    from provision.files import replace_regular
-
-    replace_regular(out, text)
-    typer.echo(f"wrote {out}", err=True)
+    typer.echo("\n".join(oauth_lines(blueprint)))

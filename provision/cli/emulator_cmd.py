@@ -2,79 +2,73 @@
 
 from __future__ import annotations
 
-import json
 from pathlib import Path
-from typing import Annotated, Any
+from typing import Annotated
 
 import typer
 
 from provision.cli.app import emulator_app
+from provision.cli.options import command
+
+Opt = typer.Option
 
 
-@emulator_app.command()
+@command(parent=emulator_app)
 def serve(
-    host: Annotated[str, typer.Option(help="Address to bind (loopback by default).")] = "127.0.0.1",
-    port: Annotated[
-        int, typer.Option(min=0, max=65535, help="Port to listen on (0 picks a free one).")
-    ] = 8765,
+    host: Annotated[str, Opt(help="Address to bind (loopback by default).")] = "127.0.0.1",
+    port: Annotated[int, Opt(min=0, max=65535, help="Port (0 picks a free one).")] = 8765,
     state: Annotated[
-        Path | None,
-        typer.Option(help="SQLite file to keep state in across restarts (default: in memory)."),
+        Path | None, Opt(help="SQLite file to keep state in (default: memory).")
     ] = None,
-    latency_ms: Annotated[float, typer.Option(help="Added latency per request.")] = 0.0,
-    latency_jitter_ms: Annotated[float, typer.Option(help="Random extra latency, up to.")] = 0.0,
-    error_rate: Annotated[
-        float, typer.Option(help="Probability a request fails before doing anything.")
-    ] = 0.0,
-    error_codes: Annotated[
-        str, typer.Option(help="Comma list of injected HTTP codes (0 = connection reset).")
-    ] = "503",
+    latency_ms: Annotated[float, Opt(help="Added latency per request.")] = 0.0,
+    latency_jitter_ms: Annotated[float, Opt(help="Random extra latency, up to.")] = 0.0,
+    error_rate: Annotated[float, Opt(help="Probability a request fails at once.")] = 0.0,
+    error_codes: Annotated[str, Opt(help="Injected HTTP codes (0: connection reset).")] = "503",
     errors_after_commit: Annotated[
-        float, typer.Option(help="Probability a write commits, then answers with an error.")
+        float, Opt(help="Probability a write commits, then fails.")
     ] = 0.0,
-    seed: Annotated[int, typer.Option(help="Seed for ids, etags and fault dice.")] = 0,
-    lro_polls: Annotated[int, typer.Option(help="Polls before an operation is done.")] = 1,
-    lro_seconds: Annotated[float, typer.Option(help="Minimum operation duration.")] = 0.0,
-    quotas: Annotated[bool, typer.Option(help="Enforce Google's default quotas.")] = False,
+    seed: Annotated[int, Opt(help="Seed for ids, etags and fault dice.")] = 0,
+    lro_polls: Annotated[int, Opt(help="Polls before an operation is done.")] = 1,
+    lro_seconds: Annotated[float, Opt(help="Minimum operation duration.")] = 0.0,
+    quotas: Annotated[bool, Opt(help="Enforce Google's default quotas.")] = False,
+    profile: Annotated[
+        str,
+        Opt(
+            help="Start from a timing profile: `google` (Google's latencies, operation times, "
+            'propagation delays and quotas; README "Emulator"). Other options override it.'
+        ),
+    ] = "",
     set_: Annotated[
         list[str] | None,
-        typer.Option(
+        Opt(
             "--set",
             help="Any other setting, as KEY=VALUE (VALUE is JSON, or else a string); repeatable. "
             "E.g. --set service_enable_propagation_s=30 --set caller=user:me@example.com",
         ),
     ] = None,
-    quiet: Annotated[bool, typer.Option(help="Do not log one line per request.")] = False,
+    quiet: Annotated[bool, Opt(help="Do not log one line per request.")] = False,
 ) -> None:
     """Serve every emulated Google API at one base URL until interrupted."""
-    from provision.emulator.core.settings import EmulatorSettings
+    from provision.emulator.core.settings import from_command_line
     from provision.emulator.server import build
 
-    try:
-        codes = tuple(int(code) for code in error_codes.split(",") if code.strip())
-    except ValueError:
-        raise typer.BadParameter("--error-codes takes HTTP codes like 429,503") from None
-    try:
-        extra = dict(_setting(item) for item in set_ or [])
-    except ValueError as error:
-        raise typer.BadParameter(str(error)) from None
-    settings = EmulatorSettings(
-        seed=seed,
+    chosen = dict(
         latency_ms=latency_ms,
         latency_jitter_ms=latency_jitter_ms,
         error_rate=error_rate,
-        error_codes=codes or (503,),
+        error_codes=error_codes,
         errors_after_commit=errors_after_commit,
+        seed=seed,
         lro_polls=lro_polls,
         lro_seconds=lro_seconds,
         quotas=quotas,
+        profile=profile,
     )
     try:
-        settings = settings.updated(extra)
-    except (TypeError, ValueError) as error:
-        raise typer.BadParameter(f"--set: {error}") from None
-    try:
+        settings = from_command_line(chosen, list(set_ or []))
         running = build(state, host=host, port=port, settings=settings, log_requests=not quiet)
+    except ValueError as error:
+        raise typer.BadParameter(str(error)) from None
     except OSError as error:
         reason = error.strerror or str(error)
         raise typer.BadParameter(f"cannot listen on {host}:{port}: {reason}") from None
@@ -86,15 +80,3 @@ def serve(
         typer.echo("stopped", err=True)
     finally:
         running.stop()
-
-
-def _setting(item: str) -> tuple[str, Any]:
-    """`KEY=VALUE` -> (key, value); VALUE is parsed as JSON when it is JSON."""
-    key, sep, raw = item.partition("=")
-    if not sep or not key.strip():
-        raise ValueError(f"--set expects KEY=VALUE, got {item!r}")
-    try:
-        value: Any = json.loads(raw)
-    except ValueError:
-        value = raw
-    return key.strip(), value

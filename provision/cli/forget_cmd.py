@@ -7,10 +7,10 @@ from typing import Annotated
 
 import typer
 
-from provision.cli.app import app
+from provision.cli.options import command
 
 
-@app.command()
+@command()
 def forget(
     blueprint: Annotated[Path, typer.Argument(help="The blueprint YAML file to edit.")],
     addresses: Annotated[

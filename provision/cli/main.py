@@ -4,9 +4,14 @@ from __future__ import annotations
 
 import sys
 
-from provision.cli import commands  # noqa: F401  (registers every command on the app)
-from provision.cli.app import app
-from provision.errors import ProvisionError
+from provision.cli.lazy_imports import defer_rich_extras, skip_pydantic_plugins
+
+defer_rich_extras()
+skip_pydantic_plugins()
+
+from provision.cli import commands  # noqa: E402, F401  (registers every command on the app)
+from provision.cli.app import app  # noqa: E402
+from provision.errors import ProvisionError  # noqa: E402
 
 
 def run() -> None:

@@ -4,54 +4,38 @@
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated
 
 import typer
 
-from provision.cli.app import app
-from provision.cli.confirm import YesOption, assumes_yes
-from provision.cli.target import (
-    CredentialsOption,
-    EmulatorOption,
-    EndpointOption,
-    ImpersonateOption,
-    TargetOptions,
-)
+from provision.cli.options import LeaseWaitOption, YesOption, assumes_yes, command
+
+if TYPE_CHECKING:
+    from provision.cli.target import TargetOptions
+
+Text = str | None
 
 
-@app.command()
+@command()
 def onboard(
     site: Annotated[str, typer.Argument(help="The new site's name (e.g. st-marys).")],
-    blueprint: Annotated[
-        Path, typer.Option("--blueprint", help="The blueprint whose `sites` gets the site.")
-    ],
+    *,
+    target: TargetOptions,
+    blueprint: Annotated[Path, typer.Option(help="The blueprint whose `sites` gets the site.")],
     location: Annotated[
-        str | None,
-        typer.Option(help="Healthcare location of the site (default: sites.defaultLocation)."),
+        Text, typer.Option(help="Its location (default: sites.defaultLocation).")
     ] = None,
     bucket: Annotated[
-        str | None,
-        typer.Option(
-            help="gs:// URI of the site's DICOM files; the site template can use it as "
-            "`{import_uri}`."
-        ),
+        Text, typer.Option(help="gs:// URI of its DICOM files (`{import_uri}`).")
     ] = None,
     config_dir: Annotated[
-        Path | None,
-        typer.Option(help="Where to write the site's viewer configs (default: out/SITE)."),
+        Path | None, typer.Option(help="Where its viewer configs go (default: out/SITE).")
     ] = None,
     viewer_url: Annotated[
-        str | None,
-        typer.Option(
-            help="Base URL the viewer configs use (default: --endpoint, "
-            "http://127.0.0.1:8765 with --emulator, else Google)."
-        ),
+        Text, typer.Option(help="Base URL of the viewer configs (default: the target's).")
     ] = None,
     yes: YesOption = False,
-    endpoint: EndpointOption = None,
-    emulator: EmulatorOption = False,
-    credentials: CredentialsOption = None,
-    impersonate_service_account: ImpersonateOption = None,
+    lease_wait: LeaseWaitOption = 0.0,
 ) -> None:
     """Add a site file, validate, plan and apply only that site, and write its viewer configs.
 
@@ -62,9 +46,17 @@ def onboard(
     from provision.workflows.onboard import SiteRequest
     from provision.workflows.onboard import onboard as run
 
+    emulator = target.emulator or target.emulator_state is not None
     request = SiteRequest(
-        site, blueprint, location, bucket, config_dir, viewer_url, endpoint, emulator
+        site,
+        blueprint,
+        location,
+        bucket,
+        config_dir,
+        viewer_url,
+        target.endpoint,
+        emulator,
+        wait=lease_wait,
     )
-    target = TargetOptions(endpoint, emulator, credentials, impersonate_service_account)
     if run(request, TerminalUi(assumes_yes(yes)), target.connector()).interrupted:
         raise typer.Exit(130)

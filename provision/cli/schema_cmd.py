@@ -6,10 +6,10 @@ from typing import Annotated
 
 import typer
 
-from provision.cli.app import app
+from provision.cli.options import command
 
 
-@app.command()
+@command()
 def schema(
     site: Annotated[
         bool, typer.Option("--site", help="Print the schema of a site file instead.")

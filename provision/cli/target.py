@@ -1,4 +1,4 @@
-"""Target selection shared by every command that talks to Google.
+"""Where a command reaches Google (its options are declared in `provision.cli.options`).
 
 Default: real Google with Application Default Credentials. `--credentials FILE` uses a
 service-account key, `--impersonate-service-account EMAIL` impersonates, `--endpoint URL` (or
@@ -15,9 +15,7 @@ from contextlib import AbstractContextManager, contextmanager
 from dataclasses import dataclass
 from functools import partial
 from pathlib import Path
-from typing import TYPE_CHECKING, Annotated
-
-import typer
+from typing import TYPE_CHECKING
 
 from provision.errors import ProvisionError
 
@@ -25,50 +23,6 @@ if TYPE_CHECKING:
     from provision.gcp.api import GoogleApi
 
 EMULATOR_STATE = Path(".provision/emulator.db")
-
-EndpointOption = Annotated[
-    str | None,
-    typer.Option(
-        "--endpoint",
-        envvar="PROVISION_ENDPOINT",
-        help="Base URL of an emulator or proxy serving Google's API paths.",
-        rich_help_panel="Target",
-    ),
-]
-EmulatorOption = Annotated[
-    bool,
-    typer.Option(
-        "--emulator",
-        help="Run against the bundled emulator (state in .provision/emulator.db).",
-        rich_help_panel="Target",
-    ),
-]
-EmulatorStateOption = Annotated[
-    Path | None,
-    typer.Option(
-        "--emulator-state",
-        help="Run against the bundled emulator with its state in this file "
-        "(like --emulator, which uses .provision/emulator.db).",
-        rich_help_panel="Target",
-        show_default=False,
-    ),
-]
-CredentialsOption = Annotated[
-    Path | None,
-    typer.Option(
-        "--credentials",
-        help="Service-account key file (default: Application Default Credentials).",
-        rich_help_panel="Target",
-    ),
-]
-ImpersonateOption = Annotated[
-    str | None,
-    typer.Option(
-        "--impersonate-service-account",
-        help="Impersonate this service account (e-mail).",
-        rich_help_panel="Target",
-    ),
-]
 
 
 @dataclass(frozen=True)
@@ -80,9 +34,34 @@ class TargetOptions:
     emulator_state: Path | None = None
     """The bundled emulator's state file (implies `emulator`; default `EMULATOR_STATE`)."""
 
+    @property
+    def uses_emulator(self) -> bool:
+        """The bundled emulator (`--emulator`, `--emulator-state`) or an `--endpoint`."""
+        return self.emulator or self.emulator_state is not None or self.endpoint is not None
+
     def connector(self) -> Callable[[], AbstractContextManager[GoogleApi]]:
         """Opens this target for a block (a workflow's `Connect`)."""
         return partial(connect, self)
+
+    def viewer_url(self) -> str | None:
+        """The base URL viewer configs point at: `--endpoint`, the emulator's default URL with
+        `--emulator`, or None for Google. TargetError with credentials: configs hold none."""
+        from provision.workflows.onboard import DEFAULT_EMULATOR_URL
+
+        self.anonymous("viewer configs sign in in the browser")
+        if self.endpoint is not None:
+            return self.endpoint.rstrip("/")
+        return DEFAULT_EMULATOR_URL if self.uses_emulator else None
+
+    def anonymous(self, why: str) -> None:
+        """TargetError when credentials or impersonation are given to a command that uses
+        neither (`why` says so)."""
+        for given, option in (
+            (self.credentials, "--credentials"),
+            (self.impersonate, "--impersonate-service-account"),
+        ):
+            if given:
+                raise TargetError(f"{option} is not used here: {why}")
 
 
 class TargetError(ProvisionError):

@@ -3,33 +3,25 @@ not release (its machine crashed), instead of waiting for the lease to expire.""
 
 from __future__ import annotations
 
-from pathlib import Path
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated
 
 import typer
 
-from provision.cli.app import app
-from provision.cli.confirm import YesOption, assumes_yes
-from provision.cli.target import (
-    CredentialsOption,
-    EmulatorOption,
-    EndpointOption,
-    ImpersonateOption,
-    TargetOptions,
-)
+from provision.cli.options import BlueprintArg, YesOption, assumes_yes, command
+
+if TYPE_CHECKING:
+    from provision.cli.target import TargetOptions
 
 
-@app.command("force-unlock")
+@command("force-unlock")
 def force_unlock(
-    blueprint: Annotated[Path, typer.Argument(help="The blueprint YAML file.")],
+    blueprint: BlueprintArg,
     run_id: Annotated[
         str, typer.Argument(help="The run holding the lease, as a refused apply names it.")
     ],
+    *,
+    target: TargetOptions,
     yes: YesOption = False,
-    endpoint: EndpointOption = None,
-    emulator: EmulatorOption = False,
-    credentials: CredentialsOption = None,
-    impersonate_service_account: ImpersonateOption = None,
 ) -> None:
     """Free the project's lease held by run RUN_ID, e.g. of a machine that crashed, before it
     expires. Nothing else changes; only that run's lease is freed, and only if it is unchanged
@@ -38,5 +30,4 @@ def force_unlock(
     from provision.cli.terminal import TerminalUi
     from provision.workflows.unlock import force_unlock as run
 
-    target = TargetOptions(endpoint, emulator, credentials, impersonate_service_account)
     run(blueprint, run_id, TerminalUi(assumes_yes(yes)), target.connector())

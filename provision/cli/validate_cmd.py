@@ -3,24 +3,21 @@
 
 from __future__ import annotations
 
-from pathlib import Path
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated
 
 import typer
 
-from provision.cli.app import app
-from provision.cli.target import (
-    CredentialsOption,
-    EmulatorOption,
-    EndpointOption,
-    ImpersonateOption,
-    TargetOptions,
-)
+from provision.cli.options import BlueprintArg, Format, FormatOption, command
+
+if TYPE_CHECKING:
+    from provision.cli.target import TargetOptions
 
 
-@app.command()
+@command()
 def validate(
-    blueprint: Annotated[Path, typer.Argument(help="The blueprint YAML file.", show_default=False)],
+    blueprint: BlueprintArg,
+    *,
+    target: TargetOptions,
     check_permissions: Annotated[
         bool,
         typer.Option(
@@ -29,35 +26,12 @@ def validate(
             "every permission apply needs; exit 1 if any is missing.",
         ),
     ] = False,
-    endpoint: EndpointOption = None,
-    emulator: EmulatorOption = False,
-    credentials: CredentialsOption = None,
-    impersonate_service_account: ImpersonateOption = None,
+    output_format: FormatOption = Format.text,
 ) -> None:
     """Check a blueprint: syntax, Google's naming rules, references; print every problem."""
-    from provision.blueprint.loader import load
-    from provision.blueprint.summary import summarize
-    from provision.errors import BlueprintError
-    from provision.files import shown
-    from provision.outputs import permissions_text
-    from provision.workflows.inspect import check_permissions as check
+    from provision.cli.terminal import terminal
+    from provision.workflows.inspect import validate as run
 
-    try:
-        loaded = load(blueprint)
-    except BlueprintError as error:
-        for diagnostic in error.diagnostics:
-            typer.echo(str(diagnostic), err=True)
-        errors = sum(1 for d in error.diagnostics if d.severity == "error")
-        noun = "problem" if errors == 1 else "problems"
-        typer.echo(f"invalid: {shown(blueprint)} ({errors} {noun})", err=True)
-        raise typer.Exit(1) from None
-    for warning in loaded.warnings:
-        typer.echo(str(warning), err=True)
-    typer.echo(f"ok: {shown(blueprint)} ({summarize(loaded.blueprint)})")
-    if check_permissions:
-        target = TargetOptions(endpoint, emulator, credentials, impersonate_service_account)
-        found = check(loaded, target.connector())
-        typer.echo(f"Permissions of {found.who} on {found.target}:")
-        typer.echo(permissions_text.render(found.results, found.grant), nl=False)
-        if found.missing:
+    with terminal(output_format, "validate") as ui:
+        if not run(blueprint, ui, target.connector() if check_permissions else None):
             raise typer.Exit(1)

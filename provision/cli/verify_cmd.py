@@ -2,37 +2,30 @@
 
 from __future__ import annotations
 
-from pathlib import Path
-from typing import Annotated
+from typing import TYPE_CHECKING
 
 import typer
 
-from provision.cli.app import app
-from provision.cli.target import (
-    CredentialsOption,
-    EmulatorOption,
-    EndpointOption,
-    ImpersonateOption,
-    TargetOptions,
-)
+from provision.cli.options import BlueprintArg, Format, FormatOption, SiteOption, command
+
+if TYPE_CHECKING:
+    from provision.cli.target import TargetOptions
 
 
-@app.command()
+@command()
 def verify(
-    blueprint: Annotated[Path, typer.Argument(help="The blueprint YAML file.")],
-    endpoint: EndpointOption = None,
-    emulator: EmulatorOption = False,
-    credentials: CredentialsOption = None,
-    impersonate_service_account: ImpersonateOption = None,
+    blueprint: BlueprintArg,
+    *,
+    target: TargetOptions,
+    site: SiteOption = None,
+    output_format: FormatOption = Format.text,
 ) -> None:
     """Check what the site needs to work: DICOMweb answers on every store, imports done with
     studies present, the Healthcare service agent can read every import bucket, and every
     declared dataset / store IAM member holds its role. Exit 0 when all pass, 1 otherwise."""
-    from provision.cli.terminal import TerminalUi
+    from provision.cli.terminal import terminal
     from provision.workflows.inspect import verify as run
 
-    target = TargetOptions(endpoint, emulator, credentials, impersonate_service_account)
-    checks = run(blueprint, target.connector())
-    TerminalUi().show_checks(checks)
-    if not all(check.ok for check in checks):
-        raise typer.Exit(1)
+    with terminal(output_format, "verify") as ui:
+        if not run(blueprint, ui, target.connector(), site=site):
+            raise typer.Exit(1)

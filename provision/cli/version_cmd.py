@@ -4,10 +4,10 @@ from __future__ import annotations
 
 import typer
 
-from provision.cli.app import app
+from provision.cli.options import command
 
 
-@app.command()
+@command()
 def version() -> None:
     """Print the version of provision."""
     from importlib.metadata import version as package_version

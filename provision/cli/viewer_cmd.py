@@ -3,28 +3,24 @@
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated
 
 import typer
 
-from provision.cli.app import app
-from provision.cli.target import (
-    EmulatorOption,
-    EmulatorStateOption,
-    EndpointOption,
-    TargetOptions,
-)
+from provision.cli.options import BlueprintArg, SiteOption, command
+
+if TYPE_CHECKING:
+    from provision.cli.target import TargetOptions
 
 
-@app.command()
+@command()
 def viewer(
-    blueprint: Annotated[Path, typer.Argument(help="The blueprint file.", show_default=False)],
-    site: Annotated[
-        str | None, typer.Option(help="Only the DICOM stores of this site.", show_default=False)
-    ] = None,
+    blueprint: BlueprintArg,
+    *,
+    target: TargetOptions,
+    site: SiteOption = None,
     port: Annotated[
-        int,
-        typer.Option(min=0, max=65535, help="Port on localhost (0 picks a free one)."),
+        int, typer.Option(min=0, max=65535, help="Port on localhost (0 picks a free one).")
     ] = 3000,
     ohif_dist: Annotated[
         Path | None,
@@ -34,9 +30,6 @@ def viewer(
             show_default=False,
         ),
     ] = None,
-    endpoint: EndpointOption = None,
-    emulator: EmulatorOption = False,
-    emulator_state: EmulatorStateOption = None,
 ) -> None:
     """Serve the OHIF Viewer on http://localhost:PORT with a config for the blueprint's stores.
 
@@ -50,7 +43,6 @@ def viewer(
     from provision.cli.terminal import TerminalUi
     from provision.viewer.session import ViewerRequest, run
 
-    target = TargetOptions(endpoint, emulator, emulator_state=emulator_state)
-    uses_emulator = emulator or emulator_state is not None or endpoint is not None
-    connect = target.connector() if uses_emulator else None
+    target.anonymous("the viewer signs in in the browser")
+    connect = target.connector() if target.uses_emulator else None
     run(ViewerRequest(blueprint, site, port, ohif_dist), TerminalUi(), connect)

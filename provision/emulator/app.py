@@ -24,7 +24,7 @@ from werkzeug.exceptions import ClientDisconnected
 from werkzeug.wrappers import Request, Response
 
 from provision.emulator import control
-from provision.emulator.core import fields
+from provision.emulator.core import fields, lro
 from provision.emulator.core.answers import AnswerLog, Violation, check_answer
 from provision.emulator.core.errors import ApiError
 from provision.emulator.core.faults import RESET, Faults, injected_error
@@ -117,7 +117,9 @@ class EmulatorApp:
         else:
             route, params = matched
             route_api, method_id, mutating = route.api, route.method_id, route.mutating
-            response, injected = self._run(route, params, request, delay=not in_batch)
+            response, injected = self._run(
+                route, params, request, delay=not in_batch, arrived=start_wall
+            )
         if self.answer_log is not None:
             self._check_answer(matched[0] if matched else None, request, raw_path, response)
         self._record(
@@ -184,7 +186,7 @@ class EmulatorApp:
         except ApiError as error:
             if fault is not None and not injected:  # a reset chosen for an unreadable batch
                 self.faults.not_injected(fault)
-            self.faults.delay(self.world.settings)
+            self.faults.delay(self.world.settings, "storage.batch")
             response = self._storage_error(error)
         else:
             answers: list[tuple[batch.Part, WsgiAnswer, dict[str, Any]]] = []
@@ -197,7 +199,7 @@ class EmulatorApp:
                 if part_injected.endswith("reset"):
                     break
                 answers.append((part, answer, inner.environ))
-            self.faults.delay(self.world.settings)
+            self.faults.delay(self.world.settings, "storage.batch")
             if fault or len(answers) < len(parts):
                 injected = "reset"
                 response = Response(status=500)
@@ -274,11 +276,18 @@ class EmulatorApp:
             )
 
     def _run(
-        self, route: Route, params: dict[str, str], request: Request, *, delay: bool = True
+        self,
+        route: Route,
+        params: dict[str, str],
+        request: Request,
+        *,
+        delay: bool = True,
+        arrived: float = 0.0,
     ) -> tuple[WsgiAnswer, str]:
         settings = self.world.settings
+        method = f"{route.api}.{route.method_id}"
         if delay:
-            self.faults.delay(settings)
+            self.faults.delay(settings, method)
         refused = self.gate.check(
             route, request, storage_unknown_names=settings.storage_unknown_names
         )
@@ -301,6 +310,7 @@ class EmulatorApp:
             if exceeded is not None:
                 return self._error(exceeded, route), "quota"
         ctx = Ctx(self.world, request, params, route)
+        current = lro.CURRENT_REQUEST.set(lro.RequestInfo(method, arrived or time.time()))
         try:
             with self.world.store.transaction():
                 result = route.handler(ctx)
@@ -309,6 +319,8 @@ class EmulatorApp:
             if fault is not None:
                 self.faults.not_injected(fault)
             return self._error(error, route), ""
+        finally:
+            lro.CURRENT_REQUEST.reset(current)
         if fault is not None and response.status_code >= 400:
             self.faults.not_injected(fault)
         if fault is not None and response.status_code < 400:

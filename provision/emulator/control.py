@@ -9,6 +9,9 @@
                                      new `rules` count their `times` from zero)
 - `GET  /_emulator/journal`          JSON array of requests (method, path, status, api, ...)
 - `DELETE /_emulator/journal`        clear the journal
+- `GET  /_emulator/operations`       every long-running operation's timing: name, method that
+                                     started it, created, seconds it runs, polls, noticed (when
+                                     the first poll answering it done arrived; epoch seconds)
 - `GET  /_emulator/health`           `{"ok": true}`
 - `GET  /_emulator/messages`         Pub/Sub messages published, by topic name, oldest first
 - `GET  /_emulator/logs`             what Google would log to Cloud Logging as errors (e.g. a
@@ -27,7 +30,7 @@ from typing import Any
 
 from werkzeug.wrappers import Request
 
-from provision.emulator.core import logs
+from provision.emulator.core import logs, lro
 from provision.emulator.core.errors import ApiError
 from provision.emulator.core.faults import Faults
 from provision.emulator.core.routing import WsgiAnswer, error_response, json_response
@@ -97,6 +100,10 @@ def _journal(world: World, faults: Faults, method: str, body: dict[str, Any]) ->
     return json_response(200, world.journal.to_json())
 
 
+def _operations(world: World, faults: Faults, method: str, body: dict[str, Any]) -> WsgiAnswer:
+    return json_response(200, lro.timings(world))
+
+
 def _messages(world: World, faults: Faults, method: str, body: dict[str, Any]) -> WsgiAnswer:
     return json_response(200, pubsub.messages(world))
 
@@ -113,6 +120,7 @@ _HANDLERS: dict[tuple[str, str], Handler] = {
     ("*", "faults"): _settings,
     ("POST", "projects"): _projects,
     ("*", "journal"): _journal,
+    ("GET", "operations"): _operations,
     ("GET", "messages"): _messages,
     ("GET", "logs"): _logs,
 }

@@ -48,6 +48,7 @@ VERSIONS: Mapping[str, str] = {
     "healthcare": "v1",
     "storage": "v1",
     "iam": "v1",
+    "cloudkms": "v1",
 }
 """The API version used for each API unless a call names another one."""
 
@@ -494,9 +495,12 @@ class GoogleApi:
                 )
         return result
 
+    def base_url(self, api: str) -> str:
+        """Where requests to `api` (e.g. `healthcare`) go: the endpoint, else Google's host."""
+        return (self.target.endpoint or f"https://{api}.googleapis.com").rstrip("/")
+
     def _batch_uri(self, api: str) -> str:
-        base = self.target.endpoint or f"https://{api}.googleapis.com"
-        return f"{base.rstrip('/')}/{BATCH_PATHS[api]}"
+        return f"{self.base_url(api)}/{BATCH_PATHS[api]}"
 
 
 def _as_json(result: Any, method: str) -> JSON:

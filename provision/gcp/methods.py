@@ -28,3 +28,6 @@ ROLES = "iam.projects.roles"
 
 BUCKETS = "storage.buckets"
 OBJECTS = "storage.objects"
+
+KEY_RINGS = "cloudkms.projects.locations.keyRings"
+CRYPTO_KEYS = f"{KEY_RINGS}.cryptoKeys"

@@ -1,8 +1,11 @@
 """Waiting for long-running operations (CRM, Service Usage, Healthcare) and for conditions.
 
 Operations already `done` (e.g. Service Usage's `operations/noop.DONE_OPERATION`) are never
-polled. Polling uses capped exponential backoff with a little jitter; a finished operation with
-`error` becomes a GoogleApiError; `progress` is told what is running and for how long.
+polled. Polls follow the time already waited (`poll_delays`): the next poll comes after a fixed
+fraction of the elapsed time (with a short first poll and a cap), so an operation is noticed
+within about that fraction of its duration, with a number of polls that grows only with the
+logarithm of the duration. A finished operation with `error` becomes a GoogleApiError;
+`progress` is told what is running and for how long.
 """
 
 from __future__ import annotations
@@ -60,15 +63,27 @@ def operation_get_method(name: str, api: str) -> str:
     return poller
 
 
-def poll_delays(policy: PollPolicy, rng: random.Random | None = None) -> Callable[[], float]:
-    """A generator of successive poll delays: initial, x multiplier, capped, +-10% jitter."""
-    state = {"next": policy.initial_delay}
+def poll_delays(
+    policy: PollPolicy,
+    rng: random.Random | None = None,
+    clock: Callable[[], float] = time.monotonic,
+) -> Callable[[], float]:
+    """Successive poll delays for one wait that starts now: `policy.fraction` of the time
+    elapsed since this call, at least `policy.initial_delay` and at most `policy.max_delay`,
+    shortened by up to 10% at random (so waits that started together do not poll together, and
+    a delay never exceeds its fraction of the elapsed time).
+
+    An operation that finishes at `D` seconds is therefore noticed by `D * (1 + fraction)` at the
+    latest (or `initial_delay` after it finished, for short ones), after about
+    `log(D / initial_delay) / log(1 + fraction)` polls.
+    """
+    start = clock()
     draw = (rng or random.Random()).random
 
     def next_delay() -> float:
-        base = state["next"]
-        state["next"] = min(policy.max_delay, base * policy.multiplier)
-        return base * (0.9 + 0.2 * draw())
+        elapsed = clock() - start
+        base = min(policy.max_delay, max(policy.initial_delay, elapsed * policy.fraction))
+        return base * (0.9 + 0.1 * draw())
 
     return next_delay
 
@@ -89,7 +104,7 @@ def wait_operation(
     Raises GoogleApiError for a failed operation and OperationTimeoutError past the deadline.
     """
     start = clock()
-    next_delay = poll_delays(policy)
+    next_delay = poll_delays(policy, clock=clock)
     last_report = start
     current = operation
     while not current.get("done"):
@@ -139,7 +154,7 @@ def wait_until(
     no fixed sleeps, the first check happens at once.
     """
     start = clock()
-    next_delay = poll_delays(policy)
+    next_delay = poll_delays(policy, clock=clock)
     last_report = start
     while not check():
         elapsed = clock() - start

@@ -11,7 +11,11 @@ rule. Three verdicts exist:
 `call_with_retry` runs a callable under a `RetryPolicy`: at most `max_attempts` attempts (rules
 for eventual consistency, `until_deadline`, are bounded by time only), within `deadline` seconds,
 sleeping `uniform(0, min(max_delay, base * multiplier**n))` between attempts (full jitter) but
-never less than the server's `RetryInfo.retryDelay`.
+never less than the server's `RetryInfo.retryDelay`. A state that settles on its own
+(`until_deadline` rules: an API still propagating, a dataset still initialising) is not
+overload, so it is asked again in proportion to the time already waited instead
+(`settle_delay`), as operations are polled: it is noticed soon after it settled, not up to a
+whole backoff step (32 s) later.
 """
 
 from __future__ import annotations
@@ -200,6 +204,17 @@ def backoff_delay(
     return ceiling * draw
 
 
+def settle_delay(
+    policy: RetryPolicy, elapsed: float, rng: random.Random | Callable[[], float] | None = None
+) -> float:
+    """The delay before asking again about a state that settles on its own, `elapsed` seconds
+    after the first attempt: `settle_fraction` of it, at least `settle_min_delay`, at most
+    `max_delay`, shortened by up to 10% at random."""
+    base = min(policy.max_delay, max(policy.settle_min_delay, policy.settle_fraction * elapsed))
+    draw = rng.random() if isinstance(rng, random.Random) else (rng or random.random)()
+    return base * (0.9 + 0.1 * draw)
+
+
 @dataclass(frozen=True)
 class Attempt:
     """What `on_retry` is told before each sleep."""
@@ -240,7 +255,10 @@ def call_with_retry(
                 raise with_hint(
                     error, f"{rule.hint}; {gave_up}" if rule.hint else gave_up
                 ) from None
-            delay = backoff_delay(policy, attempt)
+            if rule.until_deadline:
+                delay = settle_delay(policy, clock() - start)
+            else:
+                delay = backoff_delay(policy, attempt)
             server_delay = retry_delay(error)
             if server_delay is not None:
                 delay = max(delay, server_delay)

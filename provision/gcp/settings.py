@@ -1,4 +1,4 @@
-"""Timing knobs of the Google access layer: retries, operation polling and write pacing.
+"""Timing knobs of the Google access layer: retries, operation polling and pacing.
 
 Every knob has a production default taken from Google's guidance (see README "Reliability") and
 can be overridden by environment variables so tests and demos run fast:
@@ -7,10 +7,13 @@ can be overridden by environment variables so tests and demos run fast:
   PROVISION_RETRY_MAX_DELAY    cap of one retry delay (default 32)
   PROVISION_RETRY_ATTEMPTS     attempts per call, at most 8 (default 8)
   PROVISION_RETRY_DEADLINE     seconds per call including retries (default 120)
-  PROVISION_POLL_INITIAL       first poll delay for long-running operations (default 0.25)
+  PROVISION_POLL_INITIAL       first (and shortest) poll delay for long-running operations
+                               (default 0.1)
+  PROVISION_POLL_FRACTION      later polls come after this fraction of the time waited so far
+                               (default 0.09: an operation is noticed within 9% of its duration)
   PROVISION_POLL_MAX           poll delay cap (default 10)
   PROVISION_POLL_DEADLINE      seconds to wait for one operation (default 1200)
-  PROVISION_PACING             `on` (default) or `off`: client-side write quotas
+  PROVISION_PACING             `on` (default) or `off`: client-side quotas (writes and reads)
 """
 
 from __future__ import annotations
@@ -31,6 +34,11 @@ class RetryPolicy:
     max_delay: float = 32.0
     max_attempts: int = MAX_ATTEMPTS_LIMIT
     deadline: float = 120.0
+    settle_fraction: float = 0.09
+    """A state that settles on its own (an API still propagating, a dataset initialising) is
+    asked about again after this fraction of the time waited so far (see
+    `retry.settle_delay`)."""
+    settle_min_delay: float = 0.2
 
     def __post_init__(self) -> None:
         if not 1 <= self.max_attempts <= MAX_ATTEMPTS_LIMIT:
@@ -39,14 +47,22 @@ class RetryPolicy:
 
 @dataclass(frozen=True)
 class PollPolicy:
-    """Capped exponential polling of long-running operations and eventual consistency."""
+    """Polling of long-running operations and eventual consistency in proportion to the time
+    already waited (see `operations.poll_delays`)."""
 
-    initial_delay: float = 0.25
-    multiplier: float = 1.5
+    initial_delay: float = 0.1
+    fraction: float = 0.09
+    """The next poll comes after this fraction of the time waited so far: how late, relative to
+    its duration, an operation may be noticed. Google documents no poll interval; TPG polls every
+    10 s, which notices a 5-second operation up to 5 s late."""
     max_delay: float = 10.0
     deadline: float = 1200.0
     progress_every: float = 5.0
     """Seconds between progress reports for one wait."""
+
+    def __post_init__(self) -> None:
+        if not 0 < self.fraction <= 1:
+            raise ValueError("the poll fraction must be in (0, 1]")
 
 
 @dataclass(frozen=True)
@@ -70,13 +86,32 @@ DEFAULT_QUOTAS: Mapping[str, Quota] = {
     "storage.buckets": Quota(per_minute=30, burst=1),
     # Cloud Healthcare: per-minute admin limits are not published; stay modest.
     "healthcare": Quota(per_minute=600, burst=60),
+    # Cloud KMS: 60 write requests/min per project (cloud.google.com/kms/quotas).
+    "cloudkms": Quota(per_minute=60, burst=15),
 }
+
+
+DEFAULT_READ_QUOTAS: Mapping[str, Quota] = {
+    # Resource Manager: "read 10/s" per consumer project (resource-manager/docs/limits).
+    "cloudresourcemanager": Quota(per_minute=600, burst=150),
+    # Service Usage: 240 read-only calls/min (service-usage/docs/quotas); operations.get counts.
+    "serviceusage": Quota(per_minute=240, burst=60),
+    # IAM: 6,000 reads per project per minute (iam/quotas).
+    "iam": Quota(per_minute=6000, burst=1500),
+    # Cloud Healthcare and Cloud Storage publish no default read rate for the metadata reads a
+    # plan makes (healthcare-api/quotas shows them only in the console): not paced.
+}
+"""Read quotas by API (the first part of a method id); a quarter of a minute's reads may go at
+once, the rest at the quota's rate."""
 
 
 @dataclass(frozen=True)
 class PacingPolicy:
     enabled: bool = True
     quotas: Mapping[str, Quota] = field(default_factory=lambda: dict(DEFAULT_QUOTAS))
+    """Write quotas by group (`pacing.WRITE_COSTS` names each paced write's group)."""
+    read_quotas: Mapping[str, Quota] = field(default_factory=lambda: dict(DEFAULT_READ_QUOTAS))
+    """Read quotas by API (`pacing.is_read` says which calls are reads)."""
 
 
 @dataclass(frozen=True)
@@ -109,7 +144,8 @@ class Timing:
             deadline=number("PROVISION_RETRY_DEADLINE", 120.0),
         )
         poll = PollPolicy(
-            initial_delay=number("PROVISION_POLL_INITIAL", 0.25),
+            initial_delay=number("PROVISION_POLL_INITIAL", 0.1),
+            fraction=number("PROVISION_POLL_FRACTION", 0.09),
             max_delay=number("PROVISION_POLL_MAX", 10.0),
             deadline=number("PROVISION_POLL_DEADLINE", 1200.0),
         )
@@ -120,7 +156,7 @@ class Timing:
 
 FAST_TIMING = Timing(
     retry=RetryPolicy(base_delay=0.01, max_delay=0.05, deadline=10.0),
-    poll=PollPolicy(initial_delay=0.01, multiplier=1.5, max_delay=0.05, deadline=10.0),
+    poll=PollPolicy(initial_delay=0.01, max_delay=0.05, deadline=10.0),
     pacing=PacingPolicy(enabled=False),
 )
 """For tests: the same logic with millisecond delays."""

@@ -47,7 +47,8 @@ def visible_changes(plan: Plan) -> list[Change]:
 
 def render(plan: Plan, *, color: bool = False, heading: str | None = None) -> str:
     """The whole text plan, ending with a newline. `heading` names what is planned (default
-    `Planned changes for BLUEPRINT`)."""
+    `Planned changes for BLUEPRINT`). The plan's warnings are not part of it: the CLI prints
+    them on stderr (`provision.cli.terminal`)."""
     changes = visible_changes(plan)
     lines: list[str] = []
     if not changes:
@@ -66,7 +67,6 @@ def render(plan: Plan, *, color: bool = False, heading: str | None = None) -> st
             lines += change_lines(change, color=color)
         lines.append("")
         lines.append(summary_line(plan))
-    lines += [w if "warning:" in w else f"warning: {w}" for w in plan.warnings]
     return "\n".join(lines) + "\n"
 
 

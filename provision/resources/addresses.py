@@ -23,6 +23,10 @@ BUCKET_IAM = "storage.bucket_iam"
 SERVICE_AGENT = "service_agent"
 TOPIC_IAM = "pubsub.topic_iam"
 CUSTOM_ROLE = "iam.custom_role"
+KEY_RING = "kms.key_ring"
+CRYPTO_KEY = "kms.crypto_key"
+CRYPTO_KEY_IAM = "kms.crypto_key_iam"
+PROJECT_AUDIT = "project_audit"
 
 
 def project_name(project_id: str) -> str:
@@ -165,3 +169,49 @@ def split_dataset_name(name: str) -> tuple[str, str, str]:
     ):
         raise ValueError(f"not a Healthcare dataset name: {name!r}")
     return parts[1], parts[3], parts[5]
+
+
+# ----- Cloud KMS and audit logs
+
+
+def key_ring_name(project_id: str, location: str, ring_id: str) -> str:
+    return f"{location_name(project_id, location)}/keyRings/{ring_id}"
+
+
+def key_ring(project_id: str, location: str, ring_id: str) -> Address:
+    return Address(KEY_RING, key_ring_name(project_id, location, ring_id))
+
+
+def crypto_key_name(ring: str, key_id: str) -> str:
+    """`ring` is the key ring's full name."""
+    return f"{ring}/cryptoKeys/{key_id}"
+
+
+def crypto_key(ring: str, key_id: str) -> Address:
+    return Address(CRYPTO_KEY, crypto_key_name(ring, key_id))
+
+
+def crypto_key_iam(key: str) -> Address:
+    """`key` is the crypto key's full name."""
+    return Address(CRYPTO_KEY_IAM, key)
+
+
+def split_crypto_key_name(name: str) -> tuple[str, str, str, str] | None:
+    """(project, location, key ring id, key id) of
+    `projects/{p}/locations/{l}/keyRings/{r}/cryptoKeys/{k}`, or None when it is not one."""
+    parts = name.split("/")
+    if len(parts) != 8 or parts[0::2] != ["projects", "locations", "keyRings", "cryptoKeys"]:
+        return None
+    if not all(parts[1::2]):
+        return None
+    return parts[1], parts[3], parts[5], parts[7]
+
+
+def ring_of_key(key: str) -> str:
+    """The key ring's full name of a crypto key's full name."""
+    return key.rsplit("/cryptoKeys/", 1)[0]
+
+
+def project_audit(project_id: str) -> Address:
+    """The audit configs (`auditConfigs`) of the project's IAM policy."""
+    return Address(PROJECT_AUDIT, project_name(project_id))

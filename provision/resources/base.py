@@ -321,6 +321,12 @@ class Kind:
         """
         return ()
 
+    def outputs(self, ctx: Context, change: Change) -> Mapping[str, str]:
+        """What `provision show` lists for the object besides its address: its live identifiers
+        and outputs, from the plan's `change` (`after`: the spec with symbols resolved,
+        `before`: what was read, None when absent). Makes no request."""
+        return {}
+
     # -- applying -------------------------------------------------------------------------
 
     def create(self, ctx: Context, change: Change) -> Observed | None:

@@ -82,6 +82,14 @@ class BucketKind(Kind):
         """The project's bucket scan: its `buckets.list` answers this bucket's read."""
         return (addresses.storage_project(resource.spec["projectId"]),)
 
+    def outputs(self, ctx: Context, change: Change) -> Mapping[str, str]:
+        """The bucket's gs:// URI and location."""
+        shown = {"uri": f"gs://{addresses.bucket_of(change.address.name)}"}
+        location = (change.before or change.after or {}).get("location")
+        if location:
+            shown["location"] = str(location)
+        return shown
+
     def read(self, ctx: Context, resource: Resource) -> Observed:
         name = addresses.bucket_of(resource.address.name)
         try:

@@ -171,6 +171,16 @@ class DicomImportKind(Kind):
             ),
         ]
 
+    def outputs(self, ctx: Context, change: Change) -> Mapping[str, str]:
+        """What is imported where, and how the import stands (`before`'s fields)."""
+        spec = change.after or {}
+        shown = {"store": str(spec.get("store", "")), "uri": str(spec.get("uri", ""))}
+        before = change.before or {}
+        state = before.get("state")
+        shown["status"] = "not run" if state in (None, "absent") else str(state)
+        shown.update({k: str(v) for k, v in before.items() if k != "state" and v is not None})
+        return shown
+
     def read(self, ctx: Context, resource: Resource) -> Observed:
         store = read_store(ctx, require(resource.spec, "store", resource.address))
         if store is None:

@@ -71,6 +71,10 @@ class DicomStoreKind(Kind):
         ("healthcare.dicomStores.create",),
     )
 
+    def outputs(self, ctx: Context, change: Change) -> Mapping[str, str]:
+        """The store's DICOMweb URL (at the endpoint requests go to)."""
+        return {"dicomweb": f"{ctx.api.base_url(self.api)}/v1/{change.address.name}/dicomWeb"}
+
     def read(self, ctx: Context, resource: Resource) -> Observed:
         store = read_store(ctx, resource.address.name)
         return Observed.absent() if store is None else observe(store)

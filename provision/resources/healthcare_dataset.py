@@ -1,7 +1,8 @@
 """Kind `healthcare.dataset` (`projects/{p}/locations/{l}/datasets/{d}`): a Healthcare dataset.
 
 spec = {"projectId", "location", "datasetId", "timeZone"?: str, "adopt": bool,
-        "declaredLocations": [locations of datasets with this id in the blueprint]}
+        "declaredLocations": [locations of datasets with this id in the blueprint],
+        "encryptionSpec"?: {"kmsKeyName": "projects/.../cryptoKeys/K"}}
 
 * Create is a long-running operation; apply waits for it. Right after it, calls under the
   dataset may answer 404 "dataset not initialized"; the retry layer retries exactly that.
@@ -14,6 +15,13 @@ spec = {"projectId", "location", "datasetId", "timeZone"?: str, "adopt": bool,
   deleted (only when named with --allow-delete) only if every store in it is provision's and
   labelled `deletion-protection: false`. The read lists the dataset's stores for this, and
   `orphans` reports the stores provision labelled that the blueprint no longer declares.
+* CMEK: `encryptionSpec.kmsKeyName` is given at creation only (Google cannot change it): a
+  dataset whose key differs from the blueprint's (or that has one when the blueprint names none,
+  or none when it names one) is a plan error saying the dataset must be recreated. The dataset
+  depends on the Cloud Healthcare Service Agent's grant on its key (`kms.crypto_key_iam`), and
+  its create, while Google refuses the key (403) although the key's policy grants the agent its
+  role (IAM takes a while to take effect), is tried again with bounded backoff. `verify`
+  checks the dataset's key.
 * While planning, the dataset itself is answered by its location's `datasets.list` (kind
   `healthcare.location`); only a dataset that list did not show is read with `datasets.get`.
 * What it holds is its stores of every type: DICOM, FHIR, HL7v2 and consent (`dataset_contents`,
@@ -26,14 +34,15 @@ spec = {"projectId", "location", "datasetId", "timeZone"?: str, "adopt": bool,
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from concurrent.futures import ThreadPoolExecutor
+from functools import partial
 from typing import Any
 
 from provision.errors import ApplyError, GoogleApiError, PlanError
 from provision.gcp.methods import DATASETS
 from provision.model import JSON, Action, Address, Change, FieldDiff, Observed, Resource
-from provision.resources import addresses, healthcare, ownership
+from provision.resources import addresses, healthcare, kms, ownership
 from provision.resources.base import (
     HOLDS,
     Contents,
@@ -41,6 +50,7 @@ from provision.resources.base import (
     Kind,
     Needs,
     Options,
+    Probe,
     RemovalScope,
     readable,
     refuse_unless_planned,
@@ -53,6 +63,7 @@ from provision.resources.healthcare import (
     list_dicom_stores,
     read_dataset,
 )
+from provision.resources.iam_policy import roles_held
 from provision.resources.registry import register
 
 DEFAULT_TIME_ZONE = "UTC"
@@ -102,6 +113,8 @@ class DatasetKind(Kind):
             created = [FieldDiff("location", None, spec["location"])]
             if "timeZone" in wanted:
                 created.append(FieldDiff("timeZone", None, wanted["timeZone"]))
+            if key_of(wanted):
+                created.append(FieldDiff("encryptionSpec.kmsKeyName", None, key_of(wanted)))
             return Change(
                 resource.address,
                 Action.CREATE,
@@ -124,6 +137,7 @@ class DatasetKind(Kind):
                     "managed-by: provision",
                 )
             reason = ownership.ADOPT_REASON.format(what="dataset")
+        check_key_unchanged(resource, fields.get("kmsKeyName"))
         diffs: list[FieldDiff] = []
         if "timeZone" in wanted:
             current = normal_time_zone(fields.get("timeZone"))
@@ -132,7 +146,7 @@ class DatasetKind(Kind):
         return Change(
             resource.address,
             Action.UPDATE if diffs else Action.NOOP,
-            before={k: v for k, v in fields.items() if k in ("timeZone", "stores")},
+            before={k: v for k, v in fields.items() if k in ("timeZone", "stores", "kmsKeyName")},
             after=wanted,
             diffs=tuple(diffs),
             reason=reason,
@@ -169,20 +183,29 @@ class DatasetKind(Kind):
         body: JSON = {}
         if spec.get("timeZone"):
             body["timeZone"] = spec["timeZone"]
-        try:
+        if key_of(spec):
+            body["encryptionSpec"] = {"kmsKeyName": key_of(spec)}
+
+        def created() -> JSON:
             operation = ctx.api.call(
                 f"{DATASETS}.create",
                 parent=addresses.location_name(project, location),
                 datasetId=dataset_id,
                 body=body,
             )
+            return ctx.api.wait(
+                operation,
+                api=healthcare.API,
+                what=f"creating dataset {name}",
+                progress=ctx.progress,
+            )
+
+        try:
+            done = create_when_key_granted(ctx, change, created)
         except GoogleApiError as error:
             if error.http_status != 409:
                 raise
             return self._adopt_after_conflict(ctx, change)
-        done = ctx.api.wait(
-            operation, api=healthcare.API, what=f"creating dataset {name}", progress=ctx.progress
-        )
         response = done.get("response")
         dataset = response if isinstance(response, dict) and response.get("name") else None
         if dataset is None:
@@ -241,6 +264,16 @@ class DatasetKind(Kind):
 
     def test_permissions(self, ctx: Context, name: str, permissions: Sequence[str]) -> set[str]:
         return healthcare.test_permissions(ctx, DATASETS, name, permissions)
+
+    # -- verifying ------------------------------------------------------------------------
+
+    def probes(self, resource: Resource) -> list[Probe]:
+        """A CMEK dataset is encrypted with the blueprint's key."""
+        key = key_of(resource.spec)
+        if not key:
+            return []
+        name = resource.address.name
+        return [Probe("encryption key", name, partial(dataset_key, name=name, key=key))]
 
     # -- removing -------------------------------------------------------------------------
 
@@ -338,6 +371,8 @@ def owned(spec: Mapping[str, Any]) -> JSON:
     }
     if spec.get("timeZone") is not None:
         wanted["timeZone"] = normal_time_zone(spec["timeZone"])
+    if key_of(spec):
+        wanted["encryptionSpec"] = {"kmsKeyName": key_of(spec)}
     return wanted
 
 
@@ -347,5 +382,96 @@ def normal_time_zone(value: Any) -> str:
 
 
 def observe(dataset: Mapping[str, Any], stores: list[JSON]) -> Observed:
-    fields: JSON = {"timeZone": normal_time_zone(dataset.get("timeZone")), "stores": stores}
+    fields: JSON = {
+        "timeZone": normal_time_zone(dataset.get("timeZone")),
+        "stores": stores,
+        "kmsKeyName": key_of(dataset),
+    }
     return Observed(exists=True, fields=fields)
+
+
+# -- customer-managed encryption keys -------------------------------------------------------
+
+GOOGLE_MANAGED = "Google-managed encryption"
+
+
+def key_of(spec_or_dataset: Mapping[str, Any]) -> str | None:
+    """The `encryptionSpec.kmsKeyName` of a spec or of a dataset Google answered (None: none)."""
+    spec = spec_or_dataset.get("encryptionSpec")
+    key = spec.get("kmsKeyName") if isinstance(spec, Mapping) else None
+    return str(key) if key else None
+
+
+def check_key_unchanged(resource: Resource, current: Any) -> None:
+    """PlanError when the existing dataset's key is not the blueprint's: a dataset's
+    encryption is chosen at creation and cannot be changed."""
+    wanted = key_of(resource.spec)
+    if (current or None) == wanted:
+        return
+    now = f"is encrypted with {current}" if current else f"uses {GOOGLE_MANAGED}"
+    says = f"the key {wanted}" if wanted else GOOGLE_MANAGED
+    raise PlanError(
+        f"{resource.address}: encryptionSpec.kmsKeyName: the dataset {now} but the blueprint "
+        f"says {says}; a dataset's encryption cannot be changed once it is created. The "
+        "dataset must be recreated: put the key back, or give the dataset a new id (and move "
+        "the data), leaving the old one as it is"
+    )
+
+
+def create_when_key_granted(ctx: Context, change: Change, created: Callable[[], JSON]) -> JSON:
+    """`created()` (the dataset's create and its operation); for a CMEK dataset, while Google
+    refuses it (401/403, at once or as the operation's error) although the key's policy grants
+    the Cloud Healthcare Service Agent its role (the grant has not taken effect yet), again with
+    bounded backoff. A refusal without that grant fails at once."""
+    key = key_of(change.after or {})
+    if key is None:
+        return created()
+    project_id = (change.after or {})["projectId"]
+    finished: list[JSON] = []
+    denied: list[GoogleApiError] = []
+
+    def attempt() -> bool:
+        try:
+            finished.append(created())
+        except GoogleApiError as error:
+            if not error.is_permission_denied or not agent_holds_key(ctx, project_id, key):
+                raise
+            denied.append(error)
+            return False
+        return True
+
+    try:
+        ctx.api.wait_until(
+            attempt,
+            what=f"creating dataset {change.address.name}: the service agent's grant on its "
+            "key to take effect",
+            progress=ctx.progress,
+        )
+    except GoogleApiError as error:
+        if not denied:
+            raise
+        raise ApplyError(
+            f"{change.address}: Google still refuses the key {key}: {denied[-1].message} "
+            f"(after waiting: {error.message})"
+        ) from None
+    return finished[-1]
+
+
+def agent_holds_key(ctx: Context, project_id: str, key: str) -> bool:
+    """Whether the key's IAM policy grants the project's Cloud Healthcare Service Agent
+    `roles/cloudkms.cryptoKeyEncrypterDecrypter` (in effect or not)."""
+    from provision.resources.service_agent import agent_member
+
+    member = str(ctx.facts.resolve_fully(agent_member(project_id, healthcare.SERVICE), key))
+    return kms.ENCRYPTER_ROLE in roles_held(kms.get_key_policy(ctx, key), member)
+
+
+def dataset_key(ctx: Context, *, name: str, key: str) -> tuple[bool, str]:
+    """For `verify`: the dataset `name` is encrypted with `key`."""
+    dataset = get_dataset(ctx, name)
+    if dataset is None:
+        return False, "the dataset does not exist"
+    current = key_of(dataset)
+    if current != key:
+        return False, f"encrypted with {current or GOOGLE_MANAGED}, not {key}"
+    return True, key

@@ -52,6 +52,15 @@ class ProjectKind(Kind):
         creator_owns=True,
     )
 
+    def outputs(self, ctx: Context, change: Change) -> Mapping[str, str]:
+        """The project's id, number and state."""
+        before = change.before or {}
+        shown = {"projectId": str((change.after or {}).get("projectId", ""))}
+        for key in ("number", "state"):
+            if before.get(key):
+                shown[key] = str(before[key])
+        return shown
+
     def read(self, ctx: Context, resource: Resource) -> Observed:
         project_id = resource.spec["projectId"]
         try:

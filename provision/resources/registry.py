@@ -30,6 +30,10 @@ BUILTIN_MODULES: tuple[str, ...] = (
     "provision.resources.service_agent",
     "provision.resources.topic_iam",
     "provision.resources.dicom_import",
+    "provision.resources.kms_key_ring",
+    "provision.resources.kms_crypto_key",
+    "provision.resources.kms_crypto_key_iam",
+    "provision.resources.project_audit",
 )
 """Every kind module, in no particular order (apply order comes from dependencies)."""
 

@@ -36,8 +36,13 @@ def get_policy(api: GoogleApi, project: str) -> JSON:
     )
 
 
-def set_policy(api: GoogleApi, project: str, policy: JSON) -> JSON:
-    return api.call(SET_POLICY, resource=project, body={"policy": policy})
+def set_policy(api: GoogleApi, project: str, policy: JSON, update_mask: str | None = None) -> JSON:
+    """Write `project`'s IAM policy. Without `update_mask` Google writes only `bindings` and
+    `etag` (its documented default); the audit configs need a mask naming `auditConfigs`."""
+    body: JSON = {"policy": policy}
+    if update_mask:
+        body["updateMask"] = update_mask
+    return api.call(SET_POLICY, resource=project, body=body)
 
 
 def test_permissions(api: GoogleApi, name: str, permissions: Sequence[str]) -> set[str]:

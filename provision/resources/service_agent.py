@@ -33,7 +33,7 @@ from provision.resources.iam import policy_read_key, read_modify_write, until_ag
 from provision.resources.iam_policy import WantedBinding, member_key, merge
 from provision.resources.registry import register
 from provision.resources.services import API
-from provision.resources.symbols import project_number_ref
+from provision.resources.symbols import display, project_number_ref
 
 AGENT_ROLES: Mapping[str, str] = {healthcare.SERVICE: healthcare.AGENT_ROLE}
 """The role Google grants each service's agent on the project when it creates it."""
@@ -57,6 +57,14 @@ def agent_member(project_id: str, service: str) -> str:
 class ServiceAgentKind(Kind):
     name = addresses.SERVICE_AGENT
     api = API
+
+    def outputs(self, ctx: Context, change: Change) -> Mapping[str, str]:
+        """The agent's e-mail and the project roles it holds."""
+        shown = {"email": display(str((change.after or {}).get("email", "")))}
+        roles = (change.before or {}).get("roles")
+        if roles:
+            shown["roles"] = ", ".join(str(role) for role in roles)
+        return shown
 
     def read(self, ctx: Context, resource: Resource) -> Observed:
         project = project_name(resource.spec["projectId"])

@@ -38,6 +38,8 @@ class DestroyRequest:
     """--allow-delete addresses (parsed by the caller)."""
     disable_services: bool = False
     allow_remove_own_access: bool = False
+    wait: float = 0.0
+    """Seconds to wait while another run holds the lease."""
 
 
 def destroy(request: DestroyRequest, ui: Ui, connect: Connect) -> Finished:
@@ -78,7 +80,8 @@ def destroy(request: DestroyRequest, ui: Ui, connect: Connect) -> Finished:
             why = plan.warnings[0] if plan.warnings else "none of the blueprint's objects exist"
             ui.say(f"Nothing to remove: {why}.")
             return Finished()
-        job = Job(f"Planned removals for {plan.blueprint_path}", context, removals)
+        heading = f"Planned removals for {plan.blueprint_path}"
+        job = Job(heading, context, removals, wait=request.wait)
         applied = sequence.run(job, plan, lease, ui)
     if applied is None:
         ui.say("Nothing to remove.")

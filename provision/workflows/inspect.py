@@ -1,4 +1,4 @@
-"""The reading commands' runs: `plan`, `verify`, `validate --check-permissions`."""
+"""The reading commands' runs: `validate` (and its `--check-permissions`), `plan`, `verify`."""
 
 from __future__ import annotations
 
@@ -8,15 +8,61 @@ from pathlib import Path
 from provision import planfile
 from provision.blueprint.expand import expand
 from provision.blueprint.loader import LoadedBlueprint, load
-from provision.files import check_writable
+from provision.blueprint.summary import summarize
+from provision.errors import BlueprintError, Diagnostic
+from provision.files import check_writable, shown
 from provision.model import Plan
 from provision.permissions import Result, check, requirements
 from provision.plan import plan_blueprint
 from provision.resources.base import Context
 from provision.site_scope import site_addresses
-from provision.verify import Check, verify_blueprint
+from provision.verify import verify_blueprint
 from provision.workflows.sequence import Flags
-from provision.workflows.ui import Connect
+from provision.workflows.ui import Connect, Ui
+
+
+def validate(blueprint: Path, ui: Ui, connect: Connect | None = None) -> bool:
+    """Check the blueprint and tell `ui` every problem (notes) and its warnings; with
+    `connect`, also whether the applying identity holds what apply needs. True when it is valid
+    (and, with `connect`, nothing is missing). Records `valid`, `blueprint`, `summary`,
+    `diagnostics` and, with `connect`, `permissions`."""
+    ui.record("blueprint", shown(blueprint))
+    try:
+        loaded = load(blueprint)
+    except BlueprintError as error:
+        for diagnostic in error.diagnostics:
+            ui.note(str(diagnostic))
+        ui.record("valid", False)
+        ui.record("diagnostics", [_diagnostic(d) for d in error.diagnostics])
+        errors = sum(1 for d in error.diagnostics if d.severity == "error")
+        noun = "problem" if errors == 1 else "problems"
+        ui.note(f"invalid: {shown(blueprint)} ({errors} {noun})")
+        return False
+    ui.warn(loaded.warnings)
+    ui.record("valid", True)
+    ui.record("diagnostics", [_diagnostic(d) for d in loaded.warnings])
+    ui.record("summary", summarize(loaded.blueprint))
+    ui.say(f"ok: {shown(blueprint)} ({summarize(loaded.blueprint)})")
+    if connect is None:
+        return True
+    from provision.outputs import permissions_text
+
+    found = check_permissions(loaded, connect)
+    ui.say(f"Permissions of {found.who} on {found.target}:")
+    ui.say(permissions_text.render(found.results, found.grant).rstrip("\n"))
+    ui.record("permissions", found.to_json())
+    return not found.missing
+
+
+def _diagnostic(diagnostic: Diagnostic) -> dict[str, object]:
+    return {
+        "severity": diagnostic.severity,
+        "file": diagnostic.file,
+        "line": diagnostic.line,
+        "column": diagnostic.column,
+        "field": diagnostic.path,
+        "message": diagnostic.message,
+    }
 
 
 def plan(
@@ -44,11 +90,17 @@ def plan(
     return result
 
 
-def verify(blueprint: Path, connect: Connect) -> list[Check]:
-    """Every check `provision.verify` makes for the blueprint (reads only)."""
+def verify(blueprint: Path, ui: Ui, connect: Connect, *, site: str | None = None) -> bool:
+    """Every check `provision.verify` makes for the blueprint (for `site`'s objects and what
+    they depend on, with `site`; reads only), shown on `ui`; True when all pass."""
     loaded = load(blueprint)
+    ui.warn(loaded.warnings)
+    resources = expand(loaded)
+    only = None if site is None else site_addresses(loaded, resources, site)
     with connect() as api:
-        return verify_blueprint(loaded, Context.create(api))
+        checks = verify_blueprint(loaded, Context.create(api), only=only, resources=resources)
+    ui.show_checks(checks)
+    return all(check.ok for check in checks)
 
 
 @dataclass(frozen=True)
@@ -67,6 +119,27 @@ class Permissions:
     def grant(self) -> list[str]:
         """The least-privilege roles that hold the missing permissions."""
         return sorted({r.requirement.role for r in self.missing})
+
+    def to_json(self) -> dict[str, object]:
+        """`who`, `target`, `missing` (count), `grant` and one entry per permission tested."""
+        return {
+            "who": self.who,
+            "target": self.target,
+            "missing": len(self.missing),
+            "grant": self.grant,
+            "results": [
+                {
+                    "kind": r.requirement.kind,
+                    "object": r.requirement.target,
+                    "resource": r.requirement.resource,
+                    "permission": r.permission,
+                    "role": r.requirement.role,
+                    "held": r.held,
+                    "note": r.note,
+                }
+                for r in self.results
+            ],
+        }
 
 
 def check_permissions(loaded: LoadedBlueprint, connect: Connect) -> Permissions:

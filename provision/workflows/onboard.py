@@ -56,6 +56,8 @@ class SiteRequest:
     viewer_url: str | None = None
     endpoint: str | None = None
     emulator: bool = False
+    wait: float = 0.0
+    """Seconds to wait while another run holds the lease."""
 
     @property
     def viewer_base(self) -> str | None:
@@ -150,7 +152,8 @@ def _plan_and_apply(api: GoogleApi, run: _SiteRun, ui: Ui) -> tuple[Finished, se
 
     heading = f"Planned changes for site {run.request.site} of {run.loaded.path}"
     plan = run.plan(ctx)
-    applied = sequence.run(Job(heading, context, lambda: run.plan(ctx)), plan, lease, ui)
+    job = Job(heading, context, lambda: run.plan(ctx), wait=run.request.wait)
+    applied = sequence.run(job, plan, lease, ui)
     hint = f"The site file {run.written.path} stays; fix the cause and {run.request.again}."
     return sequence.finish(applied, ui, hint=hint), waiting_imports(plan, applied)
 

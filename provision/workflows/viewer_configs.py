@@ -1,16 +1,17 @@
-"""Viewer configs: OHIF's and Orthanc's text for Google or for an emulator URL, and the two files
-of one site written into a folder."""
+"""Viewer configs: OHIF's and Orthanc's text for Google or for an emulator URL (`provision config`),
+the two files of one site written into a folder, and the OAuth checklist as text."""
 
 from __future__ import annotations
 
 from collections.abc import Callable
 from pathlib import Path
 
-from provision.blueprint.loader import LoadedBlueprint
+from provision.blueprint.loader import LoadedBlueprint, load
+from provision.blueprint.oauth import oauth_checklist
 from provision.blueprint.schema import Blueprint
 from provision.errors import ProvisionError, ViewerConfigError
 from provision.outputs.ohif import ohif_config
-from provision.outputs.orthanc import orthanc_config, orthanc_json
+from provision.outputs.orthanc import orthanc_config, orthanc_json, orthanc_setup_notes
 
 OHIF_FILE = "ohif-config.js"
 ORTHANC_FILE = "orthanc.json"
@@ -77,3 +78,30 @@ def orthanc_text(
             emulator=True,
         )
     return orthanc_json(config)
+
+
+def ohif_file(blueprint: Path, site: str | None, base_url: str | None) -> str:
+    """`provision config ohif`: `ohif_text` of the blueprint at `blueprint`."""
+    return ohif_text(load(blueprint).blueprint, site, base_url)
+
+
+def orthanc_file(
+    blueprint: Path, site: str | None, base_url: str | None, credentials_file: str | None
+) -> tuple[str, list[str]]:
+    """`provision config orthanc`: `orthanc_text` of the blueprint at `blueprint`, and the
+    steps to install it."""
+    text = orthanc_text(load(blueprint).blueprint, site, base_url, credentials_file)
+    emulator = base_url is not None
+    return text, orthanc_setup_notes(emulator=emulator, credentials_file=credentials_file)
+
+
+def oauth_lines(blueprint: Path) -> list[str]:
+    """`provision config oauth`: the numbered manual OAuth steps, with the values to enter."""
+    items = oauth_checklist(load(blueprint).blueprint)
+    if not items:
+        return ["The blueprint has no `oauth` section: no browser sign-in to set up."]
+    lines = []
+    for number, item in enumerate(items, start=1):
+        lines.append(f"{number}. {item.title}")
+        lines += [f"   - {line}" for line in item.lines]
+    return lines

@@ -137,8 +137,9 @@ def test_dev_blueprint_applies_from_an_empty_world_and_converges(
     first = cli("plan", dev, "--detailed-exitcode")
     assert first.exit_code == 2, first.output
     assert "Plan: 14 to create, 0 to update, 0 to delete" in first.stdout
-    # the role lint (a loader warning) is part of the plan output
-    assert "warning: " in first.stdout and "includes healthcare.dicomStores.export" in first.stdout
+    # the role lint (a loader warning) is told on stderr, apart from the plan
+    assert "warning: " in first.stderr and "includes healthcare.dicomStores.export" in first.stderr
+    assert "warning: " not in first.stdout
     assert mutations(emulator) == []
 
     clear_journal(emulator)

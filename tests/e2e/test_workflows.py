@@ -6,7 +6,7 @@ from __future__ import annotations
 
 import shutil
 import sys
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
@@ -40,12 +40,20 @@ class ScriptedUi:
         self.checks: list[Check] = []
         self.questions: list[str] = []
         self.results: list[ChangeResult] = []
+        self.warnings: list[str] = []
+        self.recorded: dict[str, Any] = {}
 
     def say(self, text: str) -> None:
         self.said.append(text)
 
     def note(self, text: str) -> None:
         self.notes.append(text)
+
+    def warn(self, warnings: Iterable[object]) -> None:
+        self.warnings += [str(w) for w in warnings]
+
+    def record(self, key: str, value: Any) -> None:
+        self.recorded[key] = value
 
     def show_plan(self, plan: Plan, heading: str) -> None:
         self.plans.append((heading, plan))

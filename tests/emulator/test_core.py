@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import time
 import urllib.request
 from typing import Any
 
@@ -15,6 +16,7 @@ from provision.emulator.core.routing import compile_template
 from provision.emulator.core.store import Store
 from provision.emulator.core.world import World
 from provision.emulator.server import RunningEmulator
+from tests.emulator.clients import control, discovery_client, seed_project
 
 
 def _call(base: str, method: str, path: str, body: Any = None) -> tuple[int, Any]:
@@ -139,3 +141,59 @@ def test_control_plane_and_journal(emulator: RunningEmulator) -> None:
     assert [(e["method"], e["path"], e["status"]) for e in entries] == [
         ("GET", "/v3/nothing/here", 404)
     ]
+
+
+def test_method_latency_and_operation_times_by_method(emulator: RunningEmulator) -> None:
+    """`method_latency_ms` and `lro_seconds_by_method` apply per `api.method_id` (exact keys
+    first, then patterns); `GET operations` reports each operation's timing."""
+    from provision.emulator.core.settings import per_method
+
+    table = {"storage.buckets.insert": 700.0, "*.setIamPolicy": 250.0, "storage.*": 60.0}
+    assert per_method(table, "storage.buckets.insert", 90.0) == 700.0
+    assert per_method(table, "storage.buckets.setIamPolicy", 90.0) == 250.0
+    assert per_method(table, "storage.buckets.get", 90.0) == 60.0
+    assert per_method(table, "healthcare.datasets.get", 90.0) == 90.0
+
+    seed_project(emulator, "timed-ops", billing=True)
+    control(
+        emulator,
+        "settings",
+        {
+            "lro_polls": 0,
+            "lro_seconds_by_method": {"serviceusage.services.enable": 0.3},
+            "method_latency_ms": {"serviceusage.services.enable": 120},
+        },
+    )
+    su = discovery_client(emulator, "serviceusage", "v1")
+    started = time.monotonic()
+    operation = (
+        su.services().enable(name="projects/timed-ops/services/pubsub.googleapis.com").execute()
+    )
+    assert time.monotonic() - started >= 0.12
+    assert not su.operations().get(name=operation["name"]).execute().get("done")
+    time.sleep(0.35)
+    assert su.operations().get(name=operation["name"]).execute()["done"]
+    (timing,) = [t for t in control(emulator, "operations") if t["name"] == operation["name"]]
+    assert timing["method"] == "serviceusage.services.enable"
+    assert timing["seconds"] == 0.3
+    assert timing["polls"] == 2
+    assert timing["noticed"] - timing["created"] >= 0.3
+
+
+def test_google_profile_is_settings() -> None:
+    """The `google` profile is a set of settings; other settings given with it win, and
+    `time_scale` shortens its durations only."""
+    from provision.emulator.core.profiles import profile_settings
+    from provision.emulator.core.settings import EmulatorSettings
+
+    settings = EmulatorSettings().updated({"profile": "google", "latency_ms": 5})
+    assert settings.latency_ms == 5
+    assert settings.quotas and settings.lro_polls == 0
+    assert settings.lro_seconds_by_method["healthcare.projects.locations.datasets.create"] == 10.0
+    assert settings.iam_effect_delay_s == 120.0
+    quick = profile_settings("google", time_scale=0.1)
+    assert quick["lro_seconds_by_method"]["healthcare.projects.locations.datasets.create"] == 1.0
+    assert quick["iam_effect_delay_s"] == 12.0
+    assert quick["method_latency_ms"] == profile_settings("google")["method_latency_ms"]
+    with pytest.raises(ValueError, match="unknown profile"):
+        EmulatorSettings().updated({"profile": "aws"})

@@ -285,6 +285,46 @@ def test_update_mask_and_audit_configs(emulator: RunningEmulator) -> None:
     assert len(policy["bindings"]) == 2
 
 
+def test_audit_log_types_sent_as_numbers_are_stored_by_name(emulator: RunningEmulator) -> None:
+    """google-cloud-resource-manager sends and asks for enums as numbers (proto3 JSON); the
+    discovery client sends and reads names. Either way the policy holds the same log types."""
+    client = projects_client(emulator)
+    crm = discovery_client(emulator, "cloudresourcemanager", "v3")
+    seed_project(emulator, "audit-numbers")
+    resource = "projects/audit-numbers"
+    policy = client.get_iam_policy(request={"resource": resource})
+    config = policy.audit_configs.add(service="healthcare.googleapis.com")
+    config.audit_log_configs.add(log_type=policy_pb2.AuditLogConfig.DATA_READ)
+    config.audit_log_configs.add(
+        log_type=policy_pb2.AuditLogConfig.DATA_WRITE, exempted_members=["user:a@example.com"]
+    )
+    written = client.set_iam_policy(
+        request={
+            "resource": resource,
+            "policy": policy,
+            "update_mask": {"paths": ["bindings", "etag", "audit_configs"]},
+        }
+    )
+    assert [c.log_type for c in written.audit_configs[0].audit_log_configs] == [3, 2]
+    read = crm.projects().getIamPolicy(resource=resource, body={}).execute()
+    assert read["auditConfigs"] == [
+        {
+            "service": "healthcare.googleapis.com",
+            "auditLogConfigs": [
+                {"logType": "DATA_READ"},
+                {"logType": "DATA_WRITE", "exemptedMembers": ["user:a@example.com"]},
+            ],
+        }
+    ]
+    unspecified = [{"service": "allServices", "auditLogConfigs": [{"logType": 0}]}]
+    with pytest.raises(HttpError) as refused:
+        crm.projects().setIamPolicy(
+            resource=resource,
+            body={"policy": {**read, "auditConfigs": unspecified}, "updateMask": "auditConfigs"},
+        ).execute()
+    assert refused.value.resp.status == 400
+
+
 def test_test_iam_permissions(emulator: RunningEmulator) -> None:
     client = projects_client(emulator)
     seed_project(emulator, "perm-project")

@@ -118,10 +118,13 @@ def test_no_token_or_key_material_in_any_artifact(
     user = {"GOOGLE_APPLICATION_CREDENTIALS": str(user_file)}
     assert run("plan", blueprint, "--detailed-exitcode", env=user).exit_code == 0
     assert run("apply", blueprint, "--yes", env=user).exit_code == 0
-    assert run("config", "ohif", blueprint, "--out", out / "app-config.js").exit_code == 0
+    # configs for real Google (config reads PROVISION_ENDPOINT like every command)
+    google = {"PROVISION_ENDPOINT": ""}
+    ohif = ("--out", out / "app-config.js")
+    assert run("config", "ohif", blueprint, *ohif, env=google).exit_code == 0
     assert run("config", "oauth", blueprint).exit_code == 0
     orthanc = ("--credentials-file", str(key_file), "--out", out / "orthanc.json")
-    assert run("config", "orthanc", blueprint, *orthanc).exit_code == 0
+    assert run("config", "orthanc", blueprint, *orthanc, env=google).exit_code == 0
 
     # failures: a token endpoint that refuses, and a read answered 403
     harness.control(emulator, "settings", {"rules": [{"api": "oauth2", "status": 400, "times": 1}]})

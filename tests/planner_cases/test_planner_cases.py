@@ -102,6 +102,7 @@ PERMISSION_PREFIXES = {
     "healthcare": "healthcare.",
     "storage": "storage.",
     "iam": "iam.",
+    "cloudkms": "cloudkms.",
 }
 """How the IAM permissions of each API the kinds call begin."""
 

@@ -19,7 +19,7 @@ from provision.lease import (
     object_name,
     this_machine,
 )
-from provision.permissions import all_needs
+from provision.permissions import LEASE_NEEDS
 
 
 @pytest.mark.parametrize(
@@ -129,6 +129,6 @@ def test_expiry_round_trips_and_garbage_reads_as_expired() -> None:
 
 
 def test_the_lease_needs_storage_object_permissions() -> None:
-    need = all_needs()["lease"]
+    need = LEASE_NEEDS
     assert need.role.startswith("roles/storage.")
     assert all(p.startswith("storage.objects.") for p in need.existing + need.create)

@@ -138,10 +138,10 @@ def test_text_rendering() -> None:
     assert "  ! manual:oauth-consent-screen  (manual)" in text
     assert "[ ] Open APIs & Services > OAuth consent screen" in text
     assert "billing:" not in text  # no-ops are not shown
-    assert text.rstrip().splitlines()[-2] == (
+    assert text.rstrip().splitlines()[-1] == (
         "Plan: 1 to create, 2 to update, 0 to delete, 1 to run, 1 manual step."
     )
-    assert "warning: something to know" in text
+    assert "something to know" not in text  # warnings go to stderr (provision.cli.terminal)
 
 
 def test_no_changes() -> None:

@@ -13,7 +13,7 @@ from provision.emulator.core.errors import (
     aborted_concurrent_policy_change,
     rate_limited,
 )
-from provision.emulator.core.settings import EmulatorSettings, FaultRule
+from provision.emulator.core.settings import EmulatorSettings, FaultRule, per_method
 
 RESET = 0
 """Pseudo status meaning "drop the connection"."""
@@ -42,13 +42,17 @@ class Faults:
         with self._lock:
             self._fired = {}
 
-    def delay(self, settings: EmulatorSettings) -> None:
-        """Sleep the configured latency (outside any lock, so requests overlap as on the wire)."""
-        if settings.latency_ms <= 0 and settings.latency_jitter_ms <= 0:
+    def delay(self, settings: EmulatorSettings, method: str = "") -> None:
+        """Sleep the configured latency of `method` (`api.method_id`: `method_latency_ms`, else
+        `latency_ms`), plus jitter, outside any lock, so requests overlap as on the wire."""
+        latency = settings.latency_ms
+        if settings.method_latency_ms:
+            latency = per_method(settings.method_latency_ms, method, latency)
+        if latency <= 0 and settings.latency_jitter_ms <= 0:
             return
         with self._lock:
             jitter = self._random.uniform(0, settings.latency_jitter_ms)
-        time.sleep((settings.latency_ms + jitter) / 1000.0)
+        time.sleep((latency + jitter) / 1000.0)
 
     def choose(
         self, settings: EmulatorSettings, api: str, method_id: str, mutating: bool

@@ -189,9 +189,75 @@ def set_policy(
         new_record["bindings"] = copy.deepcopy(bindings)
     new_record["grantedAt"] = _grant_times(world, record, new_record["bindings"])
     if "auditConfigs" in mask or "audit_configs" in mask:
-        new_record["auditConfigs"] = copy.deepcopy(policy.get("auditConfigs") or [])
+        new_record["auditConfigs"] = audit_configs(policy.get("auditConfigs"))
     world.store.put(POLICIES, resource, new_record)
     return _render(new_record)
+
+
+LOG_TYPES: dict[str, int] = {
+    "LOG_TYPE_UNSPECIFIED": 0,
+    "ADMIN_READ": 1,
+    "DATA_WRITE": 2,
+    "DATA_READ": 3,
+}
+"""google.iam.v1.AuditLogConfig.LogType's proto numbers (not the order of the discovery enum).
+Clients of the REST API send either form (proto3 JSON); they are stored by name."""
+
+
+def audit_configs(configs: Any) -> list[dict[str, Any]]:
+    """A policy's `auditConfigs` as stored: log types by name. A config without a service or
+    log configs, or an unspecified or unknown log type, is a 400; Google's texts for these are
+    not recorded anywhere we know of."""
+    if configs is None:
+        return []
+    if not isinstance(configs, list):
+        raise invalid_argument("Invalid value at 'policy.audit_configs'.")
+    stored: list[dict[str, Any]] = []
+    for config in configs:
+        service = config.get("service") if isinstance(config, dict) else None
+        logs = config.get("auditLogConfigs") if isinstance(config, dict) else None
+        if not isinstance(service, str) or not service or not isinstance(logs, list) or not logs:
+            raise invalid_argument("An audit config needs a service and audit log configs.")
+        entries = []
+        for log in logs:
+            if not isinstance(log, dict):
+                raise invalid_argument("Invalid value at 'policy.audit_configs.audit_log_configs'.")
+            entry = {**copy.deepcopy(log), "logType": _log_type(log.get("logType"))}
+            entries.append(entry)
+        stored.append({"service": service, "auditLogConfigs": entries})
+    return stored
+
+
+def _log_type(value: Any) -> str:
+    name = next((n for n, number in LOG_TYPES.items() if number == value), None)
+    if isinstance(value, str) and value in LOG_TYPES:
+        name = value
+    if name is None or isinstance(value, bool):
+        raise invalid_argument(
+            "Invalid value at 'policy.audit_configs.audit_log_configs.log_type' (TYPE_ENUM), "
+            f"{value!r}"
+        )
+    if name == "LOG_TYPE_UNSPECIFIED":
+        raise invalid_argument("An audit log config needs a log type.")
+    return name
+
+
+def with_enum_encoding(policy: dict[str, Any], numeric: bool) -> dict[str, Any]:
+    """`policy` as answered to a client asking for `$alt=json;enum-encoding=int` (numeric):
+    audit log types as their proto numbers; otherwise unchanged (names)."""
+    if not numeric or not policy.get("auditConfigs"):
+        return policy
+    configs = [
+        {
+            **config,
+            "auditLogConfigs": [
+                {**log, "logType": LOG_TYPES.get(log.get("logType"), log.get("logType"))}
+                for log in config.get("auditLogConfigs") or []
+            ],
+        }
+        for config in policy["auditConfigs"]
+    ]
+    return {**policy, "auditConfigs": configs}
 
 
 def _grant_times(

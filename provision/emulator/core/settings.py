@@ -5,7 +5,9 @@ be changed at run time with `POST /_emulator/settings`.
 
 from __future__ import annotations
 
+import json
 from dataclasses import asdict, dataclass, field, fields, replace
+from fnmatch import fnmatchcase
 from typing import Any
 
 
@@ -88,9 +90,17 @@ DEFAULT_PROJECT_SERVICES: tuple[str, ...] = (
 @dataclass(frozen=True)
 class EmulatorSettings:
     seed: int = 0
+    profile: str = ""
+    """The timing profile the settings started from (`google`: see core/profiles.py; "" for
+    none). Setting it applies the profile's values first, then the other changes given with
+    it."""
     # --- fault injection
     latency_ms: float = 0.0
     latency_jitter_ms: float = 0.0
+    method_latency_ms: dict[str, float] = field(default_factory=dict)
+    """Latency per method instead of `latency_ms`, keyed by `api.method_id` (e.g.
+    `storage.buckets.insert`) or an fnmatch pattern of it (`*.setIamPolicy`); the first key that
+    matches wins, an exact key before any pattern."""
     error_rate: float = 0.0
     """Probability that a request fails before doing anything, with one of `error_codes`."""
     error_codes: tuple[int, ...] = (503,)
@@ -103,6 +113,9 @@ class EmulatorSettings:
     """Polls (operations.get) before an operation reports done; 0 = done at once."""
     lro_seconds: float = 0.0
     """Minimum age before an operation reports done."""
+    lro_seconds_by_method: dict[str, float] = field(default_factory=dict)
+    """Minimum age per method that starts the operation instead of `lro_seconds`, keyed like
+    `method_latency_ms` (e.g. `healthcare.datasets.create`)."""
     # --- eventual consistency windows (seconds)
     service_enable_propagation_s: float = 0.0
     """After enabling an API, calls to it still answer 403 SERVICE_DISABLED for this long."""
@@ -198,6 +211,10 @@ class EmulatorSettings:
         if unknown:
             raise ValueError(f"unknown settings: {', '.join(unknown)}")
         values = dict(changes)
+        if values.get("profile"):
+            from provision.emulator.core.profiles import profile_settings
+
+            values = {**profile_settings(str(values["profile"])), **values}
         if "rules" in values:
             values["rules"] = tuple(
                 rule if isinstance(rule, FaultRule) else FaultRule(**rule)
@@ -217,3 +234,49 @@ class EmulatorSettings:
 
     def to_json(self) -> dict[str, Any]:
         return asdict(self)
+
+
+def per_method(table: dict[str, float], method: str, default: float) -> float:
+    """`table`'s value for `method` (`api.method_id`): its exact key, else the first fnmatch
+    pattern matching it, else `default`."""
+    if method in table:
+        return float(table[method])
+    for pattern, value in table.items():
+        if fnmatchcase(method, pattern):
+            return float(value)
+    return default
+
+
+def from_command_line(options: dict[str, Any], assignments: list[str]) -> EmulatorSettings:
+    """The settings of `provision emulator serve`: its options (setting name -> value, with
+    `error_codes` as a comma list of HTTP codes, 0 for a connection reset; a `profile` first,
+    overridden by the options not at their default) and then each
+    `KEY=VALUE` of `--set` (VALUE is JSON, or else a string). ValueError naming what is wrong."""
+    values = dict(options)
+    if "error_codes" in values:
+        try:
+            codes = [int(code) for code in str(values["error_codes"]).split(",") if code.strip()]
+        except ValueError:
+            raise ValueError("--error-codes takes HTTP codes like 429,503") from None
+        values["error_codes"] = tuple(codes or [503])
+    if values.get("profile"):  # the profile's values, then the options given (not at default)
+        defaults = EmulatorSettings()
+        values = {"profile": values["profile"]} | {
+            name: value
+            for name, value in values.items()
+            if name != "profile" and value != getattr(defaults, name)
+        }
+    else:
+        values.pop("profile", None)
+    for item in assignments:
+        key, sep, raw = item.partition("=")
+        if not sep or not key.strip():
+            raise ValueError(f"--set expects KEY=VALUE, got {item!r}")
+        try:
+            values[key.strip()] = json.loads(raw)
+        except ValueError:
+            values[key.strip()] = raw
+    try:
+        return EmulatorSettings().updated(values)
+    except (TypeError, ValueError) as error:
+        raise ValueError(f"--set: {error}") from None

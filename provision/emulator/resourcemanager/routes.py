@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from provision.emulator.core import lro
+from provision.emulator.core import iam, lro
 from provision.emulator.core.errors import ApiError, invalid_argument
 from provision.emulator.core.paging import page_size, paginate
 from provision.emulator.core.routing import Ctx, Route
@@ -66,7 +66,8 @@ def get_iam_policy(ctx: Ctx) -> dict[str, Any]:
         version = int(options.get("requestedPolicyVersion") or 0)
     except (TypeError, ValueError):
         raise invalid_argument("Invalid requested policy version.") from None
-    return models.get_policy(ctx.world, ctx.params["project"], version)
+    policy = models.get_policy(ctx.world, ctx.params["project"], version)
+    return iam.with_enum_encoding(policy, ctx.numeric_enums)
 
 
 def set_iam_policy(ctx: Ctx) -> dict[str, Any]:
@@ -74,7 +75,8 @@ def set_iam_policy(ctx: Ctx) -> dict[str, Any]:
     policy = body.get("policy")
     if not isinstance(policy, dict):
         raise invalid_argument("Request contains an invalid argument.")
-    return models.set_policy(ctx.world, ctx.params["project"], policy, body.get("updateMask"))
+    written = models.set_policy(ctx.world, ctx.params["project"], policy, body.get("updateMask"))
+    return iam.with_enum_encoding(written, ctx.numeric_enums)
 
 
 def test_iam_permissions(ctx: Ctx) -> dict[str, Any]:
