@@ -4,7 +4,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: install test demo demo-viewer lint fmt typecheck unit faults bench viewer-check live clean
+.PHONY: install test demo demo-viewer lint fmt typecheck unit faults bench bench-readme viewer-check live clean
 
 install: $(STAMP)
 
@@ -40,10 +40,15 @@ faults: install
 live: install
 	$(BIN)/pytest -q -s -m live tests/live
 
-# A benchmark, not a test: plan/apply time against the emulator for growing blueprints
-# (README "Performance"). Pass options with BENCH_ARGS, e.g. BENCH_ARGS="--sites 1,10".
+# A benchmark, not a test: plan/apply time against the emulator for growing blueprints, an
+# onboarding under the emulator's google profile, CLI start times (README "Performance"). Pass
+# options with BENCH_ARGS, e.g. BENCH_ARGS="--sites 1,10 --google-scale 0.1".
 bench: install
 	$(BIN)/python -m benchmarks.bench $(BENCH_ARGS)
+
+# The README's benchmark tables, rewritten from the last `make bench` (.provision/bench/latest.json).
+bench-readme: install
+	$(BIN)/python -m benchmarks.readme
 
 # Real viewers on loopback against the emulator: the generated Orthanc config in Debian's Orthanc
 # + DICOMweb plugin, and `provision viewer` (the published OHIF build) in Debian's Chromium,

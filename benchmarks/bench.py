@@ -41,6 +41,7 @@ from typing import Any
 from benchmarks import emulators, onboarding
 from benchmarks.generate import write_blueprint
 from benchmarks.measures import JournalEntry, count_requests, critical_path, is_read, read_waves
+from benchmarks.readme import DEFAULT_JSON, tables
 from provision.apply import MUTATING, PER_API_LIMIT, apply_plan
 from provision.blueprint.expand import expand
 from provision.blueprint.loader import load
@@ -55,7 +56,6 @@ from provision.resources.base import Context, Options
 
 DEFAULT_SITES = (1, 10, 100, 300, 1000)
 DEFAULT_LATENCY_MS = 50.0
-DEFAULT_JSON = Path(".provision/bench/latest.json")
 QUOTA_TIMING = Timing()
 """Production timing, pacing included, for the plan against the emulator's quota enforcement."""
 
@@ -193,7 +193,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     }
     args.json.parent.mkdir(parents=True, exist_ok=True)
     args.json.write_text(json.dumps(document, indent=1) + "\n", encoding="utf-8")
-    print(f"figures written to {args.json}", file=sys.stderr)
+    print(tables(document))
+    print(f"figures written to {args.json}; `make bench-readme` puts these tables in the README")
     return 0
 
 

@@ -13,16 +13,23 @@ from dataclasses import dataclass, field, replace
 
 from provision.blueprint.imports import with_imports
 from provision.blueprint.loader import LoadedBlueprint
-from provision.blueprint.schema import Binding, Blueprint, DicomStore, Grant
+from provision.blueprint.schema import BigQueryDestination, Binding, Blueprint, DicomStore, Grant
 from provision.errors import PlanError
 from provision.model import JSON, Address, Resource, SourceRef
 from provision.resources import addresses, registry
+from provision.resources.bigquery_dataset import BIGQUERY
 from provision.resources.healthcare import READER_ROLE
 from provision.resources.healthcare import SERVICE as HEALTHCARE
 from provision.resources.kms import ENCRYPTER_ROLE
 from provision.resources.kms import SERVICE as CLOUDKMS
+from provision.resources.pubsub_topic import PUBSUB
 from provision.resources.service_agent import AGENT_ROLES, agent_member, agent_spec
 from provision.resources.symbols import project_number_ref
+
+PUBLISHER_ROLE = "roles/pubsub.publisher"
+"""What the Cloud Healthcare Service Agent needs on a topic a store notifies."""
+EDITOR_ROLE = "roles/bigquery.dataEditor"
+"""What it needs on a BigQuery dataset a store streams to (healthcare.v1.json)."""
 
 
 def expand(loaded: LoadedBlueprint) -> list[Resource]:
@@ -42,6 +49,9 @@ def expand(loaded: LoadedBlueprint) -> list[Resource]:
     resources += key_ring_resources(loaded, blueprint)
     resources += audit_log_resources(loaded, blueprint)
     resources = with_encryption_keys(loaded, blueprint, resources)
+    resources += topic_resources(loaded, blueprint)
+    resources += bigquery_resources(loaded, blueprint)
+    resources = with_destination_grants(loaded, blueprint, resources, grants)
     return with_imports(loaded, after_their_roles(blueprint, grants.merge_into(resources)))
 
 
@@ -66,11 +76,11 @@ def project_resources(loaded: LoadedBlueprint, blueprint: Blueprint) -> list[Res
         )
         out.append(billing)
         service_deps.append(billing.address)
-    if blueprint.services:
+    if wanted_services(blueprint):
         out.append(
             Resource(
                 addresses.services(pid),
-                {"projectId": pid, "services": sorted(set(blueprint.services))},
+                {"projectId": pid, "services": wanted_services(blueprint)},
                 tuple(service_deps),
                 loaded.locate("services"),
             )
@@ -143,11 +153,27 @@ def binding_spec(binding: Binding) -> JSON:
     return spec
 
 
+def derived_services(blueprint: Blueprint) -> set[str]:
+    """The APIs the blueprint's objects need besides those it lists: Pub/Sub for `topics`,
+    BigQuery for `bigqueryDatasets`."""
+    needed = set()
+    if blueprint.topics:
+        needed.add(PUBSUB)
+    if blueprint.bigquery_datasets:
+        needed.add(BIGQUERY)
+    return needed
+
+
+def wanted_services(blueprint: Blueprint) -> list[str]:
+    """Every API to enable: the listed ones and the derived ones, sorted."""
+    return sorted(set(blueprint.services) | derived_services(blueprint))
+
+
 def api_dependencies(blueprint: Blueprint) -> tuple[Address, ...]:
     """What Healthcare and Storage objects wait for: the project, and the enabled APIs (which
     wait for billing) or else billing."""
     pid = blueprint.project.id
-    if blueprint.services:
+    if wanted_services(blueprint):
         return (addresses.project(pid), addresses.services(pid))
     if blueprint.project.billing_account:
         return (addresses.project(pid), addresses.billing(pid))
@@ -202,7 +228,9 @@ def healthcare_resources(loaded: LoadedBlueprint, blueprint: Blueprint) -> list[
                 Resource(
                     store_address,
                     store_spec(
-                        store, protect=store.deletion_protection and dataset.deletion_protection
+                        store,
+                        protect=store.deletion_protection and dataset.deletion_protection,
+                        project_id=pid,
                     ),
                     (address,),
                     loaded.locate(store_path),
@@ -221,29 +249,48 @@ def healthcare_resources(loaded: LoadedBlueprint, blueprint: Blueprint) -> list[
     return out
 
 
-def store_spec(store: DicomStore, *, protect: bool) -> JSON:
+def store_spec(store: DicomStore, *, protect: bool, project_id: str) -> JSON:
     """Every notification config is an item of the store's `notificationConfigs` (Google
     refuses a body that also sets the deprecated `notificationConfig`: "NotificationConfig and
-    NotificationConfigs are not compatible"). `protect`: the store's and its dataset's
-    `deletionProtection` (datasets have no labels; their stores carry it, and either flag set to
-    false lifts it)."""
+    NotificationConfigs are not compatible"), its topic a full name (a bare id names a topic of
+    `project_id`). `protect`: the store's and its dataset's `deletionProtection` (datasets have
+    no labels; their stores carry it, and either flag set to false lifts it)."""
     spec: JSON = {
         "labels": dict(store.labels),
         "adopt": store.adopt,
         "deletionProtection": protect,
         "notificationConfigs": [
-            {"pubsubTopic": c.pubsub_topic} for c in store.notification_configs
+            {"pubsubTopic": topic_ref(project_id, c.pubsub_topic)}
+            for c in store.notification_configs
         ],
     }
     spec["streamConfigs"] = [
-        {
-            "bigqueryDestination": {
-                "tableUri": c.bigquery_destination.table_uri,
-                **({"force": True} if c.bigquery_destination.force else {}),
-            }
-        }
+        {"bigqueryDestination": destination_spec(c.bigquery_destination)}
         for c in store.stream_configs
     ]
+    return spec
+
+
+def topic_ref(project_id: str, ref: str) -> str:
+    """A notification topic's full name: `ref` itself, or the topic `ref` of `project_id`."""
+    return ref if "/" in ref else addresses.topic_name(project_id, ref)
+
+
+SCHEMA_FIELDS = {"FLATTENED": "schemaFlattened", "JSON": "schemaJson"}
+"""`schemaType` -> the (empty) message of Google's DicomBigQueryDestination that selects it."""
+
+
+def destination_spec(destination: BigQueryDestination) -> JSON:
+    """Google's DicomBigQueryDestination; the deprecated `force: true` is written as
+    `writeDisposition: WRITE_TRUNCATE`, which healthcare.v1.json says it is equivalent to."""
+    spec: JSON = {"tableUri": destination.table_uri}
+    disposition = destination.write_disposition or ("WRITE_TRUNCATE" if destination.force else None)
+    if disposition:
+        spec["writeDisposition"] = disposition
+    if destination.include_source_store:
+        spec["includeSourceStore"] = True
+    if destination.schema_type:
+        spec[SCHEMA_FIELDS[destination.schema_type]] = {}
     return spec
 
 
@@ -282,6 +329,98 @@ def storage_resources(loaded: LoadedBlueprint, blueprint: Blueprint) -> list[Res
                     loaded.locate(f"{path}.iam"),
                 )
             )
+    return out
+
+
+def topic_resources(loaded: LoadedBlueprint, blueprint: Blueprint) -> list[Resource]:
+    """Each Pub/Sub topic (after the APIs)."""
+    pid = blueprint.project.id
+    deps = api_dependencies(blueprint)
+    return [
+        Resource(
+            addresses.topic(pid, topic.id),
+            {
+                "projectId": pid,
+                "topicId": topic.id,
+                "labels": dict(topic.labels),
+                "adopt": topic.adopt,
+            },
+            deps,
+            loaded.locate(f"topics[{index}]"),
+            adopt=topic.adopt,
+        )
+        for index, topic in enumerate(blueprint.topics)
+    ]
+
+
+def bigquery_resources(loaded: LoadedBlueprint, blueprint: Blueprint) -> list[Resource]:
+    """Each BigQuery dataset (after the APIs)."""
+    pid = blueprint.project.id
+    deps = api_dependencies(blueprint)
+    out = []
+    for index, dataset in enumerate(blueprint.bigquery_datasets):
+        spec: JSON = {
+            "projectId": pid,
+            "datasetId": dataset.id,
+            "location": dataset.location,
+            "labels": dict(dataset.labels),
+            "adopt": dataset.adopt,
+        }
+        if dataset.description is not None:
+            spec["description"] = dataset.description
+        address = addresses.bigquery_dataset(pid, dataset.id)
+        out.append(
+            Resource(
+                address,
+                spec,
+                deps,
+                loaded.locate(f"bigqueryDatasets[{index}]"),
+                adopt=dataset.adopt,
+            )
+        )
+    return out
+
+
+def with_destination_grants(
+    loaded: LoadedBlueprint, blueprint: Blueprint, resources: Sequence[Resource], grants: Grants
+) -> list[Resource]:
+    """Derive what the Cloud Healthcare Service Agent needs for each store's destinations:
+    `roles/pubsub.publisher` on every declared topic it notifies and `roles/bigquery.dataEditor`
+    on every declared BigQuery dataset it streams to (recorded in `grants`), and make the store
+    wait for those grants (Google verifies a stream's dataset when the store is created or its
+    `streamConfigs` change). Destinations the blueprint does not declare are left to the user
+    (`blueprint.validate` warns). The agent is managed implicitly when the blueprint does not
+    list it in `serviceAgents`."""
+    pid = blueprint.project.id
+    declared = {r.address for r in resources}
+    agent = addresses.service_agent(pid, HEALTHCARE)
+    member = agent_member(pid, HEALTHCARE)
+    out = list(resources)
+    needs_agent = False
+    for index, resource in enumerate(resources):
+        if resource.address.kind != addresses.DICOM_STORE:
+            continue
+        wanted: list[tuple[Address, Address, str]] = []
+        for config in resource.spec.get("notificationConfigs") or []:
+            project_id, topic_id = addresses.split_topic_name(config["pubsubTopic"])
+            topic = addresses.topic(project_id, topic_id)
+            wanted.append((topic, addresses.topic_iam(topic.name), PUBLISHER_ROLE))
+        for config in resource.spec.get("streamConfigs") or []:
+            table = config["bigqueryDestination"]["tableUri"]
+            project_id, dataset_id = addresses.bigquery_dataset_of_table(table)
+            bq = addresses.bigquery_dataset(project_id, dataset_id)
+            wanted.append((bq, addresses.bigquery_dataset_iam(project_id, dataset_id), EDITOR_ROLE))
+        deps = list(resource.depends_on)
+        for target, iam, role in wanted:
+            if target not in declared:
+                continue
+            grants.add(iam, role, member, agent, resource.source or loaded.locate("datasets"))
+            deps += [target, iam]
+            needs_agent = True
+        out[index] = replace(resource, depends_on=tuple(dict.fromkeys(deps)))
+    if needs_agent and agent not in declared:
+        spec = agent_spec(pid, HEALTHCARE)
+        out.append(Resource(agent, spec, api_dependencies(blueprint), loaded.locate("datasets")))
     return out
 
 
@@ -357,7 +496,9 @@ class Grants:
 
     def merge_into(self, resources: Sequence[Resource]) -> list[Resource]:
         """`resources` with each grant added to its target's IAM resource (created when the
-        blueprint gives that target no IAM of its own), depending on the agent."""
+        blueprint gives that target no IAM of its own), depending on the agent. The IAM of an
+        object the blueprint does not declare (a topic outside it) is marked `manual`: provision
+        does not change IAM on objects it does not manage, the plan shows the step instead."""
         out = list(resources)
         index = {r.address: i for i, r in enumerate(out)}
         for target, bindings in self.bindings.items():
@@ -369,8 +510,11 @@ class Grants:
                 out[index[target]] = replace(current, spec=spec, depends_on=deps)
                 continue
             parent = registry.get(target.kind).parent(target)
-            deps = tuple(dict.fromkeys((*((parent,) if parent else ()), *needs)))
-            out.append(Resource(target, {"bindings": bindings}, deps, self.sources[target]))
+            new: JSON = {"bindings": bindings}
+            if parent is not None and parent not in index:
+                new["manual"] = True  # not provision's object: a step for the user
+            deps = tuple(dict.fromkeys((*((parent,) if parent in index else ()), *needs)))
+            out.append(Resource(target, new, deps, self.sources[target]))
         return out
 
 

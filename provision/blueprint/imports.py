@@ -2,7 +2,8 @@
 
 An import depends on its DICOM store, and, when the blueprint declares them, on the source bucket,
 that bucket's IAM (where the Cloud Healthcare Service Agent gets `roles/storage.objectViewer`) and
-the service agent itself, so apply runs it only once the agent can read the objects.
+the service agent itself, so apply runs it only once the agent can read the objects. Its
+`blobStorageClass` is its own, else its store's.
 """
 
 from __future__ import annotations
@@ -22,6 +23,16 @@ def store_address(loaded: LoadedBlueprint, ref: str) -> Address:
     location = next((d.location for d in blueprint.datasets if d.id == dataset_id), "")
     dataset = addresses.dataset_name(blueprint.project.id, location, dataset_id)
     return addresses.dicom_store(dataset, store_id)
+
+
+def store_class(loaded: LoadedBlueprint, ref: str) -> str | None:
+    """The `blobStorageClass` of the store `DATASET/STORE` (the default of its imports)."""
+    dataset_id, _, store_id = ref.partition("/")
+    for dataset in loaded.blueprint.datasets:
+        for store in dataset.dicom_stores if dataset.id == dataset_id else ():
+            if store.id == store_id:
+                return store.blob_storage_class
+    return None
 
 
 def with_imports(loaded: LoadedBlueprint, resources: Sequence[Resource]) -> list[Resource]:
@@ -46,5 +57,8 @@ def with_imports(loaded: LoadedBlueprint, resources: Sequence[Resource]) -> list
         )
         deps = tuple(a for a in wanted if a in declared)
         spec = {"store": store.name, "uri": entry.uri}
+        storage_class = entry.blob_storage_class or store_class(loaded, entry.dicom_store)
+        if storage_class:
+            spec["blobStorageClass"] = storage_class
         out.append(Resource(address, spec, deps, loaded.locate(f"imports[{index}]")))
     return out

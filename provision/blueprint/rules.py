@@ -61,6 +61,12 @@ MEMBER_RULE = (
 )
 PUBSUB_TOPIC_RULE = "`projects/PROJECT/topics/TOPIC`"
 BIGQUERY_TABLE_RULE = "`bq://PROJECT.DATASET.TABLE`"
+TOPIC_ID_RULE = (
+    "3 to 255 characters: a letter, then letters, digits, '-', '_', '.', '~', '+' and '%'; "
+    "not starting with 'goog'"
+)
+TOPIC_REF_RULE = f"{PUBSUB_TOPIC_RULE}, or the id of a topic declared in `topics`"
+BIGQUERY_DATASET_RULE = "1 to 1024 letters, digits and '_'"
 IMPORT_URI_RULE = (
     "`gs://BUCKET/PATH`; the path may use `*` (any characters except '/'), `?` (one character) "
     "or `**` (anything, including '/'); `**` must come at the end of the path, optionally "
@@ -450,6 +456,26 @@ def check_pubsub_topic(value: str) -> str | None:
     return f"Pub/Sub topic {value!r} is invalid: it must be {PUBSUB_TOPIC_RULE}"
 
 
+def check_topic_id(value: str) -> str | None:
+    if _fullmatch(_TOPIC_ID, value) and not value.lower().startswith("goog"):
+        return None
+    return f"Pub/Sub topic id {value!r} is invalid: it must be {TOPIC_ID_RULE}"
+
+
+def check_topic_ref(value: str) -> str | None:
+    """A notification topic: its full name, or the bare id of a topic of `topics`."""
+    if "/" not in value:
+        return check_topic_id(value)
+    problem = check_pubsub_topic(value)
+    return None if problem is None else f"{problem}, or a topic id of `topics`"
+
+
+def check_bigquery_dataset_id(value: str) -> str | None:
+    if _fullmatch(_BQ_DATASET, value):
+        return None
+    return f"BigQuery dataset id {value!r} is invalid: it must be {BIGQUERY_DATASET_RULE}"
+
+
 def _domain_scoped_project(value: str) -> bool:
     domain, sep, project = value.partition(":")
     return bool(sep) and _fullmatch(_DOMAIN, domain) and _fullmatch(_PROJECT_ID, project)
@@ -825,8 +851,6 @@ ROTATION_PERIOD_RULE = (
     "`3153600000s` (876,000 hours)"
 )
 AUDIT_SERVICE_RULE = f"`allServices` or {SERVICE_NAME_RULE}"
-AUDIT_LOG_TYPES = ("ADMIN_READ", "DATA_READ", "DATA_WRITE")
-"""The log types of Google's AuditLogConfig (cloudresourcemanager.v3.json) but the unspecified."""
 ALL_SERVICES = "allServices"
 
 _KMS_ID = re.compile(r"[A-Za-z0-9_-]{1,63}")

@@ -101,6 +101,9 @@ HealthcareLocation = Annotated[str, _rule(rules.check_healthcare_location)]
 TimeZone = Annotated[str, _rule(rules.check_time_zone)]
 PubsubTopic = Annotated[str, _rule(rules.check_pubsub_topic)]
 BigQueryTable = Annotated[str, _rule(rules.check_bigquery_table_uri)]
+TopicId = Annotated[str, _rule(rules.check_topic_id)]
+TopicRef = Annotated[str, _rule(rules.check_topic_ref)]
+BigQueryDatasetId = Annotated[str, _rule(rules.check_bigquery_dataset_id)]
 BucketName = Annotated[str, _rule(rules.check_bucket_name)]
 BucketLocation = Annotated[str, _rule(rules.check_bucket_location)]
 ServiceName = Annotated[str, _rule(rules.check_service_name)]
@@ -239,7 +242,11 @@ class NotificationConfig(Model):
     """Publish a Pub/Sub message for every instance stored (one item of the store's
     `notificationConfigs`)."""
 
-    pubsub_topic: PubsubTopic = Field(description="`projects/{project}/topics/{topic}`.")
+    pubsub_topic: TopicRef = Field(
+        description="`projects/{project}/topics/{topic}`, or the id of a topic declared in "
+        "`topics` (the Cloud Healthcare Service Agent then gets `roles/pubsub.publisher` on it "
+        "before the store is created)."
+    )
     send_for_bulk_import: bool = Field(
         default=False,
         description="Must be false (kept so older blueprints still load). Google's v1 "
@@ -256,15 +263,59 @@ class NotificationConfig(Model):
         return value
 
 
+FORCE_DEPRECATED = (
+    "force is deprecated by Google (`writeDisposition` replaces it; force: true means "
+    "WRITE_TRUNCATE); it is written as writeDisposition: WRITE_TRUNCATE"
+)
+
+
 class BigQueryDestination(Model):
-    table_uri: BigQueryTable = Field(description="`bq://project.dataset.table`.")
-    force: bool = Field(default=False, description="Overwrite a table whose schema differs.")
+    """Google's v1 `GoogleCloudHealthcareV1DicomBigQueryDestination`. The Cloud Healthcare
+    Service Agent gets `roles/bigquery.dataEditor` on the table's dataset when the blueprint
+    declares it (`bigqueryDatasets`), before the store is created or updated."""
+
+    table_uri: BigQueryTable = Field(
+        description="`bq://project.dataset.table`; Google creates the table on the first row."
+    )
+    write_disposition: Literal["WRITE_EMPTY", "WRITE_TRUNCATE", "WRITE_APPEND"] | None = Field(
+        default=None,
+        description="Whether an existing table is overwritten or appended to; unset is "
+        "Google's default (WRITE_EMPTY).",
+    )
+    include_source_store: bool = Field(
+        default=False, description="Add the source store's name as a column."
+    )
+    schema_type: Literal["FLATTENED", "JSON"] | None = Field(
+        default=None,
+        description="`FLATTENED` (one column per DICOM tag, Google's `schemaFlattened`) or "
+        "`JSON` (all tags in one JSON column, `schemaJson`); unset is Google's default.",
+    )
+    force: bool = Field(
+        default=False,
+        description="Deprecated by Google: use `writeDisposition`. true is written as "
+        "`writeDisposition: WRITE_TRUNCATE` (the loader warns); not together with "
+        "`writeDisposition`.",
+    )
+
+    @model_validator(mode="after")
+    def _force_or_disposition(self) -> BigQueryDestination:
+        if self.force and self.write_disposition is not None:
+            message = (
+                "force and writeDisposition together: Google ignores force when "
+                "writeDisposition is set; drop force"
+            )
+            raise RuleError([(("force",), message, "key")])
+        return self
 
 
 class StreamConfig(Model):
     """Stream the metadata of every instance stored to BigQuery."""
 
     bigquery_destination: BigQueryDestination = Field(description="Where to stream.")
+
+
+BlobStorageClass = Literal["STANDARD", "NEARLINE", "COLDLINE", "ARCHIVE"]
+"""Google's v1 `BlobStorageSettings.blobStorageClass` values (unspecified aside)."""
 
 
 class DicomStore(Model):
@@ -284,6 +335,12 @@ class DicomStore(Model):
     )
     iam: list[Binding] = Field(
         default_factory=list, description="Store-level IAM (conditions are not accepted)."
+    )
+    blob_storage_class: BlobStorageClass | None = Field(
+        default=None,
+        description="Default storage class of the blobs its imports store (an import's own "
+        "`blobStorageClass` wins). A v1 DICOM store has no storage class of its own: instances "
+        "stored through STOW-RS are always STANDARD.",
     )
     deletion_protection: bool = Field(
         default=True,
@@ -377,6 +434,31 @@ class Dataset(Model):
         return self
 
 
+class Topic(Model):
+    """A Cloud Pub/Sub topic, e.g. where DICOM stores announce new instances."""
+
+    id: TopicId = Field(description=f"Topic id: {rules.TOPIC_ID_RULE}.")
+    labels: Labels = Field(default_factory=dict, description=f"Labels: {rules.LABEL_RULE}.")
+    adopt: bool = Field(
+        default=False, description="Take over an existing topic not created by provision."
+    )
+
+
+class BigQueryDataset(Model):
+    """A BigQuery dataset, e.g. where DICOM stores stream instance metadata."""
+
+    id: BigQueryDatasetId = Field(description=f"Dataset id: {rules.BIGQUERY_DATASET_RULE}.")
+    location: str = Field(
+        default="US",
+        description="`US`, `EU` or a region; cannot change once the dataset exists.",
+    )
+    description: str | None = Field(default=None, description="Shown in the console.")
+    labels: Labels = Field(default_factory=dict, description=f"Labels: {rules.LABEL_RULE}.")
+    adopt: bool = Field(
+        default=False, description="Take over an existing dataset not created by provision."
+    )
+
+
 class Bucket(Model):
     """A Cloud Storage bucket (typically the source of DICOM imports)."""
 
@@ -461,6 +543,13 @@ class Import(Model):
 
     dicom_store: StoreRef = Field(description="`DATASET/STORE`, both declared in this blueprint.")
     uri: ImportUri = Field(description="`gs://bucket/path` with `*`, `**` (at the end) or `?`.")
+    blob_storage_class: BlobStorageClass | None = Field(
+        default=None,
+        description="Storage class of the imported instances' blobs (the import's "
+        "`blobStorageSettings`); unset: the store's `blobStorageClass`, else Google's default "
+        "(STANDARD). Applies when the import runs; instances already imported stay where they "
+        "are.",
+    )
 
 
 class OAuth(Model):
@@ -709,6 +798,16 @@ class Blueprint(Model):
     )
     service_agents: list[ServiceAgent] = Field(
         default_factory=list, description="Google-managed service agents and their grants."
+    )
+    topics: list[Topic] = Field(
+        default_factory=list,
+        description="Cloud Pub/Sub topics of the project (`pubsub.googleapis.com` is enabled "
+        "for them).",
+    )
+    bigquery_datasets: list[BigQueryDataset] = Field(
+        default_factory=list,
+        description="BigQuery datasets of the project (`bigquery.googleapis.com` is enabled "
+        "for them).",
     )
     imports: list[Import] = Field(
         default_factory=list, description="DICOM imports from Cloud Storage (run once each)."

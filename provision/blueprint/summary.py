@@ -28,5 +28,8 @@ def summarize(blueprint: Blueprint) -> str:
         _count(len(blueprint.service_agents), "service agent"),
         _count(grants, "service-agent grant"),
         _count(len(blueprint.imports), "import"),
+        _count(len(blueprint.key_rings), "key ring"),
+        _count(sum(len(r.crypto_keys) for r in blueprint.key_rings), "crypto key"),
+        _count(len(blueprint.audit_logs), "audit log config"),
     ]
     return ", ".join(p for p in parts if not p.startswith("0 "))

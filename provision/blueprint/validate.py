@@ -23,6 +23,7 @@ from typing import Any
 
 from provision.blueprint import rules
 from provision.blueprint import warning_codes as codes
+from provision.blueprint.schema import FORCE_DEPRECATED
 from provision.blueprint.source import Finding, Path
 from provision.lease import choose_site, lease_readers, object_name
 from provision.resources.healthcare import READER_ROLES
@@ -60,6 +61,7 @@ def check_references(doc: Any) -> list[Finding]:
     buckets = _declared_buckets(doc, findings)
     findings += _check_service_agents(doc, datasets, buckets)
     findings += _check_imports(doc, datasets, buckets)
+    findings += _check_destinations(doc)
     findings += _residency_warnings(doc)
     findings += _check_lease(doc)
     findings += _risky_grants(doc)
@@ -242,6 +244,115 @@ def _agent_can_read(grants: list[Mapping[str, Any]], bucket: str) -> bool:
         if grant.get("bucket") == bucket or grant.get("project") is True:
             return True
     return False
+
+
+def _declared_ids(
+    doc: Mapping[str, Any], section: str, noun: str
+) -> tuple[set[str], list[Finding]]:
+    """The `id`s of the entries of `section`; a duplicate is an error."""
+    findings: list[Finding] = []
+    first: dict[str, Path] = {}
+    for index, entry in _entries(doc, section):
+        entry_id = _text(entry, "id")
+        if entry_id is None:
+            continue
+        path: Path = (section, index, "id")
+        if entry_id in first:
+            message = f"{noun} {entry_id!r} is declared twice"
+            findings.append(Finding(path, message, related=first[entry_id]))
+        else:
+            first[entry_id] = path
+    return set(first), findings
+
+
+def _stores(doc: Mapping[str, Any]) -> Iterator[tuple[Path, Mapping[str, Any]]]:
+    for index, dataset in _entries(doc, "datasets"):
+        for store_index, store in _entries(dataset, "dicomStores"):
+            yield ("datasets", index, "dicomStores", store_index), store
+
+
+def _agent_topic_grants(doc: Mapping[str, Any]) -> set[str]:
+    """Topics the blueprint grants a service agent a role on by hand (`grants[].topic`)."""
+    return {
+        topic
+        for _, agent in _entries(doc, "serviceAgents")
+        for _, grant in _entries(agent, "grants")
+        if (topic := _text(grant, "topic")) is not None
+    }
+
+
+def _check_destinations(doc: Mapping[str, Any]) -> list[Finding]:
+    """Topic and dataset ids are unique; a notification topic given by id is declared; a
+    destination outside the blueprint is a warning (the Cloud Healthcare Service Agent's
+    grant there is the user's to make); the deprecated `force` is a warning."""
+    topics, findings = _declared_ids(doc, "topics", "Pub/Sub topic")
+    bq_datasets, more = _declared_ids(doc, "bigqueryDatasets", "BigQuery dataset")
+    findings += more
+    project = doc.get("project")
+    pid = _text(project, "id") if isinstance(project, Mapping) else None
+    granted = _agent_topic_grants(doc)
+    for path, store in _stores(doc):
+        for index, config in _entries(store, "notificationConfigs"):
+            topic = _text(config, "pubsubTopic")
+            where: Path = (*path, "notificationConfigs", index, "pubsubTopic")
+            if topic is None:
+                continue
+            if "/" not in topic and topic not in topics:
+                findings.append(
+                    Finding(
+                        where,
+                        f"topic {topic!r} is not declared in `topics` (declared: "
+                        f"{_names(topics)}); name a declared topic or write its full name "
+                        "`projects/PROJECT/topics/TOPIC`",
+                    )
+                )
+            elif "/" in topic and topic not in granted and not _declared_topic(topic, pid, topics):
+                findings.append(
+                    Finding(
+                        where,
+                        f"topic {topic} is not declared in `topics`, so provision does not grant "
+                        "the Cloud Healthcare Service Agent roles/pubsub.publisher on it: grant "
+                        "it yourself (or declare the topic), else notifications are not published",
+                        severity="warning",
+                    )
+                )
+        for index, config in _entries(store, "streamConfigs"):
+            findings += _stream_findings(
+                config, (*path, "streamConfigs", index, "bigqueryDestination"), pid, bq_datasets
+            )
+    return findings
+
+
+def _declared_topic(topic: str, pid: str | None, topics: set[str]) -> bool:
+    parts = topic.split("/")
+    return len(parts) == 4 and parts[1] == pid and parts[3] in topics
+
+
+def _stream_findings(
+    config: Mapping[str, Any], where: Path, pid: str | None, declared: set[str]
+) -> list[Finding]:
+    destination = config.get("bigqueryDestination")
+    if not isinstance(destination, Mapping):
+        return []
+    findings: list[Finding] = []
+    if destination.get("force") is True:
+        findings.append(Finding((*where, "force"), FORCE_DEPRECATED, severity="warning", at="key"))
+    table = _text(destination, "tableUri")
+    if table is None or not table.startswith("bq://") or table.count(".") < 2:
+        return findings
+    project_id, dataset_id, _ = table.removeprefix("bq://").split(".", 2)
+    if project_id != pid or dataset_id not in declared:
+        findings.append(
+            Finding(
+                (*where, "tableUri"),
+                f"BigQuery dataset {project_id}:{dataset_id} is not declared in "
+                "`bigqueryDatasets`, so provision does not grant the Cloud Healthcare Service "
+                "Agent roles/bigquery.dataEditor on it: grant it yourself (or declare the "
+                "dataset), else Google refuses the store (403 failed to verify dataset)",
+                severity="warning",
+            )
+        )
+    return findings
 
 
 DEFAULT_BUCKET_LOCATION = "US"

@@ -30,7 +30,7 @@ def validate(
 ) -> None:
     """Check a blueprint: syntax, Google's naming rules, references; print every problem."""
     from provision.cli.terminal import terminal
-    from provision.workflows.inspect import validate as run
+    from provision.workflows.validate import validate as run
 
     with terminal(output_format, "validate") as ui:
         if not run(blueprint, ui, target.connector() if check_permissions else None):

@@ -49,6 +49,8 @@ VERSIONS: Mapping[str, str] = {
     "storage": "v1",
     "iam": "v1",
     "cloudkms": "v1",
+    "pubsub": "v1",
+    "bigquery": "v2",
 }
 """The API version used for each API unless a call names another one."""
 
@@ -163,10 +165,13 @@ class GoogleApi:
         import google_auth_httplib2
         import httplib2
 
+        from provision.gcp import fast_paths
+
         # httplib2 would re-send a request after connection-level failures; the retry table is
         # the one retry layer, so it decides (and counts). httplib2 still reconnects once when a
         # kept-alive connection turns out closed before any status line.
         httplib2.RETRIES = 1
+        fast_paths.install()
         http = google_auth_httplib2.AuthorizedHttp(
             self.identity.credentials, http=httplib2.Http(timeout=self.timing.http_timeout)
         )
@@ -414,7 +419,8 @@ class GoogleApi:
         self, requests: Sequence[Any], method: str, uri: str
     ) -> list[JSON | GoogleApiError]:
         from googleapiclient.errors import BatchError
-        from googleapiclient.http import BatchHttpRequest
+
+        from provision.gcp.fast_paths import LeanBatch
 
         answers: dict[str, JSON | GoogleApiError] = {}
 
@@ -434,7 +440,7 @@ class GoogleApi:
                 # Content-ID, a bad status line)
                 raise BatchError(f"{type(error).__name__}: {error}") from None
 
-        batch = BatchHttpRequest(callback=collect, batch_uri=uri)
+        batch = LeanBatch(callback=collect, batch_uri=uri)
         for number, request in enumerate(requests):
             batch.add(request, request_id=str(number))
         self._send(send, method, f"POST {uri} ({len(requests)} calls)")
@@ -567,10 +573,15 @@ def upload_uri(uri: str, base_url: str) -> str:
     return base_url.rstrip("/") + parts.path + query
 
 
+SERVICE_PATHS: Mapping[str, str] = {"storage": "storage/v1/", "bigquery": "bigquery/v2/"}
+"""APIs whose discovery `servicePath` is not empty: an `api_endpoint` replaces root URL and
+service path together, so these go under the base URL."""
+
+
 def _endpoint_for(base_url: str, api: str) -> str:
     """The `api_endpoint` for `api` under a base URL serving Google's own paths."""
     base = base_url.rstrip("/") + "/"
-    return base + "storage/v1/" if api == "storage" else base
+    return base + SERVICE_PATHS.get(api, "")
 
 
 def _first_line(error: BaseException) -> str:

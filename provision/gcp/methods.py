@@ -31,3 +31,8 @@ OBJECTS = "storage.objects"
 
 KEY_RINGS = "cloudkms.projects.locations.keyRings"
 CRYPTO_KEYS = f"{KEY_RINGS}.cryptoKeys"
+
+TOPICS = "pubsub.projects.topics"
+
+BIGQUERY_DATASETS = "bigquery.datasets"
+BIGQUERY_TABLES = "bigquery.tables"

@@ -98,6 +98,8 @@ DEFAULT_READ_QUOTAS: Mapping[str, Quota] = {
     "serviceusage": Quota(per_minute=240, burst=60),
     # IAM: 6,000 reads per project per minute (iam/quotas).
     "iam": Quota(per_minute=6000, burst=1500),
+    # Cloud KMS: 300 read requests/min per project (kms/quotas).
+    "cloudkms": Quota(per_minute=300, burst=75),
     # Cloud Healthcare and Cloud Storage publish no default read rate for the metadata reads a
     # plan makes (healthcare-api/quotas shows them only in the console): not paced.
 }

@@ -27,6 +27,10 @@ KEY_RING = "kms.key_ring"
 CRYPTO_KEY = "kms.crypto_key"
 CRYPTO_KEY_IAM = "kms.crypto_key_iam"
 PROJECT_AUDIT = "project_audit"
+TOPIC = "pubsub.topic"
+BIGQUERY_DATASET = "bigquery.dataset"
+BIGQUERY_DATASET_IAM = "bigquery.dataset_iam"
+DICOM_DEIDENTIFY = "healthcare.dicom_deidentify"
 
 
 def project_name(project_id: str) -> str:
@@ -156,6 +160,55 @@ def service_agent(project_id: str, service: str) -> Address:
 def topic_iam(topic: str) -> Address:
     """`topic` is `projects/{p}/topics/{t}`."""
     return Address(TOPIC_IAM, topic)
+
+
+def topic_name(project_id: str, topic_id: str) -> str:
+    """`projects/{p}/topics/{t}`: a Pub/Sub topic's full name."""
+    return f"projects/{project_id}/topics/{topic_id}"
+
+
+def topic(project_id: str, topic_id: str) -> Address:
+    return Address(TOPIC, topic_name(project_id, topic_id))
+
+
+def split_topic_name(name: str) -> tuple[str, str]:
+    """(project, topic id) of `projects/{p}/topics/{t}`."""
+    parts = name.split("/")
+    return parts[1], parts[-1]
+
+
+def bigquery_dataset_name(project_id: str, dataset_id: str) -> str:
+    """`projects/{p}/datasets/{d}`: a BigQuery dataset (the path of its REST resource)."""
+    return f"projects/{project_id}/datasets/{dataset_id}"
+
+
+def split_bigquery_dataset_name(name: str) -> tuple[str, str]:
+    """(project, dataset id) of `projects/{p}/datasets/{d}`."""
+    parts = name.split("/")
+    return parts[1], parts[3]
+
+
+def bigquery_dataset(project_id: str, dataset_id: str) -> Address:
+    return Address(BIGQUERY_DATASET, bigquery_dataset_name(project_id, dataset_id))
+
+
+def bigquery_dataset_iam(project_id: str, dataset_id: str) -> Address:
+    return Address(BIGQUERY_DATASET_IAM, bigquery_dataset_name(project_id, dataset_id))
+
+
+def bigquery_dataset_of_table(table_uri: str) -> tuple[str, str]:
+    """(project, dataset id) of `bq://{project}.{dataset}.{table}`."""
+    project_id, dataset_id, _ = table_uri.removeprefix("bq://").split(".", 2)
+    return project_id, dataset_id
+
+
+def dicom_deidentify_name(destination: str, source: str) -> str:
+    """The de-identified copy into the store `destination` of the store `source` (full names)."""
+    return f"{destination}/deidentifiedFrom/{uri_hash(source)}"
+
+
+def dicom_deidentify(destination: str, source: str) -> Address:
+    return Address(DICOM_DEIDENTIFY, dicom_deidentify_name(destination, source))
 
 
 def split_dataset_name(name: str) -> tuple[str, str, str]:

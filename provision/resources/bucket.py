@@ -4,7 +4,7 @@ spec = {"name", "projectId", "projectNumber": "${project_number:P}", "location",
         "storageClass", "uniformBucketLevelAccess": bool, "labels": {..}, "adopt": bool}
 
 * Created with its labels plus `managed-by: provision`; an existing bucket without that label
-  needs `adopt: true` (the plan then adds the label and says it adopts the bucket).
+  needs `adopt: true` and is then managed as it is, without the label (see `ownership`).
 * Labels are additive; storage class and uniform bucket-level access are patched in place.
   The location cannot change: a different location is a plan error naming `location`.
 * Bucket names are global: a bucket of another project (or one this identity cannot see, 403)
@@ -134,6 +134,7 @@ class BucketKind(Kind):
                     resource.address, "bucket", where, "no managed-by: provision label"
                 )
             reason = ownership.ADOPT_REASON.format(what="bucket")
+            wanted = {**wanted, "labels": ownership.without_ownership(wanted["labels"])}
         if fields.get("location") != wanted["location"]:
             raise PlanError(
                 f"{resource.address}: location: the bucket is in {fields.get('location')} but "

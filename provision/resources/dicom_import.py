@@ -1,7 +1,8 @@
 """Kind `healthcare.dicom_import`: a `dicomStores.import` from a `gs://` URI, run again when
 objects under the URI change.
 
-Address name: `{store}/imports/{uri_hash(uri)}`. spec = {"store": store name, "uri": "gs://..."}.
+Address name: `{store}/imports/{uri_hash(uri)}`. spec = {"store": store name, "uri": "gs://...",
+"blobStorageClass"?: "STANDARD" | "NEARLINE" | "COLDLINE" | "ARCHIVE"}.
 
 No state file: what happened is recorded on the store itself, as one label per URI,
 `provision-import-<8 hex of sha256(uri)>` (the import's marker):
@@ -56,6 +57,9 @@ from provision.resources.registry import register
 LABEL_PREFIX = "provision-import-"
 DONE = "done"
 OP_PREFIX = "op-"
+STORAGE_CLASS = "blobStorageClass"
+"""Spec key: the blob storage class the import stores into (ImportDicomDataRequest's
+`blobStorageSettings.blobStorageClass`); absent: Google's default, STANDARD."""
 IMPORT_METHOD = "google.cloud.healthcare.v1.dicom.DicomService.ImportDicomData"
 NOTHING_YET = (
     "nothing to import yet (no objects match); upload the DICOM files, then run apply again"
@@ -230,12 +234,14 @@ class DicomImportKind(Kind):
 
     def diff(self, resource: Resource, observed: Observed, options: Options) -> Change:
         spec = {"store": resource.spec["store"], "uri": resource.spec["uri"]}
+        if resource.spec.get(STORAGE_CLASS):
+            spec[STORAGE_CLASS] = resource.spec[STORAGE_CLASS]
         fields = dict(observed.fields)
         state = fields.get("state", "absent") if observed.exists else "absent"
         operation = fields.get("operation", "")
 
         def change(action: Action, reason: str) -> Change:
-            diffs = () if action is Action.NOOP else (FieldDiff("import", None, spec["uri"]),)
+            diffs = () if action is Action.NOOP else run_diffs(spec)
             return Change(
                 resource.address,
                 action,
@@ -293,7 +299,7 @@ class DicomImportKind(Kind):
             if not imported.objects:
                 _report(ctx, f"{what}: {NOTHING_YET}")
                 return None
-            finished = import_when_granted(ctx, store, uri, imported)
+            finished = import_when_granted(ctx, store, uri, imported, spec.get(STORAGE_CLASS))
         set_label(ctx, store, uri, marker(DONE, imported))
         _report(ctx, f"{what}: {describe_outcome(finished)}")
         success, failure = counts_of(finished)
@@ -335,12 +341,28 @@ class ImportFailedError(ApplyError):
         return denied and counts_of(self.operation) == (0, 0)
 
 
-def start_import(ctx: Context, store: str, uri: str, imported: Imported | None = None) -> JSON:
-    """Call `dicomStores.import`, record its operation (and what it reads) on the store, wait
-    for it."""
-    operation = ctx.api.call(
-        f"{DICOM_STORES}.import_", name=store, body={"gcsSource": {"uri": uri}}
-    )
+def run_diffs(spec: Mapping[str, Any]) -> tuple[FieldDiff, ...]:
+    """What a planned run shows: the URI, and the storage class when one is set."""
+    diffs = [FieldDiff("import", None, spec["uri"])]
+    if spec.get(STORAGE_CLASS):
+        diffs.append(FieldDiff(STORAGE_CLASS, None, spec[STORAGE_CLASS]))
+    return tuple(diffs)
+
+
+def start_import(
+    ctx: Context,
+    store: str,
+    uri: str,
+    imported: Imported | None = None,
+    storage_class: str | None = None,
+) -> JSON:
+    """Call `dicomStores.import` (into `storage_class`, ImportDicomDataRequest's
+    `blobStorageSettings`, when given), record its operation (and what it reads) on the
+    store, wait for it."""
+    body: JSON = {"gcsSource": {"uri": uri}}
+    if storage_class:
+        body["blobStorageSettings"] = {"blobStorageClass": storage_class}
+    operation = ctx.api.call(f"{DICOM_STORES}.import_", name=store, body=body)
     if operation.get("name"):
         set_label(ctx, store, uri, marker(operation_label(str(operation["name"])), imported))
     return await_import(ctx, operation, uri)
@@ -366,7 +388,11 @@ def await_import(ctx: Context, operation: JSON, uri: str) -> JSON:
 
 
 def import_when_granted(
-    ctx: Context, store: str, uri: str, imported: Imported | None = None
+    ctx: Context,
+    store: str,
+    uri: str,
+    imported: Imported | None = None,
+    storage_class: str | None = None,
 ) -> JSON:
     """Run the import; while it is denied although the bucket policy already grants the agent
     a reading role (IAM changes take minutes to take effect), run it again with bounded
@@ -376,7 +402,7 @@ def import_when_granted(
 
     def attempt() -> bool:
         try:
-            finished.append(start_import(ctx, store, uri, imported))
+            finished.append(start_import(ctx, store, uri, imported, storage_class))
         except ImportFailedError as failure:
             if not failure.denied or not agent_can_read(ctx, store, uri):
                 raise

@@ -1,19 +1,26 @@
 """Kind `healthcare.dicom_store` (`projects/{p}/locations/{l}/datasets/{d}/dicomStores/{s}`).
 
 spec = {"labels": {..}, "notificationConfigs": [{"pubsubTopic"}], "streamConfigs":
-        [{"bigqueryDestination": {"tableUri", "force"?}}], "adopt": bool,
-        "deletionProtection": bool}
+        [{"bigqueryDestination": {"tableUri", "writeDisposition"?, "includeSourceStore"?,
+        "schemaFlattened"?: {}, "schemaJson"?: {}}}], "adopt": bool, "deletionProtection": bool}
 
 * Labels are additive (declared keys are set, others left alone) plus `managed-by: provision`,
-  which marks the store as provision's (an existing store without it needs `adopt: true`), and
-  `deletion-protection: true|false`, which keeps the blueprint's `deletionProtection` on the
-  store itself: a protected store is never deleted, even when named with --allow-delete.
+  which marks the store as provision's, and `deletion-protection: true|false`, which keeps the
+  blueprint's `deletionProtection` on the store itself: a protected store is never deleted, even
+  when named with --allow-delete. An existing store without the label needs `adopt: true` and is
+  then managed without either label (see `ownership`).
 * The notification and stream configs belong to the blueprint: they are made to match exactly.
   Notifications are only ever written as `notificationConfigs`. A store whose deprecated
   single `notificationConfig` is set is read as having it as the first item of
   `notificationConfigs`, and the next update moves it there.
 * Create is synchronous; an update is one PATCH whose `updateMask` lists exactly the fields
   that differ.
+* Google verifies each stream's BigQuery dataset when a store is created or its
+  `streamConfigs` patched: 403 "failed to verify dataset" while the Cloud Healthcare Service
+  Agent lacks `roles/bigquery.dataEditor` there. The blueprint's grant is applied first (a
+  dependency); since IAM changes take a while to take effect, a create or patch refused so
+  while the dataset's access already lists the agent as an editor is sent again with bounded
+  backoff (`streams_when_granted`). Refused without such an entry, it fails at once.
 * What it holds is its studies (`healthcare.store_contents`, one QIDO-RS search).
   `provision destroy` removes a store provision owns when it holds none, or when named with
   --allow-delete (then with its studies), never one with deletion protection on; `delete`
@@ -23,7 +30,7 @@ spec = {"labels": {..}, "notificationConfigs": [{"pubsubTopic"}], "streamConfigs
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from typing import Any
 
 from provision.errors import ApplyError, GoogleApiError, PlanError
@@ -56,6 +63,11 @@ NotificationConfigs are not compatible. NotificationConfig is being deprecated, 
 NotificationConfigs instead"), so it is never written, only moved out of: an update whose mask
 names it (with no value in the body) clears it."""
 MOVE_REASON = "moving the deprecated notificationConfig into notificationConfigs"
+SCHEMA_FIELDS = ("schemaFlattened", "schemaJson")
+"""The (empty) messages of a DicomBigQueryDestination that choose its table schema."""
+UNVERIFIED = "failed to verify dataset"
+"""How Google's 403 starts when the agent lacks bigquery.dataEditor on a stream's dataset
+(quoted in terraform-provider-google issues 13721 and 11820)."""
 
 
 @register
@@ -102,6 +114,7 @@ class DicomStoreKind(Kind):
                     resource.address, "DICOM store", where, "no managed-by: provision label"
                 )
             reason = ownership.ADOPT_REASON.format(what="DICOM store")
+            wanted = {**wanted, "labels": ownership.without_ownership(wanted["labels"])}
         diffs = map_diffs("labels", current_labels, wanted["labels"])
         if fields.get(LEGACY_NOTIFICATION):
             diffs.append(FieldDiff(LEGACY_NOTIFICATION, fields[LEGACY_NOTIFICATION], None))
@@ -132,8 +145,12 @@ class DicomStoreKind(Kind):
             if spec.get(key):
                 body[key] = spec[key]
         try:
-            store = ctx.api.call(
-                f"{DICOM_STORES}.create", parent=dataset, dicomStoreId=store_id, body=body
+            store = streams_when_granted(
+                ctx,
+                change,
+                lambda: ctx.api.call(
+                    f"{DICOM_STORES}.create", parent=dataset, dicomStoreId=store_id, body=body
+                ),
             )
         except GoogleApiError as error:
             if error.http_status != 409:
@@ -171,8 +188,15 @@ class DicomStoreKind(Kind):
         for key in CONFIG_FIELDS:
             if key in mask:
                 body[key] = spec.get(key) or []
-        store = ctx.api.call(
-            f"{DICOM_STORES}.patch", name=change.address.name, updateMask=",".join(mask), body=body
+        store = streams_when_granted(
+            ctx,
+            change,
+            lambda: ctx.api.call(
+                f"{DICOM_STORES}.patch",
+                name=change.address.name,
+                updateMask=",".join(mask),
+                body=body,
+            ),
         )
         return observe(store)
 
@@ -256,6 +280,64 @@ class DicomStoreKind(Kind):
         )
 
 
+def streams_when_granted(ctx: Context, change: Change, send: Callable[[], JSON]) -> JSON:
+    """`send()` (a create or patch); while Google answers 403 "failed to verify dataset"
+    although every streamed dataset's access lists the agent as an editor (the grant has not
+    taken effect yet), send it again with bounded backoff."""
+    answers: list[JSON] = []
+    refusals: list[GoogleApiError] = []
+
+    def attempt() -> bool:
+        try:
+            answers.append(send())
+        except GoogleApiError as error:
+            if error.http_status != 403 or UNVERIFIED not in error.message:
+                raise
+            missing = ungranted_streams(ctx, change)
+            if missing:
+                raise ApplyError(
+                    f"{change.address}: {error.message}; the Cloud Healthcare Service Agent "
+                    f"needs roles/bigquery.dataEditor on {', '.join(missing)} (declare the "
+                    "dataset in `bigqueryDatasets` and provision grants it)"
+                ) from None
+            refusals.append(error)
+            return False
+        return True
+
+    try:
+        ctx.api.wait_until(
+            attempt,
+            what=f"{change.address}: the service agent's BigQuery grant to take effect",
+            progress=ctx.progress,
+        )
+    except GoogleApiError as error:
+        if not refusals:
+            raise
+        raise ApplyError(
+            f"{change.address}: {refusals[-1].message} (still refused after waiting: "
+            f"{error.message})"
+        ) from None
+    return answers[-1]
+
+
+def ungranted_streams(ctx: Context, change: Change) -> list[str]:
+    """The BigQuery datasets (`project:dataset`) the store streams to whose access does not
+    list the store project's Cloud Healthcare Service Agent as an editor."""
+    from provision.resources import bigquery_dataset_iam
+    from provision.resources.service_agent import agent_member
+
+    project_id = change.address.name.split("/")[1]
+    member = str(ctx.facts.resolve_fully(agent_member(project_id, healthcare.SERVICE), "agent"))
+    missing = []
+    for config in (change.after or {}).get("streamConfigs") or []:
+        table = str(config["bigqueryDestination"]["tableUri"])
+        bq_project, bq_dataset = addresses.bigquery_dataset_of_table(table)
+        name = addresses.bigquery_dataset_name(bq_project, bq_dataset)
+        if not bigquery_dataset_iam.agent_edits(ctx, name, member):
+            missing.append(f"{bq_project}:{bq_dataset}")
+    return missing
+
+
 def dicomweb_answers(ctx: Context, name: str) -> tuple[bool, str]:
     """For `verify`: the store's study and instance counts, from two QIDO-RS searches."""
     studies = len(healthcare.search(ctx, name, "studies"))
@@ -293,14 +375,26 @@ def normal_config(key: str, value: Any) -> Any:
     items = [v for v in value or [] if isinstance(v, Mapping)]
     if key == "notificationConfigs":
         return [{"pubsubTopic": v.get("pubsubTopic")} for v in items] or None
-    streams = []
-    for item in items:
-        destination = item.get("bigqueryDestination") or {}
-        normal: JSON = {"tableUri": destination.get("tableUri")}
-        if destination.get("force"):
-            normal["force"] = True
-        streams.append({"bigqueryDestination": normal})
-    return streams or None
+    return [{"bigqueryDestination": normal_destination(v)} for v in items] or None
+
+
+def normal_destination(item: Mapping[str, Any]) -> JSON:
+    """A stream's DicomBigQueryDestination as compared: the deprecated `force` read as the
+    `writeDisposition` healthcare.v1.json says it is equivalent to (true: WRITE_TRUNCATE) when
+    no disposition is set, Google's unspecified values dropped."""
+    destination = item.get("bigqueryDestination") or {}
+    normal: JSON = {"tableUri": destination.get("tableUri")}
+    disposition = destination.get("writeDisposition")
+    if disposition in (None, "", "WRITE_DISPOSITION_UNSPECIFIED") and destination.get("force"):
+        disposition = "WRITE_TRUNCATE"
+    if disposition not in (None, "", "WRITE_DISPOSITION_UNSPECIFIED"):
+        normal["writeDisposition"] = disposition
+    if destination.get("includeSourceStore"):
+        normal["includeSourceStore"] = True
+    for schema in SCHEMA_FIELDS:
+        if isinstance(destination.get(schema), Mapping):
+            normal[schema] = {}
+    return normal
 
 
 def observe(store: Mapping[str, Any]) -> Observed:

@@ -41,6 +41,7 @@ from typing import Any
 
 from provision.errors import ApplyError, GoogleApiError, PlanError
 from provision.gcp.methods import DATASETS
+from provision.gcp.operations import OperationTimeoutError
 from provision.model import JSON, Action, Address, Change, FieldDiff, Observed, Resource
 from provision.resources import addresses, healthcare, kms, ownership
 from provision.resources.base import (
@@ -88,6 +89,11 @@ class DatasetKind(Kind):
         """The location's dataset scan: its `datasets.list` answers this dataset's read."""
         spec = resource.spec
         return (addresses.healthcare_location(spec["projectId"], spec["location"]),)
+
+    def outputs(self, ctx: Context, change: Change) -> Mapping[str, str]:
+        """A CMEK dataset's key (as read, else as the blueprint says)."""
+        key = (change.before or {}).get("kmsKeyName") or key_of(change.after or {})
+        return {"kmsKeyName": str(key)} if key else {}
 
     def read(self, ctx: Context, resource: Resource) -> Observed:
         name = resource.address.name
@@ -447,7 +453,7 @@ def create_when_key_granted(ctx: Context, change: Change, created: Callable[[], 
             "key to take effect",
             progress=ctx.progress,
         )
-    except GoogleApiError as error:
+    except OperationTimeoutError as error:
         if not denied:
             raise
         raise ApplyError(

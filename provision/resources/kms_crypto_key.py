@@ -20,7 +20,7 @@ spec = {"projectId", "labels": {..}, "rotationPeriod"?: "7776000s", "adopt": boo
 from __future__ import annotations
 
 import time
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from datetime import UTC, datetime
 from functools import partial
 
@@ -59,6 +59,14 @@ class CryptoKeyKind(Kind):
         ("cloudkms.cryptoKeys.get", "cloudkms.cryptoKeys.update"),
         ("cloudkms.cryptoKeys.create",),
     )
+
+    def outputs(self, ctx: Context, change: Change) -> Mapping[str, str]:
+        """The state of the key's primary version and its rotation period, as read."""
+        before = change.before or {}
+        shown = {"primary": str(before["primaryState"])} if before.get("primaryState") else {}
+        if before.get("rotationPeriod"):
+            shown["rotationPeriod"] = str(before["rotationPeriod"])
+        return shown
 
     def read(self, ctx: Context, resource: Resource) -> Observed:
         key = kms.get(ctx, f"{CRYPTO_KEYS}.get", name=resource.address.name)

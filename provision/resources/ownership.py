@@ -2,8 +2,10 @@
 
 Buckets and DICOM stores carry the label from the moment provision creates them. DICOM stores
 also carry `deletion-protection: true|false` (see `PROTECTION_KEY`). A pre-existing
-object without it is taken over only when its blueprint entry says `adopt: true`; the plan then
-adds the label and says it adopts the object. Healthcare datasets have no labels, so a dataset
+object without it is managed only when its blueprint entry says `adopt: true`: the blueprint
+entry is then the record, the object gets neither label (adopting writes nothing, so an exported
+blueprint plans No changes) and `provision destroy` keeps it, as anything provision did not
+create. Healthcare datasets have no labels, so a dataset
 counts as provision's when it is empty or holds at least one store carrying the label (see
 `healthcare_dataset`).
 """
@@ -24,7 +26,9 @@ PROTECTION_KEY = "deletion-protection"
 """Label carrying `deletionProtection` on DICOM stores, so the guard stays with the store after
 it leaves the blueprint (a guard kept only in the blueprint would vanish with the entry)."""
 
-ADOPT_REASON = "adopting an existing {what} not created by provision (adopt: true)"
+ADOPT_REASON = (
+    "adopted: an existing {what} not created by provision (adopt: true; destroy keeps it)"
+)
 NOT_MANAGED = "not created by provision (no managed-by label)"
 """Why `provision destroy` keeps an object without the label."""
 
@@ -36,6 +40,12 @@ def is_managed(labels: Mapping[str, Any] | None) -> bool:
 def with_label(labels: Mapping[str, str] | None) -> dict[str, str]:
     """`labels` plus `managed-by: provision`."""
     return {**dict(labels or {}), **LABEL}
+
+
+def without_ownership(labels: Mapping[str, str]) -> dict[str, str]:
+    """`labels` without provision's own (`managed-by`, `deletion-protection`): what an adopted
+    object is compared with."""
+    return {k: v for k, v in labels.items() if k not in (LABEL_KEY, PROTECTION_KEY)}
 
 
 def protection_label(on: bool) -> dict[str, str]:

@@ -51,6 +51,21 @@ class ProjectAuditKind(Kind):
     def checked_on(self, resource: Resource) -> Address:
         return addresses.project(resource.spec["projectId"])
 
+    def outputs(self, ctx: Context, change: Change) -> Mapping[str, str]:
+        """Per service the blueprint names, the log types on (as read)."""
+        current = (change.before or {}).get("auditConfigs") or []
+        shown: dict[str, str] = {}
+        for want in (change.after or {}).get("auditConfigs") or []:
+            service = str(want["service"])
+            types = [
+                str(log.get("logType"))
+                for config in current
+                if config.get("service") == service
+                for log in config.get("auditLogConfigs") or []
+            ]
+            shown[service] = ", ".join(sorted(types)) or NOT_LOGGED
+        return shown
+
     def read(self, ctx: Context, resource: Resource) -> Observed:
         project = resource.address.name
         policy = ctx.read_once(

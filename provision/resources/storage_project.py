@@ -63,7 +63,7 @@ class StorageProjectKind(ScanKind):
             if ownership.is_managed(bucket.get("labels")):
                 managed.append(name)
         prefetch_policies(ctx, listed)
-        return Observed(exists=True, fields={"managed": sorted(managed)})
+        return Observed(exists=True, fields={"managed": sorted(managed), "buckets": sorted(listed)})
 
     def orphans(
         self, ctx: Context, resource: Resource, observed: Observed, desired: frozenset[Address]

@@ -15,7 +15,7 @@ from googleapiclient import discovery
 from googleapiclient.http import HttpRequest
 
 from provision.emulator.server import RunningEmulator
-from provision.gcp.api import upload_uri
+from provision.gcp.api import SERVICE_PATHS, upload_uri
 
 # Needs the emulator's Resource Manager, Service Usage and Billing APIs.
 pytest.importorskip("provision.emulator.resourcemanager.routes")
@@ -84,9 +84,7 @@ def google(emulator: RunningEmulator) -> Callable[[str, str], Any]:
     """The plain Google discovery client for an API, pointed at the emulator (out-of-band)."""
 
     def build(api: str, version: str) -> Any:
-        endpoint = emulator.base_url + "/"
-        if api == "storage":
-            endpoint += "storage/v1/"
+        endpoint = emulator.base_url + "/" + SERVICE_PATHS.get(api, "")
         return discovery.build(
             api,
             version,

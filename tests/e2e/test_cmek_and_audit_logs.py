@@ -5,6 +5,7 @@ clients."""
 
 from __future__ import annotations
 
+import json
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
@@ -12,8 +13,9 @@ from typing import Any
 import pytest
 
 from provision.blueprint.loader import load
+from provision.blueprint.summary import summarize
 from provision.emulator.server import RunningEmulator
-from tests.e2e.conftest import CliFn, clear_journal, mutations, set_faults
+from tests.e2e.conftest import CliFn, clear_journal, journal, mutations, set_faults
 
 REPO = Path(__file__).resolve().parents[2]
 EXAMPLE = REPO / "blueprints/examples/cmek-audit.yaml"
@@ -60,16 +62,21 @@ def test_the_example_blueprint_validates() -> None:
     loaded = load(EXAMPLE)
     assert loaded.blueprint.datasets[0].encryption_spec is not None
     assert [a.service for a in loaded.blueprint.audit_logs] == ["healthcare.googleapis.com"]
+    assert summarize(loaded.blueprint).endswith("1 key ring, 1 crypto key, 1 audit log config")
 
 
+@pytest.mark.parametrize("in_operation", [False, True], ids=["refused at once", "failed operation"])
 def test_cmek_dataset_and_audit_logs_apply_converge_and_verify(
-    cli: CliFn, blueprint: Path, emulator: RunningEmulator, google: Google
+    cli: CliFn, blueprint: Path, emulator: RunningEmulator, google: Google, in_operation: bool
 ) -> None:
-    # Google's IAM takes a while to take effect: the dataset's create waits for the grant.
-    set_faults(emulator, iam_effect_delay_s=0.3)
+    # Google's IAM takes a while to take effect: the dataset's create waits for the grant,
+    # whether Google refuses the create or fails its operation (which one is unverified).
+    set_faults(emulator, iam_effect_delay_s=0.3, cmek_failure_in_operation=in_operation)
     applied = cli("apply", blueprint, "--yes")
     assert applied.exit_code == 0, applied.output
     assert "Apply complete: 10 done, 0 failed, 0 skipped." in applied.stdout
+    creates = [e for e in journal(emulator) if e["method_id"].endswith(".datasets.create")]
+    assert len(creates) > 1, "the first create came before the grant took effect"
 
     dataset = google("healthcare", "v1").projects().locations().datasets()
     assert dataset.get(name=DATASET).execute()["encryptionSpec"] == {"kmsKeyName": KEY}
@@ -104,6 +111,14 @@ def test_cmek_dataset_and_audit_logs_apply_converge_and_verify(
     assert f"{ENCRYPTER} held" in verified.stdout and agent(google) in verified.stdout
     for log_type in ("ADMIN_READ", "DATA_READ", "DATA_WRITE"):
         assert f"healthcare.googleapis.com {log_type} audit logs" in verified.stdout
+
+    shown = json.loads(cli("show", blueprint, "--format", "json").stdout)
+    outputs = {o["address"]: o["outputs"] for o in shown["objects"]}
+    assert outputs[f"healthcare.dataset:{DATASET}"] == {"kmsKeyName": KEY}
+    assert outputs[f"kms.crypto_key:{KEY}"] == {"primary": "ENABLED", "rotationPeriod": "7776000s"}
+    assert outputs[f"project_audit:projects/{PROJECT}"] == {
+        "healthcare.googleapis.com": "ADMIN_READ, DATA_READ, DATA_WRITE"
+    }
 
 
 def test_an_encrypter_grant_removed_out_of_band_is_restored(

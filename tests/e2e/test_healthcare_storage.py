@@ -380,7 +380,7 @@ def test_a_dropped_bucket_and_dataset_are_found_by_their_scans(
 # ----- ownership
 
 
-def test_existing_objects_need_adopt_and_the_plan_says_it_adopts(
+def test_existing_objects_need_adopt_and_are_then_managed_as_they_are(
     cli: CliFn, small: Path, emulator: RunningEmulator, google: Google
 ) -> None:
     without = BLUEPRINT.replace("        labels:\n          env: test\n", "")
@@ -411,20 +411,20 @@ def test_existing_objects_need_adopt_and_the_plan_says_it_adopts(
         "    location: us-central1\nservice", "    location: us-central1\n    adopt: true\nservice"
     )
     small.write_text(adopting, encoding="utf-8")
+    # adopting adds no label (the blueprint entry is the record); declared fields still apply
     plan = cli("plan", small)
     assert plan.exit_code == 0, plan.output
-    assert "adopting an existing bucket not created by provision" in plan.stdout
-    assert "adopting an existing DICOM store not created by provision" in plan.stdout
+    assert "adopted: an existing bucket not created by provision" in plan.stdout
+    assert "managed-by" not in plan.stdout and "dicomStores/pacs" not in plan.stdout
     assert cli("apply", small, "--yes").exit_code == 0
-    labels = gcs.buckets().get(bucket=BUCKET).execute()["labels"]
-    assert labels == {"managed-by": "provision"}
+    assert "managed-by" not in (gcs.buckets().get(bucket=BUCKET).execute().get("labels") or {})
     store = healthcare(google).dicomStores().get(name=f"{DATASET}/dicomStores/pacs").execute()
-    assert store["labels"] == {
-        "team": "pacs",
-        "managed-by": "provision",
-        "deletion-protection": "true",
-    }
+    assert store["labels"] == {"team": "pacs"}
     assert cli("plan", small, "--detailed-exitcode").exit_code == 0
+    # what provision did not create, destroy keeps
+    kept = cli("destroy", small, "--yes")
+    assert kept.exit_code == 0, kept.output
+    assert gcs.buckets().get(bucket=BUCKET).execute()["name"] == BUCKET
 
 
 def test_a_changed_dataset_location_is_an_error_not_a_replacement(

@@ -103,6 +103,8 @@ PERMISSION_PREFIXES = {
     "storage": "storage.",
     "iam": "iam.",
     "cloudkms": "cloudkms.",
+    "pubsub": "pubsub.",
+    "bigquery": "bigquery.",
 }
 """How the IAM permissions of each API the kinds call begin."""
 

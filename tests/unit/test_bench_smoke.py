@@ -78,3 +78,35 @@ def test_a_batch_is_one_round_trip_carrying_reads() -> None:
     assert (counted.reads, counted.batches, counted.duplicate_reads) == (4, 1, 0)
     assert counted.read_round_trips == 2
     assert read_waves([*calls, batch, after_calls]) == 1
+
+
+def test_readme_tables_come_from_the_bench_json() -> None:
+    """`make bench-readme` replaces the marked block only, with every figure and the load
+    averages next to the targets."""
+    from benchmarks.readme import BEGIN, END, rewrite
+
+    lines: list[str] = []
+    results, summary = run(
+        [1],
+        latency_ms=0.0,
+        timing=FAST_TIMING,
+        help_runs=0,
+        own_process=False,
+        plan_repeats=1,
+        emit=lines.append,
+    )
+    summary["conditions"]["load_avg_before"] = [0.5, 0.4, 0.3]
+    document = {
+        "sizes": [json.loads(lines[0])],
+        "onboarding": summary.pop("onboarding"),
+        "summary": summary,
+    }
+    readme = f"# Title\n\nbefore\n\n{BEGIN}\nold\n{END}\n\nafter\n"
+    rewritten = rewrite(readme, document)
+    assert rewritten.startswith("# Title\n\nbefore\n\n") and rewritten.endswith("\n\nafter\n")
+    assert "old" not in rewritten
+    assert "0.50 / 0.40 / 0.30 before the run" in rewritten
+    assert "| a no-op apply makes zero writes | met | at most 0 |" in rewritten
+    assert f"| 1 | {results[0].objects} |" in rewritten
+    with pytest.raises(ValueError, match="no"):
+        rewrite("# no markers\n", document)

@@ -1,0 +1,279 @@
+"""Kind `bigquery.dataset` (`projects/{p}/datasets/{d}`): a BigQuery dataset.
+
+spec = {"projectId", "datasetId", "location", "description"?, "labels": {..}, "adopt": bool}
+
+* Created (`datasets.insert`) with its labels plus `managed-by: provision`, and BigQuery's
+  default access (the project's owners, writers and readers, and the creator); an existing
+  dataset without the label needs `adopt: true`. A 409 reads it back and adopts it when ours.
+* Labels are additive and the description is set (one `datasets.patch`). The location cannot
+  change: a different one is a plan error naming `location`.
+* Access entries are the kind `bigquery.dataset_iam`.
+* A dataset holds tables (data): `provision destroy` deletes one provision owns only when it
+  holds no table (`datasets.delete` without `deleteContents`, which BigQuery itself refuses for
+  a dataset holding tables), and keeps it otherwise, saying why.
+* BigQuery has no `testIamPermissions` on datasets: what managing one needs is asked of its
+  project (where the roles that grant it are usually held).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from typing import Any
+
+from provision.errors import ApplyError, GoogleApiError, PlanError
+from provision.gcp.methods import BIGQUERY_DATASETS, BIGQUERY_TABLES
+from provision.model import JSON, Action, Address, Change, FieldDiff, Observed, Resource
+from provision.resources import addresses, ownership, resource_manager
+from provision.resources.base import (
+    HOLDS,
+    Context,
+    DeleteRefusedError,
+    Kind,
+    Needs,
+    Options,
+    RemovalScope,
+    map_diffs,
+    readable,
+    removal,
+)
+from provision.resources.registry import register
+
+BIGQUERY = "bigquery.googleapis.com"
+"""The API as `services` enables it."""
+API = "bigquery"
+"""The API as the gateway names it (`Kind.api`)."""
+EMPTY = "holds no table"
+TABLE_SAMPLE = 5
+
+
+def reference(name: str) -> dict[str, Any]:
+    """The `projectId` and `datasetId` parameters of the dataset `projects/{p}/datasets/{d}`."""
+    project_id, dataset_id = addresses.split_bigquery_dataset_name(name)
+    return {"projectId": project_id, "datasetId": dataset_id}
+
+
+def get_dataset(ctx: Context, name: str) -> JSON | None:
+    """The dataset, or None on 404 (403 is raised: unreadable never means absent)."""
+    try:
+        return ctx.api.call(f"{BIGQUERY_DATASETS}.get", **reference(name))
+    except GoogleApiError as error:
+        if error.http_status == 404:
+            return None
+        raise
+
+
+def normal_location(value: Any) -> str:
+    """Multi-regions as BigQuery writes them (`US`, `EU`), regions lower-case."""
+    text = str(value or "US")
+    return text.upper() if text.lower() in ("us", "eu") else text.lower()
+
+
+@register
+class BigQueryDatasetKind(Kind):
+    name = addresses.BIGQUERY_DATASET
+    api = API
+    requires_services = frozenset({BIGQUERY})
+    removable = True
+    noun = "BigQuery dataset"
+    needs = Needs(
+        "roles/bigquery.user (on the project) and roles/bigquery.dataOwner (on the dataset)",
+        ("bigquery.datasets.get", "bigquery.datasets.update"),
+        ("bigquery.datasets.create",),
+    )
+
+    def read(self, ctx: Context, resource: Resource) -> Observed:
+        dataset = get_dataset(ctx, resource.address.name)
+        return Observed.absent() if dataset is None else observe(dataset)
+
+    def diff(self, resource: Resource, observed: Observed, options: Options) -> Change:
+        wanted = owned(resource.spec)
+        if not observed.exists:
+            diffs = [FieldDiff("location", None, wanted["location"])]
+            diffs.append(FieldDiff("labels", None, wanted["labels"]))
+            return Change(
+                resource.address,
+                Action.CREATE,
+                after=wanted,
+                diffs=tuple(diffs),
+                depends_on=resource.depends_on,
+                observed_exists=False,
+            )
+        fields = observed.fields
+        reason = ""
+        if not ownership.is_managed(fields.get("labels")):
+            if not wanted["adopt"]:
+                where = str(resource.source) if resource.source else "its `bigqueryDatasets` entry"
+                raise ownership.not_ours(
+                    resource.address, "BigQuery dataset", where, "no managed-by: provision label"
+                )
+            reason = ownership.ADOPT_REASON.format(what="BigQuery dataset")
+        if fields.get("location") != wanted["location"]:
+            raise PlanError(
+                f"{resource.address}: location: the dataset is in {fields.get('location')} but "
+                f"the blueprint says {wanted['location']}; a BigQuery dataset's location cannot "
+                "be changed. Put the location back, or use a new dataset id"
+            )
+        diffs = map_diffs("labels", fields.get("labels") or {}, wanted["labels"])
+        if "description" in wanted and fields.get("description") != wanted["description"]:
+            diffs.append(FieldDiff("description", fields.get("description"), wanted["description"]))
+        return Change(
+            resource.address,
+            Action.UPDATE if diffs else Action.NOOP,
+            before=dict(fields),
+            after=wanted,
+            diffs=tuple(diffs),
+            reason=reason,
+            etag=observed.etag,
+            depends_on=resource.depends_on,
+            observed_exists=True,
+        )
+
+    # -- applying -------------------------------------------------------------------------
+
+    def create(self, ctx: Context, change: Change) -> Observed | None:
+        spec = change.after or {}
+        body: JSON = {
+            "datasetReference": reference(change.address.name),
+            "location": spec["location"],
+            "labels": dict(spec["labels"]),
+        }
+        if "description" in spec:
+            body["description"] = spec["description"]
+        try:
+            dataset = ctx.api.call(
+                f"{BIGQUERY_DATASETS}.insert", projectId=spec["projectId"], body=body
+            )
+        except GoogleApiError as error:
+            if error.http_status != 409:
+                raise
+            return self._adopt_after_conflict(ctx, change)
+        return observe(dataset)
+
+    def _adopt_after_conflict(self, ctx: Context, change: Change) -> Observed:
+        """409 on create: ours (an earlier attempt's answer was lost) or a clear refusal."""
+        dataset = get_dataset(ctx, change.address.name)
+        if dataset is None:
+            raise ApplyError(f"{change.address}: create answered Already Exists, yet it is gone")
+        observed = observe(dataset)
+        try:
+            fix = self.diff(
+                Resource(change.address, dict(change.after or {})), observed, ctx.options
+            )
+        except PlanError as error:
+            raise ApplyError(str(error)) from None
+        if fix.action is Action.UPDATE:
+            return self.update(ctx, fix) or observed
+        return observed
+
+    def update(self, ctx: Context, change: Change) -> Observed | None:
+        spec = change.after or {}
+        paths = {d.path.split(".", 1)[0] for d in change.diffs}
+        body: JSON = {}
+        if "labels" in paths:
+            body["labels"] = {**((change.before or {}).get("labels") or {}), **spec["labels"]}
+        if "description" in paths:
+            body["description"] = spec["description"]
+        if not body:
+            return None
+        dataset = ctx.api.call(
+            f"{BIGQUERY_DATASETS}.patch", **reference(change.address.name), body=body
+        )
+        return observe(dataset)
+
+    def delete(self, ctx: Context, change: Change) -> None:
+        """Delete the dataset if it is still ours and holds no table; BigQuery itself refuses
+        (400 resourceInUse) a dataset a table reached meanwhile."""
+        dataset = get_dataset(ctx, change.address.name)
+        if dataset is None:
+            return
+        if not ownership.is_managed(dataset.get("labels")):
+            raise ApplyError(
+                f"{change.address}: no longer labelled managed-by: provision; not deleting it"
+            )
+        tables = first_tables(ctx, change.address.name)
+        if tables:
+            raise DeleteRefusedError(f"refused: it holds tables now ({', '.join(tables)}); kept")
+        try:
+            ctx.api.call(f"{BIGQUERY_DATASETS}.delete", **reference(change.address.name))
+        except GoogleApiError as error:
+            if error.http_status not in (400, 409):
+                raise
+            raise DeleteRefusedError(f"refused: BigQuery answered {error.message}; kept") from None
+
+    # -- permissions ----------------------------------------------------------------------
+
+    def created_in(self, resource: Resource) -> Address:
+        return addresses.project(resource.spec["projectId"])
+
+    def visible(self, ctx: Context, address: Address) -> bool:
+        return readable(lambda: get_dataset(ctx, address.name))
+
+    def test_permissions(self, ctx: Context, name: str, permissions: Sequence[str]) -> set[str]:
+        """BigQuery datasets answer no testIamPermissions (bigquery.v2.json): asked of the
+        dataset's project instead, so a role granted only on the dataset shows as missing."""
+        project_id, _ = addresses.split_bigquery_dataset_name(name)
+        return resource_manager.test_permissions(
+            ctx.api, addresses.project_name(project_id), permissions
+        )
+
+    # -- removing -------------------------------------------------------------------------
+
+    def removal_read(self, ctx: Context, resource: Resource) -> JSON | None:
+        """Its labels; for a dataset provision owns, also its first tables (`HOLDS`)."""
+        dataset = get_dataset(ctx, resource.address.name)
+        if dataset is None:
+            return None
+        labels = dict(dataset.get("labels") or {})
+        state: JSON = {"labels": labels}
+        if ownership.is_managed(labels):
+            state[HOLDS] = first_tables(ctx, resource.address.name)
+        return state
+
+    def plan_removal(
+        self, ctx: Context, resource: Resource, state: JSON, scope: RemovalScope
+    ) -> Change:
+        """Owned and holding no table: delete; otherwise keep, saying why."""
+        labels = state.get("labels") or {}
+        if not ownership.is_managed(labels):
+            return removal(resource, {"labels": dict(labels)}, Action.FORGET, ownership.NOT_MANAGED)
+        held = state.get(HOLDS) or []
+        if held:
+            why = (
+                f"holds tables ({', '.join(held)}); provision never deletes BigQuery data: "
+                "delete the tables first to remove it"
+            )
+            return removal(resource, state, Action.FORGET, why)
+        return removal(resource, state, Action.DELETE, f"owned and {EMPTY}")
+
+
+def first_tables(ctx: Context, name: str) -> list[str]:
+    """The ids of the dataset's first tables (one tables.list)."""
+    page = ctx.api.call(f"{BIGQUERY_TABLES}.list", **reference(name), maxResults=TABLE_SAMPLE)
+    return sorted(
+        str((table.get("tableReference") or {}).get("tableId", ""))
+        for table in page.get("tables") or []
+    )
+
+
+def owned(spec: Mapping[str, Any]) -> JSON:
+    wanted: JSON = {
+        "projectId": spec["projectId"],
+        "datasetId": spec["datasetId"],
+        "location": normal_location(spec.get("location")),
+        "labels": ownership.with_label(spec.get("labels")),
+        "adopt": bool(spec.get("adopt", False)),
+    }
+    if spec.get("description") is not None:
+        wanted["description"] = str(spec["description"])
+    return wanted
+
+
+def observe(dataset: Mapping[str, Any]) -> Observed:
+    fields: JSON = {
+        "location": normal_location(dataset.get("location")),
+        "labels": dict(dataset.get("labels") or {}),
+    }
+    if dataset.get("description") is not None:
+        fields["description"] = dataset["description"]
+    etag = dataset.get("etag")
+    return Observed(exists=True, fields=fields, etag=str(etag) if etag else None)

@@ -1,0 +1,153 @@
+"""End to end through the CLI on the emulator: Pub/Sub topics and BigQuery datasets declared in
+the blueprint, and the DICOM stores that notify and stream to them. The Cloud Healthcare
+Service Agent's publisher and dataEditor grants are derived and in place before the store is
+created; out-of-band changes are made with the plain Google client libraries."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from provision.emulator import samples
+from provision.emulator.server import RunningEmulator
+from tests.e2e.conftest import BILLING, CliFn, clear_journal, journal, set_faults
+from tests.emulator.clients import control
+from tests.emulator.seeding import stow
+
+PROJECT = "e2e-streams"
+DATASET = f"projects/{PROJECT}/locations/us-central1/datasets/imaging"
+STORE = f"{DATASET}/dicomStores/main"
+TOPIC = f"projects/{PROJECT}/topics/dicom-events"
+TABLE = f"bq://{PROJECT}.imaging_metadata.instances"
+
+BLUEPRINT = f"""\
+version: 1
+project:
+  id: {PROJECT}
+  billingAccount: {BILLING}
+services:
+  - healthcare.googleapis.com
+topics:
+  - id: dicom-events
+    labels: {{env: test}}
+bigqueryDatasets:
+  - id: imaging_metadata
+    location: US
+    description: DICOM metadata
+datasets:
+  - id: imaging
+    location: us-central1
+    dicomStores:
+      - id: main
+        notificationConfigs:
+          - pubsubTopic: dicom-events
+        streamConfigs:
+          - bigqueryDestination:
+              tableUri: {TABLE}
+              writeDisposition: WRITE_APPEND
+              includeSourceStore: true
+              schemaType: JSON
+"""
+
+Google = Callable[[str, str], Any]
+
+
+@pytest.fixture
+def streams(tmp_path: Path) -> Path:
+    path = tmp_path / "streams.yaml"
+    path.write_text(BLUEPRINT, encoding="utf-8")
+    return path
+
+
+def agent_email(google: Google) -> str:
+    project = google("cloudresourcemanager", "v3").projects().get(name=f"projects/{PROJECT}")
+    number = project.execute()["name"].split("/")[1]
+    return f"service-{number}@gcp-sa-healthcare.iam.gserviceaccount.com"
+
+
+def test_topics_and_datasets_are_made_and_the_agent_can_use_them_before_the_store(
+    cli: CliFn, streams: Path, emulator: RunningEmulator, google: Google
+) -> None:
+    set_faults(emulator, iam_effect_delay_s=2.0, notification_topic_check=True)
+    applied = cli("apply", streams, "--yes")
+    assert applied.exit_code == 0, applied.output
+    calls = [(e["method"], e["path"]) for e in journal(emulator) if e["mutating"]]
+    grant_at = next(
+        i for i, (m, p) in enumerate(calls) if m == "PATCH" and p.endswith("/imaging_metadata")
+    )
+    store_at = next(
+        i for i, (m, p) in enumerate(calls) if m == "POST" and p.endswith("/dicomStores")
+    )
+    assert grant_at < store_at
+
+    agent = agent_email(google)
+    topic = google("pubsub", "v1").projects().topics()
+    assert topic.get(topic=TOPIC).execute()["labels"] == {"env": "test", "managed-by": "provision"}
+    policy = topic.getIamPolicy(resource=TOPIC).execute()
+    assert {"role": "roles/pubsub.publisher", "members": [f"serviceAccount:{agent}"]} in policy[
+        "bindings"
+    ]
+    bq = google("bigquery", "v2").datasets()
+    dataset = bq.get(projectId=PROJECT, datasetId="imaging_metadata").execute()
+    assert {"role": "WRITER", "userByEmail": agent} in dataset["access"]
+    assert dataset["description"] == "DICOM metadata"
+    store = google("healthcare", "v1").projects().locations().datasets().dicomStores()
+    got = store.get(name=STORE).execute()
+    assert got["streamConfigs"] == [
+        {
+            "bigqueryDestination": {
+                "tableUri": TABLE,
+                "writeDisposition": "WRITE_APPEND",
+                "includeSourceStore": True,
+                "schemaJson": {},
+            }
+        }
+    ]
+    assert got["notificationConfigs"] == [{"pubsubTopic": TOPIC}]
+
+    again = cli("plan", streams, "--detailed-exitcode")
+    assert again.exit_code == 0, again.output
+    verified = cli("verify", streams)
+    assert verified.exit_code == 0, verified.output
+    assert "roles/bigquery.dataEditor held" in verified.stdout
+    assert "roles/pubsub.publisher held" in verified.stdout
+
+    # what the store then stores is published and streamed
+    sample = samples.instance(seed=7, study=1, series=1, number=1)
+    stow(emulator, STORE, [sample.data])
+    [message] = control(emulator, "messages").get(TOPIC, [])
+    assert message["attributes"]["sopInstanceUID"] == sample.sop_uid
+    rows = google("bigquery", "v2").tabledata()
+    listed = rows.list(projectId=PROJECT, datasetId="imaging_metadata", tableId="instances")
+    assert listed.execute()["totalRows"] == "1"
+
+
+def test_removing_the_agents_bigquery_grant_out_of_band_is_restored(
+    cli: CliFn, streams: Path, emulator: RunningEmulator, google: Google
+) -> None:
+    assert cli("apply", streams, "--yes").exit_code == 0
+    agent = agent_email(google)
+    bq = google("bigquery", "v2").datasets()
+    dataset = bq.get(projectId=PROJECT, datasetId="imaging_metadata").execute()
+    access = [e for e in dataset["access"] if e.get("userByEmail") != agent]
+    bq.patch(projectId=PROJECT, datasetId="imaging_metadata", body={"access": access}).execute()
+
+    planned = cli("plan", streams, "--detailed-exitcode")
+    assert planned.exit_code == 2, planned.output
+    assert f"bigquery.dataset_iam:projects/{PROJECT}/datasets/imaging_metadata" in planned.stdout
+    assert "roles/bigquery.dataEditor" in planned.stdout
+    failed = cli("verify", streams)
+    assert failed.exit_code != 0
+    assert "missing: serviceAccount:" in failed.stdout
+
+    clear_journal(emulator)
+    fixed = cli("apply", streams, "--yes")
+    assert fixed.exit_code == 0, fixed.output
+    restored = bq.get(projectId=PROJECT, datasetId="imaging_metadata").execute()
+    assert {"role": "WRITER", "userByEmail": agent} in restored["access"]
+    # BigQuery's default access and anything else granted stays
+    assert {"role": "OWNER", "specialGroup": "projectOwners"} in restored["access"]
+    assert cli("plan", streams, "--detailed-exitcode").exit_code == 0
