@@ -22,6 +22,7 @@ from dataclasses import dataclass, replace
 
 from provision.blueprint.expand import expand
 from provision.blueprint.loader import LoadedBlueprint
+from provision.blueprint.warning_codes import ALLOW_DELETE_UNUSED, tagged
 from provision.errors import PlanError
 from provision.graph import State, run_graph, topological
 from provision.model import JSON, Action, Address, Change, Plan, Resource
@@ -82,7 +83,10 @@ def plan_destroy(
     changes = reverse_dependencies(changes, everything)
     final_order = topological(list(changes), {a: c.depends_on for a, c in changes.items()})
     unused = sorted(set(named) - {str(a) for a, c in changes.items() if c.action is Action.DELETE})
-    warnings = [f"--allow-delete {a}: not removed by this destroy" for a in unused]
+    warnings = [
+        tagged(f"--allow-delete {a}: not removed by this destroy", ALLOW_DELETE_UNUSED)
+        for a in unused
+    ]
     plan = Plan(
         blueprint_path=str(loaded.path),
         blueprint_digest=loaded.digest,

@@ -21,6 +21,8 @@ class Diagnostic:
     """Dotted field path, e.g. `datasets[0].dicomStores[1].id`."""
     message: str
     severity: Literal["error", "warning"] = "error"
+    code: str = ""
+    """A warning's stable code (`provision.blueprint.warning_codes`), shown after it."""
 
     def sort_key(self) -> tuple[str, int, int, str, str, str]:
         """File, then position (unknown positions first), then path and message."""
@@ -33,7 +35,8 @@ class Diagnostic:
             if self.column is not None:
                 where += f":{self.column}"
         field_path = f" {self.path}:" if self.path else ""
-        return f"{where}: {self.severity}:{field_path} {self.message}"
+        code = f" [{self.code}]" if self.code else ""
+        return f"{where}: {self.severity}:{field_path} {self.message}{code}"
 
 
 class ProvisionError(Exception):

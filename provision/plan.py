@@ -24,6 +24,7 @@ from dataclasses import replace
 from provision.blueprint.expand import expand
 from provision.blueprint.loader import LoadedBlueprint
 from provision.blueprint.oauth import manual_changes
+from provision.blueprint.warning_codes import ALLOW_DELETE_UNUSED, tagged
 from provision.errors import PlanError, ProvisionError, RunInterruptedError
 from provision.graph import State, run_graph, topological
 from provision.model import Action, Address, Change, Observed, Plan, Resource
@@ -48,14 +49,17 @@ def plan_blueprint(
     `only`: plan just these addresses and what they depend on (see `with_dependencies`).
     The blueprint's manual OAuth steps (`oauth`) are appended as `manual` changes.
     """
+    resources = expand(loaded) if resources is None else resources
+    check_forgotten(loaded, resources)
     result = plan_resources(
-        expand(loaded) if resources is None else resources,
+        resources,
         ctx,
         blueprint_path=str(loaded.path),
         blueprint_digest=loaded.digest,
         warnings=[str(w) for w in loaded.warnings],
         workers=workers,
         only=only,
+        forgotten=frozenset(loaded.blueprint.forget),
     )
     manual = tuple(manual_changes(loaded.blueprint))
     return replace(result, changes=result.changes + manual) if manual else result
@@ -87,11 +91,15 @@ def plan_resources(
     warnings: Sequence[str] = (),
     workers: int = DEFAULT_WORKERS,
     only: AbstractSet[Address] | None = None,
+    forgotten: AbstractSet[str] = frozenset(),
 ) -> Plan:
     """The Plan for `resources` against the live state seen through `ctx.api`.
 
     `only`: plan just these addresses and their transitive dependencies; everything declared
     still counts as desired (so nothing outside the selection is reported as an orphan).
+    `forgotten`: addresses (`kind:name`) of objects no longer in the blueprint that the plan
+    leaves out (the blueprint's `forget` list) instead of showing them as `forget`; one named
+    with --allow-delete is still deleted.
     """
     by_address: dict[Address, Resource] = {}
     for resource in resources:
@@ -103,6 +111,7 @@ def plan_resources(
             if dep not in by_address:
                 raise PlanError(f"{resource.address} depends on undeclared {dep}")
         registry.get(resource.address.kind)  # unknown kinds fail before any read
+    check_reimports(resources, ctx.options.reimport_only)
     desired = frozenset(by_address)
     if only is not None:
         keep = with_dependencies(resources, only)
@@ -132,6 +141,7 @@ def plan_resources(
         found = [
             orphan_change(address, orphan, seen, ctx)
             for orphan, seen in kind.orphans(ctx, resource, observed, desired)
+            if str(orphan) not in forgotten or str(orphan) in ctx.options.allow_delete
         ]
         with lock:
             changes[address] = change
@@ -161,13 +171,40 @@ def plan_resources(
     named = {str(c.address) for c in ordered if c.action is Action.DELETE}
     unused = sorted(ctx.options.allow_delete - named)
     notes = [*warnings]
-    notes += [f"--allow-delete {a}: nothing to delete at that address" for a in unused]
+    notes += [
+        tagged(f"--allow-delete {a}: nothing to delete at that address", ALLOW_DELETE_UNUSED)
+        for a in unused
+    ]
     return Plan(
         blueprint_path=blueprint_path,
         blueprint_digest=blueprint_digest,
         changes=tuple(ordered),
         warnings=tuple(notes),
     )
+
+
+def check_forgotten(loaded: LoadedBlueprint, resources: Sequence[Resource]) -> None:
+    """PlanError for a `forget` entry naming an object the blueprint declares."""
+    declared = {str(r.address) for r in resources}
+    for index, text in enumerate(loaded.blueprint.forget):
+        if text in declared:
+            where = loaded.locate(f"forget[{index}]")
+            raise PlanError(
+                f"{where}: forget[{index}]: {text} is declared in this blueprint; forget lists "
+                "objects the blueprint no longer declares"
+            )
+
+
+def check_reimports(resources: Sequence[Resource], named: AbstractSet[str]) -> None:
+    """PlanError for a `--reimport IMPORT` that names none of `resources` that rerun."""
+    rerunnable = [r for r in resources if registry.get(r.address.kind).reruns]
+    for text in sorted(named):
+        if not any(registry.get(r.address.kind).named_by(r, text) for r in rerunnable):
+            known = ", ".join(str(r.address) for r in rerunnable) or "none"
+            raise PlanError(
+                f"--reimport {text}: the blueprint has no import of that address, name or URI "
+                f"(its imports: {known})"
+            )
 
 
 def read_after(resource: Resource, planned: Mapping[Address, Resource]) -> tuple[Address, ...]:

@@ -41,6 +41,7 @@ def expand(loaded: LoadedBlueprint) -> list[Resource]:
     blueprint = loaded.blueprint
     resources: list[Resource] = []
     resources += project_resources(loaded, blueprint)
+    resources += custom_role_resources(loaded, blueprint)
     grants = Grants()
     resources += service_agent_resources(loaded, blueprint, grants)
     resources += healthcare_resources(loaded, blueprint)
@@ -51,7 +52,7 @@ def expand(loaded: LoadedBlueprint) -> list[Resource]:
     resources += audit_log_resources(loaded, blueprint)
     resources = with_encryption_keys(loaded, blueprint, resources)
     resources = with_destination_grants(loaded, blueprint, resources, grants)
-    resources = with_imports(loaded, grants.merge_into(resources))
+    resources = with_imports(loaded, after_their_roles(blueprint, grants.merge_into(resources)))
     return resources + deidentify_resources(loaded, blueprint, resources)
 
 
@@ -95,6 +96,46 @@ def project_resources(loaded: LoadedBlueprint, blueprint: Blueprint) -> list[Res
             )
         )
     return out
+
+
+def custom_role_resources(loaded: LoadedBlueprint, blueprint: Blueprint) -> list[Resource]:
+    """Each custom role, after its project."""
+    pid = blueprint.project.id
+    return [
+        Resource(
+            addresses.custom_role(pid, role.id),
+            {
+                "projectId": pid,
+                "roleId": role.id,
+                "title": role.title,
+                "description": role.description,
+                "includedPermissions": sorted(set(role.included_permissions)),
+                "stage": role.stage,
+            },
+            (addresses.project(pid),),
+            loaded.locate(f"customRoles[{index}]"),
+        )
+        for index, role in enumerate(blueprint.custom_roles)
+    ]
+
+
+def after_their_roles(blueprint: Blueprint, resources: Sequence[Resource]) -> list[Resource]:
+    """`resources` with each IAM resource depending on the declared custom roles its bindings
+    grant (Google refuses a policy naming a role that does not exist)."""
+    pid = blueprint.project.id
+    roles = {
+        addresses.custom_role_name(pid, role.id): addresses.custom_role(pid, role.id)
+        for role in blueprint.custom_roles
+    }
+
+    def after(resource: Resource) -> Resource:
+        bindings = resource.spec.get("bindings") or []
+        granted = [roles[b["role"]] for b in bindings if b.get("role") in roles]
+        if not granted:
+            return resource
+        return replace(resource, depends_on=tuple(dict.fromkeys((*resource.depends_on, *granted))))
+
+    return [after(resource) for resource in resources]
 
 
 def binding_spec(binding: Binding) -> JSON:

@@ -41,6 +41,9 @@ class LoadedBlueprint:
     """sha256 over the blueprint file and every included file, in order."""
     files: tuple[Path, ...] = ()
     warnings: tuple[Diagnostic, ...] = ()
+    """The warnings (those the blueprint acknowledges aside)."""
+    acknowledged: int = 0
+    """How many warnings the blueprint's `acknowledge` silenced."""
     _locations: dict[str, SourceRef] = field(default_factory=dict, repr=False)
 
     def locate(self, field_path: str) -> SourceRef:
@@ -99,7 +102,7 @@ def load(path: str | Path, *, site_folder_may_be_missing: bool = False) -> Loade
     except ValidationError as error:
         findings += findings_from_error(error, Blueprint)
     findings += check_references(doc)
-    diagnostics += [source.diagnostic(f) for f in findings]
+    diagnostics += source.diagnostics(findings)
 
     errors = [d for d in diagnostics if d.severity == "error"]
     if errors or blueprint is None:
@@ -111,13 +114,16 @@ def load(path: str | Path, *, site_folder_may_be_missing: bool = False) -> Loade
         sites = blueprint.sites.model_copy(update={"template": template})
         blueprint = blueprint.model_copy(update={"sites": sites})
 
+    accepted = {a.code for a in blueprint.acknowledge}
+    shown_diagnostics = [d for d in diagnostics if d.severity == "error" or d.code not in accepted]
     site_files = [(f.relative, f.path, f.content) for f in expansion.files]
     return LoadedBlueprint(
         path=path,
         blueprint=blueprint,
         digest=_digest([(path.name, content), *((rel, data) for rel, _, data in site_files)]),
         files=(path, *(p for _, p, _ in site_files)),
-        warnings=tuple(_unique(diagnostics)),
+        warnings=tuple(_unique(shown_diagnostics)),
+        acknowledged=len(diagnostics) - len(shown_diagnostics),
         _locations=_locations(source),
     )
 

@@ -53,6 +53,8 @@ ROLE_RULE = (
     "`roles/SERVICE.ROLE` (or a basic role such as `roles/viewer`), "
     "`projects/PROJECT/roles/ROLE` or `organizations/NUMBER/roles/ROLE`"
 )
+CUSTOM_ROLE_ID_RULE = "3 to 64 characters: letters, digits, '_' and '.'"
+PERMISSION_RULE = "`SERVICE.RESOURCE.VERB`, e.g. `healthcare.dicomStores.dicomWebRead`"
 MEMBER_RULE = (
     "`user:EMAIL`, `group:EMAIL`, `serviceAccount:EMAIL`, `domain:DOMAIN`, `principal://...`, "
     "`principalSet://...`, `deleted:...`, `allUsers` or `allAuthenticatedUsers`"
@@ -634,6 +636,33 @@ def check_service_name(value: str) -> str | None:
 def is_basic_role(role: str) -> bool:
     """Owner, editor and viewer: they cannot carry IAM conditions."""
     return role in BASIC_ROLES
+
+
+_PERMISSION = re.compile(r"[a-z][a-zA-Z0-9]*(\.[a-zA-Z][a-zA-Z0-9]*){2,}")
+
+
+ADDRESS_RULE = (
+    "`KIND:NAME`, as a plan names the object (e.g. `storage.bucket:projects/_/buckets/b`)"
+)
+_ADDRESS = re.compile(r"[a-z][a-z0-9_.]*:\S+")
+
+
+def check_address(value: str) -> str | None:
+    if _fullmatch(_ADDRESS, value):
+        return None
+    return f"{value!r} is not an address: it must be {ADDRESS_RULE}"
+
+
+def check_custom_role_id(value: str) -> str | None:
+    if re.fullmatch(_CUSTOM_ROLE_ID, value):
+        return None
+    return f"custom role id {value!r} is invalid: it must be {CUSTOM_ROLE_ID_RULE}"
+
+
+def check_permission(value: str) -> str | None:
+    if _fullmatch(_PERMISSION, value):
+        return None
+    return f"permission {value!r} is invalid: it must be {PERMISSION_RULE}"
 
 
 def check_role(value: str) -> str | None:

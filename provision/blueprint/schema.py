@@ -32,7 +32,7 @@ from pydantic import (
 from pydantic.alias_generators import to_camel
 from pydantic_core import ErrorDetails
 
-from provision.blueprint import rules
+from provision.blueprint import rules, warning_codes
 
 TEMPLATE_CONTEXT = "site_template"
 """Validation-context key: set it to True to validate a site template (placeholders allowed)."""
@@ -108,6 +108,9 @@ BucketName = Annotated[str, _rule(rules.check_bucket_name)]
 BucketLocation = Annotated[str, _rule(rules.check_bucket_location)]
 ServiceName = Annotated[str, _rule(rules.check_service_name)]
 Role = Annotated[str, _rule(rules.check_role)]
+CustomRoleId = Annotated[str, _rule(rules.check_custom_role_id)]
+ForgottenAddress = Annotated[str, _rule(rules.check_address)]
+Permission = Annotated[str, _rule(rules.check_permission)]
 Member = Annotated[str, _rule(rules.check_member)]
 StoreRef = Annotated[str, _rule(rules.check_store_ref)]
 ImportUri = Annotated[str, _rule(rules.check_import_uri)]
@@ -191,6 +194,21 @@ def _iam_problems(
 def _raise_if(problems: list[Problem]) -> None:
     if problems:
         raise RuleError(problems)
+
+
+class CustomRole(Model):
+    """A project-level custom role, granted in any `iam` list as `projects/PROJECT/roles/ID`
+    (e.g. a viewer role without `healthcare.dicomStores.export`)."""
+
+    id: CustomRoleId = Field(description=f"Role id: {rules.CUSTOM_ROLE_ID_RULE}.")
+    title: str = Field(default="", max_length=100, description="Shown in the console.")
+    description: str = Field(default="", max_length=300, description="What the role is for.")
+    included_permissions: list[Permission] = Field(
+        min_length=1, description=f"The permissions it grants: {rules.PERMISSION_RULE}."
+    )
+    stage: Literal["ALPHA", "BETA", "GA", "DEPRECATED", "DISABLED", "EAP"] = Field(
+        default="GA", description="Its launch stage; DISABLED makes grants of it grant nothing."
+    )
 
 
 class Project(Model):
@@ -734,6 +752,12 @@ class Site(Model):
         default_factory=dict,
         description="Extra placeholders: each key `k` is available as `{k}` in the template.",
     )
+    deletion_protection: bool | None = Field(
+        default=None,
+        description="Overrides `deletionProtection` of this site's datasets and DICOM stores "
+        "(e.g. false for a test site that `destroy --site` may delete); unset keeps the "
+        "template's.",
+    )
 
     @field_validator("vars")
     @classmethod
@@ -750,6 +774,40 @@ class Site(Model):
                 )
         _raise_if(problems)
         return values
+
+
+class Acknowledgement(Model):
+    """A warning the blueprint's owners have weighed and accept: every warning with this code
+    is silenced (README "Warnings" lists the codes)."""
+
+    code: str = Field(description="The warning's code, e.g. `W006`.")
+    reason: str = Field(
+        min_length=1, description="Why it is accepted (kept for reviewers; never shown)."
+    )
+
+    @field_validator("code")
+    @classmethod
+    def _known_code(cls, code: str) -> str:
+        known = warning_codes.acknowledgeable()
+        if code not in known:
+            raise RuleError(
+                [
+                    (
+                        (),
+                        f"{code!r} is not a code of a blueprint warning (known: "
+                        f'{", ".join(known)}; see README "Warnings")',
+                        "value",
+                    )
+                ]
+            )
+        return code
+
+    @field_validator("reason")
+    @classmethod
+    def _reason_said(cls, reason: str) -> str:
+        if not reason.strip():
+            raise RuleError([((), "say why the warning is accepted", "value")])
+        return reason
 
 
 class Lease(Model):
@@ -851,6 +909,10 @@ class Blueprint(Model):
         default_factory=list, description="APIs to enable, e.g. `healthcare.googleapis.com`."
     )
     iam: list[Binding] = Field(default_factory=list, description="Project-level IAM.")
+    custom_roles: list[CustomRole] = Field(
+        default_factory=list,
+        description="Project-level custom roles, granted as `projects/PROJECT/roles/ID`.",
+    )
     datasets: list[Dataset] = Field(
         default_factory=list, description="Cloud Healthcare datasets and their DICOM stores."
     )
@@ -893,6 +955,16 @@ class Blueprint(Model):
         default_factory=list,
         description="Cloud Audit Logs per service (the project IAM policy's `auditConfigs`), "
         "added to what is set already.",
+    )
+    forget: list[ForgottenAddress] = Field(
+        default_factory=list,
+        description="Objects provision made that this blueprint no longer lists and that plans "
+        "should stop mentioning (`KIND:NAME`, as a plan's `forget` line names them); they are "
+        "left as they are.",
+    )
+    acknowledge: list[Acknowledgement] = Field(
+        default_factory=list,
+        description="Warnings accepted, by code, each with a reason; they are not shown.",
     )
 
     @field_validator("version", mode="before")

@@ -27,6 +27,7 @@ from typing import Any
 from pydantic import ValidationError
 
 from provision.blueprint import rules, site_glob
+from provision.blueprint import warning_codes as codes
 from provision.blueprint.messages import describe_kind, findings_from_error
 from provision.blueprint.schema import Site
 from provision.blueprint.source import Finding, Located, Path, Position, SourceMap, format_path
@@ -337,6 +338,7 @@ class _Renderer:
                             "grants it needs explicitly",
                             severity="warning",
                             at="key",
+                            code=codes.AGENT_GRANTS_REPLACED,
                         )
                     )
                 grants = agent["grants"]
@@ -359,6 +361,8 @@ class _Renderer:
         items, prefix = target
         root = (*prefix, len(items))
         items.append(result.value)
+        if section == "datasets":
+            self._protect(item, result.value, root)
         for relative, located in self.template_locations.get((section, index), []):
             used = result.used.get(relative, set())
             template_path = format_path((*TEMPLATE, section, index, *relative))
@@ -368,7 +372,31 @@ class _Renderer:
                 continue
             anchor = item.anchor(used)
             note = f"expanded for site {item.site.name!r} from {template_path} at {located.value}"
-            self.source.add((*root, *relative), Located(anchor, anchor, note))
+            self.source.add(
+                (*root, *relative),
+                Located(
+                    anchor,
+                    anchor,
+                    note,
+                    site=item.site.name,
+                    template=(template_path, located.value),
+                ),
+            )
+
+    def _protect(self, item: _LoadedSite, dataset: Any, root: Path) -> None:
+        """Apply the site file's `deletionProtection` to a dataset of the site and its stores."""
+        protect = item.site.deletion_protection
+        if protect is None or not isinstance(dataset, dict):
+            return
+        at = item.source.lookup(("deletionProtection",))[0]
+        located = Located(at, at, f"deletionProtection of site {item.site.name!r}")
+        dataset["deletionProtection"] = protect
+        self.source.add((*root, "deletionProtection"), located)
+        stores = dataset.get("dicomStores")
+        for index, store in enumerate(stores if isinstance(stores, list) else []):
+            if isinstance(store, dict):
+                store["deletionProtection"] = protect
+                self.source.add((*root, "dicomStores", index, "deletionProtection"), located)
 
     def _shared(
         self, item: _LoadedSite, used: set[str], template_path: str, located: Located

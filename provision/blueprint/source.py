@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import json
 import re
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
 from typing import Literal
 
@@ -59,6 +59,10 @@ class Located:
     shown_as: str = ""
     """The field path to name instead of the path looked up (a value every site shares is
     reported once, at the blueprint line it comes from)."""
+    site: str = ""
+    """For a value one site's expansion of the template made: the site."""
+    template: tuple[str, Position] | None = None
+    """For such a value: the template path it was made from, and where that is."""
 
 
 @dataclass(frozen=True)
@@ -72,6 +76,8 @@ class Finding:
     """Point at the key (unknown fields) or at the value (everything else)."""
     related: Path | None = None
     """Another path worth naming, e.g. the first of two duplicates ("first declared at ...")."""
+    code: str = ""
+    """A warning's stable code (`provision.blueprint.warning_codes`)."""
 
 
 @dataclass
@@ -107,6 +113,34 @@ class SourceMap:
                 return (located.key if end else located.value), located
         return Position(self.file, 1, 1), None
 
+    def diagnostics(self, findings: Iterable[Finding]) -> list[Diagnostic]:
+        """The findings as diagnostics; a warning about a value the site template made is
+        reported once for all the sites it applies to, at the template line (the first
+        site's message when the sites' messages differ)."""
+        out: list[Diagnostic] = []
+        groups: dict[tuple[str, Position, str], list[tuple[Finding, str]]] = {}
+        for finding in findings:
+            _, located = self._find(finding.path, finding.at)
+            if finding.severity != "warning" or located is None or located.template is None:
+                out.append(self.diagnostic(finding))
+                continue
+            path, position = located.template
+            groups.setdefault((path, position, finding.code), []).append((finding, located.site))
+        for (path, position, code), members in groups.items():
+            first = members[0][0]
+            sites = list(dict.fromkeys(site for _, site in members))
+            alike = len({finding.message for finding, _ in members}) == 1
+            names = ", ".join(repr(site) for site in sites)
+            noun = "site" if len(sites) == 1 else "sites"
+            message = f"{first.message} (for {noun} {names}"
+            message += ")" if alike else f"; as for site {sites[0]!r})"
+            out.append(
+                Diagnostic(
+                    position.file, position.line, position.column, path, message, "warning", code
+                )
+            )
+        return out
+
     def diagnostic(self, finding: Finding) -> Diagnostic:
         position, located = self._find(finding.path, finding.at)
         message = finding.message
@@ -123,6 +157,7 @@ class SourceMap:
             path=shown_as or format_path(finding.path),
             message=message,
             severity=finding.severity,
+            code=finding.code,
         )
 
 

@@ -22,23 +22,32 @@ from collections.abc import Iterator, Mapping
 from typing import Any
 
 from provision.blueprint import rules
+from provision.blueprint import warning_codes as codes
 from provision.blueprint.schema import FORCE_DEPRECATED
 from provision.blueprint.source import Finding, Path
 from provision.lease import choose_site, lease_readers, object_name
 from provision.resources.healthcare import READER_ROLES
 from provision.resources.healthcare import SERVICE as HEALTHCARE_SERVICE
 
-RISKY_HUMAN_ROLES: dict[str, str] = {
+RISKY_HUMAN_ROLES: dict[str, tuple[str, str]] = {
     "roles/healthcare.dicomStoreAdmin": (
+        codes.STORE_ADMIN_ROLE,
         "it includes setIamPolicy, so the holder can grant itself (or anyone) read access to "
-        "the images; keep it for the accounts that run provisioning"
+        "the images; keep it for the accounts that run provisioning",
     ),
     "roles/healthcare.dicomViewer": (
+        codes.DICOM_VIEWER_EXPORTS,
         "besides reading images it includes healthcare.dicomStores.export, so the holder can "
-        "copy the store to Cloud Storage or BigQuery; for view-only access consider a custom "
-        "role without export, or roles/healthcare.dicomStoreViewer if store metadata is enough"
+        "copy the store to Cloud Storage or BigQuery; for view-only access declare a custom "
+        "role without export under `customRoles` (e.g. `id: dicomReader` with "
+        "includedPermissions healthcare.dicomStores.dicomWebRead and the get and list "
+        "permissions of dicomStores, datasets and locations) and grant "
+        "`projects/{project}/roles/dicomReader` instead, or roles/healthcare.dicomStoreViewer "
+        "if store metadata is enough",
     ),
 }
+"""Role -> (warning code, why granting it to a person or group is risky; `{project}` is the
+blueprint's project id)."""
 
 
 def check_references(doc: Any) -> list[Finding]:
@@ -47,6 +56,7 @@ def check_references(doc: Any) -> list[Finding]:
         return []
     findings: list[Finding] = []
     findings += _duplicate_services(doc)
+    findings += _duplicate_roles(doc)
     datasets = _declared_datasets(doc, findings)
     buckets = _declared_buckets(doc, findings)
     findings += _check_service_agents(doc, datasets, buckets)
@@ -94,6 +104,22 @@ def _duplicate_services(doc: Mapping[str, Any]) -> list[Finding]:
             )
         else:
             first[service] = index
+    return findings
+
+
+def _duplicate_roles(doc: Mapping[str, Any]) -> list[Finding]:
+    findings: list[Finding] = []
+    first: dict[str, Path] = {}
+    for index, role in _entries(doc, "customRoles"):
+        role_id = _text(role, "id")
+        if role_id is None:
+            continue
+        path: Path = ("customRoles", index, "id")
+        if role_id in first:
+            message = f"custom role {role_id!r} is declared twice"
+            findings.append(Finding(path, message, related=first[role_id]))
+        else:
+            first[role_id] = path
     return findings
 
 
@@ -431,6 +457,7 @@ def _residency_warnings(doc: Mapping[str, Any]) -> list[Finding]:
                 f"{store_ref.partition('/')[0]!r}; for patient-data residency put the bucket in "
                 f"{dataset_location}",
                 severity="warning",
+                code=codes.BUCKET_RESIDENCY,
             )
         )
     return findings
@@ -487,6 +514,7 @@ def _check_imports(
                     f"bucket {bucket!r} is not declared in this blueprint; the import assumes "
                     "it exists and that the Cloud Healthcare Service Agent can already read it",
                     severity="warning",
+                    code=codes.UNDECLARED_IMPORT_BUCKET,
                 )
             )
         elif not agent_declared:
@@ -497,6 +525,7 @@ def _check_imports(
                     f"it under serviceAgents (`- service: {HEALTHCARE_SERVICE}`) so that it gets "
                     "roles/storage.objectViewer on the bucket",
                     severity="warning",
+                    code=codes.AGENT_NOT_DECLARED,
                 )
             )
         elif agent_grants is not None and not _agent_can_read(agent_grants, bucket):
@@ -507,6 +536,7 @@ def _check_imports(
                     "so this import will fail; add `{role: roles/storage.objectViewer, bucket: "
                     f"{bucket}}}` to its grants",
                     severity="warning",
+                    code=codes.AGENT_CANNOT_READ,
                 )
             )
     return findings
@@ -568,6 +598,8 @@ def _bindings(doc: Mapping[str, Any]) -> Iterator[tuple[Path, str, Mapping[str, 
 
 def _risky_grants(doc: Mapping[str, Any]) -> list[Finding]:
     findings: list[Finding] = []
+    project = doc.get("project")
+    project_id = (_text(project, "id") if isinstance(project, Mapping) else None) or "PROJECT"
     for path, kind, binding in _bindings(doc):
         role = binding.get("role")
         members = binding.get("members")
@@ -582,11 +614,13 @@ def _risky_grants(doc: Mapping[str, Any]) -> list[Finding]:
                 and role in RISKY_HUMAN_ROLES
                 and rules.is_human_member(member)
             ):
+                code, why = RISKY_HUMAN_ROLES[role]
                 findings.append(
                     Finding(
                         member_path,
-                        f"{member} gets {role}: {RISKY_HUMAN_ROLES[role]}",
+                        f"{member} gets {role}: {why.replace('{project}', project_id)}",
                         severity="warning",
+                        code=code,
                     )
                 )
             if member in rules.PUBLIC_MEMBERS and kind != "project":
@@ -600,6 +634,7 @@ def _risky_grants(doc: Mapping[str, Any]) -> list[Finding]:
                             else "any Google account"
                         ),
                         severity="warning",
+                        code=codes.PUBLIC_ACCESS,
                     )
                 )
     return findings
@@ -616,6 +651,7 @@ def _other_warnings(doc: Mapping[str, Any]) -> list[Finding]:
                 f"datasets are declared but {HEALTHCARE_SERVICE} is not in services; applying "
                 "will fail unless the API is already enabled",
                 severity="warning",
+                code=codes.HEALTHCARE_API_NOT_LISTED,
             )
         )
     for index, dataset in _entries(doc, "datasets"):
@@ -626,6 +662,7 @@ def _other_warnings(doc: Mapping[str, Any]) -> list[Finding]:
                     "the Cloud Healthcare API has no labels on datasets, so these labels are not "
                     "applied; put them on the DICOM stores instead",
                     severity="warning",
+                    code=codes.DATASET_LABELS,
                     at="key",
                 )
             )
@@ -644,6 +681,7 @@ def _other_warnings(doc: Mapping[str, Any]) -> list[Finding]:
                         ("oauth", "origins", index),
                         "Google accepts plain http:// origins only for localhost; use https://",
                         severity="warning",
+                        code=codes.PLAIN_HTTP_ORIGIN,
                     )
                 )
     return findings

@@ -45,11 +45,41 @@ def _plain_flags(params: list[Any]) -> list[Any]:
     return params
 
 
+REIMPORT_ONLY = "--reimport-only"
+"""Where `--reimport IMPORT` lands (see `Command.parse_args`)."""
+
+
+def names_an_import(text: str) -> bool:
+    """Whether the word after `--reimport` names an import rather than being the next
+    argument: an import's address or name (`.../imports/HASH`) or a `gs://` URI."""
+    return text.startswith("gs://") or "/imports/" in text
+
+
 class Command(TyperCommand):
-    """A command whose flags show no value type in help."""
+    """A command whose flags show no value type in help, and whose `--reimport` may name one
+    import: `--reimport IMPORT` (when IMPORT is an import's address, name or `gs://` URI) or
+    `--reimport=IMPORT`; plain `--reimport` still means every import."""
 
     def get_params(self, ctx: Any) -> list[Any]:
         return _plain_flags(super().get_params(ctx))
+
+    def parse_args(self, ctx: Any, args: list[str]) -> list[str]:
+        if not any(REIMPORT_ONLY in getattr(p, "opts", ()) for p in self.params):
+            return super().parse_args(ctx, args)
+        rewritten: list[str] = []
+        pending = list(args)
+        while pending:
+            arg = pending.pop(0)
+            if arg == "--":
+                rewritten += [arg, *pending]
+                break
+            if arg.startswith("--reimport="):
+                rewritten += [REIMPORT_ONLY, arg.partition("=")[2]]
+            elif arg == "--reimport" and pending and names_an_import(pending[0]):
+                rewritten += [REIMPORT_ONLY, pending.pop(0)]
+            else:
+                rewritten.append(arg)
+        return super().parse_args(ctx, rewritten)
 
 
 class Group(TyperGroup):

@@ -11,6 +11,7 @@ from provision.cli import (
     destroy_cmd,  # noqa: F401
     emulator_cmd,  # noqa: F401
     export_cmd,  # noqa: F401
+    forget_cmd,  # noqa: F401
     onboard_cmd,  # noqa: F401
     plan_cmd,  # noqa: F401
     schema_cmd,  # noqa: F401

@@ -28,7 +28,7 @@ from typing import TYPE_CHECKING, Annotated, Any, TypeVar
 
 import typer
 
-from provision.cli.app import Command, app, apply_globals
+from provision.cli.app import REIMPORT_ONLY, Command, app, apply_globals
 from provision.cli.target import TargetOptions
 from provision.errors import ProvisionError
 
@@ -240,7 +240,9 @@ _FLAG_OPTIONS: dict[str, Any] = {
         bool,
         typer.Option(
             "--reimport",
-            help="Run the blueprint's DICOM imports again even when already done.",
+            help="Run the blueprint's DICOM imports again even when already done; "
+            "`--reimport IMPORT` (an import's address, name or gs:// URI; repeatable) runs only "
+            "that one.",
             rich_help_panel="Imports",
         ),
     ],
@@ -251,6 +253,10 @@ _FLAG_OPTIONS: dict[str, Any] = {
             help="Make the blueprint's de-identified copies again even when already done.",
             rich_help_panel="Imports",
         ),
+    ],
+    "reimport_only": Annotated[
+        list[str] | None,
+        typer.Option(REIMPORT_ONLY, metavar="IMPORT", hidden=True),
     ],
 }
 
@@ -274,8 +280,9 @@ def _flags(values: dict[str, Any]) -> Flags:
         addresses(values["allow_delete"]),
         list(values["allow_disable_service"] or []),
         values["allow_remove_own_access"],
-        values["reimport"],
-        values["rerun"],
+        reimport=values["reimport"],
+        reimport_only=list(values["reimport_only"] or []),
+        rerun=values["rerun"],
     )
 
 

@@ -23,6 +23,8 @@ BILLING_INFO = "cloudbilling.projects"
 """A project's billing info (`getBillingInfo`, `updateBillingInfo`)."""
 
 SERVICE_ACCOUNTS = "iam.projects.serviceAccounts"
+ROLES = "iam.projects.roles"
+"""Project-level custom roles."""
 
 BUCKETS = "storage.buckets"
 OBJECTS = "storage.objects"

@@ -20,6 +20,7 @@ from provision.gcp.methods import (
     DICOM_STORES,
     KEY_RINGS,
     PROJECTS,
+    ROLES,
     SERVICE_ACCOUNTS,
     SERVICES,
 )
@@ -44,6 +45,7 @@ WRITE_COSTS: Mapping[str, Cost] = {
     **_writes(PROJECTS, "patch delete setIamPolicy", Cost("cloudresourcemanager")),
     f"{BILLING_INFO}.updateBillingInfo": Cost("cloudbilling"),
     **_writes(SERVICE_ACCOUNTS, "create delete setIamPolicy", Cost("iam")),
+    **_writes(ROLES, "create patch undelete", Cost("iam")),
     **_writes(BUCKETS, "insert delete", Cost("storage.buckets")),
     **_writes(DATASETS, "create delete patch setIamPolicy", Cost("healthcare")),
     **_writes(DICOM_STORES, "create delete patch setIamPolicy import", Cost("healthcare")),

@@ -22,14 +22,15 @@ BUCKET = "storage.bucket"
 BUCKET_IAM = "storage.bucket_iam"
 SERVICE_AGENT = "service_agent"
 TOPIC_IAM = "pubsub.topic_iam"
-TOPIC = "pubsub.topic"
-BIGQUERY_DATASET = "bigquery.dataset"
-BIGQUERY_DATASET_IAM = "bigquery.dataset_iam"
-DICOM_DEIDENTIFY = "healthcare.dicom_deidentify"
+CUSTOM_ROLE = "iam.custom_role"
 KEY_RING = "kms.key_ring"
 CRYPTO_KEY = "kms.crypto_key"
 CRYPTO_KEY_IAM = "kms.crypto_key_iam"
 PROJECT_AUDIT = "project_audit"
+TOPIC = "pubsub.topic"
+BIGQUERY_DATASET = "bigquery.dataset"
+BIGQUERY_DATASET_IAM = "bigquery.dataset_iam"
+DICOM_DEIDENTIFY = "healthcare.dicom_deidentify"
 
 
 def project_name(project_id: str) -> str:
@@ -52,6 +53,15 @@ def services(project_id: str) -> Address:
 def service_name(project_id: str, service: str) -> str:
     """Service Usage's name of `service` (e.g. `healthcare.googleapis.com`) on the project."""
     return f"projects/{project_id}/services/{service}"
+
+
+def custom_role_name(project_id: str, role_id: str) -> str:
+    """`projects/{id}/roles/{roleId}`: a project-level custom role, as bindings grant it."""
+    return f"projects/{project_id}/roles/{role_id}"
+
+
+def custom_role(project_id: str, role_id: str) -> Address:
+    return Address(CUSTOM_ROLE, custom_role_name(project_id, role_id))
 
 
 def project_iam(project_id: str) -> Address:

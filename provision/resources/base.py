@@ -41,9 +41,16 @@ class Options:
     caller: str | None = None
     """The caller as an IAM member (e.g. `serviceAccount:ci@p.iam.gserviceaccount.com`)."""
     reimport: bool = False
-    """Run DICOM imports again even when already done (`--reimport`)."""
+    """Run every DICOM import again even when already done (`--reimport`)."""
     rerun: bool = False
     """Run de-identified copies again even when already done (`--rerun`)."""
+    reimport_only: frozenset[str] = frozenset()
+    """Run these imports again (`--reimport IMPORT`): each text names one object of a kind
+    that `reruns`, as its `Kind.named_by` accepts."""
+
+    def reimports(self, kind: Kind, resource: Resource) -> bool:
+        """Whether `resource` (of `kind`) is to run again whatever its state says."""
+        return self.reimport or any(kind.named_by(resource, text) for text in self.reimport_only)
 
 
 class SharedReads:
@@ -240,6 +247,19 @@ class Kind:
     """For IAM kinds: the kind of the object whose policy this is (at the same name)."""
     noun: ClassVar[str] = "object"
     """How messages name one object of this kind (e.g. `DICOM store`)."""
+    reruns: ClassVar[bool] = False
+    """One-shot steps (`run`) that `--reimport` runs again (`Options.reimports`)."""
+
+    def named_by(self, resource: Resource, text: str) -> bool:
+        """Whether `text`, as typed on the command line, names this object: its address
+        (`kind:name`) or its name."""
+        return text in (str(resource.address), resource.address.name)
+
+    def awaiting(self, change: Change, *, idle: bool) -> str | None:
+        """The target of this object's `verify` check (`Probe.target`) that cannot pass yet
+        because the step found nothing to work on: planned as nothing to do for want of
+        input, or (`idle`) run and found none. None otherwise (default)."""
+        return None
 
     # -- planning -------------------------------------------------------------------------
 

@@ -1,29 +1,39 @@
-"""Kind `healthcare.dicom_import`: a one-shot `dicomStores.import` from a `gs://` URI.
+"""Kind `healthcare.dicom_import`: a `dicomStores.import` from a `gs://` URI, run again when
+objects under the URI change.
 
 Address name: `{store}/imports/{uri_hash(uri)}`. spec = {"store": store name, "uri": "gs://...",
 "blobStorageClass"?: "STANDARD" | "NEARLINE" | "COLDLINE" | "ARCHIVE"}.
 
 No state file: what happened is recorded on the store itself, as one label per URI,
-`provision-import-<8 hex of sha256(uri)>`:
+`provision-import-<8 hex of sha256(uri)>` (the import's marker):
 
-* `op-<operation id>` once the import is started. Google's OperationMetadata names neither the
-  store nor the URI (only `apiMethodName`, times, `logsUrl`, `counter`), and v1
-  `datasets.operations.list` takes no filter, so scanning the dataset's operations could not
-  tell which import one belongs to; the label ties the operation to its import instead;
-* `done` once that operation succeeded.
+* `op-<operation id>[-n<objects>-g<generation>]` once the import is started. Google's
+  OperationMetadata names neither the store nor the URI (only `apiMethodName`, times,
+  `logsUrl`, `counter`), and v1 `datasets.operations.list` takes no filter, so scanning the
+  dataset's operations could not tell which import one belongs to; the label ties the
+  operation to its import instead;
+* `done[-n<objects>-g<generation>]` once that operation succeeded.
+
+`n<objects>-g<generation>` (`Imported`) is what the import read: how many objects matched the
+URI when it was started, and the newest `generation` among them (Cloud Storage gives every
+object write a new, larger generation). Plain `op-<id>` and `done` come from imports recorded
+before provision kept this.
 
 Planning reads the store (one GET) and, when the label names an operation, that operation (one
-GET): `done` or a succeeded operation -> `no-op`; a running operation -> `run` that waits for it
-instead of starting another; a failed or unknown operation, or no label -> `run`. `--reimport`
-(`Options.reimport`) always plans `run`. Google ignores instances already in the store, so a
-re-run never duplicates data; it only costs time.
+GET): a running operation -> `run` that waits for it instead of starting another; a failed or
+unknown operation, or no label -> `run`. A finished import (`done`, or a succeeded operation)
+that recorded what it read lists the URI's objects: objects with a newer generation (added or
+rewritten since) -> `run`, saying how many; none -> `no-op`. `--reimport` (`Options.reimport`)
+always plans `run`, for every import or for the ones named (`Options.reimport_only`). Google
+ignores instances already in the store, so a re-run never duplicates data; it only costs time.
 """
 
 from __future__ import annotations
 
 import re
 import threading
-from collections.abc import Mapping
+from collections.abc import Callable, Iterator, Mapping
+from dataclasses import dataclass
 from typing import Any
 
 from provision.errors import ApplyError, GoogleApiError
@@ -31,7 +41,15 @@ from provision.gcp.methods import DICOM_STORES, HEALTHCARE_OPERATIONS, OBJECTS
 from provision.model import JSON, Action, Address, Change, FieldDiff, Observed, Resource
 from provision.resources import addresses, bucket_iam, healthcare
 from provision.resources.addresses import uri_hash
-from provision.resources.base import Context, Kind, Needs, Options, Probe, require
+from provision.resources.base import (
+    Context,
+    Kind,
+    Needs,
+    Options,
+    Probe,
+    require,
+    resource_of,
+)
 from provision.resources.healthcare import READER_ROLE, READER_ROLES, read_store
 from provision.resources.iam_policy import roles_held
 from provision.resources.registry import register
@@ -47,6 +65,8 @@ NOTHING_YET = (
     "nothing to import yet (no objects match); upload the DICOM files, then run apply again"
 )
 
+_SNAPSHOT = re.compile(r"^(?P<head>.*?)-n(?P<objects>[0-9]+)-g(?P<generation>[0-9]+)$")
+
 _label_locks: dict[str, threading.Lock] = {}
 _locks_guard = threading.Lock()
 
@@ -59,6 +79,44 @@ def label_key(uri: str) -> str:
 def operation_label(operation_name: str) -> str:
     """`op-<id>` for `.../operations/<id>` (ids are decimal, so a valid label value)."""
     return OP_PREFIX + operation_name.rsplit("/", 1)[-1].lower()
+
+
+@dataclass(frozen=True)
+class Imported:
+    """What an import read when it was started: how many objects matched its URI, and the
+    newest generation among them."""
+
+    objects: int
+    generation: int
+
+    def fields(self) -> JSON:
+        """As observed fields (`imported`: the count; `generation`: an int64 string)."""
+        return {"imported": self.objects, "generation": str(self.generation)}
+
+    @classmethod
+    def of(cls, fields: Mapping[str, Any]) -> Imported | None:
+        """From observed fields (`fields`); None when they record nothing."""
+        if "imported" not in fields or "generation" not in fields:
+            return None
+        return cls(int(fields["imported"]), int(fields["generation"]))
+
+
+def marker(state: str, imported: Imported | None) -> str:
+    """The label value: `state` (`done` or `op-<id>`), then what the import read.
+
+    At most 3 + 19 + 2 + 10 + 2 + 19 characters: a valid label value (63 at most)."""
+    if imported is None:
+        return state
+    return f"{state}-n{imported.objects}-g{imported.generation}"
+
+
+def parse_marker(value: str) -> tuple[str, Imported | None]:
+    """The label value's state (`done`, `op-<id>`, or anything else as it is) and what the
+    import read (None when not recorded)."""
+    match = _SNAPSHOT.match(value)
+    if match is None:
+        return value, None
+    return match["head"], Imported(int(match["objects"]), int(match["generation"]))
 
 
 def counts_of(operation: Mapping[str, Any]) -> tuple[int, int]:
@@ -95,6 +153,7 @@ class DicomImportKind(Kind):
     name = addresses.DICOM_IMPORT
     api = healthcare.API
     requires_services = frozenset({healthcare.SERVICE})
+    reruns = True
     needs = Needs("roles/healthcare.dicomEditor (on the store)", ("healthcare.dicomStores.import",))
 
     def checked_on(self, resource: Resource) -> Address:
@@ -130,11 +189,12 @@ class DicomImportKind(Kind):
         store = read_store(ctx, require(resource.spec, "store", resource.address))
         if store is None:
             return Observed.absent()
-        value = str((store.get("labels") or {}).get(label_key(resource.spec["uri"]), ""))
+        uri = str(resource.spec["uri"])
+        value, imported = parse_marker(str((store.get("labels") or {}).get(label_key(uri), "")))
         if value == DONE:
-            return Observed(exists=True, fields={"state": DONE})
-        if not value:
-            fields: JSON = {"state": "absent"}
+            fields: JSON = {"state": DONE}
+        elif not value:
+            fields = {"state": "absent"}
         elif not value.startswith(OP_PREFIX):
             fields = {"state": "unknown", "label": value}
         else:
@@ -143,9 +203,28 @@ class DicomImportKind(Kind):
             fields = operation_state(
                 op_name, healthcare.get(ctx, f"{HEALTHCARE_OPERATIONS}.get", name=op_name)
             )
-        if fields["state"] != "running":
-            fields["source"] = source_state(ctx, resource.spec["uri"])
+        if imported is not None:
+            fields.update(imported.fields())
+        if fields["state"] in FINISHED:
+            if imported is not None:
+                fields.update(changes_since(ctx, uri, imported))
+        elif fields["state"] != "running":
+            fields["source"] = source_state(ctx, uri)
         return Observed(exists=True, fields=fields)
+
+    def named_by(self, resource: Resource, text: str) -> bool:
+        """Its address, its name, or its `gs://` URI."""
+        return super().named_by(resource, text) or text == resource.spec.get("uri")
+
+    def awaiting(self, change: Change, *, idle: bool) -> str | None:
+        """`STORE <- URI` (its "import done" check) while its source holds no files: planned as
+        nothing to import yet, or run and found none."""
+        source = (change.before or {}).get("source")
+        nothing_yet = change.action is Action.NOOP and source in ("empty", "missing")
+        if not (idle or nothing_yet):
+            return None
+        spec = change.after or {}
+        return f"{spec.get('store')} <- {spec.get('uri')}"
 
     def reads_after(self, address: Address, dependency: Address, dependency_kind: Kind) -> bool:
         """Also after the source bucket: one being created is not listed (the import runs)."""
@@ -174,12 +253,10 @@ class DicomImportKind(Kind):
                 observed_exists=observed.exists,
             )
 
-        if options.reimport:
+        if options.reimports(self, resource):
             return change(Action.RUN, "--reimport: importing again")
-        if state == DONE:
-            return change(Action.NOOP, "already imported")
-        if state == "succeeded":
-            return change(Action.NOOP, f"already imported (operation {operation})")
+        if state in FINISHED:
+            return _finished(change, spec["uri"], fields)
         if fields.get("source") in ("empty", "missing") and state != "running":
             where = "matches no objects" if fields["source"] == "empty" else "names no bucket"
             return change(
@@ -213,17 +290,40 @@ class DicomImportKind(Kind):
         store, uri = str(spec["store"]), str(spec["uri"])
         before = change.before or {}
         what = f"import of {uri}"
-        if before.get("state") == "running" and not ctx.options.reimport:
+        forced = ctx.options.reimports(self, resource_of(change))
+        if before.get("state") == "running" and not forced:
+            imported = Imported.of(before)
             finished = await_import(ctx, {"name": before["operation"]}, uri)
         else:
-            if not source_has_objects(ctx, uri):
+            imported = snapshot(ctx, uri)
+            if not imported.objects:
                 _report(ctx, f"{what}: {NOTHING_YET}")
                 return None
-            finished = import_when_granted(ctx, store, uri, spec.get(STORAGE_CLASS))
-        set_label(ctx, store, uri, DONE)
+            finished = import_when_granted(ctx, store, uri, imported, spec.get(STORAGE_CLASS))
+        set_label(ctx, store, uri, marker(DONE, imported))
         _report(ctx, f"{what}: {describe_outcome(finished)}")
         success, failure = counts_of(finished)
         return Observed(exists=True, fields={"state": DONE, "success": success, "failure": failure})
+
+
+FINISHED = frozenset({DONE, "succeeded"})
+"""Observed states of an import that finished (recorded done, or its operation succeeded)."""
+
+
+def _finished(change: Callable[[Action, str], Change], uri: str, fields: JSON) -> Change:
+    """A finished import: `run` when objects under `uri` are newer than what it read (when it
+    recorded that), else `no-op`."""
+    newer = int(fields.get("newer") or 0)
+    if newer:
+        then = int(fields.get("imported") or 0)
+        return change(
+            Action.RUN,
+            f"{newer} object{'s' if newer != 1 else ''} under {uri} new or rewritten since the "
+            f"last import (which read {then}; {fields.get('objects', 0)} now); importing again",
+        )
+    if fields.get("state") == "succeeded":
+        return change(Action.NOOP, f"already imported (operation {fields.get('operation', '')})")
+    return change(Action.NOOP, "already imported")
 
 
 class ImportFailedError(ApplyError):
@@ -249,15 +349,22 @@ def run_diffs(spec: Mapping[str, Any]) -> tuple[FieldDiff, ...]:
     return tuple(diffs)
 
 
-def start_import(ctx: Context, store: str, uri: str, storage_class: str | None = None) -> JSON:
+def start_import(
+    ctx: Context,
+    store: str,
+    uri: str,
+    imported: Imported | None = None,
+    storage_class: str | None = None,
+) -> JSON:
     """Call `dicomStores.import` (into `storage_class`, ImportDicomDataRequest's
-    `blobStorageSettings`, when given), record its operation on the store, wait for it."""
+    `blobStorageSettings`, when given), record its operation (and what it reads) on the
+    store, wait for it."""
     body: JSON = {"gcsSource": {"uri": uri}}
     if storage_class:
         body["blobStorageSettings"] = {"blobStorageClass": storage_class}
     operation = ctx.api.call(f"{DICOM_STORES}.import_", name=store, body=body)
     if operation.get("name"):
-        set_label(ctx, store, uri, operation_label(str(operation["name"])))
+        set_label(ctx, store, uri, marker(operation_label(str(operation["name"])), imported))
     return await_import(ctx, operation, uri)
 
 
@@ -281,7 +388,11 @@ def await_import(ctx: Context, operation: JSON, uri: str) -> JSON:
 
 
 def import_when_granted(
-    ctx: Context, store: str, uri: str, storage_class: str | None = None
+    ctx: Context,
+    store: str,
+    uri: str,
+    imported: Imported | None = None,
+    storage_class: str | None = None,
 ) -> JSON:
     """Run the import; while it is denied although the bucket policy already grants the agent
     a reading role (IAM changes take minutes to take effect), run it again with bounded
@@ -291,7 +402,7 @@ def import_when_granted(
 
     def attempt() -> bool:
         try:
-            finished.append(start_import(ctx, store, uri, storage_class))
+            finished.append(start_import(ctx, store, uri, imported, storage_class))
         except ImportFailedError as failure:
             if not failure.denied or not agent_can_read(ctx, store, uri):
                 raise
@@ -338,7 +449,7 @@ def import_done(ctx: Context, store: str, uri: str) -> tuple[bool, str]:
     found = ctx.api.call(f"{DICOM_STORES}.get", name=store)
     label = str((found.get("labels") or {}).get(label_key(uri), ""))
     instances = len(healthcare.search(ctx, store, "instances"))
-    if label != DONE:
+    if parse_marker(label)[0] != DONE:
         state = f"in progress or failed ({label})" if label else "not run yet"
         return False, f"import {state}; the store holds {healthcare.counted(instances)}"
     if not instances:
@@ -371,23 +482,61 @@ def source_state(ctx: Context, uri: str) -> str:
 
 
 def source_has_objects(ctx: Context, uri: str) -> bool:
-    """Whether any object matches `uri` (listing only under its literal prefix).
+    """Whether any object matches `uri` (listing until the first match).
 
     Google fails an import whose URI matches nothing; apply instead reports that there is
     nothing to import yet, so a blueprint can create its bucket before files are uploaded.
     """
+    return next(matching_objects(ctx, uri), None) is not None
+
+
+def matching_objects(ctx: Context, uri: str) -> Iterator[JSON]:
+    """The objects `uri` matches (listing only under its literal prefix); ApplyError when
+    its bucket does not exist."""
     bucket, _, pattern = uri.removeprefix("gs://").partition("/")
     prefix = re.split(r"[*?\[]", pattern, maxsplit=1)[0]
     regex = uri_regex(pattern)
     try:
         for item in ctx.api.pages(f"{OBJECTS}.list", "items", bucket=bucket, prefix=prefix):
             if regex.match(str(item.get("name", ""))):
-                return True
+                yield item
     except GoogleApiError as error:
         if error.http_status == 404:
             raise ApplyError(f"cannot import {uri}: bucket {bucket} does not exist") from None
         raise
-    return False
+
+
+def _generation(item: Mapping[str, Any]) -> int:
+    """An object's generation (an int64 string); 0 when absent or malformed."""
+    try:
+        return int(item.get("generation") or 0)
+    except (TypeError, ValueError):
+        return 0
+
+
+def snapshot(ctx: Context, uri: str) -> Imported:
+    """What an import of `uri` started now reads: how many objects match, the newest
+    generation among them."""
+    objects, newest = 0, 0
+    for item in matching_objects(ctx, uri):
+        objects += 1
+        newest = max(newest, _generation(item))
+    return Imported(objects, newest)
+
+
+def changes_since(ctx: Context, uri: str, imported: Imported) -> JSON:
+    """Observed fields comparing the objects `uri` matches now with what an import read:
+    `source`, `objects` (how many match now), `newer` (how many were written after it)."""
+    try:
+        generations = [_generation(item) for item in matching_objects(ctx, uri)]
+    except ApplyError:
+        return {"source": "missing"}
+    newer = sum(1 for generation in generations if generation > imported.generation)
+    return {
+        "source": "has-objects" if generations else "empty",
+        "objects": len(generations),
+        "newer": newer,
+    }
 
 
 def uri_regex(pattern: str) -> re.Pattern[str]:

@@ -55,6 +55,20 @@ STUDY_UID = "0020000D"
 NO_STUDIES = "holds no DICOM studies"
 
 
+VIEWER_WITHOUT_EXPORT = (
+    "healthcare.dicomStores.dicomWebRead",
+    "healthcare.dicomStores.get",
+    "healthcare.dicomStores.list",
+    "healthcare.datasets.get",
+    "healthcare.datasets.list",
+    "healthcare.locations.get",
+    "healthcare.locations.list",
+)
+"""The permissions of roles/healthcare.dicomViewer but `healthcare.dicomStores.export` (and
+the Resource Manager ones): a custom role a viewer can be granted instead, to read and show
+images without copying a store out."""
+
+
 def get(ctx: Context, method: str, **params: Any) -> JSON | None:
     """A read answering None on 404 (403 is raised: unreadable never means absent)."""
     try:

@@ -18,6 +18,7 @@ BUILTIN_MODULES: tuple[str, ...] = (
     "provision.resources.billing",
     "provision.resources.services",
     "provision.resources.project_iam",
+    "provision.resources.custom_role",
     "provision.resources.healthcare_location",
     "provision.resources.healthcare_dataset",
     "provision.resources.dataset_iam",

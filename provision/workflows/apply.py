@@ -64,7 +64,11 @@ def apply(
 def _check_saved_options(flags: Flags, site: str | None) -> None:
     for given, option, why in (
         (site is not None, "--site", "a saved plan keeps the site it was planned for"),
-        (flags.reimport, "--reimport", "a saved plan runs the imports it planned"),
+        (
+            flags.reimport or bool(flags.reimport_only),
+            "--reimport",
+            "a saved plan runs the imports it planned",
+        ),
     ):
         if given:
             raise SavedPlanOptionError(

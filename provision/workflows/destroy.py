@@ -18,9 +18,10 @@ from provision.blueprint.expand import expand
 from provision.blueprint.loader import load
 from provision.destroy import deletes, plan_destroy
 from provision.errors import ProvisionError
+from provision.files import shown
 from provision.model import Action, Plan
 from provision.resources.base import REFUSED, Context
-from provision.site_scope import site_addresses
+from provision.site_scope import site_addresses, site_file_path
 from provision.workflows import leasing, sequence
 from provision.workflows.sequence import Finished, Flags, Job
 from provision.workflows.ui import Connect, Ui
@@ -87,7 +88,13 @@ def destroy(request: DestroyRequest, ui: Ui, connect: Connect) -> Finished:
         return Finished()
     finished = sequence.finish(applied, ui, hint=_hint(applied.report), verb="Destroy")
     if not finished.interrupted:
-        _say_kept(applied.plan, request.site, ui)
+        kept = _say_kept(applied.plan, ui)
+        if request.site is not None:
+            path = site_file_path(loaded, request.site)
+            if kept:
+                _keep_site_file(path, request.site, ui, "its kept objects still belong to it")
+            else:
+                _offer_site_file_removal(path, request.site, ui)
     return finished
 
 
@@ -101,12 +108,36 @@ def _hint(report: ApplyReport) -> str:
     )
 
 
-def _say_kept(plan: Plan, site: str | None, ui: Ui) -> None:
+def _say_kept(plan: Plan, ui: Ui) -> int:
+    """Say how many objects the removals kept; that number."""
     kept = [c for c in plan.changes if c.action is Action.FORGET]
     if kept:
         ui.say(f"Kept {len(kept)} object(s); see the reasons above.")
-    if site is not None:
-        ui.say(
-            f"The site file of {site} still declares it: remove it from the blueprint's site "
-            "folder, or `provision apply` / `provision onboard` will create the site again."
+    return len(kept)
+
+
+def _keep_site_file(path: Path, site: str, ui: Ui, why: str) -> None:
+    ui.say(
+        f"The site file {shown(path)} stays ({why}) and still declares {site}: remove it from "
+        "the blueprint's site folder, or `provision apply` / `provision onboard` will create "
+        "the site again."
+    )
+
+
+def _offer_site_file_removal(path: Path, site: str, ui: Ui) -> None:
+    """Once nothing of the site was kept: ask whether to remove its site file (`--yes`:
+    remove it); when kept, say what that means."""
+    try:
+        ui.confirm(
+            f"Remove the site file {shown(path)}, so the blueprint no longer declares {site}?",
+            action="remove the site file",
+            review="the removals above",
         )
+        path.unlink()
+    except ProvisionError:  # not confirmed
+        _keep_site_file(path, site, ui, "not confirmed")
+        return
+    except OSError as error:
+        _keep_site_file(path, site, ui, f"cannot remove it: {error.strerror}")
+        return
+    ui.say(f"Removed the site file {shown(path)}.")

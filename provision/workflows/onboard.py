@@ -22,10 +22,10 @@ from provision.blueprint.expand import expand
 from provision.blueprint.loader import LoadedBlueprint, load
 from provision.blueprint.schema import OAuth
 from provision.errors import ProvisionError
-from provision.model import Action, Address, Plan, Resource
+from provision.model import Address, Plan, Resource
 from provision.onboard import SiteFileResult, new_site, remove_created, write_site_file
 from provision.plan import plan_blueprint
-from provision.resources import addresses
+from provision.resources import registry
 from provision.resources.base import Context
 from provision.site_scope import site_addresses, site_file_path
 from provision.verify import Check, verify_blueprint
@@ -40,8 +40,6 @@ if TYPE_CHECKING:
 
 DEFAULT_EMULATOR_URL = "http://127.0.0.1:8765"
 """Where `provision emulator serve` listens by default (the viewers' URL with --emulator)."""
-NOTHING_TO_IMPORT = "nothing to import yet"
-"""How the plan explains an import whose source holds no files yet."""
 
 
 @dataclass(frozen=True)
@@ -161,19 +159,17 @@ def _plan_and_apply(api: GoogleApi, run: _SiteRun, ui: Ui) -> tuple[Finished, se
 
 
 def waiting_imports(shown: Plan, applied: sequence.Applied | None) -> set[str]:
-    """Imports still waiting for files, as verify names them (`STORE <- URI`): planned as
-    nothing-to-do because their source holds no files yet, or run and found none."""
+    """The verify targets of steps still waiting for input (`Kind.awaiting`; an import
+    whose source holds no files yet: `STORE <- URI`)."""
     plan = applied.plan if applied is not None else shown
     idle = set() if applied is None else {r.address for r in applied.report.results if r.idle}
-    return {
-        f"{(c.after or {}).get('store')} <- {(c.after or {}).get('uri')}"
+    kinds = set(registry.names())
+    waiting = (
+        registry.get(c.address.kind).awaiting(c, idle=c.address in idle)
         for c in plan.changes
-        if c.address.kind == addresses.DICOM_IMPORT
-        and (
-            c.address in idle
-            or (c.action is Action.NOOP and c.reason.startswith(NOTHING_TO_IMPORT))
-        )
-    }
+        if c.address.kind in kinds  # not the manual OAuth steps
+    )
+    return {target for target in waiting if target is not None}
 
 
 def _report_checks(

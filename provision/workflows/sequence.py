@@ -40,7 +40,11 @@ class Flags:
     allow_disable_services: Sequence[str] = ()
     allow_remove_own_access: bool = False
     reimport: bool = False
+    """Run every import again."""
+    reimport_only: Sequence[str] = ()
+    """Run these imports again (addresses, names or URIs, see `Options.reimport_only`)."""
     rerun: bool = False
+    """Make every de-identified copy again."""
 
     def options(self, api: GoogleApi) -> Options:
         """The engine's options for a run as the caller of `api`."""
@@ -51,6 +55,7 @@ class Flags:
             caller=api.identity.member,
             reimport=self.reimport,
             rerun=self.rerun,
+            reimport_only=frozenset(self.reimport_only),
         )
 
 

@@ -87,6 +87,8 @@ def test_site_destroy_removes_owned_empty_objects_and_keeps_data(
     stow(emulator, SITE_STORE, count=2)
     result = cli("destroy", applied, "--site", "st-marys", "--yes")
     assert result.exit_code == 0, result.output
+    assert "The site file" in result.stdout and "stays (its kept objects" in result.stdout
+    assert (applied.parent / "sites" / "st-marys.yaml").exists()
     assert result.stdout.startswith("Planned removals for")
     assert "refusing to delete it without --allow-delete" in result.stdout
     assert "Destroy complete: 1 done, 0 failed, 0 skipped." in result.stdout
@@ -118,12 +120,11 @@ def test_site_destroy_removes_owned_empty_objects_and_keeps_data(
     ]  # reverse dependency order
     assert not exists(stores.get(name=SITE_STORE))
     assert not exists(healthcare(google).get(name=SITE_DATASET))
-
-    clear_journal(emulator)
-    again = cli("destroy", applied, "--site", "st-marys", "--yes")
-    assert again.exit_code == 0, again.output
-    assert "Nothing to remove" in again.stdout
-    assert mutations(emulator) == []
+    # Nothing of the site is left: --yes also removes its site file, and the plan settles.
+    assert "Removed the site file" in named.stdout
+    assert not (applied.parent / "sites" / "st-marys.yaml").exists()
+    settled = cli("plan", applied, "--detailed-exitcode")
+    assert settled.exit_code == 0, settled.output
 
 
 def test_only_the_exact_lease_object_counts_as_empty(

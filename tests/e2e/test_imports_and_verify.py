@@ -111,7 +111,7 @@ def test_an_import_runs_once_and_a_second_apply_imports_nothing(
     assert applied.exit_code == 0, applied.output
     assert "4 instances imported, 0 files failed" in applied.stderr
     assert len(import_calls(emulator)) == 1
-    assert store_labels(google)[label_key(URI)] == "done"
+    assert store_labels(google)[label_key(URI)].startswith("done-n4-g")
 
     clear_journal(emulator)
     again = cli("apply", site, "--yes")
@@ -255,3 +255,65 @@ def test_an_import_of_a_whole_bucket_never_reads_the_lease(
     objects = google("storage", "v1").objects()
     names = [o["name"] for o in objects.list(bucket=BUCKET).execute().get("items", [])]
     assert not [n for n in names if n.startswith("provision-locks/")]
+
+
+def test_a_file_added_under_an_imported_uri_makes_the_next_plan_run_that_import(
+    cli: CliFn, site: Path, emulator: RunningEmulator, google: Google
+) -> None:
+    created_with_files(cli, site, emulator, 4)
+    assert cli("apply", site, "--yes").exit_code == 0
+    settled = cli("plan", site, "--detailed-exitcode")
+    assert settled.exit_code == 0, settled.output
+
+    extra = samples.generate(1, seed=11, studies=1)[0]
+    upload(emulator, {f"dicom/later/{extra.path}": extra.data})
+    planned = cli("plan", site, "--detailed-exitcode")
+    assert planned.exit_code == 2, planned.output
+    assert "Plan: 0 to create, 0 to update, 0 to delete, 1 to run" in planned.stdout
+    assert (
+        f"1 object under {URI} new or rewritten since the last import (which read 4; 5 now)"
+        in planned.stdout
+    )
+
+    clear_journal(emulator)
+    applied = cli("apply", site, "--yes")
+    assert applied.exit_code == 0, applied.output
+    assert len(import_calls(emulator)) == 1
+    assert store_labels(google)[label_key(URI)].startswith("done-n5-g")
+    again = cli("plan", site, "--detailed-exitcode")
+    assert again.exit_code == 0, again.output
+
+
+MORE = f"gs://{BUCKET}/more/**.dcm"
+
+
+def test_reimport_names_one_import_and_plain_reimport_reruns_all(
+    cli: CliFn, site: Path, emulator: RunningEmulator, google: Google
+) -> None:
+    site.write_text(BLUEPRINT + f"  - dicomStore: imaging/main\n    uri: {MORE}\n", "utf-8")
+    created_with_files(cli, site, emulator, 2)
+    upload(emulator, {f"more/{s.path}": s.data for s in samples.generate(1, seed=5, studies=1)})
+    assert cli("apply", site, "--yes").exit_code == 0
+    assert cli("plan", site, "--detailed-exitcode").exit_code == 0
+    more = f"healthcare.dicom_import:{STORE}/imports/{label_key(MORE).rsplit('-', 1)[-1]}"
+
+    for named in (MORE, more, more.partition(":")[2]):
+        planned = cli("plan", site, "--reimport", named, "--detailed-exitcode")
+        assert planned.exit_code == 2, planned.output
+        assert "1 to run" in planned.stdout, named
+        assert f"  > {more}  (run)" in planned.stdout
+
+    clear_journal(emulator)
+    applied = cli("apply", site, f"--reimport={more}", "--yes")
+    assert applied.exit_code == 0, applied.output
+    assert len(import_calls(emulator)) == 1
+    assert "1 to run" in applied.stdout
+    assert f"  > {more}  (run)" in applied.stdout
+
+    everything = cli("plan", site, "--reimport")
+    assert "2 to run" in everything.stdout, everything.output
+
+    unknown = cli("plan", site, "--reimport", f"gs://{BUCKET}/nowhere/**")
+    assert unknown.exit_code == 1
+    assert f"--reimport gs://{BUCKET}/nowhere/**: the blueprint has no import" in unknown.stderr
+    assert more in unknown.stderr

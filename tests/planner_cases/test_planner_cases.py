@@ -72,6 +72,7 @@ def options_of(data: dict[str, Any]) -> Options:
         caller=data.get("caller"),
         reimport=bool(data.get("reimport", False)),
         rerun=bool(data.get("rerun", False)),
+        reimport_only=frozenset(data.get("reimport_only", [])),
     )
 
 
@@ -101,9 +102,10 @@ PERMISSION_PREFIXES = {
     "serviceusage": "serviceusage.",
     "healthcare": "healthcare.",
     "storage": "storage.",
+    "iam": "iam.",
+    "cloudkms": "cloudkms.",
     "pubsub": "pubsub.",
     "bigquery": "bigquery.",
-    "cloudkms": "cloudkms.",
 }
 """How the IAM permissions of each API the kinds call begin."""
 

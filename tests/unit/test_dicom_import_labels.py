@@ -68,3 +68,18 @@ def test_outcome_names_counts_and_where_the_errors_are() -> None:
     assert describe_outcome({"metadata": {"counter": {"success": "1"}}}) == (
         "1 instance imported, 0 files failed"
     )
+
+
+def test_markers_record_what_an_import_read_as_valid_label_values() -> None:
+    from provision.resources.dicom_import import DONE, Imported, marker, parse_marker
+
+    read = Imported(objects=1234567, generation=1700000000123456)
+    op = operation_label("projects/p/locations/l/datasets/d/operations/1234567890123456789")
+    for state in (DONE, op):
+        value = marker(state, read)
+        assert VALUE.match(value), value
+        assert parse_marker(value) == (state, read)
+    longest = marker(op, Imported(9_999_999_999, 9_223_372_036_854_775_807))
+    assert VALUE.match(longest), longest
+    assert parse_marker("done") == ("done", None)
+    assert parse_marker("op-42") == ("op-42", None)

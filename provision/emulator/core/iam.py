@@ -7,6 +7,7 @@ ABORTED, or 412 on Storage), whether conditions are allowed, and which member fo
 from __future__ import annotations
 
 import copy
+import re
 from dataclasses import dataclass
 from typing import Any
 
@@ -17,6 +18,11 @@ from provision.emulator.core.errors import (
 )
 from provision.emulator.core.ids import policy_etag
 from provision.emulator.core.world import POLICIES, World
+
+ROLES = "custom_roles"
+"""Store collection of project-level custom roles (`provision.emulator.iam.roles`):
+`projects/{projectId}/roles/{roleId}` -> the role as stored."""
+CUSTOM_ROLE = re.compile(r"^projects/([^/]+)/roles/([^/]+)$")
 
 MAX_MEMBERS = 1500
 BASIC_ROLES = frozenset({"roles/owner", "roles/editor", "roles/viewer"})
@@ -302,6 +308,10 @@ def _validate_bindings(
             )
         if not (role.startswith("roles/") or "/roles/" in role):
             raise ApiError("INVALID_ARGUMENT", f"Role {role} is not supported for this resource.")
+        if not role_exists(world, role):
+            raise ApiError(
+                "INVALID_ARGUMENT", f"Role ({role}) does not exist in the resource's hierarchy."
+            )
         total += len(members)
         if "condition" in binding:
             _validate_condition(role, version, flavor, uniform_access)
@@ -411,3 +421,12 @@ def member_holds(world: World, resource: str, member: str, role: str) -> bool:
             granted_at = float(record.get("grantedAt", {}).get(f"{role} {member}", 0.0))
             return world.now() >= granted_at + world.settings.iam_effect_delay_s
     return False
+
+
+def role_exists(world: World, role: str) -> bool:
+    """Whether a project-level custom role named in a policy exists (and is not deleted);
+    other roles (predefined, organization-level) are not modelled and count as existing."""
+    if CUSTOM_ROLE.match(role) is None:
+        return True
+    found = world.store.get(ROLES, role)
+    return found is not None and not found.get("deleted")

@@ -88,7 +88,7 @@ def test_site_schema() -> None:
     result = provision("schema", "--site")
     assert result.returncode == 0
     schema = json.loads(result.stdout)
-    assert set(schema["properties"]) == {"name", "location", "vars"}
+    assert set(schema["properties"]) == {"name", "location", "vars", "deletionProtection"}
 
 
 def test_generated_docs_are_up_to_date() -> None:
