@@ -10,7 +10,8 @@ def _count(number: int, singular: str, plural: str | None = None) -> str:
 
 
 def summarize(blueprint: Blueprint) -> str:
-    """`1 project, 3 services, 2 datasets, ...`; kinds with nothing declared are left out."""
+    """`1 project, 3 services, 2 datasets, ...`: every section a blueprint declares objects in
+    (after site expansion); kinds with nothing declared are left out."""
     stores = sum(len(d.dicom_stores) for d in blueprint.datasets)
     bindings = (
         len(blueprint.iam)
@@ -21,13 +22,17 @@ def summarize(blueprint: Blueprint) -> str:
     parts = [
         _count(1, "project"),
         _count(len(blueprint.services), "service"),
+        _count(len(blueprint.custom_roles), "custom role"),
         _count(len(blueprint.datasets), "dataset"),
         _count(stores, "DICOM store"),
         _count(len(blueprint.buckets), "bucket"),
         _count(bindings, "IAM binding"),
         _count(len(blueprint.service_agents), "service agent"),
         _count(grants, "service-agent grant"),
+        _count(len(blueprint.topics), "topic"),
+        _count(len(blueprint.bigquery_datasets), "BigQuery dataset"),
         _count(len(blueprint.imports), "import"),
+        _count(len(blueprint.deidentify), "de-identified copy", "de-identified copies"),
         _count(len(blueprint.key_rings), "key ring"),
         _count(sum(len(r.crypto_keys) for r in blueprint.key_rings), "crypto key"),
         _count(len(blueprint.audit_logs), "audit log config"),
