@@ -12,12 +12,19 @@ No state file: what happened is recorded on the store itself, as one label per U
   `logsUrl`, `counter`), and v1 `datasets.operations.list` takes no filter, so scanning the
   dataset's operations could not tell which import one belongs to; the label ties the
   operation to its import instead;
-* `done[-n<objects>-g<generation>]` once that operation succeeded.
+* `done[-n<objects>-g<generation>[-c<class>]]` once that operation succeeded.
 
 `n<objects>-g<generation>` (`Imported`) is what the import read: how many objects matched the
 URI when it was started, and the newest `generation` among them (Cloud Storage gives every
-object write a new, larger generation). Plain `op-<id>` and `done` come from imports recorded
-before provision kept this.
+object write a new, larger generation); `c<class>` the blob storage class it stored into (`s`,
+`n`, `c`, `a`: STANDARD, NEARLINE, COLDLINE, ARCHIVE). Plain `op-<id>` and `done`, and markers
+without a class, come from imports recorded before provision kept these.
+
+A finished import whose declared class (its own, else its store's, else STANDARD) differs from
+the recorded one plans an `update`: Google moves nothing when the class changes (the class is
+sent with an import; `--reimport` skips instances the store holds), so the plan says the
+instances already imported stay where they are and how to move them
+(`dicomStores.setBlobStorageSettings`), and applying it only records the new class.
 
 Planning reads the store (one GET) and, when the label names an operation, that operation (one
 GET): a running operation -> `run` that waits for it instead of starting another; a failed or
@@ -33,7 +40,7 @@ from __future__ import annotations
 import re
 import threading
 from collections.abc import Callable, Iterator, Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Any
 
 from provision.errors import ApplyError, GoogleApiError
@@ -60,12 +67,17 @@ OP_PREFIX = "op-"
 STORAGE_CLASS = "blobStorageClass"
 """Spec key: the blob storage class the import stores into (ImportDicomDataRequest's
 `blobStorageSettings.blobStorageClass`); absent: Google's default, STANDARD."""
+DEFAULT_CLASS = "STANDARD"
+_CLASS_LETTERS = {"STANDARD": "s", "NEARLINE": "n", "COLDLINE": "c", "ARCHIVE": "a"}
+_LETTER_CLASSES = {letter: name for name, letter in _CLASS_LETTERS.items()}
 IMPORT_METHOD = "google.cloud.healthcare.v1.dicom.DicomService.ImportDicomData"
 NOTHING_YET = (
     "nothing to import yet (no objects match); upload the DICOM files, then run apply again"
 )
 
-_SNAPSHOT = re.compile(r"^(?P<head>.*?)-n(?P<objects>[0-9]+)-g(?P<generation>[0-9]+)$")
+_SNAPSHOT = re.compile(
+    r"^(?P<head>.*?)-n(?P<objects>[0-9]+)-g(?P<generation>[0-9]+)(?:-c(?P<cls>[snca]))?$"
+)
 
 _label_locks: dict[str, threading.Lock] = {}
 _locks_guard = threading.Lock()
@@ -84,30 +96,38 @@ def operation_label(operation_name: str) -> str:
 @dataclass(frozen=True)
 class Imported:
     """What an import read when it was started: how many objects matched its URI, and the
-    newest generation among them."""
+    newest generation among them; the storage class it stored into ("" when not recorded)."""
 
     objects: int
     generation: int
+    storage_class: str = ""
 
     def fields(self) -> JSON:
-        """As observed fields (`imported`: the count; `generation`: an int64 string)."""
-        return {"imported": self.objects, "generation": str(self.generation)}
+        """As observed fields (`imported`: the count; `generation`: an int64 string;
+        `storageClass` when recorded)."""
+        fields: JSON = {"imported": self.objects, "generation": str(self.generation)}
+        if self.storage_class:
+            fields["storageClass"] = self.storage_class
+        return fields
 
     @classmethod
     def of(cls, fields: Mapping[str, Any]) -> Imported | None:
         """From observed fields (`fields`); None when they record nothing."""
         if "imported" not in fields or "generation" not in fields:
             return None
-        return cls(int(fields["imported"]), int(fields["generation"]))
+        stored = str(fields.get("storageClass") or "")
+        return cls(int(fields["imported"]), int(fields["generation"]), stored)
 
 
 def marker(state: str, imported: Imported | None) -> str:
     """The label value: `state` (`done` or `op-<id>`), then what the import read.
 
-    At most 3 + 19 + 2 + 10 + 2 + 19 characters: a valid label value (63 at most)."""
+    At most 3 + 19 + 2 + 10 + 2 + 19 + 3 characters: a valid label value (63 at most)."""
     if imported is None:
         return state
-    return f"{state}-n{imported.objects}-g{imported.generation}"
+    letter = _CLASS_LETTERS.get(imported.storage_class)
+    stored = f"-c{letter}" if letter else ""
+    return f"{state}-n{imported.objects}-g{imported.generation}{stored}"
 
 
 def parse_marker(value: str) -> tuple[str, Imported | None]:
@@ -116,7 +136,8 @@ def parse_marker(value: str) -> tuple[str, Imported | None]:
     match = _SNAPSHOT.match(value)
     if match is None:
         return value, None
-    return match["head"], Imported(int(match["objects"]), int(match["generation"]))
+    stored = _LETTER_CLASSES.get(match["cls"] or "", "")
+    return match["head"], Imported(int(match["objects"]), int(match["generation"]), stored)
 
 
 def counts_of(operation: Mapping[str, Any]) -> tuple[int, int]:
@@ -240,8 +261,11 @@ class DicomImportKind(Kind):
         state = fields.get("state", "absent") if observed.exists else "absent"
         operation = fields.get("operation", "")
 
-        def change(action: Action, reason: str) -> Change:
-            diffs = () if action is Action.NOOP else run_diffs(spec)
+        def change(
+            action: Action, reason: str, diffs: tuple[FieldDiff, ...] | None = None
+        ) -> Change:
+            if diffs is None:
+                diffs = () if action is Action.NOOP else run_diffs(spec)
             return Change(
                 resource.address,
                 action,
@@ -256,7 +280,7 @@ class DicomImportKind(Kind):
         if options.reimports(self, resource):
             return change(Action.RUN, "--reimport: importing again")
         if state in FINISHED:
-            return _finished(change, spec["uri"], fields)
+            return _finished(change, spec, fields)
         if fields.get("source") in ("empty", "missing") and state != "running":
             where = "matches no objects" if fields["source"] == "empty" else "names no bucket"
             return change(
@@ -299,27 +323,65 @@ class DicomImportKind(Kind):
             if not imported.objects:
                 _report(ctx, f"{what}: {NOTHING_YET}")
                 return None
+            imported = replace(imported, storage_class=wanted_class(spec))
             finished = import_when_granted(ctx, store, uri, imported, spec.get(STORAGE_CLASS))
         set_label(ctx, store, uri, marker(DONE, imported))
         _report(ctx, f"{what}: {describe_outcome(finished)}")
         success, failure = counts_of(finished)
         return Observed(exists=True, fields={"state": DONE, "success": success, "failure": failure})
 
+    def update(self, ctx: Context, change: Change) -> Observed | None:
+        """Record the declared storage class on the finished import's marker; moves nothing
+        (see the module docstring)."""
+        spec = change.after or {}
+        recorded = Imported.of(change.before or {})
+        if recorded is None:
+            raise ApplyError(f"{change.address}: the import's record was not read")
+        store, uri = str(spec["store"]), str(spec["uri"])
+        set_label(
+            ctx, store, uri, marker(DONE, replace(recorded, storage_class=wanted_class(spec)))
+        )
+        return Observed(exists=True, fields={"state": DONE})
+
 
 FINISHED = frozenset({DONE, "succeeded"})
 """Observed states of an import that finished (recorded done, or its operation succeeded)."""
 
 
-def _finished(change: Callable[[Action, str], Change], uri: str, fields: JSON) -> Change:
-    """A finished import: `run` when objects under `uri` are newer than what it read (when it
-    recorded that), else `no-op`."""
+def wanted_class(spec: Mapping[str, Any]) -> str:
+    """The storage class an import of `spec` stores into (Google's default when unset)."""
+    return str(spec.get(STORAGE_CLASS) or DEFAULT_CLASS)
+
+
+def _finished(change: Callable[..., Change], spec: Mapping[str, Any], fields: JSON) -> Change:
+    """A finished import: `run` when objects under its URI are newer than what it read (when
+    it recorded that); else `update` when its declared storage class differs from the
+    recorded one (which moves nothing; the reason says how to); else `no-op`."""
+    uri = str(spec["uri"])
     newer = int(fields.get("newer") or 0)
+    stored, wanted = str(fields.get("storageClass") or ""), wanted_class(spec)
     if newer:
         then = int(fields.get("imported") or 0)
+        moved = (
+            f"; they are stored as {wanted}, the instances imported before stay {stored}"
+            if stored and stored != wanted
+            else ""
+        )
         return change(
             Action.RUN,
             f"{newer} object{'s' if newer != 1 else ''} under {uri} new or rewritten since the "
-            f"last import (which read {then}; {fields.get('objects', 0)} now); importing again",
+            f"last import (which read {then}; {fields.get('objects', 0)} now); importing "
+            f"again{moved}",
+        )
+    if stored and stored != wanted:
+        return change(
+            Action.UPDATE,
+            f"the storage class applies to imports run from now: the instances already "
+            f"imported from {uri} stay {stored} (--reimport skips them too) and apply only "
+            f"records {wanted}; to move them, call dicomStores.setBlobStorageSettings on "
+            f"{spec['store']} with blobStorageClass {wanted} and a filterConfig listing their "
+            'studies, or studies.setBlobStorageSettings per study (README "Storage tiers")',
+            (FieldDiff(STORAGE_CLASS, stored, wanted),),
         )
     if fields.get("state") == "succeeded":
         return change(Action.NOOP, f"already imported (operation {fields.get('operation', '')})")

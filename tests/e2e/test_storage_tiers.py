@@ -60,3 +60,32 @@ def test_the_stores_class_is_the_default_of_its_imports(
     assert cli("apply", path, "--yes").exit_code == 0
     assert {storage_class(google, s) for s in files} == {"ARCHIVE"}
     assert cli("plan", path, "--detailed-exitcode").exit_code == 0
+
+
+def test_changing_the_class_after_the_import_says_what_stays_and_moves_nothing(
+    cli: CliFn, tmp_path: Path, emulator: RunningEmulator, google: Google
+) -> None:
+    path = tmp_path / "tiers.yaml"
+    path.write_text(BLUEPRINT, encoding="utf-8")
+    assert cli("apply", path, "--yes").exit_code == 0
+    files = samples.generate(2, seed=7, studies=1)
+    upload(emulator, {f"dicom/{s.path}": s.data for s in files})
+    assert cli("apply", path, "--yes").exit_code == 0
+    assert cli("plan", path, "--detailed-exitcode").exit_code == 0
+
+    path.write_text(
+        BLUEPRINT.replace(f"    uri: {URI}\n", f"    uri: {URI}\n    blobStorageClass: ARCHIVE\n"),
+        encoding="utf-8",
+    )
+    planned = cli("plan", path, "--detailed-exitcode")
+    assert planned.exit_code == 2, planned.output
+    assert '"STANDARD" -> "ARCHIVE"' in planned.stdout, planned.stdout
+    assert "stay STANDARD" in planned.stdout
+    assert "dicomStores.setBlobStorageSettings" in planned.stdout
+    assert "1 to update" in planned.stdout and "0 to run" in planned.stdout
+    imports = len([e for e in journal(emulator) if e["path"].endswith(":import")])
+    applied = cli("apply", path, "--yes")
+    assert applied.exit_code == 0, applied.output
+    assert len([e for e in journal(emulator) if e["path"].endswith(":import")]) == imports
+    assert {storage_class(google, s) for s in files} == {"STANDARD"}
+    assert cli("plan", path, "--detailed-exitcode").exit_code == 0

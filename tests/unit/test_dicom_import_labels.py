@@ -79,7 +79,11 @@ def test_markers_record_what_an_import_read_as_valid_label_values() -> None:
         value = marker(state, read)
         assert VALUE.match(value), value
         assert parse_marker(value) == (state, read)
-    longest = marker(op, Imported(9_999_999_999, 9_223_372_036_854_775_807))
+    longest = marker(op, Imported(9_999_999_999, 9_223_372_036_854_775_807, "COLDLINE"))
     assert VALUE.match(longest), longest
+    for stored in ("STANDARD", "NEARLINE", "COLDLINE", "ARCHIVE"):
+        value = marker(DONE, Imported(3, 42, stored))
+        assert parse_marker(value) == (DONE, Imported(3, 42, stored)), value
+    assert parse_marker("done-n3-g42") == (DONE, Imported(3, 42, ""))
     assert parse_marker("done") == ("done", None)
     assert parse_marker("op-42") == ("op-42", None)
