@@ -848,8 +848,8 @@ class CryptoKey(Model):
 
 
 class KeyRing(Model):
-    """A Cloud KMS key ring in the blueprint's project and the keys in it. Key rings are
-    permanent in Cloud KMS: an existing ring with this id is used as it is."""
+    """A Cloud KMS key ring in the blueprint's project and the keys in it. An existing ring
+    with this id is used as it is; provision never deletes key rings or keys."""
 
     id: KmsId = Field(description=f"Key ring id: {rules.KMS_ID_RULE}.")
     location: KmsLocation = Field(

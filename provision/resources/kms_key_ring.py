@@ -5,8 +5,10 @@ spec = {"projectId", "location", "keyRingId"}
 * Created with a caller-chosen id (`keyRings.create`, answered at once); a 409 reads it back.
 * A key ring has no labels and nothing to change, and holds no data itself: an existing ring
   with the blueprint's name is used as it is (no `adopt` needed), since nothing of it changes.
-* Cloud KMS key rings are permanent (Google does not delete them and their ids stay taken), so
-  `provision destroy` never deletes one: it is forgotten, with the reason.
+* provision never deletes a key ring: `provision destroy` forgets it, with the reason. Cloud KMS
+  v1 deletes one (`keyRings.delete`) only once every key in it was deleted, and a key
+  (`cryptoKeys.delete`) only once all its versions were destroyed and deleted (cloudkms.v1.json),
+  so a ring holding a dataset's key outlives the dataset.
 """
 
 from __future__ import annotations
@@ -28,7 +30,10 @@ from provision.resources.base import (
 )
 from provision.resources.registry import register
 
-PERMANENT = "Cloud KMS key rings cannot be deleted; it is left as it is"
+PERMANENT = (
+    "provision does not delete Cloud KMS key rings (Google deletes one only once all its keys "
+    "were deleted); it is left as it is"
+)
 
 
 @register

@@ -3,9 +3,11 @@ rings and keys.
 
 Collections (keys are full resource names with the project ID): `kms_key_rings`
 (`projects/p/locations/l/keyRings/r`), `kms_crypto_keys` (`.../cryptoKeys/k`) and
-`kms_key_versions` (`.../cryptoKeyVersions/n`). As in Google, key rings and keys are permanent:
-nothing deletes them and their ids stay taken; a key version can only be scheduled for
-destruction. Policies use the shared policies collection under the ring's or key's name.
+`kms_key_versions` (`.../cryptoKeyVersions/n`). Nothing here deletes key rings, keys or
+versions (v1's `keyRings.delete`, `cryptoKeys.delete` and `cryptoKeyVersions.delete`, each
+allowed only once everything under it was deleted, are not served: provision never calls them),
+and ids stay taken; a key version can be scheduled for destruction. Policies use the shared
+policies collection under the ring's or key's name.
 
 Enums are stored by name and answered as numbers when the client asks for
 `$alt=json;enum-encoding=int`; only the values listed in the tables below are taken as numbers.
