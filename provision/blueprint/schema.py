@@ -697,6 +697,11 @@ class SiteTemplate(Model):
     deidentify: list[Deidentify] = Field(
         default_factory=list, description="De-identified copies per site."
     )
+    key_rings: list[KeyRing] = Field(
+        default_factory=list,
+        description="Cloud KMS key rings (and their keys) per site, e.g. a site's CMEK in its "
+        "location.",
+    )
 
 
 class Sites(Model):

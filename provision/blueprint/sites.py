@@ -39,7 +39,7 @@ from provision.resources.healthcare import SERVICE as HEALTHCARE_SERVICE
 TEMPLATE: Path = ("sites", "template")
 _TOKEN = re.compile(r"\{\{|\}\}|\{([^{}]*)\}")
 _NAME = re.compile(r"[A-Za-z_][A-Za-z0-9_]*")
-_SECTIONS = ("datasets", "buckets", "imports", "serviceAgentGrants", "deidentify")
+_SECTIONS = ("datasets", "buckets", "imports", "serviceAgentGrants", "deidentify", "keyRings")
 
 
 @dataclass(frozen=True)
