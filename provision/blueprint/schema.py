@@ -340,7 +340,8 @@ class DicomStore(Model):
         default=None,
         description="Default storage class of the blobs its imports store (an import's own "
         "`blobStorageClass` wins). A v1 DICOM store has no storage class of its own: instances "
-        "stored through STOW-RS are always STANDARD.",
+        "stored through STOW-RS are always STANDARD. A change applies to imports run from then "
+        "on (see Import).",
     )
     deletion_protection: bool = Field(
         default=True,
@@ -547,8 +548,9 @@ class Import(Model):
         default=None,
         description="Storage class of the imported instances' blobs (the import's "
         "`blobStorageSettings`); unset: the store's `blobStorageClass`, else Google's default "
-        "(STANDARD). Applies when the import runs; instances already imported stay where they "
-        "are.",
+        "(STANDARD). Applies when the import runs: after it ran, a change is planned as an "
+        "update that moves nothing and only records the class, and the plan says how to move "
+        "the instances already imported (`dicomStores.setBlobStorageSettings`).",
     )
 
 
@@ -875,9 +877,7 @@ class AuditLog(Model):
     Additive, like IAM bindings: the listed log types and exempted members are added, and
     nothing the blueprint does not list is removed (other services, log types, exemptions)."""
 
-    service: AuditService = Field(
-        description=f"The service: {rules.AUDIT_SERVICE_RULE}, e.g. `healthcare.googleapis.com`."
-    )
+    service: AuditService = Field(description=f"The service: {rules.AUDIT_SERVICE_RULE}.")
     log_types: list[AuditLogType] = Field(
         min_length=1,
         description="`ADMIN_READ`, `DATA_READ` and/or `DATA_WRITE` (admin writes are always "
@@ -946,7 +946,9 @@ class Blueprint(Model):
     )
     oauth: OAuth | None = Field(default=None, description="The viewer's OAuth web client.")
     sites: Sites | None = Field(
-        default=None, description="Per-site datasets, buckets and imports from a template."
+        default=None,
+        description="Per-site datasets, buckets, imports, de-identified copies and key rings "
+        "from a template.",
     )
     lease: Lease = Field(
         default_factory=Lease, description="Where apply keeps its single-writer lease."

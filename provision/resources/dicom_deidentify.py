@@ -44,6 +44,9 @@ from provision.resources.registry import register
 
 LABEL_PREFIX = "provision-deid-"
 NOTHING_YET = "nothing to de-identify yet: the source store holds no instances"
+_COUNTED = {"done": "de-identified", "failed": "instance"}
+"""How a de-identification's operation counts read (`describe_outcome`): instances copied and
+instances that failed."""
 PATIENT_TAGS = {"00100010": "PatientName", "00100020": "PatientID"}
 """What every profile but KEEP_ALL removes (or, DEIDENTIFY_TAG_CONTENTS, blanks)."""
 
@@ -174,7 +177,7 @@ class DicomDeidentifyKind(Kind):
                 )
             finished = await_copy(ctx, operation, source)
         healthcare.set_store_label(ctx, destination, label_key(source), DONE)
-        report(ctx, f"de-identified copy of {source}: {describe_outcome(finished)}")
+        report(ctx, f"de-identified copy of {source}: {describe_outcome(finished, **_COUNTED)}")
         return Observed(exists=True, fields={"state": DONE})
 
     # -- verifying ------------------------------------------------------------------------
@@ -200,7 +203,9 @@ def await_copy(ctx: Context, operation: JSON, source: str) -> JSON:
         failed = (
             healthcare.get(ctx, f"{HEALTHCARE_OPERATIONS}.get", name=name) if name else None
         ) or operation
-        raise ApplyError(f"{what} failed: {describe_outcome(failed)}; {error.message}") from None
+        raise ApplyError(
+            f"{what} failed: {describe_outcome(failed, **_COUNTED)}; {error.message}"
+        ) from None
 
 
 def source_instances(ctx: Context, store: str) -> int:

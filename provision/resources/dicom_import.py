@@ -154,12 +154,15 @@ def counts_of(operation: Mapping[str, Any]) -> tuple[int, int]:
     return number("success"), number("failure")
 
 
-def describe_outcome(operation: Mapping[str, Any]) -> str:
-    """E.g. `3 instances imported, 1 file failed; details in Cloud Logging (URL)`."""
+def describe_outcome(
+    operation: Mapping[str, Any], *, done: str = "imported", failed: str = "file"
+) -> str:
+    """E.g. `3 instances imported, 1 file failed; details in Cloud Logging (URL)` (`done`:
+    what happened to the instances counted as success; `failed`: what a failure counts)."""
     success, failure = counts_of(operation)
     text = (
-        f"{success} instance{'s' if success != 1 else ''} imported, "
-        f"{failure} file{'s' if failure != 1 else ''} failed"
+        f"{success} instance{'s' if success != 1 else ''} {done}, "
+        f"{failure} {failed}{'s' if failure != 1 else ''} failed"
     )
     metadata = operation.get("metadata") or {}
     logs = metadata.get("logsUrl") if isinstance(metadata, Mapping) else None
