@@ -515,7 +515,11 @@ class Grants:
     sources: dict[Address, SourceRef] = field(default_factory=dict)
 
     def add(self, target: Address, role: str, member: str, agent: Address, src: SourceRef) -> None:
-        self.bindings.setdefault(target, []).append({"role": role, "members": [member]})
+        """Grant `role` to `member` on `target` once, however many stores need it."""
+        binding: JSON = {"role": role, "members": [member]}
+        bindings = self.bindings.setdefault(target, [])
+        if binding not in bindings:
+            bindings.append(binding)
         needs = self.needs.setdefault(target, [])
         if agent not in needs:
             needs.append(agent)

@@ -81,6 +81,9 @@ def test_the_hospital_is_applied_then_unchanged_and_verified(
         "import done",
     ):
         assert shown in verified.stdout, shown
+    # one check per grant, however many stores notify the topic or stream to the dataset
+    assert verified.stdout.count("roles/pubsub.publisher held") == 1
+    assert verified.stdout.count("roles/bigquery.dataEditor held") == 1
 
     # the agent's BigQuery grant removed out of band comes back with the next apply
     bq = google("bigquery", "v2").datasets()
