@@ -43,8 +43,8 @@ _GOOGLE_AGENT = re.compile(
 """Members Google manages (service agents): their bindings are Google's, not the blueprint's."""
 _CONVENIENCE = ("projectOwner:", "projectEditor:", "projectViewer:")
 IMPORTS_NOT_EXPORTED = (
-    "DICOM imports are not exported: a store records only a hash of an import's URI, so "
-    "declare each import (`imports`, or the site template's) yourself"
+    "DICOM imports are not exported: a store records only a hash of an import's URI,\n"
+    "so declare each import (`imports`, or the site template's) yourself"
 )
 """Cloud Storage's default bucket members (the project's owners, editors, viewers)."""
 
@@ -90,7 +90,7 @@ def export(request: ExportRequest, ui: Ui, connect: Connect) -> Path:
     if sites is not None:
         counted += f", {len(sites.names)} site(s) ({', '.join(sites.names)})"
     ui.say(f"wrote {path}: project {pid}, {counted}; existing objects adopted")
-    ui.say(IMPORTS_NOT_EXPORTED)
+    ui.say(IMPORTS_NOT_EXPORTED.replace("\n", " "))
     ui.record("blueprint", str(path))
     ui.record("siteFiles", [str(p) for p in written])
     return path
@@ -243,6 +243,6 @@ def _yaml(pid: str, document: Mapping[str, Any]) -> str:
         f"# Exported from project {pid} by `provision export`: every existing object is adopted\n"
         "# (`adopt: true`), so `provision plan` of this file says No changes. Review it, then\n"
         "# keep it under version control.\n"
-        f"# {IMPORTS_NOT_EXPORTED}.\n"
+        + "".join(f"# {line}\n" for line in f"{IMPORTS_NOT_EXPORTED}.".splitlines())
     )
     return head + yaml.safe_dump(dict(document), sort_keys=False, default_flow_style=False)
