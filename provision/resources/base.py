@@ -337,6 +337,23 @@ class Kind:
         Long-running operations are waited for with `ctx.api.wait(..., progress=ctx.progress)`."""
         raise NotImplementedError(f"{self.name} cannot be created")
 
+    def adopt_after_conflict(
+        self, ctx: Context, change: Change, found: Observed | None
+    ) -> Observed:
+        """After a create answered 409 ALREADY_EXISTS, `found` is the object read back (None:
+        absent). It is adopted when `diff` accepts it as provision's (an earlier attempt whose
+        answer was lost), brought to `change.after` by `update` where it differs; an object that
+        is gone, or one `diff` refuses, is an `ApplyError`."""
+        if found is None:
+            raise ApplyError(f"{change.address}: create answered ALREADY_EXISTS, yet it is gone")
+        try:
+            fix = self.diff(Resource(change.address, dict(change.after or {})), found, ctx.options)
+        except PlanError as error:
+            raise ApplyError(str(error)) from None
+        if fix.action is Action.UPDATE:
+            return self.update(ctx, fix) or found
+        return found
+
     def update(self, ctx: Context, change: Change) -> Observed | None:
         raise NotImplementedError(f"{self.name} cannot be updated")
 

@@ -147,24 +147,9 @@ class BigQueryDatasetKind(Kind):
         except GoogleApiError as error:
             if error.http_status != 409:
                 raise
-            return self._adopt_after_conflict(ctx, change)
+            found = get_dataset(ctx, change.address.name)
+            return self.adopt_after_conflict(ctx, change, None if found is None else observe(found))
         return observe(dataset)
-
-    def _adopt_after_conflict(self, ctx: Context, change: Change) -> Observed:
-        """409 on create: ours (an earlier attempt's answer was lost) or a clear refusal."""
-        dataset = get_dataset(ctx, change.address.name)
-        if dataset is None:
-            raise ApplyError(f"{change.address}: create answered Already Exists, yet it is gone")
-        observed = observe(dataset)
-        try:
-            fix = self.diff(
-                Resource(change.address, dict(change.after or {})), observed, ctx.options
-            )
-        except PlanError as error:
-            raise ApplyError(str(error)) from None
-        if fix.action is Action.UPDATE:
-            return self.update(ctx, fix) or observed
-        return observed
 
     def update(self, ctx: Context, change: Change) -> Observed | None:
         spec = change.after or {}

@@ -197,14 +197,7 @@ class BucketKind(Kind):
                 f"project (bucket names are global); choose another name. Google answered: "
                 f"{conflict.message}"
             ) from None
-        observed = observe(bucket)
-        try:
-            fix = self.diff(Resource(change.address, dict(spec)), observed, ctx.options)
-        except PlanError as error:
-            raise ApplyError(str(error)) from None
-        if fix.action is Action.UPDATE:
-            return self.update(ctx, fix) or observed
-        return observed
+        return self.adopt_after_conflict(ctx, change, observe(bucket))
 
     def update(self, ctx: Context, change: Change) -> Observed | None:
         spec = change.after or {}
