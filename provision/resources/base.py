@@ -430,6 +430,29 @@ def resource_of(change: Change) -> Resource:
     return Resource(change.address, dict(change.after or {}), change.depends_on)
 
 
+def compared(
+    resource: Resource,
+    observed: Observed,
+    wanted: JSON,
+    diffs: Sequence[FieldDiff],
+    reason: str = "",
+    before: JSON | None = None,
+) -> Change:
+    """The change to an object that exists: `update` with `diffs`, or `no-op` without any;
+    `before` is what was read (default: all of `observed.fields`), with its etag."""
+    return Change(
+        resource.address,
+        Action.UPDATE if diffs else Action.NOOP,
+        before=dict(observed.fields) if before is None else before,
+        after=wanted,
+        diffs=tuple(diffs),
+        reason=reason,
+        etag=observed.etag,
+        depends_on=resource.depends_on,
+        observed_exists=True,
+    )
+
+
 def field_diffs(
     before: Mapping[str, Any], after: Mapping[str, Any], keys: Iterable[str]
 ) -> list[FieldDiff]:

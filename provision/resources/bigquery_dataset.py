@@ -32,6 +32,7 @@ from provision.resources.base import (
     Needs,
     Options,
     RemovalScope,
+    compared,
     map_diffs,
     readable,
     removal,
@@ -117,17 +118,7 @@ class BigQueryDatasetKind(Kind):
         diffs = map_diffs("labels", fields.get("labels") or {}, wanted["labels"])
         if "description" in wanted and fields.get("description") != wanted["description"]:
             diffs.append(FieldDiff("description", fields.get("description"), wanted["description"]))
-        return Change(
-            resource.address,
-            Action.UPDATE if diffs else Action.NOOP,
-            before=dict(fields),
-            after=wanted,
-            diffs=tuple(diffs),
-            reason=reason,
-            etag=observed.etag,
-            depends_on=resource.depends_on,
-            observed_exists=True,
-        )
+        return compared(resource, observed, wanted, diffs, reason)
 
     # -- applying -------------------------------------------------------------------------
 

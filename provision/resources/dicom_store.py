@@ -46,6 +46,7 @@ from provision.resources.base import (
     Options,
     Probe,
     RemovalScope,
+    compared,
     map_diffs,
     readable,
     refuse_unless_planned,
@@ -124,16 +125,7 @@ class DicomStoreKind(Kind):
             for key in CONFIG_FIELDS
             if normal_config(key, fields.get(key)) != normal_config(key, wanted.get(key))
         ]
-        return Change(
-            resource.address,
-            Action.UPDATE if diffs else Action.NOOP,
-            before=dict(fields),
-            after=wanted,
-            diffs=tuple(diffs),
-            reason=reason,
-            depends_on=resource.depends_on,
-            observed_exists=True,
-        )
+        return compared(resource, observed, wanted, diffs, reason)
 
     # -- applying -------------------------------------------------------------------------
 

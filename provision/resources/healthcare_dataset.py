@@ -53,6 +53,7 @@ from provision.resources.base import (
     Options,
     Probe,
     RemovalScope,
+    compared,
     readable,
     refuse_unless_planned,
     removal,
@@ -149,16 +150,8 @@ class DatasetKind(Kind):
             current = normal_time_zone(fields.get("timeZone"))
             if current != wanted["timeZone"]:
                 diffs.append(FieldDiff("timeZone", current, wanted["timeZone"]))
-        return Change(
-            resource.address,
-            Action.UPDATE if diffs else Action.NOOP,
-            before={k: v for k, v in fields.items() if k in ("timeZone", "stores", "kmsKeyName")},
-            after=wanted,
-            diffs=tuple(diffs),
-            reason=reason,
-            depends_on=resource.depends_on,
-            observed_exists=True,
-        )
+        before = {k: v for k, v in fields.items() if k in ("timeZone", "stores", "kmsKeyName")}
+        return compared(resource, observed, wanted, diffs, reason, before)
 
     def orphans(
         self, ctx: Context, resource: Resource, observed: Observed, desired: frozenset[Address]

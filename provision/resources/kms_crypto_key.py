@@ -35,6 +35,7 @@ from provision.resources.base import (
     Options,
     Probe,
     RemovalScope,
+    compared,
     map_diffs,
     readable,
     removal,
@@ -107,16 +108,7 @@ class CryptoKeyKind(Kind):
         period = wanted.get("rotationPeriod")
         if period is not None and fields.get("rotationPeriod") != period:
             diffs.append(FieldDiff("rotationPeriod", fields.get("rotationPeriod"), period))
-        return Change(
-            resource.address,
-            Action.UPDATE if diffs else Action.NOOP,
-            before=dict(fields),
-            after=wanted,
-            diffs=tuple(diffs),
-            reason=reason,
-            depends_on=resource.depends_on,
-            observed_exists=True,
-        )
+        return compared(resource, observed, wanted, diffs, reason)
 
     # -- applying -------------------------------------------------------------------------
 

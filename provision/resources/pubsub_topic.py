@@ -30,6 +30,7 @@ from provision.resources.base import (
     Options,
     Probe,
     RemovalScope,
+    compared,
     map_diffs,
     readable,
     removal,
@@ -95,16 +96,7 @@ class TopicKind(Kind):
             reason = ownership.ADOPT_REASON.format(what="Pub/Sub topic")
             wanted = {**wanted, "labels": ownership.without_ownership(wanted["labels"])}
         diffs = map_diffs("labels", labels, wanted["labels"])
-        return Change(
-            resource.address,
-            Action.UPDATE if diffs else Action.NOOP,
-            before=dict(observed.fields),
-            after=wanted,
-            diffs=tuple(diffs),
-            reason=reason,
-            depends_on=resource.depends_on,
-            observed_exists=True,
-        )
+        return compared(resource, observed, wanted, diffs, reason)
 
     # -- applying -------------------------------------------------------------------------
 
