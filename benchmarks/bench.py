@@ -226,6 +226,7 @@ def run(
     """Measure every size in `sizes`, emitting one JSON line each, then one per onboarding
     under the google profile (`google_sizes`), then a summary line."""
     results: list[SizeResult] = []
+    loads: list[float] = []  # the 1-minute load average after each size
     with (
         emulators.started(latency_ms, own_process=own_process) as running,
         tempfile.TemporaryDirectory() as scratch,
@@ -249,6 +250,8 @@ def run(
             results.append(result)
             line = line_of(result, latency_ms)
             line["emulator"] = "own process" if own_process else "in process"
+            line["load_avg"] = load_average()
+            loads.append(line["load_avg"][0])
             emit(json.dumps(line))
     onboarded: list[dict[str, Any]] = []
     if google_sizes:
@@ -258,6 +261,7 @@ def run(
             emit(json.dumps({"onboarding": shown}))
 
         onboarded = onboarding.run(google_sizes, scale=google_scale, emit=emitted)
+        loads.append(load_average()[0])
     help_s = help_time(help_runs) if help_runs else None
     validate_s = validate_time(help_runs) if help_runs else None
     start_s = emulator_start_time(help_runs) if help_runs else None
@@ -266,7 +270,10 @@ def run(
         "validate_s": validate_s,
         "emulator_start_s": start_s,
         **targets(results, help_s, start_s, validate_s, onboarded),
-        "conditions": conditions(latency_ms, own_process, plan_repeats),
+        "conditions": {
+            **conditions(latency_ms, own_process, plan_repeats),
+            "load_1min_max": max(loads, default=None),
+        },
     }
     emit(json.dumps(summary))
     summary["onboarding"] = onboarded

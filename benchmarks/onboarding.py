@@ -68,14 +68,22 @@ class Windows:
             self.seconds[str(change.address)] = result.seconds
 
 
+class _Shortest(random.Random):
+    """Jitter draws that always shorten a delay the most."""
+
+    def random(self) -> float:
+        return 0.0
+
+
 def polls_needed(duration: float, policy: PollPolicy) -> int:
-    """Polls the tool's schedule makes for an operation of `duration` seconds when each poll
-    answers at once (real polls take a round trip, so they are never more)."""
+    """The most polls the tool's schedule makes for an operation of `duration` seconds: each
+    poll answering at once and each delay shortened by the full jitter (real polls take a round
+    trip, so they are never more)."""
     now = {"t": 0.0}
-    next_delay = poll_delays(policy, random.Random(0), clock=lambda: now["t"])
+    next_delay = poll_delays(policy, _Shortest(), clock=lambda: now["t"])
     polls = 0
     while True:
-        now["t"] += next_delay() / 0.9  # the longest the jitter allows
+        now["t"] += next_delay()
         polls += 1
         if now["t"] >= duration:
             return polls

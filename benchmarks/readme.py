@@ -57,12 +57,14 @@ def load(value: Sequence[float] | None) -> str:
 
 def conditions_line(summary: Mapping[str, Any]) -> str:
     c = summary.get("conditions", {})
+    most = c.get("load_1min_max")
+    peak = "" if most is None else f", at most {most:.2f} (1 min) after a size"
     return (
         f"Measured {c.get('when', '?')} on {c.get('cpus', '?')} cores, Python "
         f"{c.get('python', '?')}, the emulator in its {c.get('emulator', '?')} with "
         f"{c.get('latency_ms', '?'):g} ms per request; load average (1, 5, 15 min) "
         f"{load(c.get('load_avg_before'))} before the run and {load(c.get('load_avg_after'))} "
-        f"after; plans are the median of {c.get('plan_repeats', '?')}."
+        f"after{peak}; plans are the median of {c.get('plan_repeats', '?')}."
     )
 
 

@@ -24,7 +24,7 @@ from dataclasses import replace
 from provision.blueprint.expand import expand
 from provision.blueprint.loader import LoadedBlueprint
 from provision.blueprint.oauth import manual_changes
-from provision.blueprint.warning_codes import ALLOW_DELETE_UNUSED, tagged
+from provision.blueprint.warning_codes import ALLOW_DELETE_UNUSED, FORGET_UNMATCHED, tagged
 from provision.errors import PlanError, ProvisionError, RunInterruptedError
 from provision.graph import State, run_graph, topological
 from provision.model import Action, Address, Change, Observed, Plan, Resource
@@ -59,7 +59,10 @@ def plan_blueprint(
         warnings=[str(w) for w in loaded.warnings],
         workers=workers,
         only=only,
-        forgotten=frozenset(loaded.blueprint.forget),
+        forgotten={
+            text: f"{loaded.locate(f'forget[{i}]')}: forget[{i}]"
+            for i, text in enumerate(loaded.blueprint.forget)
+        },
     )
     manual = tuple(manual_changes(loaded.blueprint))
     return replace(result, changes=result.changes + manual) if manual else result
@@ -91,7 +94,7 @@ def plan_resources(
     warnings: Sequence[str] = (),
     workers: int = DEFAULT_WORKERS,
     only: AbstractSet[Address] | None = None,
-    forgotten: AbstractSet[str] = frozenset(),
+    forgotten: Mapping[str, str] | None = None,
 ) -> Plan:
     """The Plan for `resources` against the live state seen through `ctx.api`.
 
@@ -99,8 +102,11 @@ def plan_resources(
     still counts as desired (so nothing outside the selection is reported as an orphan).
     `forgotten`: addresses (`kind:name`) of objects no longer in the blueprint that the plan
     leaves out (the blueprint's `forget` list) instead of showing them as `forget`; one named
-    with --allow-delete is still deleted.
+    with --allow-delete is still deleted. Each maps to where it is declared; an entry that
+    matches nothing the plan found to drop gets a FORGET_UNMATCHED warning (not when `only`
+    selects part of the blueprint, whose plan does not look for everything to drop).
     """
+    forgotten = forgotten or {}
     by_address: dict[Address, Resource] = {}
     for resource in resources:
         if resource.address in by_address:
@@ -119,6 +125,7 @@ def plan_resources(
     ctx = ctx.for_planning(frozenset(by_address))
     changes: dict[Address, Change] = {}
     extra: dict[Address, list[Change]] = {}
+    dropped: set[str] = set()
     lock = threading.Lock()
 
     def work(address: Address) -> None:
@@ -138,14 +145,16 @@ def plan_resources(
         observed = kind.read(ctx, resource)
         ctx.facts.update(kind.facts(resource, observed))
         change = kind.diff(resource, observed, ctx.options)
+        orphans = list(kind.orphans(ctx, resource, observed, desired))
         found = [
             orphan_change(address, orphan, seen, ctx)
-            for orphan, seen in kind.orphans(ctx, resource, observed, desired)
+            for orphan, seen in orphans
             if str(orphan) not in forgotten or str(orphan) in ctx.options.allow_delete
         ]
         with lock:
             changes[address] = change
             extra[address] = found
+            dropped.update(str(orphan) for orphan, _ in orphans)
 
     order = list(by_address)
     containers = {a: read_after(r, by_address) for a, r in by_address.items()}
@@ -168,19 +177,35 @@ def plan_resources(
     for address in full_order:
         ordered.append(changes[address])
         ordered += extra.get(address, [])
-    named = {str(c.address) for c in ordered if c.action is Action.DELETE}
-    unused = sorted(ctx.options.allow_delete - named)
-    notes = [*warnings]
-    notes += [
-        tagged(f"--allow-delete {a}: nothing to delete at that address", ALLOW_DELETE_UNUSED)
-        for a in unused
-    ]
+    notes = [*warnings, *_run_warnings(ordered, ctx, forgotten, dropped if only is None else None)]
     return Plan(
         blueprint_path=blueprint_path,
         blueprint_digest=blueprint_digest,
         changes=tuple(ordered),
         warnings=tuple(notes),
     )
+
+
+def _run_warnings(
+    changes: Sequence[Change],
+    ctx: Context,
+    forgotten: Mapping[str, str],
+    dropped: AbstractSet[str] | None,
+) -> list[str]:
+    """The plan's own warnings: --allow-delete addresses it does not delete and, when
+    `dropped` (what the plan found to drop) is known, `forget` entries matching none of it."""
+    named = {str(c.address) for c in changes if c.action is Action.DELETE}
+    notes = [
+        tagged(f"--allow-delete {a}: nothing to delete at that address", ALLOW_DELETE_UNUSED)
+        for a in sorted(ctx.options.allow_delete - named)
+    ]
+    if dropped is not None:
+        notes += [
+            tagged(f"{where}: {text} matches nothing to drop; remove the entry", FORGET_UNMATCHED)
+            for text, where in forgotten.items()
+            if text not in dropped
+        ]
+    return notes
 
 
 def check_forgotten(loaded: LoadedBlueprint, resources: Sequence[Resource]) -> None:

@@ -2,8 +2,8 @@
 
 A warning's text may change between versions; its code does not. Blueprint warnings (`W0xx`)
 may be silenced by the blueprint's `acknowledge` list (code and reason); the command warnings
-(`W1xx`) are about the options of one run and cannot be. README "Warnings" lists them all (a
-test keeps that list complete).
+(`W1xx`) are found by one run (its options, the live state) and cannot be. README "Warnings"
+lists them all (a test keeps that list complete).
 """
 
 from __future__ import annotations
@@ -33,6 +33,8 @@ DATASET_LABELS = "W009"
 PLAIN_HTTP_ORIGIN = "W010"
 AGENT_GRANTS_REPLACED = "W011"
 ALLOW_DELETE_UNUSED = "W101"
+FORGET_UNMATCHED = "W102"
+EMULATOR_URL_DEPRECATED = "W103"
 
 CODES: dict[str, WarningCode] = {
     w.code: w
@@ -96,6 +98,18 @@ CODES: dict[str, WarningCode] = {
             ALLOW_DELETE_UNUSED,
             "allow-delete-unused",
             "an --allow-delete address is nothing the run deletes",
+            acknowledgeable=False,
+        ),
+        WarningCode(
+            FORGET_UNMATCHED,
+            "forget-matches-nothing",
+            "a `forget` entry names nothing the plan finds to drop (remove the entry)",
+            acknowledgeable=False,
+        ),
+        WarningCode(
+            EMULATOR_URL_DEPRECATED,
+            "emulator-url-deprecated",
+            "--emulator-url is the deprecated name of --endpoint",
             acknowledgeable=False,
         ),
     )

@@ -18,7 +18,6 @@ from __future__ import annotations
 
 import inspect
 import os
-import sys
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from enum import StrEnum
@@ -177,7 +176,10 @@ def _target(values: dict[str, Any]) -> TargetOptions:
             raise conflict(
                 "--emulator-url", "--endpoint", "--emulator-url is --endpoint's old name"
             )
-        print("warning: --emulator-url is deprecated; use --endpoint", file=sys.stderr)
+        from provision.blueprint.warning_codes import EMULATOR_URL_DEPRECATED, tagged
+        from provision.cli.terminal import warn_early
+
+        warn_early(tagged("--emulator-url is deprecated; use --endpoint", EMULATOR_URL_DEPRECATED))
         endpoint = values["emulator_url"]
     return TargetOptions(
         endpoint=endpoint,
@@ -342,11 +344,14 @@ def _with_shared_options(fn: Callable[..., None]) -> Callable[..., None]:
 
     @wraps(fn)
     def run(**values: Any) -> None:
+        from provision.cli.terminal import command_run
+
         apply_globals(values.pop(_CONTEXT), values.pop("debug"), values.pop("no_color"))
-        for param_name, option_group in grouped.items():
-            mine = {key: values.pop(key) for key in option_group.options}
-            values[param_name] = option_group.build(mine)
-        fn(**values)
+        with command_run():
+            for param_name, option_group in grouped.items():
+                mine = {key: values.pop(key) for key in option_group.options}
+                values[param_name] = option_group.build(mine)
+            fn(**values)
 
     run.__signature__ = signature.replace(parameters=params)  # type: ignore[attr-defined]
     run.__annotations__ = {p.name: p.annotation for p in params}

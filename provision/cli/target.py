@@ -35,9 +35,15 @@ class TargetOptions:
     """The bundled emulator's state file (implies `emulator`; default `EMULATOR_STATE`)."""
 
     @property
+    def in_process(self) -> bool:
+        """The bundled emulator, started in-process for this command (`--emulator`,
+        `--emulator-state`): what it serves is gone when the command ends."""
+        return self.emulator or self.emulator_state is not None
+
+    @property
     def uses_emulator(self) -> bool:
         """The bundled emulator (`--emulator`, `--emulator-state`) or an `--endpoint`."""
-        return self.emulator or self.emulator_state is not None or self.endpoint is not None
+        return self.in_process or self.endpoint is not None
 
     def connector(self) -> Callable[[], AbstractContextManager[GoogleApi]]:
         """Opens this target for a block (a workflow's `Connect`)."""
@@ -75,7 +81,7 @@ def connect(options: TargetOptions) -> Iterator[GoogleApi]:
     from provision.gcp.credentials import Target
     from provision.gcp.settings import PacingPolicy, Timing
 
-    emulator = options.emulator or options.emulator_state is not None
+    emulator = options.in_process
     state = options.emulator_state or EMULATOR_STATE
     if emulator and options.endpoint:
         raise TargetError("use either --emulator or --endpoint, not both")

@@ -5,8 +5,8 @@ in colour on a terminal unless NO_COLOR (or `--no-color`); the confirmation prom
 `JsonUi` (`--format json`): the same text on stderr, and on stdout one JSON document when the
 command ends (`output`), whatever happened (README "JSON output").
 
-Warnings (a plan's, a blueprint's) go to stderr only, each once per command, as
-`warning: TEXT` (TEXT as the blueprint or plan words it, code included).
+Warnings (a plan's, a blueprint's, the options' from `warn_early`) go to stderr only, each
+once per command, as `warning: TEXT` (TEXT as the blueprint or plan words it, code included).
 """
 
 from __future__ import annotations
@@ -16,6 +16,7 @@ import os
 import sys
 from collections.abc import Iterable, Iterator, Sequence
 from contextlib import contextmanager
+from contextvars import ContextVar
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, TextIO
 
@@ -44,13 +45,36 @@ def warning_line(warning: object) -> str:
     return text if "warning:" in text else f"warning: {text}"
 
 
+_EARLY: ContextVar[tuple[str, ...]] = ContextVar("early_warnings", default=())
+"""Warning lines told while the options were read, until the command ends."""
+
+
+def warn_early(warning: object) -> None:
+    """A warning found while the options are read, before the command's Ui exists: printed
+    on stderr now, as `TerminalUi.warn` prints it; the command's Ui counts it as told (and a
+    `JsonUi` lists it in the document's `warnings`)."""
+    line = warning_line(warning)
+    typer.echo(line, err=True)
+    _EARLY.set((*_EARLY.get(), line))
+
+
+@contextmanager
+def command_run() -> Iterator[None]:
+    """One command's run: the warnings `warn_early` tells in the block are its own."""
+    token = _EARLY.set(())
+    try:
+        yield
+    finally:
+        _EARLY.reset(token)
+
+
 class TerminalUi(StderrReporter):
     """A `provision.workflows.ui.Ui` on the terminal; `assume_yes` answers every question."""
 
     def __init__(self, assume_yes: bool = False) -> None:
         super().__init__()
         self.assume_yes = assume_yes
-        self.warned: list[str] = []
+        self.warned: list[str] = list(_EARLY.get())
 
     def say(self, text: str) -> None:
         typer.echo(text)

@@ -7,8 +7,10 @@ planning the result says *No changes* (adopting writes nothing, see `resources.o
 IAM bindings are written as they are (additive), but Cloud Storage's default bucket members
 (`projectOwner:P`, ...) and Google-managed service agents:
 the Cloud Healthcare Service Agent's bucket grants become its `serviceAgents` grants. Nothing
-secret is read, so nothing secret is written. DICOM imports are operations, not objects: they
-are not exported; nor are sites (every store is written as a plain entry).
+secret is read, so nothing secret is written. DICOM imports are not exported: an import is an
+operation, and what a store keeps of it (its label) is only a hash of the URI, so the URI
+cannot be read back; the output says so. Stores that follow the project's site pattern (see
+`export_sites`) are written as `sites.template` and one site file per site under `sites/`.
 """
 
 from __future__ import annotations
@@ -30,6 +32,7 @@ from provision.resources.healthcare import SERVICE as HEALTHCARE
 from provision.resources.ownership import without_ownership
 from provision.resources.service_agent import agent_member
 from provision.resources.symbols import fact_key, resolve
+from provision.workflows.export_sites import SITES_FOLDER, Sites, group_sites
 from provision.workflows.ui import Connect, Ui
 
 BLUEPRINT_FILE = "blueprint.yaml"
@@ -39,6 +42,10 @@ _GOOGLE_AGENT = re.compile(
 )
 """Members Google manages (service agents): their bindings are Google's, not the blueprint's."""
 _CONVENIENCE = ("projectOwner:", "projectEditor:", "projectViewer:")
+IMPORTS_NOT_EXPORTED = (
+    "DICOM imports are not exported: a store records only a hash of an import's URI,\n"
+    "so declare each import (`imports`, or the site template's) yourself"
+)
 """Cloud Storage's default bucket members (the project's owners, editors, viewers)."""
 
 
@@ -66,6 +73,9 @@ def export(request: ExportRequest, ui: Ui, connect: Connect) -> Path:
         agent = _healthcare_agent(pid, document.pop("number", None))
         datasets = _datasets(ctx, pid, location)
         buckets, grants = _buckets(ctx, pid, agent)
+    sites = group_sites(pid, location, datasets, buckets, grants)
+    if sites is not None:
+        datasets, buckets, grants = sites.datasets, sites.buckets, sites.grants
     if datasets:
         document["datasets"] = datasets
     if buckets:
@@ -74,11 +84,34 @@ def export(request: ExportRequest, ui: Ui, connect: Connect) -> Path:
         document["serviceAgents"] = [{"service": HEALTHCARE, "grants": grants}]
     path = request.out / BLUEPRINT_FILE
     request.out.mkdir(parents=True, exist_ok=True)
+    written = [] if sites is None else _write_sites(document, sites, location, request.out)
     replace_regular(path, _yaml(pid, document))
     counted = f"{len(datasets)} dataset(s), {len(buckets)} bucket(s)"
+    if sites is not None:
+        counted += f", {len(sites.names)} site(s) ({', '.join(sites.names)})"
     ui.say(f"wrote {path}: project {pid}, {counted}; existing objects adopted")
+    ui.say(IMPORTS_NOT_EXPORTED.replace("\n", " "))
     ui.record("blueprint", str(path))
+    ui.record("siteFiles", [str(p) for p in written])
     return path
+
+
+def _write_sites(document: dict[str, Any], sites: Sites, location: str, out: Path) -> list[Path]:
+    """Add `sites` to `document` and write one site file per site; returns the files."""
+    document["sites"] = {
+        "include": f"{SITES_FOLDER}/*.yaml",
+        "defaultLocation": location,
+        "template": sites.template,
+    }
+    folder = out / SITES_FOLDER
+    folder.mkdir(parents=True, exist_ok=True)
+    written = []
+    for name in sites.names:
+        site_path = folder / f"{name}.yaml"
+        head = f"# Site {name}: expanded through `sites.template` in {BLUEPRINT_FILE}.\n"
+        replace_regular(site_path, head + yaml.safe_dump({"name": name}, sort_keys=False))
+        written.append(site_path)
+    return written
 
 
 def _read(ctx: Context, address: Address, spec: JSON) -> Observed:
@@ -210,5 +243,6 @@ def _yaml(pid: str, document: Mapping[str, Any]) -> str:
         f"# Exported from project {pid} by `provision export`: every existing object is adopted\n"
         "# (`adopt: true`), so `provision plan` of this file says No changes. Review it, then\n"
         "# keep it under version control.\n"
+        + "".join(f"# {line}\n" for line in f"{IMPORTS_NOT_EXPORTED}.".splitlines())
     )
     return head + yaml.safe_dump(dict(document), sort_keys=False, default_flow_style=False)

@@ -16,7 +16,8 @@ def validate(blueprint: Path, ui: Ui, connect: Connect | None = None) -> bool:
     """Check the blueprint and tell `ui` every problem (notes) and its warnings; with
     `connect`, also whether the applying identity holds what apply needs. True when it is valid
     (and, with `connect`, nothing is missing). Records `valid`, `blueprint`, `summary`,
-    `diagnostics` and, with `connect`, `permissions`."""
+    `diagnostics`, `acknowledged` (how many warnings the blueprint's `acknowledge` silenced)
+    and, with `connect`, `permissions`."""
     ui.record("blueprint", shown(blueprint))
     try:
         loaded = load(blueprint)
@@ -33,7 +34,9 @@ def validate(blueprint: Path, ui: Ui, connect: Connect | None = None) -> bool:
     ui.record("valid", True)
     ui.record("diagnostics", [_diagnostic(d) for d in loaded.warnings])
     ui.record("summary", summarize(loaded.blueprint))
-    ui.say(f"ok: {shown(blueprint)} ({summarize(loaded.blueprint)})")
+    ui.record("acknowledged", loaded.acknowledged)
+    quiet = f"; {loaded.acknowledged} acknowledged warning(s)" if loaded.acknowledged else ""
+    ui.say(f"ok: {shown(blueprint)} ({summarize(loaded.blueprint)}{quiet})")
     if connect is None:
         return True
     from provision.outputs import permissions_text

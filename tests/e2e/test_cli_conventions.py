@@ -217,7 +217,12 @@ def test_config_takes_endpoint_and_keeps_emulator_url_as_an_alias(dev: Path) -> 
     assert url in pointed.stdout
     old = run_cli("config", "ohif", dev, "--emulator-url", url, env={"PROVISION_ENDPOINT": ""})
     assert old.stdout == pointed.stdout
-    assert "--emulator-url is deprecated; use --endpoint" in old.stderr
+    assert old.stderr == "warning: --emulator-url is deprecated; use --endpoint [W103]\n"
+    told = run_cli("validate", dev, "--emulator-url", url, "--format", "json")
+    assert told.stderr.count("[W103]") == 1
+    assert "--emulator-url is deprecated; use --endpoint [W103]" in str(
+        json.loads(told.stdout)["warnings"]
+    )
     emulator = run_cli("config", "orthanc", dev, "--emulator", env={"PROVISION_ENDPOINT": ""})
     assert "http://127.0.0.1:8765" in emulator.stdout
     both = run_cli("config", "ohif", dev, "--emulator-url", url, "--endpoint", "http://x:1")

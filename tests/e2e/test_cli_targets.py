@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import shutil
 import subprocess
 import sys
 from pathlib import Path
@@ -63,3 +64,16 @@ def test_conflicting_target_options(blueprint: Path) -> None:
     bad = run_cli("plan", blueprint, "--endpoint", "127.0.0.1:9")
     assert bad.exit_code == 1
     assert "http(s) URL" in bad.stderr
+
+
+def test_show_with_the_in_process_emulator_says_its_urls_die_with_the_command(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.chdir(tmp_path)
+    monkeypatch.delenv("PROVISION_ENDPOINT", raising=False)
+    shutil.copytree(Path(__file__).resolve().parents[2] / "blueprints", tmp_path / "blueprints")
+    shown = run_cli("show", tmp_path / "blueprints" / "dev.yaml", "--emulator")
+    assert shown.exit_code == 0, shown.output
+    assert "/dicomWeb" in shown.stdout
+    assert "note: the DICOMweb URLs are at this command's in-process emulator" in shown.stderr
+    assert "in-process" not in shown.stdout

@@ -92,6 +92,7 @@ def test_a_hand_built_project_round_trips(
             "grants": [{"role": "roles/storage.objectViewer", "bucket": BUCKET}],
         }
     ]
+    assert "sites" not in document and not (out / "sites").exists()  # no site pattern: flat
     assert cli("validate", blueprint).exit_code == 0
 
     planned = cli("plan", blueprint, "--detailed-exitcode")
@@ -108,3 +109,77 @@ def test_export_of_a_missing_project_is_an_error(cli: CliFn, tmp_path: Path) -> 
     assert result.exit_code == 1
     assert "project nobody-home does not exist" in result.stderr
     assert not (tmp_path / "blueprint.yaml").exists()
+
+
+def add_site_by_hand(google: Google, number: str, site: str) -> None:
+    """One site as the project's site template makes it: dataset SITE-imaging, store
+    SITE-dicom (labelled with the site), import bucket PROJECT-SITE-import the agent reads."""
+    hc = google("healthcare", "v1").projects().locations().datasets()
+    created = hc.create(parent=LOCATION, datasetId=f"{site}-imaging", body={"timeZone": "UTC"})
+    done(created.execute(), hc.operations())
+    hc.dicomStores().create(
+        parent=f"{LOCATION}/datasets/{site}-imaging",
+        dicomStoreId=f"{site}-dicom",
+        body={"labels": {"site": site}},
+    ).execute()
+    gcs = google("storage", "v1")
+    bucket = f"{PROJECT}-{site}-import"
+    gcs.buckets().insert(
+        project=PROJECT, body={"name": bucket, "location": "US-CENTRAL1"}
+    ).execute()
+    policy = gcs.buckets().getIamPolicy(bucket=bucket).execute()
+    agent = f"serviceAccount:service-{number}@gcp-sa-healthcare.iam.gserviceaccount.com"
+    policy["bindings"].append({"role": "roles/storage.objectViewer", "members": [agent]})
+    gcs.buckets().setIamPolicy(bucket=bucket, body=policy).execute()
+
+
+def test_sites_are_exported_as_a_template_and_site_files(
+    cli: CliFn, google: Google, tmp_path: Path
+) -> None:
+    number = build_by_hand(google)
+    for site in ("north", "south"):
+        add_site_by_hand(google, number, site)
+    out = tmp_path / "exported"
+    exported = cli("export", "--project", PROJECT, "--out", out)
+    assert exported.exit_code == 0, exported.output
+    assert "2 site(s) (north, south)" in exported.stdout
+    assert "DICOM imports are not exported" in exported.stdout
+    document = yaml.safe_load((out / "blueprint.yaml").read_text(encoding="utf-8"))
+    assert [d["id"] for d in document["datasets"]] == ["pacs"]  # not a site: a plain entry
+    assert [b["name"] for b in document["buckets"]] == [BUCKET]
+    template = document["sites"]["template"]
+    assert document["sites"]["include"] == "sites/*.yaml"
+    assert template["datasets"][0]["id"] == "{site}-imaging"
+    assert template["datasets"][0]["dicomStores"][0]["labels"] == {"site": "{site}"}
+    assert template["buckets"][0]["name"] == "{project}-{site}-import"
+    assert template["serviceAgentGrants"] == [
+        {"role": "roles/storage.objectViewer", "bucket": "{project}-{site}-import"}
+    ]
+    assert sorted(p.name for p in (out / "sites").iterdir()) == ["north.yaml", "south.yaml"]
+    assert yaml.safe_load((out / "sites" / "north.yaml").read_text(encoding="utf-8")) == {
+        "name": "north"
+    }
+    blueprint = out / "blueprint.yaml"
+    assert cli("validate", blueprint).exit_code == 0
+    planned = cli("plan", blueprint, "--detailed-exitcode")
+    assert planned.exit_code == 0, planned.output
+    assert planned.stdout.startswith("No changes.")
+
+
+def test_stores_that_differ_per_site_stay_plain_entries(
+    cli: CliFn, google: Google, tmp_path: Path
+) -> None:
+    number = build_by_hand(google)
+    add_site_by_hand(google, number, "north")
+    hc = google("healthcare", "v1").projects().locations().datasets()
+    done(hc.create(parent=LOCATION, datasetId="east-imaging", body={}).execute(), hc.operations())
+    hc.dicomStores().create(
+        parent=f"{LOCATION}/datasets/east-imaging", dicomStoreId="other", body={}
+    ).execute()
+    out = tmp_path / "exported"
+    assert cli("export", "--project", PROJECT, "--out", out).exit_code == 0
+    document = yaml.safe_load((out / "blueprint.yaml").read_text(encoding="utf-8"))
+    assert sorted(d["id"] for d in document["datasets"]) == ["east-imaging", "pacs"]
+    assert [p.name for p in (out / "sites").iterdir()] == ["north.yaml"]
+    planned = cli("plan", out / "blueprint.yaml", "--detailed-exitcode")
+    assert planned.exit_code == 0, planned.output

@@ -58,6 +58,14 @@ def test_after_forget_the_plan_says_no_changes(cli: CliFn, tmp_path: Path) -> No
     assert path.read_text(encoding="utf-8").endswith(
         f"forget:\n  - {RETIRED_ADDRESS}\n  - storage.bucket:projects/_/buckets/other\n"
     )
+    # An entry that matches nothing to drop is a warning (on stderr) with its line.
+    unmatched = cli("plan", path, "--detailed-exitcode")
+    assert unmatched.exit_code == 0, unmatched.output
+    assert (
+        "bp.yaml:12: forget[1]: storage.bucket:projects/_/buckets/other matches nothing to "
+        "drop; remove the entry [W102]"
+    ) in unmatched.stderr
+    assert "forget[0]" not in unmatched.stderr and "W102" not in unmatched.stdout
     # --allow-delete still deletes a forgotten object.
     deleted = cli("apply", path, "--yes", "--allow-delete", RETIRED_ADDRESS)
     assert deleted.exit_code == 0, deleted.output

@@ -221,6 +221,21 @@ def test_a_body_may_repeat_a_path_parameter_of_a_whole_request_method(
     assert (status, answer["state"]) == (200, "DESTROY_SCHEDULED")
 
 
+def test_a_remembered_query_check_answers_as_the_first(emulator: RunningEmulator) -> None:
+    """Query checks are remembered per route and query string (and the setting that changes
+    them): the same query is refused the same way again, and Storage's undeclared names follow
+    the setting even for a query seen before."""
+    seed_project(emulator.world, PROJECT)
+    bad = f"/v1/{LOCATION}/datasets?pageSize=10&colour=red"
+    first, second = _raw(emulator, "GET", bad), _raw(emulator, "GET", bad)
+    assert first == second and first[0] == 400
+    assert _raw(emulator, "GET", f"/v1/{LOCATION}/datasets?pageSize=10")[0] == 200
+    path = f"/storage/v1/b?project={PROJECT}&x=1"
+    assert _raw(emulator, "POST", path, {"name": "gate-b5"})[0] == 400
+    emulator.world.configure({"storage_unknown_names": "ignore"})
+    assert _raw(emulator, "POST", path, {"name": "gate-b5"})[0] == 200
+
+
 def template_regex(template: str) -> re.Pattern[str]:
     """A regex for a discovery path template: `{x}` is one segment, `{+x}` any text."""
     pattern = ""

@@ -3,6 +3,7 @@ and keeps state in a SQLite file across restarts."""
 
 from __future__ import annotations
 
+import json
 import socket
 import subprocess
 import sys
@@ -87,3 +88,16 @@ def test_state_file_survives_restarts(tmp_path: Path) -> None:
         assert second["name"] != first["name"]
         policy = crm.getIamPolicy(resource="projects/kept-project", body={}).execute()
         assert policy["bindings"][0]["role"] == "roles/owner"
+
+
+def test_the_google_profile_from_the_command_line() -> None:
+    """`--profile google` starts from the profile; options given with it override it."""
+    with (
+        _serve("--quiet", "--profile", "google", "--latency-ms", "5") as (base, _),
+        urllib.request.urlopen(f"{base}/_emulator/settings", timeout=5) as answer,
+    ):
+        settings = json.loads(answer.read())
+    assert settings["profile"] == "google"
+    assert settings["latency_ms"] == 5.0  # given: overrides the profile's 90 ms
+    assert settings["quotas"] is True and settings["lro_polls"] == 0
+    assert settings["lro_seconds_by_method"]["cloudresourcemanager.projects.create"] == 5.0

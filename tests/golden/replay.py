@@ -16,10 +16,11 @@ RETRIED_BY_THE_TOOL = frozenset({429, 500, 502, 503, 504})
 """Statuses the tool retries: a recorded one marks a moment of Google's (an overload, a
 propagation delay), not a shape to compare."""
 TIMING_FIELDS = ("done", "response", "error", "metadata")
+"""Operation fields that depend on how far an operation got when it was polled."""
 NORMALISED_ETAG = "abcdef0123A="
 """The etag Config Connector's recordings put everywhere; a request carrying it is sent with the
-etag the emulator answered last (read-modify-writes send back the etag they read)."""
-"""Operation fields that depend on how far an operation got when it was polled."""
+etag the emulator answered last for the same object (read-modify-writes send back the etag they
+read; in a recording of concurrent requests, another object's answer may come in between)."""
 
 
 def replay(emulator: RunningEmulator, path: Path, values: dict[str, str]) -> list[str]:
@@ -30,7 +31,8 @@ def replay(emulator: RunningEmulator, path: Path, values: dict[str, str]) -> lis
     for number, exchange in enumerate(exchanges.parse(path.read_text(encoding="utf-8")), 1):
         url = urlsplit(exchanges.substitute(exchange.url, values))
         target = url.path + (f"?{url.query}" if url.query else "")
-        status, answer = _send(emulator, exchange, target, values)
+        etag_key = f"_etag {_object_of(url.path)}"
+        status, answer = _send(emulator, exchange, target, values, values.get(etag_key))
         where = f"#{number} {exchange.method} {url.path}"
         recorded = exchange.answer()
         if exchange.status in RETRIED_BY_THE_TOOL or _moment(exchange.status, recorded):
@@ -45,19 +47,29 @@ def replay(emulator: RunningEmulator, path: Path, values: dict[str, str]) -> lis
             differences += [f"{where}: {d}" for d in exchanges.shape_differences(recorded, answer)]
         exchanges.learn(exchange.answer(), answer, values)
         if isinstance(answer, dict) and isinstance(answer.get("etag"), str):
-            values["_etag"] = answer["etag"]
+            values[etag_key] = answer["etag"]
     return differences
 
 
+def _object_of(path: str) -> str:
+    """The object a request reads or writes: its path without a custom verb (`:setIamPolicy`)
+    or Cloud Storage's `/iam` sub-resource."""
+    return path.split(":", 1)[0].removesuffix("/iam")
+
+
 def _send(
-    emulator: RunningEmulator, exchange: exchanges.Exchange, target: str, values: dict[str, str]
+    emulator: RunningEmulator,
+    exchange: exchanges.Exchange,
+    target: str,
+    values: dict[str, str],
+    etag: str | None,
 ) -> tuple[int, Any]:
     headers = {name.lower(): value for name, value in exchange.request_headers}
     if headers.get("x-recorded-body") == "base64":
         body = base64.b64decode(exchange.request_body)
     else:
         text = exchanges.substitute(exchange.request_body, values)
-        body = text.replace(NORMALISED_ETAG, values.get("_etag", NORMALISED_ETAG)).encode()
+        body = text.replace(NORMALISED_ETAG, etag or NORMALISED_ETAG).encode()
     sent = {"Content-Type": headers.get("content-type", "application/json")} if body else {}
     connection = http.client.HTTPConnection(urlsplit(emulator.base_url).netloc, timeout=10)
     connection.request(exchange.method, target, body=body or None, headers=sent)

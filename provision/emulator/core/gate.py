@@ -23,7 +23,7 @@ from __future__ import annotations
 
 import json
 import re
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from typing import Any
 
 from werkzeug.wrappers import Request
@@ -53,11 +53,18 @@ SESSION_PARAMETERS = frozenset({"upload_id"})
 adds to the session URI it hands out."""
 
 
+QUERY_CHECKS_KEPT = 4096
+"""Query checks remembered at most (then forgotten all at once)."""
+
+
 class Gate:
     """Checks requests against the discovery documents of the routes' APIs."""
 
     def __init__(self, routes: list[Route]) -> None:
         self._described = {id(route): described(route) for route in routes}
+        self._query_checks: dict[tuple[Any, ...], tuple[tuple[str, str], ...]] = {}
+        """(route, raw query string, flags) -> its query problems: a pure function of these,
+        and most requests of a run repeat a few query strings (`alt=json`, a page size)."""
 
     def described(self, route: Route) -> tuple[Document, Method] | None:
         """The document and discovery method `route` serves (None outside discovery)."""
@@ -81,7 +88,15 @@ class Gate:
         on_upload_path = route.template.startswith(("/upload/", "/resumable/"))
         if method.upload_paths and not _media_call(request, method, on_upload_path):
             return _storage_error(WRONG_URL_FOR_UPLOAD, "wrongUrlForUpload")
-        problems = _query_problems(request, doc, method, storage, on_upload_path, lenient)
+        key = (id(route), request.query_string, storage, on_upload_path, lenient)
+        problems = self._query_checks.get(key)
+        if problems is None:
+            problems = tuple(
+                _query_problems(request, doc, method, storage, on_upload_path, lenient)
+            )
+            if len(self._query_checks) >= QUERY_CHECKS_KEPT:
+                self._query_checks.clear()
+            self._query_checks[key] = problems
         if problems:
             return _refusal(problems, storage)
         if method.request is None or method.passthrough:
@@ -289,7 +304,7 @@ def _body_message(problem: Problem) -> tuple[str, str]:
     return f"Invalid value at '{where}' ({expected}), {problem.name}", problem.proto_path
 
 
-def _refusal(problems: list[tuple[str, str]], storage: bool) -> ApiError:
+def _refusal(problems: Sequence[tuple[str, str]], storage: bool) -> ApiError:
     message = "\n".join(text for text, _ in problems)
     if storage:
         return _storage_error(message, "invalid")

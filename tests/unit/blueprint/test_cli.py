@@ -97,3 +97,32 @@ def test_generated_docs_are_up_to_date() -> None:
         assert committed == content, (
             f"docs/{name} is out of date; run `python -m provision.blueprint.docgen`"
         )
+
+
+ACKNOWLEDGING = """\
+project:
+  id: imaging-test-1
+services: [healthcare.googleapis.com]
+datasets:
+  - id: imaging
+    location: us-central1
+    dicomStores:
+      - id: studies
+        iam:
+          - role: roles/healthcare.dicomViewer
+            members: [group:viewers@example.com]
+acknowledge:
+  - code: W006
+    reason: the viewers group may export (DPO ticket 42)
+"""
+
+
+def test_validate_says_how_many_warnings_were_acknowledged(tmp_path: Path) -> None:
+    blueprint = tmp_path / "bp.yaml"
+    blueprint.write_text(ACKNOWLEDGING, encoding="utf-8")
+    result = provision("validate", str(blueprint))
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.rstrip().endswith("; 1 acknowledged warning(s))")
+    assert "warning:" not in result.stderr
+    document = json.loads(provision("validate", str(blueprint), "--format", "json").stdout)
+    assert document["acknowledged"] == 1 and document["warnings"] == []
