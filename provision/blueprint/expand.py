@@ -53,7 +53,7 @@ def expand(loaded: LoadedBlueprint) -> list[Resource]:
     resources = with_encryption_keys(loaded, blueprint, resources)
     resources = with_destination_grants(loaded, blueprint, resources, grants)
     resources = with_imports(loaded, after_their_roles(blueprint, grants.merge_into(resources)))
-    return resources + deidentify_resources(loaded, blueprint, resources)
+    return resources + deidentify_resources(loaded, blueprint)
 
 
 def project_resources(loaded: LoadedBlueprint, blueprint: Blueprint) -> list[Resource]:
@@ -250,6 +250,16 @@ def healthcare_resources(loaded: LoadedBlueprint, blueprint: Blueprint) -> list[
     return out
 
 
+def declared_stores(blueprint: Blueprint) -> list[Address]:
+    """The address of every DICOM store the blueprint declares, in declaration order."""
+    pid = blueprint.project.id
+    return [
+        addresses.dicom_store(addresses.dataset_name(pid, d.location, d.id), store.id)
+        for d in blueprint.datasets
+        for store in d.dicom_stores
+    ]
+
+
 def store_spec(store: DicomStore, *, protect: bool, project_id: str) -> JSON:
     """Every notification config is an item of the store's `notificationConfigs` (Google
     refuses a body that also sets the deprecated `notificationConfig`: "NotificationConfig and
@@ -397,10 +407,11 @@ def with_destination_grants(
     agent = addresses.service_agent(pid, HEALTHCARE)
     member = agent_member(pid, HEALTHCARE)
     out = list(resources)
+    index_of = {r.address: i for i, r in enumerate(resources)}
     needs_agent = False
-    for index, resource in enumerate(resources):
-        if resource.address.kind != addresses.DICOM_STORE:
-            continue
+    for store in declared_stores(blueprint):
+        index = index_of[store]
+        resource = resources[index]
         wanted: list[tuple[Address, Address, str]] = []
         for config in resource.spec.get("notificationConfigs") or []:
             project_id, topic_id = addresses.split_topic_name(config["pubsubTopic"])
@@ -425,20 +436,18 @@ def with_destination_grants(
     return out
 
 
-def deidentify_resources(
-    loaded: LoadedBlueprint, blueprint: Blueprint, resources: Sequence[Resource]
-) -> list[Resource]:
+def deidentify_resources(loaded: LoadedBlueprint, blueprint: Blueprint) -> list[Resource]:
     """One `healthcare.dicom_deidentify` step per `deidentify` entry, after both stores and
     every import into the source (so the copy holds what the imports bring)."""
     out = []
     for index, entry in enumerate(blueprint.deidentify):
         source = store_address(loaded, entry.source)
         destination = store_address(loaded, entry.destination)
-        feeding = [
-            r.address
-            for r in resources
-            if r.address.kind == addresses.DICOM_IMPORT and r.spec.get("store") == source.name
-        ]
+        feeding = dict.fromkeys(
+            addresses.dicom_import(source.name, i.uri)
+            for i in blueprint.imports
+            if store_address(loaded, i.dicom_store) == source
+        )
         config = entry.config.model_dump(by_alias=True, exclude_defaults=True)
         out.append(
             Resource(
@@ -593,9 +602,8 @@ def with_encryption_keys(
             keys.setdefault(dataset.encryption_spec.kms_key_name, f"datasets[{index}]")
     out = list(resources)
     if blueprint.key_rings or any(key.split("/")[1] == pid for key in keys):
-        out = [
-            with_service(r, CLOUDKMS) if r.address.kind == addresses.SERVICES else r for r in out
-        ]
+        services = addresses.services(pid)
+        out = [with_service(r, CLOUDKMS) if r.address == services else r for r in out]
     if not keys:
         return out
     agent = addresses.service_agent(pid, HEALTHCARE)

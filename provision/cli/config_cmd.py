@@ -2,15 +2,13 @@
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Annotated
+from typing import Annotated
 
 import typer
 
 from provision.cli.app import config_app
 from provision.cli.options import BlueprintArg, OutFileOption, SiteOption, command
-
-if TYPE_CHECKING:
-    from provision.cli.target import TargetOptions
+from provision.cli.target import TargetOptions
 
 KeyFileOption = Annotated[
     str | None,
@@ -52,9 +50,7 @@ def orthanc(
     from provision.workflows.viewer_configs import orthanc_file
 
     text, notes = orthanc_file(blueprint, site, target.viewer_url(), credentials_file)
-    emit_text(text, out)
-    for note in notes:
-        typer.echo(f"note: {note}", err=True)
+    emit_text(text, out, notes=notes)
 
 
 @command(parent=config_app)

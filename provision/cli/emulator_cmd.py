@@ -11,6 +11,8 @@ from provision.cli.app import emulator_app
 from provision.cli.options import command
 
 Opt = typer.Option
+SERVER_OPTIONS = frozenset({"host", "port", "state", "set_", "quiet"})
+"""The options that are not emulator settings (the rest go to `from_command_line`)."""
 
 
 @command(parent=emulator_app)
@@ -49,34 +51,10 @@ def serve(
     quiet: Annotated[bool, Opt(help="Do not log one line per request.")] = False,
 ) -> None:
     """Serve every emulated Google API at one base URL until interrupted."""
-    from provision.emulator.core.settings import from_command_line
-    from provision.emulator.server import build
+    chosen = {k: v for k, v in locals().items() if k not in SERVER_OPTIONS}
+    from provision.emulator.server import serve_in_foreground
 
-    chosen = dict(
-        latency_ms=latency_ms,
-        latency_jitter_ms=latency_jitter_ms,
-        error_rate=error_rate,
-        error_codes=error_codes,
-        errors_after_commit=errors_after_commit,
-        seed=seed,
-        lro_polls=lro_polls,
-        lro_seconds=lro_seconds,
-        quotas=quotas,
-        profile=profile,
-    )
     try:
-        settings = from_command_line(chosen, list(set_ or []))
-        running = build(state, host=host, port=port, settings=settings, log_requests=not quiet)
+        serve_in_foreground(state, (host, port), chosen, list(set_ or []), log_requests=not quiet)
     except ValueError as error:
         raise typer.BadParameter(str(error)) from None
-    except OSError as error:
-        reason = error.strerror or str(error)
-        raise typer.BadParameter(f"cannot listen on {host}:{port}: {reason}") from None
-    where = f" (state in {state})" if state else " (state in memory)"
-    typer.echo(f"provision emulator listening on {running.base_url}{where}", err=True)
-    try:
-        running.serve_forever()
-    except KeyboardInterrupt:
-        typer.echo("stopped", err=True)
-    finally:
-        running.stop()

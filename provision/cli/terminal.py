@@ -186,12 +186,15 @@ def terminal(output_format: str, command: str, *, yes: bool = False) -> Iterator
     ui.output(None)
 
 
-def emit_text(text: str, out: Path | None) -> None:
-    """`text` on stdout, or into the file `out` (replacing it; a note on stderr says so)."""
+def emit_text(text: str, out: Path | None, notes: Iterable[str] = ()) -> None:
+    """`text` on stdout, or into the file `out` (replacing it; a note on stderr says so); then
+    each of `notes` on stderr (`note: ...`)."""
     if out is None:
         typer.echo(text, nl=False)
-        return
-    from provision.files import replace_regular
+    else:
+        from provision.files import replace_regular
 
-    replace_regular(out, text)
-    typer.echo(f"wrote {out}", err=True)
+        replace_regular(out, text)
+        typer.echo(f"wrote {out}", err=True)
+    for note in notes:
+        typer.echo(f"note: {note}", err=True)

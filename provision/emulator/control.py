@@ -13,6 +13,7 @@
                                      started it, created, seconds it runs, polls, noticed (when
                                      the first poll answering it done arrived; epoch seconds)
 - `GET  /_emulator/health`           `{"ok": true}`
+- `GET  /_emulator/state`            every stored document, by collection then key
 - `GET  /_emulator/messages`         Pub/Sub messages published, by topic name, oldest first
 - `GET  /_emulator/logs`             what Google would log to Cloud Logging as errors (e.g. a
                                      store notification that could not be published)
@@ -108,6 +109,10 @@ def _messages(world: World, faults: Faults, method: str, body: dict[str, Any]) -
     return json_response(200, pubsub.messages(world))
 
 
+def _state(world: World, faults: Faults, method: str, body: dict[str, Any]) -> WsgiAnswer:
+    return json_response(200, world.store.documents())
+
+
 def _logs(world: World, faults: Faults, method: str, body: dict[str, Any]) -> WsgiAnswer:
     return json_response(200, logs.entries(world))
 
@@ -123,6 +128,7 @@ _HANDLERS: dict[tuple[str, str], Handler] = {
     ("GET", "operations"): _operations,
     ("GET", "messages"): _messages,
     ("GET", "logs"): _logs,
+    ("GET", "state"): _state,
 }
 """(HTTP method, or `*` for any, and action) -> handler."""
 

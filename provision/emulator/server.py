@@ -22,7 +22,7 @@ from cheroot.server import HTTPConnection
 
 from provision.emulator.app import CONNECTION_SOCKET, EmulatorApp
 from provision.emulator.core.ids import Ids
-from provision.emulator.core.settings import EmulatorSettings
+from provision.emulator.core.settings import EmulatorSettings, from_command_line
 from provision.emulator.core.store import Store
 from provision.emulator.core.world import World
 
@@ -248,6 +248,37 @@ def build(
     bound_host, bound_port = server.bound
     display_host = f"[{bound_host}]" if ":" in bound_host else bound_host
     return RunningEmulator(f"http://{display_host}:{bound_port}", world, server)
+
+
+def serve_in_foreground(
+    state_path: Path | None,
+    address: tuple[str, int],
+    options: dict[str, Any],
+    assignments: list[str],
+    *,
+    log_requests: bool,
+) -> None:
+    """`provision emulator serve`: build the emulator at `address` (host, port) with the settings
+    of `from_command_line(options, assignments)`, say on stderr where it listens, serve until
+    Ctrl-C (then say so) and stop. ValueError naming a bad setting, or the address when it cannot
+    listen there."""
+    settings = from_command_line(options, assignments)
+    host, port = address
+    try:
+        running = build(
+            state_path, host=host, port=port, settings=settings, log_requests=log_requests
+        )
+    except OSError as error:
+        reason = error.strerror or str(error)
+        raise ValueError(f"cannot listen on {host}:{port}: {reason}") from None
+    where = f"state in {state_path}" if state_path else "state in memory"
+    print(f"provision emulator listening on {running.base_url} ({where})", file=sys.stderr)
+    try:
+        running.serve_forever()
+    except KeyboardInterrupt:
+        print("stopped", file=sys.stderr)
+    finally:
+        running.stop()
 
 
 def _prepare_on_daemon_thread(server: EmulatorServer) -> None:

@@ -249,17 +249,6 @@ def crypto_key_iam(key: str) -> Address:
     return Address(CRYPTO_KEY_IAM, key)
 
 
-def split_crypto_key_name(name: str) -> tuple[str, str, str, str] | None:
-    """(project, location, key ring id, key id) of
-    `projects/{p}/locations/{l}/keyRings/{r}/cryptoKeys/{k}`, or None when it is not one."""
-    parts = name.split("/")
-    if len(parts) != 8 or parts[0::2] != ["projects", "locations", "keyRings", "cryptoKeys"]:
-        return None
-    if not all(parts[1::2]):
-        return None
-    return parts[1], parts[3], parts[5], parts[7]
-
-
 def ring_of_key(key: str) -> str:
     """The key ring's full name of a crypto key's full name."""
     return key.rsplit("/cryptoKeys/", 1)[0]

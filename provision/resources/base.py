@@ -337,6 +337,23 @@ class Kind:
         Long-running operations are waited for with `ctx.api.wait(..., progress=ctx.progress)`."""
         raise NotImplementedError(f"{self.name} cannot be created")
 
+    def adopt_after_conflict(
+        self, ctx: Context, change: Change, found: Observed | None
+    ) -> Observed:
+        """After a create answered 409 ALREADY_EXISTS, `found` is the object read back (None:
+        absent). It is adopted when `diff` accepts it as provision's (an earlier attempt whose
+        answer was lost), brought to `change.after` by `update` where it differs; an object that
+        is gone, or one `diff` refuses, is an `ApplyError`."""
+        if found is None:
+            raise ApplyError(f"{change.address}: create answered ALREADY_EXISTS, yet it is gone")
+        try:
+            fix = self.diff(Resource(change.address, dict(change.after or {})), found, ctx.options)
+        except PlanError as error:
+            raise ApplyError(str(error)) from None
+        if fix.action is Action.UPDATE:
+            return self.update(ctx, fix) or found
+        return found
+
     def update(self, ctx: Context, change: Change) -> Observed | None:
         raise NotImplementedError(f"{self.name} cannot be updated")
 
@@ -411,6 +428,29 @@ class Kind:
 def resource_of(change: Change) -> Resource:
     """The desired resource a change was planned from."""
     return Resource(change.address, dict(change.after or {}), change.depends_on)
+
+
+def compared(
+    resource: Resource,
+    observed: Observed,
+    wanted: JSON,
+    diffs: Sequence[FieldDiff],
+    reason: str = "",
+    before: JSON | None = None,
+) -> Change:
+    """The change to an object that exists: `update` with `diffs`, or `no-op` without any;
+    `before` is what was read (default: all of `observed.fields`), with its etag."""
+    return Change(
+        resource.address,
+        Action.UPDATE if diffs else Action.NOOP,
+        before=dict(observed.fields) if before is None else before,
+        after=wanted,
+        diffs=tuple(diffs),
+        reason=reason,
+        etag=observed.etag,
+        depends_on=resource.depends_on,
+        observed_exists=True,
+    )
 
 
 def field_diffs(

@@ -32,6 +32,7 @@ from provision.resources.base import (
     Needs,
     Options,
     RemovalScope,
+    compared,
     map_diffs,
     readable,
     removal,
@@ -117,17 +118,7 @@ class BigQueryDatasetKind(Kind):
         diffs = map_diffs("labels", fields.get("labels") or {}, wanted["labels"])
         if "description" in wanted and fields.get("description") != wanted["description"]:
             diffs.append(FieldDiff("description", fields.get("description"), wanted["description"]))
-        return Change(
-            resource.address,
-            Action.UPDATE if diffs else Action.NOOP,
-            before=dict(fields),
-            after=wanted,
-            diffs=tuple(diffs),
-            reason=reason,
-            etag=observed.etag,
-            depends_on=resource.depends_on,
-            observed_exists=True,
-        )
+        return compared(resource, observed, wanted, diffs, reason)
 
     # -- applying -------------------------------------------------------------------------
 
@@ -147,24 +138,9 @@ class BigQueryDatasetKind(Kind):
         except GoogleApiError as error:
             if error.http_status != 409:
                 raise
-            return self._adopt_after_conflict(ctx, change)
+            found = get_dataset(ctx, change.address.name)
+            return self.adopt_after_conflict(ctx, change, None if found is None else observe(found))
         return observe(dataset)
-
-    def _adopt_after_conflict(self, ctx: Context, change: Change) -> Observed:
-        """409 on create: ours (an earlier attempt's answer was lost) or a clear refusal."""
-        dataset = get_dataset(ctx, change.address.name)
-        if dataset is None:
-            raise ApplyError(f"{change.address}: create answered Already Exists, yet it is gone")
-        observed = observe(dataset)
-        try:
-            fix = self.diff(
-                Resource(change.address, dict(change.after or {})), observed, ctx.options
-            )
-        except PlanError as error:
-            raise ApplyError(str(error)) from None
-        if fix.action is Action.UPDATE:
-            return self.update(ctx, fix) or observed
-        return observed
 
     def update(self, ctx: Context, change: Change) -> Observed | None:
         spec = change.after or {}

@@ -38,6 +38,7 @@ from provision.resources.base import (
     Needs,
     Options,
     RemovalScope,
+    compared,
     map_diffs,
     readable,
     refuse_unless_planned,
@@ -147,17 +148,7 @@ class BucketKind(Kind):
             if fields.get(key) != wanted[key]
         ]
         diffs += map_diffs("labels", fields.get("labels") or {}, wanted["labels"])
-        return Change(
-            resource.address,
-            Action.UPDATE if diffs else Action.NOOP,
-            before=dict(fields),
-            after=wanted,
-            diffs=tuple(diffs),
-            reason=reason,
-            etag=observed.etag,
-            depends_on=resource.depends_on,
-            observed_exists=True,
-        )
+        return compared(resource, observed, wanted, diffs, reason)
 
     # -- applying -------------------------------------------------------------------------
 
@@ -197,14 +188,7 @@ class BucketKind(Kind):
                 f"project (bucket names are global); choose another name. Google answered: "
                 f"{conflict.message}"
             ) from None
-        observed = observe(bucket)
-        try:
-            fix = self.diff(Resource(change.address, dict(spec)), observed, ctx.options)
-        except PlanError as error:
-            raise ApplyError(str(error)) from None
-        if fix.action is Action.UPDATE:
-            return self.update(ctx, fix) or observed
-        return observed
+        return self.adopt_after_conflict(ctx, change, observe(bucket))
 
     def update(self, ctx: Context, change: Change) -> Observed | None:
         spec = change.after or {}

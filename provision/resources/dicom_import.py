@@ -188,7 +188,7 @@ class DicomImportKind(Kind):
         """The import is done, and the service agent can read its bucket."""
         store, uri = str(resource.spec["store"]), str(resource.spec["uri"])
         bucket = addresses.bucket_of_uri(uri)
-        project_id = store.split("/")[1]
+        project_id = addresses.split_dataset_name(store)[0]
         return [
             Probe("import done", f"{store} <- {uri}", lambda ctx: import_done(ctx, store, uri)),
             Probe(
@@ -491,7 +491,7 @@ def import_when_granted(
 def agent_can_read(ctx: Context, store: str, uri: str) -> bool:
     """Whether the bucket's IAM policy grants the store project's Healthcare service agent a
     role that reads objects (whether or not the grant has taken effect yet)."""
-    project_id = store.split("/")[1]
+    project_id = addresses.split_dataset_name(store)[0]
     _, roles = agent_reader_roles(ctx, project_id, addresses.bucket_of_uri(uri))
     return bool(roles)
 

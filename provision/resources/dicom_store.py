@@ -33,7 +33,7 @@ from __future__ import annotations
 from collections.abc import Callable, Mapping, Sequence
 from typing import Any
 
-from provision.errors import ApplyError, GoogleApiError, PlanError
+from provision.errors import ApplyError, GoogleApiError
 from provision.gcp.methods import DICOM_STORES
 from provision.model import JSON, Action, Address, Change, FieldDiff, Observed, Resource
 from provision.resources import addresses, healthcare, ownership
@@ -46,6 +46,7 @@ from provision.resources.base import (
     Options,
     Probe,
     RemovalScope,
+    compared,
     map_diffs,
     readable,
     refuse_unless_planned,
@@ -124,22 +125,13 @@ class DicomStoreKind(Kind):
             for key in CONFIG_FIELDS
             if normal_config(key, fields.get(key)) != normal_config(key, wanted.get(key))
         ]
-        return Change(
-            resource.address,
-            Action.UPDATE if diffs else Action.NOOP,
-            before=dict(fields),
-            after=wanted,
-            diffs=tuple(diffs),
-            reason=reason,
-            depends_on=resource.depends_on,
-            observed_exists=True,
-        )
+        return compared(resource, observed, wanted, diffs, reason)
 
     # -- applying -------------------------------------------------------------------------
 
     def create(self, ctx: Context, change: Change) -> Observed | None:
         spec = change.after or {}
-        dataset, _, store_id = change.address.name.rpartition("/dicomStores/")
+        dataset, store_id = addresses.split_store_name(change.address.name)
         body: JSON = {"labels": dict(spec["labels"])}
         for key in CONFIG_FIELDS:
             if spec.get(key):
@@ -155,24 +147,9 @@ class DicomStoreKind(Kind):
         except GoogleApiError as error:
             if error.http_status != 409:
                 raise
-            return self._adopt_after_conflict(ctx, change)
+            found = get_store(ctx, change.address.name)
+            return self.adopt_after_conflict(ctx, change, None if found is None else observe(found))
         return observe(store)
-
-    def _adopt_after_conflict(self, ctx: Context, change: Change) -> Observed:
-        """409 on create: ours (labelled: an earlier attempt's answer was lost) or refuse."""
-        store = get_store(ctx, change.address.name)
-        if store is None:
-            raise ApplyError(f"{change.address}: create answered ALREADY_EXISTS, yet it is gone")
-        observed = observe(store)
-        try:
-            fix = self.diff(
-                Resource(change.address, dict(change.after or {})), observed, ctx.options
-            )
-        except PlanError as error:
-            raise ApplyError(str(error)) from None
-        if fix.action is Action.UPDATE:
-            return self.update(ctx, fix) or observed
-        return observed
 
     def update(self, ctx: Context, change: Change) -> Observed | None:
         spec = change.after or {}
@@ -326,7 +303,7 @@ def ungranted_streams(ctx: Context, change: Change) -> list[str]:
     from provision.resources import bigquery_dataset_iam
     from provision.resources.service_agent import agent_member
 
-    project_id = change.address.name.split("/")[1]
+    project_id = addresses.split_dataset_name(change.address.name)[0]
     member = str(ctx.facts.resolve_fully(agent_member(project_id, healthcare.SERVICE), "agent"))
     missing = []
     for config in (change.after or {}).get("streamConfigs") or []:

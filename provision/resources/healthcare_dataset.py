@@ -53,6 +53,7 @@ from provision.resources.base import (
     Options,
     Probe,
     RemovalScope,
+    compared,
     readable,
     refuse_unless_planned,
     removal,
@@ -149,16 +150,8 @@ class DatasetKind(Kind):
             current = normal_time_zone(fields.get("timeZone"))
             if current != wanted["timeZone"]:
                 diffs.append(FieldDiff("timeZone", current, wanted["timeZone"]))
-        return Change(
-            resource.address,
-            Action.UPDATE if diffs else Action.NOOP,
-            before={k: v for k, v in fields.items() if k in ("timeZone", "stores", "kmsKeyName")},
-            after=wanted,
-            diffs=tuple(diffs),
-            reason=reason,
-            depends_on=resource.depends_on,
-            observed_exists=True,
-        )
+        before = {k: v for k, v in fields.items() if k in ("timeZone", "stores", "kmsKeyName")}
+        return compared(resource, observed, wanted, diffs, reason, before)
 
     def orphans(
         self, ctx: Context, resource: Resource, observed: Observed, desired: frozenset[Address]
@@ -211,24 +204,14 @@ class DatasetKind(Kind):
         except GoogleApiError as error:
             if error.http_status != 409:
                 raise
-            return self._adopt_after_conflict(ctx, change)
+            found = get_dataset(ctx, name)
+            seen = None if found is None else observe(found, list_dicom_stores(ctx, name))
+            return self.adopt_after_conflict(ctx, change, seen)
         response = done.get("response")
         dataset = response if isinstance(response, dict) and response.get("name") else None
         if dataset is None:
             dataset = get_dataset(ctx, name) or {"name": name}
         return observe(dataset, [])
-
-    def _adopt_after_conflict(self, ctx: Context, change: Change) -> Observed:
-        """409 on create: ours after all (an earlier attempt's lost answer) or someone else's."""
-        name = change.address.name
-        dataset = get_dataset(ctx, name)
-        if dataset is None:
-            raise ApplyError(f"{change.address}: create answered ALREADY_EXISTS, yet it is gone")
-        observed = observe(dataset, list_dicom_stores(ctx, name))
-        fix = self.diff(Resource(change.address, dict(change.after or {})), observed, ctx.options)
-        if fix.action is Action.UPDATE:
-            return self.update(ctx, fix) or observed
-        return observed
 
     def update(self, ctx: Context, change: Change) -> Observed | None:
         spec = change.after or {}

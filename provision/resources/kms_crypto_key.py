@@ -24,7 +24,7 @@ from collections.abc import Mapping, Sequence
 from datetime import UTC, datetime
 from functools import partial
 
-from provision.errors import ApplyError, GoogleApiError, PlanError
+from provision.errors import GoogleApiError, PlanError
 from provision.gcp.methods import CRYPTO_KEYS
 from provision.model import JSON, Action, Address, Change, FieldDiff, Observed, Resource
 from provision.resources import addresses, kms, ownership
@@ -35,6 +35,7 @@ from provision.resources.base import (
     Options,
     Probe,
     RemovalScope,
+    compared,
     map_diffs,
     readable,
     removal,
@@ -107,16 +108,7 @@ class CryptoKeyKind(Kind):
         period = wanted.get("rotationPeriod")
         if period is not None and fields.get("rotationPeriod") != period:
             diffs.append(FieldDiff("rotationPeriod", fields.get("rotationPeriod"), period))
-        return Change(
-            resource.address,
-            Action.UPDATE if diffs else Action.NOOP,
-            before=dict(fields),
-            after=wanted,
-            diffs=tuple(diffs),
-            reason=reason,
-            depends_on=resource.depends_on,
-            observed_exists=True,
-        )
+        return compared(resource, observed, wanted, diffs, reason)
 
     # -- applying -------------------------------------------------------------------------
 
@@ -132,23 +124,9 @@ class CryptoKeyKind(Kind):
         except GoogleApiError as error:
             if error.http_status != 409:
                 raise
-            return self._adopt_after_conflict(ctx, change)
+            found = kms.get(ctx, f"{CRYPTO_KEYS}.get", name=change.address.name)
+            return self.adopt_after_conflict(ctx, change, None if found is None else observe(found))
         return observe(key)
-
-    def _adopt_after_conflict(self, ctx: Context, change: Change) -> Observed:
-        """409 on create: ours after all (an earlier attempt's lost answer) or someone else's."""
-        key = kms.get(ctx, f"{CRYPTO_KEYS}.get", name=change.address.name)
-        if key is None:
-            raise ApplyError(f"{change.address}: create answered ALREADY_EXISTS, yet it is gone")
-        observed = observe(key)
-        try:
-            wanted = Resource(change.address, dict(change.after or {}))
-            fix = self.diff(wanted, observed, ctx.options)
-        except PlanError as error:
-            raise ApplyError(str(error)) from None
-        if fix.action is Action.UPDATE:
-            return self.update(ctx, fix) or observed
-        return observed
 
     def update(self, ctx: Context, change: Change) -> Observed | None:
         spec = change.after or {}

@@ -26,6 +26,7 @@ from provision.resources.base import (
     Needs,
     Options,
     RemovalScope,
+    compared,
     field_diffs,
     map_diffs,
     readable,
@@ -118,16 +119,8 @@ class ProjectKind(Kind):
         if "displayName" in wanted:
             diffs += field_diffs(fields, wanted, ["displayName"])
         diffs += map_diffs("labels", fields.get("labels") or {}, wanted.get("labels") or {})
-        return Change(
-            resource.address,
-            Action.UPDATE if diffs else Action.NOOP,
-            before={k: fields[k] for k in (*OWNED, "number") if k in fields},
-            after=wanted,
-            diffs=tuple(diffs),
-            etag=observed.etag,
-            depends_on=resource.depends_on,
-            observed_exists=True,
-        )
+        before = {k: fields[k] for k in (*OWNED, "number") if k in fields}
+        return compared(resource, observed, wanted, diffs, before=before)
 
     def facts(self, resource: Resource, observed: Observed) -> Mapping[str, str]:
         number = observed.fields.get("number")

@@ -19,7 +19,7 @@ from __future__ import annotations
 from collections.abc import Mapping, Sequence
 from typing import Any
 
-from provision.errors import ApplyError, GoogleApiError, PlanError
+from provision.errors import ApplyError, GoogleApiError
 from provision.gcp.methods import TOPICS
 from provision.model import JSON, Action, Address, Change, FieldDiff, Observed, Resource
 from provision.resources import addresses, ownership
@@ -30,6 +30,7 @@ from provision.resources.base import (
     Options,
     Probe,
     RemovalScope,
+    compared,
     map_diffs,
     readable,
     removal,
@@ -95,16 +96,7 @@ class TopicKind(Kind):
             reason = ownership.ADOPT_REASON.format(what="Pub/Sub topic")
             wanted = {**wanted, "labels": ownership.without_ownership(wanted["labels"])}
         diffs = map_diffs("labels", labels, wanted["labels"])
-        return Change(
-            resource.address,
-            Action.UPDATE if diffs else Action.NOOP,
-            before=dict(observed.fields),
-            after=wanted,
-            diffs=tuple(diffs),
-            reason=reason,
-            depends_on=resource.depends_on,
-            observed_exists=True,
-        )
+        return compared(resource, observed, wanted, diffs, reason)
 
     # -- applying -------------------------------------------------------------------------
 
@@ -118,24 +110,9 @@ class TopicKind(Kind):
         except GoogleApiError as error:
             if error.http_status != 409:
                 raise
-            return self._adopt_after_conflict(ctx, change)
+            found = get_topic(ctx, change.address.name)
+            return self.adopt_after_conflict(ctx, change, None if found is None else observe(found))
         return observe(topic)
-
-    def _adopt_after_conflict(self, ctx: Context, change: Change) -> Observed:
-        """409 on create: ours (an earlier attempt's answer was lost) or a clear refusal."""
-        topic = get_topic(ctx, change.address.name)
-        if topic is None:
-            raise ApplyError(f"{change.address}: create answered ALREADY_EXISTS, yet it is gone")
-        observed = observe(topic)
-        try:
-            fix = self.diff(
-                Resource(change.address, dict(change.after or {})), observed, ctx.options
-            )
-        except PlanError as error:
-            raise ApplyError(str(error)) from None
-        if fix.action is Action.UPDATE:
-            return self.update(ctx, fix) or observed
-        return observed
 
     def update(self, ctx: Context, change: Change) -> Observed | None:
         spec = change.after or {}

@@ -13,7 +13,6 @@ import pytest
 from googleapiclient.errors import HttpError
 
 from provision.emulator.app import api_routes
-from provision.emulator.core import discovery
 from provision.emulator.core.gate import OUTSIDE_DISCOVERY, WRONG_URL_FOR_UPLOAD, described
 from provision.emulator.server import RunningEmulator
 from tests.conftest import journal
@@ -53,7 +52,7 @@ def test_every_route_is_a_discovery_method_with_its_verb_and_path() -> None:
         _, method = found
         sample = _sample(route.template).replace("{", "").replace("}", "")
         paths = [method.path, method.template, *method.upload_paths, method.download_path or ""]
-        assert any(discovery.template_regex(path).match(sample) for path in paths), (
+        assert any(template_regex(path).match(sample) for path in paths), (
             f"{route.method} {route.template} is not a path of {method.id}: {paths}"
         )
         on_upload_path = route.template.startswith(("/upload/", "/resumable/"))
@@ -235,3 +234,14 @@ def test_a_remembered_query_check_answers_as_the_first(emulator: RunningEmulator
     assert _raw(emulator, "POST", path, {"name": "gate-b5"})[0] == 400
     emulator.world.configure({"storage_unknown_names": "ignore"})
     assert _raw(emulator, "POST", path, {"name": "gate-b5"})[0] == 200
+
+
+def template_regex(template: str) -> re.Pattern[str]:
+    """A regex for a discovery path template: `{x}` is one segment, `{+x}` any text."""
+    pattern = ""
+    position = 0
+    for match in re.finditer(r"\{(\+?)([^}]+)\}", template):
+        pattern += re.escape(template[position : match.start()])
+        pattern += ".+" if match.group(1) else "[^/]+"
+        position = match.end()
+    return re.compile("^" + pattern + re.escape(template[position:]) + "$")

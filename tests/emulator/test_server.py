@@ -155,3 +155,13 @@ def test_a_body_cut_short_is_neither_run_nor_journaled(emulator: RunningEmulator
     roles = {binding["role"] for binding in json.loads(data)["bindings"]}
     assert status == 200 and "roles/storage.legacyBucketOwner" in roles
     assert len(journal(emulator)) == before + 1  # the GET only
+
+
+def test_the_state_control_lists_every_document_by_collection(
+    emulator: RunningEmulator,
+) -> None:
+    assert control(emulator, "state") == {}
+    seed_project(emulator, "state-demo")
+    state = control(emulator, "state")
+    assert state == emulator.world.store.documents()
+    assert [doc["projectId"] for doc in state["projects"].values()] == ["state-demo"]

@@ -93,8 +93,7 @@ def plan(blueprint: Path, emulator: RunningEmulator) -> CliResult:
 
 def raw_state(emulator: RunningEmulator) -> dict[str, dict[str, Any]]:
     """Every document of every collection the emulator holds, keyed by collection then key."""
-    store = emulator.world.store
-    return {name: dict(store.items(name)) for name in store.collections()}
+    return emulator.world.store.documents()
 
 
 def project_numbers(state: dict[str, dict[str, Any]]) -> list[str]:

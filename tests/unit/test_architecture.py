@@ -16,6 +16,8 @@ from dataclasses import dataclass
 from functools import cache
 from pathlib import Path
 
+from provision.resources import addresses
+
 PACKAGE = Path(__file__).resolve().parents[2] / "provision"
 
 LAYERS: Mapping[str, tuple[str, ...]] = {
@@ -223,9 +225,45 @@ def test_every_import_goes_in_the_documented_direction() -> None:
         if target in extra or found.target in extra:
             continue
         wrong.append(f"{found.module}:{found.line} ({source}) imports {found.target} ({target})")
-    assert wrong == []
+    assert wrong == [], "\n".join(wrong)
 
 
 def test_every_module_has_a_layer() -> None:
     for module in modules():
         assert layer_of(module) in MAY_IMPORT, module
+
+
+KIND_CONSTANTS = frozenset(
+    name for name, value in vars(addresses).items() if name.isupper() and isinstance(value, str)
+)
+"""The kind names `resources/addresses.py` declares (`DICOM_STORE = "healthcare.dicom_store"`)."""
+
+
+def _names_a_kind(node: ast.expr, kinds: frozenset[str]) -> bool:
+    """Whether an operand of a comparison names a kind: `addresses.DICOM_STORE`, a kind-name
+    string (those with a `.` or `_`: "project" is also a word of blueprints and Google), or a
+    tuple, list or set of those."""
+    if isinstance(node, ast.Attribute):
+        return node.attr in KIND_CONSTANTS
+    if isinstance(node, ast.Constant):
+        return node.value in kinds
+    if isinstance(node, ast.Tuple | ast.List | ast.Set):
+        return any(_names_a_kind(element, kinds) for element in node.elts)
+    return False
+
+
+def test_no_kind_name_switch_outside_the_resources_layer() -> None:
+    """Only a kind's own module (resources/) decides by kind; ordering and orchestration code
+    asks the kind instead (docs/architecture.md, "Where a new kind goes")."""
+    every = (getattr(addresses, name) for name in KIND_CONSTANTS)
+    kinds = frozenset(kind for kind in every if "." in kind or "_" in kind)
+    wrong = []
+    for module, path in modules().items():
+        if layer_of(module) in {"resources", "emulator"}:
+            continue
+        for node in ast.walk(ast.parse(path.read_text(), str(path))):
+            if isinstance(node, ast.Compare) and any(
+                _names_a_kind(operand, kinds) for operand in (node.left, *node.comparators)
+            ):
+                wrong.append(f"{module}:{node.lineno}: {ast.unparse(node)}")
+    assert wrong == [], "\n".join(wrong)

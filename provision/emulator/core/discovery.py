@@ -123,14 +123,3 @@ def document(api: str, version: str) -> Document | None:
             ),
         )
     return Document(api, version, str(root.get("revision", "")), root, methods)
-
-
-def template_regex(template: str) -> re.Pattern[str]:
-    """A regex for a discovery path template: `{x}` is one segment, `{+x}` any text."""
-    pattern = ""
-    position = 0
-    for match in re.finditer(r"\{(\+?)([^}]+)\}", template):
-        pattern += re.escape(template[position : match.start()])
-        pattern += ".+" if match.group(1) else "[^/]+"
-        position = match.end()
-    return re.compile("^" + pattern + re.escape(template[position:]) + "$")

@@ -106,11 +106,16 @@ class Store:
             ).fetchall()
         return [(key, dict(json.loads(value))) for key, value in rows]
 
-    def collections(self) -> list[str]:
-        """The names of the collections holding at least one document, sorted."""
+    def documents(self) -> dict[str, dict[str, dict[str, Any]]]:
+        """Every document, by collection then key, both sorted (blobs and counters aside)."""
         with self.lock:
-            rows = self._db.execute("SELECT DISTINCT collection FROM docs ORDER BY 1").fetchall()
-        return [str(row[0]) for row in rows]
+            rows = self._db.execute(
+                "SELECT collection, key, value FROM docs ORDER BY collection, key"
+            ).fetchall()
+        found: dict[str, dict[str, dict[str, Any]]] = {}
+        for collection, key, value in rows:
+            found.setdefault(str(collection), {})[str(key)] = dict(json.loads(value))
+        return found
 
     def values(self, collection: str, prefix: str = "") -> list[dict[str, Any]]:
         return [value for _, value in self.items(collection, prefix)]
