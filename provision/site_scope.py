@@ -2,7 +2,9 @@
 
 A site's resources are the ones its site file declares (entries stamped out of `sites.template`
 point at the site file, see `LoadedBlueprint.locate`) plus the objects those contain (e.g. the
-IAM policy of the site's bucket, which collects the Cloud Healthcare Service Agent's grant).
+IAM policy of the site's bucket, which collects the Cloud Healthcare Service Agent's grant),
+less what resources outside the site depend on: an object derived from the site's entries that
+other sites need too (the agent's grant on a topic every site notifies) belongs to none of them.
 Planning that set with `plan(..., only=...)` adds what it depends on (project, APIs, service
 agent), so onboarding one site never touches another site's objects.
 """
@@ -18,7 +20,7 @@ from pathlib import Path, PurePosixPath
 from provision.blueprint.loader import LoadedBlueprint
 from provision.errors import ProvisionError
 from provision.model import Address, Resource
-from provision.resources.base import is_container
+from provision.resources import registry
 
 SITE_FILE_SUFFIX = ".yaml"
 
@@ -76,15 +78,32 @@ def declared_by(loaded: LoadedBlueprint, resources: Sequence[Resource], file: Pa
 def site_addresses(
     loaded: LoadedBlueprint, resources: Sequence[Resource], site: str
 ) -> frozenset[Address]:
-    """The resources of `site`: declared by its file, plus the objects they contain.
+    """The resources of `site`: declared by its file and needed by no resource outside it,
+    plus the objects they contain.
 
     Raises `SiteError` when the blueprint has no such site file or it declares nothing.
     """
     file = site_file_path(loaded, site)
     if not any(f.resolve() == file.resolve() for f in loaded.files):
         raise SiteError(f"site {site!r} has no file {file} in this blueprint")
-    own = declared_by(loaded, resources, file)
-    if not own:
+    declared = declared_by(loaded, resources, file)
+    if not declared:
         raise SiteError(f"site file {file} declares no resources (is `sites.template` empty?)")
-    contained = {r.address for r in resources if any(is_container(a, r.address) for a in own)}
+    shared = {
+        d
+        for r in resources
+        if r.address not in declared
+        for d in r.depends_on
+        if not _contains(d, r.address)
+    }
+    own = declared - shared
+    contained = {r.address for r in resources if any(_contains(a, r.address) for a in own)}
     return frozenset(own | contained)
+
+
+def _contains(owner: Address, address: Address) -> bool:
+    """Whether `address` is inside `owner`: named below it, or `owner`'s own IAM policy (never
+    the object a policy is on)."""
+    if address.name.startswith(owner.name + "/"):
+        return True
+    return address.name == owner.name and registry.get(address.kind).parent(address) == owner

@@ -172,3 +172,16 @@ def test_with_dependencies_follows_chains_and_ignores_unknown_addresses() -> Non
     assert with_dependencies(resources, {c}) == {a, b, c}
     assert with_dependencies(resources, {d, Address("k", "zzz")}) == {d}
     assert with_dependencies(resources, set()) == frozenset()
+
+
+def test_a_site_leaves_out_what_other_sites_share_with_it() -> None:
+    """In hospital.yaml both sites notify one topic, stream to one BigQuery dataset and encrypt
+    with one key: the agent's grants on them (derived from whichever site asked first), the
+    objects themselves and the agent belong to neither site, so `destroy --site` keeps them."""
+    loaded = load(REPO / "blueprints" / "examples" / "hospital.yaml")
+    resources = expand(loaded)
+    for site in ("riverside", "st-marys"):
+        chosen = site_addresses(loaded, resources, site)
+        assert any(a.kind == addresses.DATASET and site in a.name for a in chosen)
+        shared = {a for a in chosen if site not in a.name}
+        assert shared == set(), (site, sorted(map(str, shared)))
