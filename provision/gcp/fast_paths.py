@@ -1,15 +1,14 @@
 """Shortcuts through the HTTP stack under the Google client libraries, each giving exactly what
 the code it shortcuts gives (tests/unit/test_client_fast_paths.py compares them), installed by
-`install()` when the first authorised `Http` is made.
+`install()` when the first authorised `Http` is made. Nothing outside the Google client stack is
+touched: `http.client`, which other libraries in the process share (urllib3, the in-process
+emulator's server), is left as it is.
 
 A plan of many sites is bound by the client's CPU per request (README "Performance"); these are
 the parts of that CPU that did nothing for provision's requests:
 
 - httplib2 converts every URI from an IRI character by character; for an ASCII URI (every URI
   provision sends) that pass returns what it was given. About a tenth of the CPU per request.
-- http.client hands every response's header block to the `email` package's feed parser, built
-  for mail; for a block of plain `Name: value` lines (every answer Google and the emulator
-  send) the resulting message is built directly. Any other block still goes to the parser.
 - googleapiclient's `BatchHttpRequest` writes each batch with the `email` package's MIME
   generator and reads the answer with its feed parser: about a third of the CPU of a batched
   call. `LeanBatch` writes the same bytes and reads plain answers directly (its `execute`, the
@@ -18,7 +17,6 @@ the parts of that CPU that did nothing for provision's requests:
 
 from __future__ import annotations
 
-import http.client
 import re
 from collections.abc import Mapping, Sequence
 from email.generator import Generator
@@ -35,11 +33,10 @@ without `:` or spaces, a colon, a value without line breaks, one line ending."""
 
 
 def install() -> None:
-    """Install both shortcuts (once)."""
+    """Install the URI shortcut (once); `LeanBatch` is used where batches are built."""
     import httplib2
 
     ascii_uris_as_they_are(httplib2)
-    plain_headers_directly(http.client)
 
 
 def ascii_uris_as_they_are(httplib2: Any) -> None:
@@ -58,39 +55,6 @@ def ascii_uris_as_they_are(httplib2: Any) -> None:
 
     iri2uri.ascii_fast_path = True  # type: ignore[attr-defined]
     httplib2.iri2uri = iri2uri
-
-
-def plain_headers_directly(client: Any) -> None:
-    """`http.client.parse_headers` building the message itself when every line of the block is
-    a plain header (see `_PLAIN_HEADER`); anything else (continuation lines, a bare CR, a line
-    the parser would take for the body) goes to the original."""
-    parse = client.parse_headers
-    if getattr(parse, "plain_fast_path", False):
-        return
-    read_headers = client._read_headers
-
-    def parse_headers(fp: Any, _class: Any = client.HTTPMessage) -> Any:
-        lines = read_headers(fp)
-        decoded = [line.decode("iso-8859-1") for line in lines[:-1]]
-        if lines[-1] not in (b"\r\n", b"\n") or not all(map(_PLAIN_HEADER.match, decoded)):
-            return _parsed(lines, _class)
-        message = _class()
-        for line in decoded:
-            name, value = line.split(":", 1)
-            message.set_raw(name, value.lstrip(" \t").rstrip("\r\n"))
-        message.set_payload("")
-        return message
-
-    parse_headers.plain_fast_path = True  # type: ignore[attr-defined]
-    client.parse_headers = parse_headers
-
-
-def _parsed(lines: list[bytes], message_class: Any) -> Any:
-    """What `http.client.parse_headers` does with header lines already read."""
-    import email.parser
-
-    text = b"".join(lines).decode("iso-8859-1")
-    return email.parser.Parser(_class=message_class).parsestr(text)
 
 
 _PART_HEADERS = (

@@ -5,9 +5,7 @@ from __future__ import annotations
 
 import email.generator
 import email.parser
-import http.client
 import importlib
-import io
 from typing import Any
 
 import httplib2
@@ -32,40 +30,6 @@ def test_ascii_uris_convert_as_httplib2_would() -> None:
         assert fast(uri) == original(uri)
     fast_paths.install()  # installing twice keeps one wrapper
     assert httplib2.iri2uri is fast
-
-
-def _original(raw: bytes) -> http.client.HTTPMessage:
-    lines = raw.splitlines(keepends=True)
-    text = b"".join(lines).decode("iso-8859-1")
-    parsed = email.parser.Parser(_class=http.client.HTTPMessage).parsestr(text)
-    assert isinstance(parsed, http.client.HTTPMessage)
-    return parsed
-
-
-@pytest.mark.parametrize(
-    "raw",
-    [
-        b"Content-Type: application/json; charset=UTF-8\r\nVary: Origin\r\nVary: X-Origin\r\n"
-        b"Content-Length: 12\r\nX-Empty:\r\nX-Spaces: \t padded \r\n\r\n",
-        b"Server: ESF\nContent-Length: 0\n\n",
-        b"Folded: first\r\n  second\r\nOther: x\r\n\r\n",  # a continuation line
-        b"Bad Header: x\r\nAfter: y\r\n\r\n",  # not a header: the rest is body, a defect
-        b"Bare: a\rb\r\n\r\n",  # a bare CR splits the line for the parser
-        b"\xe9t\xe9: caf\xe9\r\n\r\n",  # Latin-1 bytes in the name
-        b"Truncated: no end",  # the connection closed inside the header block
-    ],
-)
-def test_header_blocks_parse_as_http_client_would(raw: bytes) -> None:
-    fast_paths.install()
-    assert getattr(http.client.parse_headers, "plain_fast_path", False)
-    fast = http.client.parse_headers(io.BytesIO(raw))
-    expected = _original(raw)
-    assert vars(fast).keys() == vars(expected).keys()
-    for key, value in vars(expected).items():
-        if key == "defects":
-            assert [type(d) for d in vars(fast)[key]] == [type(d) for d in value]
-        else:
-            assert vars(fast)[key] == value, key
 
 
 class _Recording:
