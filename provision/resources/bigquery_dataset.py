@@ -4,7 +4,8 @@ spec = {"projectId", "datasetId", "location", "description"?, "labels": {..}, "a
 
 * Created (`datasets.insert`) with its labels plus `managed-by: provision`, and BigQuery's
   default access (the project's owners, writers and readers, and the creator); an existing
-  dataset without the label needs `adopt: true`. A 409 reads it back and adopts it when ours.
+  dataset without the label needs `adopt: true` (adopting writes no ownership label; the
+  declared labels are still patched on). A 409 reads it back and adopts it when ours.
 * Labels are additive and the description is set (one `datasets.patch`). The location cannot
   change: a different one is a plan error naming `location`.
 * Access entries are the kind `bigquery.dataset_iam`.
