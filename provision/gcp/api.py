@@ -191,6 +191,7 @@ class GoogleApi:
         version: str | None = None,
         media: bytes | None = None,
         media_mime_type: str = "application/octet-stream",
+        headers: Mapping[str, str] | None = None,
         **params: Any,
     ) -> JSON:
         """Call discovery method `method` with `params`; retried per the classification table.
@@ -198,6 +199,7 @@ class GoogleApi:
         `media`: the bytes of a media upload (of type `media_mime_type`); with a `body` the
         client sends a multipart upload (`uploadType=multipart`, metadata then media) to the
         method's upload path, as Cloud Storage's `objects.insert` needs to create an object.
+        `headers`: extra HTTP headers of the request (such as `If-Match`).
 
         Raises GoogleApiError (already classified: permanent, conflict, or retries exhausted).
         """
@@ -214,6 +216,7 @@ class GoogleApi:
 
         def attempt() -> JSON:
             request = self._request(method, version, params, _upload(media, media_mime_type))
+            request.headers.update(headers or {})
             return self._execute(request, method)
 
         return self._retrying(attempt, method)

@@ -4,7 +4,8 @@
 rule. Three verdicts exist:
 
 * `retry`    - transient; the same call is repeated after a jittered backoff.
-* `conflict` - an optimistic-concurrency failure (409 ABORTED, Storage 412 conditionNotMet);
+* `conflict` - an optimistic-concurrency failure (409 ABORTED, Storage 412 conditionNotMet,
+               BigQuery datasets' 412 on If-Match);
                NOT retried here: the caller restarts its whole read-modify-write.
 * `fail`     - permanent; raised at once, with a hint when one helps.
 
@@ -130,6 +131,12 @@ RULES: tuple[Rule, ...] = (
         "another service activation is in progress",
         statuses=(400,),
         message_contains="Another activation or deactivation is in progress",
+    ),
+    Rule(
+        C,
+        "BigQuery dataset changed since read (If-Match etag not met); restart read-modify-write",
+        statuses=(412,),
+        method_prefix="bigquery.datasets.",
     ),
     Rule(
         R,

@@ -4,7 +4,8 @@ spec = {"projectId", "datasetId", "location", "description"?, "labels": {..}, "a
 
 * Created (`datasets.insert`) with its labels plus `managed-by: provision`, and BigQuery's
   default access (the project's owners, writers and readers, and the creator); an existing
-  dataset without the label needs `adopt: true`. A 409 reads it back and adopts it when ours.
+  dataset without the label needs `adopt: true` (adopting writes no ownership label; the
+  declared labels are still patched on). A 409 reads it back and adopts it when ours.
 * Labels are additive and the description is set (one `datasets.patch`). The location cannot
   change: a different one is a plan error naming `location`.
 * Access entries are the kind `bigquery.dataset_iam`.
@@ -53,10 +54,19 @@ def reference(name: str) -> dict[str, Any]:
     return {"projectId": project_id, "datasetId": dataset_id}
 
 
+ACCESS_POLICY_VERSION = 3
+"""`accessPolicyVersion` of every dataset read and access write: without 3, BigQuery shows an
+access entry with a condition under a mangled role and refuses writes of such entries
+(bigquery.v2.json, datasets.get and datasets.patch)."""
+
+
 def get_dataset(ctx: Context, name: str) -> JSON | None:
-    """The dataset, or None on 404 (403 is raised: unreadable never means absent)."""
+    """The dataset (conditional access entries as written), or None on 404 (403 is raised:
+    unreadable never means absent)."""
     try:
-        return ctx.api.call(f"{BIGQUERY_DATASETS}.get", **reference(name))
+        return ctx.api.call(
+            f"{BIGQUERY_DATASETS}.get", **reference(name), accessPolicyVersion=ACCESS_POLICY_VERSION
+        )
     except GoogleApiError as error:
         if error.http_status == 404:
             return None

@@ -12,11 +12,15 @@ member (`userByEmail` -> `user:` or, for service accounts, `serviceAccount:`; `g
 for (`WRITER` is `roles/bigquery.dataEditor`, bigquery.v2.json). Entries that grant to views,
 routines or datasets are carried through untouched. `set_policy` writes the whole `access`
 list back with one `datasets.patch` ("to add entities, you must supply the entire existing
-access array").
+access array"): every entry provision does not change exactly as it was read (a legacy
+`WRITER` stays `WRITER`, in its place), new grants after them.
 
-BigQuery's patch takes no etag parameter in the discovery document: two writers patching the
-same dataset's access at once are not detected (the later write wins); the read-modify-write
-keeps the window to one read and one write.
+Reads and writes send `accessPolicyVersion=3`, so entries with a `condition` are read and
+written intact. The patch sends the dataset's `etag` as read in an `If-Match` header (the
+discovery document has no etag parameter; Google's BigQuery client libraries send it so):
+a dataset changed since the read answers 412, and the read-modify-write restarts (read,
+merge, write) as on an IAM policy's 409 (see `iam`), so a concurrent writer's entries are
+never lost.
 
 The Cloud Healthcare Service Agent's `roles/bigquery.dataEditor` on each declared dataset a
 store streams to is derived here (see `blueprint.expand`), and the store waits for it.
@@ -31,9 +35,15 @@ from provision.gcp.methods import BIGQUERY_DATASETS
 from provision.model import JSON, Resource
 from provision.resources import addresses
 from provision.resources.base import Context, Needs, Probe
-from provision.resources.bigquery_dataset import API, BIGQUERY, get_dataset, reference
+from provision.resources.bigquery_dataset import (
+    ACCESS_POLICY_VERSION,
+    API,
+    BIGQUERY,
+    get_dataset,
+    reference,
+)
 from provision.resources.iam import IamKind
-from provision.resources.iam_policy import roles_held
+from provision.resources.iam_policy import ConditionKey, condition_key, member_key, roles_held
 from provision.resources.registry import register
 
 EDITOR_ROLES = frozenset(
@@ -46,8 +56,8 @@ LEGACY_ROLES: Mapping[str, str] = {
     "READER": "roles/bigquery.dataViewer",
 }
 """BigQuery's legacy access roles and the predefined roles they are (bigquery.v2.json)."""
-OTHER_ENTRIES = "otherAccess"
-"""Key of the policy as read: the access entries that are not a role for a member."""
+READ_ACCESS = "access"
+"""Key of the policy as read: the dataset's `access` entries exactly as read."""
 SPECIAL = "specialGroup:"
 
 
@@ -83,17 +93,25 @@ def entry_of(role: str, member: str) -> JSON:
     return {"role": role, field: value}
 
 
+def grant_of(entry: Any) -> tuple[str, str, ConditionKey | None] | None:
+    """(predefined role, member key, condition key) of a role-for-member access entry."""
+    member = member_of(entry) if isinstance(entry, Mapping) else None
+    if member is None or not entry.get("role"):
+        return None
+    role = LEGACY_ROLES.get(str(entry["role"]), str(entry["role"]))
+    return role, member_key(member), condition_key(entry.get("condition"))
+
+
 def policy_of(dataset: Mapping[str, Any]) -> JSON:
-    """The dataset's access entries as a policy (bindings by role and condition)."""
+    """The dataset's access entries as a policy (bindings by role and condition), with the
+    entries as read (`READ_ACCESS`) and the dataset's etag."""
     bindings: list[JSON] = []
-    other: list[Any] = []
-    for entry in dataset.get("access") or []:
-        member = member_of(entry) if isinstance(entry, Mapping) else None
-        if member is None or not entry.get("role"):
-            other.append(entry)
+    access = list(dataset.get("access") or [])
+    for entry in access:
+        grant = grant_of(entry)
+        if grant is None:
             continue
-        role = LEGACY_ROLES.get(str(entry["role"]), str(entry["role"]))
-        condition = entry.get("condition")
+        role, condition = grant[0], entry.get("condition")
         found = next(
             (b for b in bindings if b["role"] == role and b.get("condition") == condition), None
         )
@@ -102,23 +120,36 @@ def policy_of(dataset: Mapping[str, Any]) -> JSON:
             if condition:
                 found["condition"] = dict(condition)
             bindings.append(found)
-        found["members"].append(member)
-    policy: JSON = {"bindings": bindings, OTHER_ENTRIES: other}
+        found["members"].append(member_of(entry))
+    policy: JSON = {"bindings": bindings, READ_ACCESS: access}
     if dataset.get("etag"):
         policy["etag"] = dataset["etag"]
     return policy
 
 
 def access_of(policy: Mapping[str, Any]) -> list[JSON]:
-    """The `access` list that writes `policy` (entries of other kinds kept as read)."""
-    access: list[JSON] = []
+    """The `access` list that writes `policy`: the entries as read that it still grants (and
+    those of other kinds) unchanged and in order, then an entry for each new grant."""
+    wanted: dict[tuple[str, str, ConditionKey | None], JSON] = {}
     for binding in policy.get("bindings") or []:
         for member in binding.get("members") or []:
             entry = entry_of(str(binding["role"]), str(member))
             if binding.get("condition"):
                 entry["condition"] = dict(binding["condition"])
+            wanted.setdefault(
+                (
+                    str(binding["role"]),
+                    member_key(str(member)),
+                    condition_key(entry.get("condition")),
+                ),
+                entry,
+            )
+    access: list[JSON] = []
+    for entry in policy.get(READ_ACCESS) or []:
+        grant = grant_of(entry)
+        if grant is None or wanted.pop(grant, None) is not None:
             access.append(entry)
-    return access + list(policy.get(OTHER_ENTRIES) or [])
+    return access + list(wanted.values())
 
 
 @register
@@ -141,8 +172,14 @@ class BigQueryDatasetIamKind(IamKind):
         return policy_of(dataset)
 
     def set_policy(self, ctx: Context, resource_name: str, policy: JSON) -> JSON:
+        """One `datasets.patch` of `access`, only if the dataset's etag is still the one read."""
+        etag = policy.get("etag")
         dataset = ctx.api.call(
-            self.set_method, **reference(resource_name), body={"access": access_of(policy)}
+            self.set_method,
+            **reference(resource_name),
+            accessPolicyVersion=ACCESS_POLICY_VERSION,
+            body={"access": access_of(policy)},
+            headers={"If-Match": str(etag)} if etag else None,
         )
         return policy_of(dataset)
 

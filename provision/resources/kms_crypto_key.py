@@ -7,7 +7,8 @@ spec = {"projectId", "labels": {..}, "rotationPeriod"?: "7776000s", "adopt": boo
   and its first version as primary), its labels plus `managed-by: provision`, and, with a
   `rotationPeriod`, a `nextRotationTime` one period from now (Google requires both together).
   A 409 reads the key back and adopts it when it carries the label.
-* An existing key without the label needs `adopt: true`. Labels are additive; the rotation
+* An existing key without the label needs `adopt: true` (adopting writes no ownership label;
+  the declared labels are still patched on). Labels are additive; the rotation
   period is patched in place (`updateMask=rotationPeriod,nextRotationTime`); no
   `rotationPeriod` in the blueprint leaves it alone. The purpose cannot change: a key of
   another purpose is a plan error.

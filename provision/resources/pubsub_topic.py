@@ -4,8 +4,8 @@ spec = {"projectId", "topicId", "labels": {..}, "adopt": bool}
 
 * Created (`topics.create`, a PUT of the caller-chosen name) with its labels plus
   `managed-by: provision`; an existing topic without that label needs `adopt: true` (the plan
-  then adds the label and says it adopts the topic). A 409 on create reads the topic back and
-  adopts it when it is provision's.
+  then says it adopts the topic; adopting writes no ownership label, only the declared labels,
+  see `ownership`). A 409 on create reads the topic back and adopts it when it is provision's.
 * Labels are additive: declared keys are set (one `topics.patch` with `updateMask: labels`),
   others left alone.
 * A topic holds no messages itself (its subscriptions do, and they are not provision's), but

@@ -3,19 +3,22 @@
 Adds addresses to the blueprint's `forget` list (a plan then leaves those objects out instead
 of showing them as `forget` on every run; they are left as they are). The file is edited as
 text: the entries go under an existing block-style `forget:` key, or into a new one at the
-end, so comments and layout stay. Nothing is read from or written to Google.
+end, so comments and layout stay; the file is replaced only when the edited text still loads.
+Nothing is read from or written to Google.
 """
 
 from __future__ import annotations
 
+import os
 import re
+import tempfile
 from collections.abc import Sequence
 from pathlib import Path
 
 from provision.blueprint.expand import expand
 from provision.blueprint.loader import load
-from provision.errors import ProvisionError
-from provision.files import BLUEPRINT_LIMIT, read_regular, replace_regular
+from provision.errors import BlueprintError, ProvisionError
+from provision.files import BLUEPRINT_LIMIT, read_regular, replace_regular, shown
 from provision.model import Address
 
 _FORGET_KEY = re.compile(r"^forget:[ \t]*(#.*)?$")
@@ -41,9 +44,29 @@ def forget(blueprint: Path, addresses: Sequence[str]) -> list[str]:
     if not new:
         return []
     text = read_regular(blueprint, BLUEPRINT_LIMIT, "blueprint").decode("utf-8")
-    replace_regular(blueprint, _with_entries(text, new, bool(loaded.blueprint.forget)))
-    load(blueprint)  # still valid
+    edited = _with_entries(text, new, bool(loaded.blueprint.forget))
+    _check_loads(blueprint, edited)
+    replace_regular(blueprint, edited)
     return new
+
+
+def _check_loads(blueprint: Path, text: str) -> None:
+    """ProvisionError, the blueprint left as it is, when `text` in its place would not load
+    (it is loaded from a temporary file beside it, so `sites.include` resolves the same)."""
+    fd, name = tempfile.mkstemp(dir=blueprint.parent, prefix=f".{blueprint.stem}.", suffix=".yaml")
+    check = Path(name)
+    try:
+        with os.fdopen(fd, "w", encoding="utf-8") as handle:
+            handle.write(text)
+        load(check)
+    except BlueprintError as error:
+        reason = str(error).replace(shown(check), shown(blueprint))
+        raise ProvisionError(
+            f"{blueprint} is left as it was: with the new forget entries it would not load: "
+            f"{reason}"
+        ) from None
+    finally:
+        check.unlink(missing_ok=True)
 
 
 def _with_entries(text: str, new: Sequence[str], listed: bool) -> str:

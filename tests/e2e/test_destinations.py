@@ -5,14 +5,18 @@ created; out-of-band changes are made with the plain Google client libraries."""
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import Any
 
 import pytest
 
+from provision import saved_plan
+from provision.blueprint.loader import LoadedBlueprint
 from provision.emulator import samples
 from provision.emulator.server import RunningEmulator
+from provision.model import Plan, Resource
+from provision.resources.base import Context
 from tests.e2e.conftest import BILLING, CliFn, clear_journal, journal, set_faults
 from tests.emulator.clients import control
 from tests.emulator.seeding import stow
@@ -150,4 +154,66 @@ def test_removing_the_agents_bigquery_grant_out_of_band_is_restored(
     assert {"role": "WRITER", "userByEmail": agent} in restored["access"]
     # BigQuery's default access and anything else granted stays
     assert {"role": "OWNER", "specialGroup": "projectOwners"} in restored["access"]
+    assert cli("plan", streams, "--detailed-exitcode").exit_code == 0
+
+
+CONDITIONAL = {
+    "role": "READER",
+    "groupByEmail": "auditors@example.com",
+    "condition": {
+        "title": "until 2030",
+        "expression": 'request.time < timestamp("2030-01-01T00:00:00Z")',
+    },
+}
+
+
+def test_a_concurrent_access_writer_and_a_conditional_entry_are_kept(
+    cli: CliFn,
+    streams: Path,
+    tmp_path: Path,
+    emulator: RunningEmulator,
+    google: Google,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """Access is read and written with accessPolicyVersion=3 (a conditional entry stays as it
+    is) and patched with If-Match: another writer getting in between the saved plan's check and
+    apply's write makes BigQuery answer 412, and apply reads again and keeps both."""
+    assert cli("apply", streams, "--yes").exit_code == 0
+    agent = agent_email(google)
+    bq = google("bigquery", "v2").datasets()
+    where = {"projectId": PROJECT, "datasetId": "imaging_metadata"}
+    dataset = bq.get(**where, accessPolicyVersion=3).execute()
+    access = [e for e in dataset["access"] if e.get("userByEmail") != agent] + [CONDITIONAL]
+    bq.patch(**where, accessPolicyVersion=3, body={"access": access}).execute()
+    shown = bq.get(**where).execute()["access"]  # below version 3 the role is mangled
+    assert [e["role"].split("_withcond_")[0] for e in shown if "_withcond_" in e["role"]] == [
+        "READER"
+    ]
+    saved = tmp_path / "plan.json"
+    assert cli("plan", streams, "--out", saved).exit_code == 0
+    recheck = saved_plan.replanned
+    late = {"role": "READER", "userByEmail": "late@example.com"}
+
+    def recheck_then_another_writer(
+        saved: Plan,
+        loaded: LoadedBlueprint,
+        ctx: Context,
+        resources: Sequence[Resource] | None = None,
+    ) -> Plan:
+        fresh = recheck(saved, loaded, ctx, resources)
+        current = bq.get(**where, accessPolicyVersion=3).execute()["access"]
+        bq.patch(**where, accessPolicyVersion=3, body={"access": [*current, late]}).execute()
+        return fresh
+
+    monkeypatch.setattr(saved_plan, "replanned", recheck_then_another_writer)
+    clear_journal(emulator)
+    applied = cli("apply", saved)
+    assert applied.exit_code == 0, applied.output
+    patches = [e for e in journal(emulator) if e["method_id"] == "datasets.patch"]
+    assert [e["status"] for e in patches] == [200, 412, 200]  # the other writer's first
+    assert all("accessPolicyVersion=3" in e["query"] for e in patches)
+    final = bq.get(**where, accessPolicyVersion=3).execute()["access"]
+    assert {"role": "WRITER", "userByEmail": agent} in final
+    assert late in final and CONDITIONAL in final
+    assert final[: len(access)] == access  # entries provision did not change, as they were
     assert cli("plan", streams, "--detailed-exitcode").exit_code == 0

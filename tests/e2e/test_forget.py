@@ -118,3 +118,17 @@ def test_a_site_file_overrides_deletion_protection(tmp_path: Path) -> None:
     assert stores["test"]["deletionProtection"] is False
     located = loaded.locate("datasets[1].deletionProtection")
     assert located.file.endswith("test.yaml") and located.line == 2
+
+
+def test_an_edit_that_would_not_load_leaves_the_blueprint_as_it_was(
+    cli: CliFn, tmp_path: Path
+) -> None:
+    path = tmp_path / "bp.yaml"
+    text = BLUEPRINT + "forget: []\n"  # a flow list: the entries would go under a second key
+    path.write_text(text, encoding="utf-8")
+    refused = cli("forget", path, "storage.bucket:projects/_/buckets/other")
+    assert refused.exit_code == 1, refused.output
+    assert "is left as it was" in refused.stderr
+    assert "bp.yaml:14:1: error: duplicate key 'forget'" in refused.stderr, refused.stderr
+    assert path.read_text(encoding="utf-8") == text
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["bp.yaml"]

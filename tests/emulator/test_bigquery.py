@@ -133,3 +133,32 @@ def test_tables_are_inserted_listed_and_block_a_plain_dataset_delete(bq: Resourc
     assert (status, error["errors"][0]["reason"]) == (400, "resourceInUse")
     bq.datasets().delete(projectId=PROJECT, datasetId="dicom_meta", deleteContents=True).execute()
     assert bq.datasets().list(projectId=PROJECT).execute().get("datasets") is None
+
+
+def test_conditional_access_needs_policy_version_3_and_if_match_guards_writes(
+    bq: Resource,
+) -> None:
+    created = _insert(bq)
+    condition = {"title": "t", "expression": "request.time < timestamp('2030-01-01T00:00:00Z')"}
+    entry = {"role": "READER", "groupByEmail": "a@example.com", "condition": condition}
+    where = {"projectId": PROJECT, "datasetId": "dicom_meta"}
+    body = {"access": [*created["access"], entry]}
+    status, _ = _refused(bq.datasets().patch(**where, body=body))
+    assert status == 400  # a conditional entry is written only with version 3
+    status, _ = _refused(bq.datasets().get(**where, accessPolicyVersion=2))
+    assert status == 400
+    patched = bq.datasets().patch(**where, accessPolicyVersion=3, body=body).execute()
+    assert entry in patched["access"]
+    shown = bq.datasets().get(**where).execute()["access"]
+    [mangled] = [e for e in shown if e.get("groupByEmail") == "a@example.com"]
+    assert mangled["role"].startswith("READER_withcond_") and "condition" not in mangled
+    got = bq.datasets().get(**where, accessPolicyVersion=3).execute()
+    assert entry in got["access"]
+
+    stale = bq.datasets().patch(**where, body={"description": "x"})
+    stale.headers["If-Match"] = created["etag"]
+    status, error = _refused(stale)
+    assert (status, error["errors"][0]["reason"]) == (412, "conditionNotMet")
+    fresh = bq.datasets().patch(**where, body={"description": "x"})
+    fresh.headers["If-Match"] = got["etag"]
+    assert fresh.execute()["description"] == "x"

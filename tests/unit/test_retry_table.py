@@ -150,6 +150,13 @@ CASES: list[tuple[str, int, str, str, Verdict]] = [
         Verdict.RETRY,
     ),
     (
+        "BigQuery dataset If-Match not met 412",
+        412,
+        esf(412, "FAILED_PRECONDITION", "Precondition check failed."),
+        "bigquery.datasets.patch",
+        Verdict.CONFLICT,
+    ),
+    (
         "dataset not initialized",
         404,
         esf(404, "NOT_FOUND", "dataset not initialized"),

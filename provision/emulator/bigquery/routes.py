@@ -54,8 +54,13 @@ def insert_dataset(ctx: Ctx) -> dict[str, Any]:
     return models.render_dataset(record, ctx.base_url, full=False)
 
 
+def _version(ctx: Ctx) -> int:
+    return models.access_policy_version(ctx.query.get("accessPolicyVersion"))
+
+
 def get_dataset(ctx: Ctx) -> dict[str, Any]:
-    return models.render_dataset(_dataset(ctx), ctx.base_url, full=True)
+    version = _version(ctx)
+    return models.render_dataset(_dataset(ctx), ctx.base_url, full=True, version=version)
 
 
 def list_datasets(ctx: Ctx) -> dict[str, Any]:
@@ -71,14 +76,22 @@ def list_datasets(ctx: Ctx) -> dict[str, Any]:
     return answer
 
 
+def _write_dataset(ctx: Ctx, *, replace: bool) -> dict[str, Any]:
+    """`datasets.patch` or `datasets.update`: only if an `If-Match` header names the dataset's
+    etag; conditional access entries need `accessPolicyVersion=3`."""
+    dataset, body, version = _dataset(ctx), ctx.json(), _version(ctx)
+    models.check_if_match(dataset, ctx.request.headers.get("If-Match"))
+    models.check_access_write(dataset, body, version)
+    record = models.update_dataset(ctx.world, dataset, body, replace=replace)
+    return models.render_dataset(record, ctx.base_url, full=False, version=version)
+
+
 def patch_dataset(ctx: Ctx) -> dict[str, Any]:
-    record = models.update_dataset(ctx.world, _dataset(ctx), ctx.json(), replace=False)
-    return models.render_dataset(record, ctx.base_url, full=False)
+    return _write_dataset(ctx, replace=False)
 
 
 def update_dataset(ctx: Ctx) -> dict[str, Any]:
-    record = models.update_dataset(ctx.world, _dataset(ctx), ctx.json(), replace=True)
-    return models.render_dataset(record, ctx.base_url, full=False)
+    return _write_dataset(ctx, replace=True)
 
 
 def delete_dataset(ctx: Ctx) -> Reply:

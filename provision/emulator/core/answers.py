@@ -119,6 +119,11 @@ TYPE_SCHEMAS: Mapping[str, str] = {
 """Messages whose discovery schema is not named by the message's last segment."""
 
 EMPTY = "google.protobuf.Empty"
+PRECONDITION_HTTP = frozenset({("FAILED_PRECONDITION", 412)})
+"""(canonical status, HTTP status) pairs Google answers besides the usual one: an unmet HTTP
+precondition (`If-Match` naming a stale etag, RFC 9110) is 412 (google-api-core maps 412 to
+PreconditionFailed); its canonical status in BigQuery's envelope is not recorded, and
+FAILED_PRECONDITION stands in."""
 ESF_ERROR_KEYS = frozenset({"code", "message", "status", "details", "errors"})
 STORAGE_ERROR_KEYS = frozenset({"code", "message", "errors"})
 LEGACY_ERROR_KEYS = frozenset(
@@ -244,7 +249,7 @@ def _envelope(
     canonical = str(error.get("status"))
     if canonical not in HTTP_FOR_STATUS:
         found.append(("error.status", f"{canonical!r} is not a canonical status name"))
-    elif HTTP_FOR_STATUS[canonical] != status:
+    elif HTTP_FOR_STATUS[canonical] != status and (canonical, status) not in PRECONDITION_HTTP:
         usual = HTTP_FOR_STATUS[canonical]
         found.append(("error.status", f"{canonical} is answered with {usual}, not {status}"))
     details = error.get("details", [])
