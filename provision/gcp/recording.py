@@ -11,6 +11,11 @@ Token requests are not recorded at all: they are sent by the credentials beneath
 Bodies that are not UTF-8 text are written in base64 with the header `X-Recorded-Body: base64`.
 The bodies themselves are recorded as sent and answered, DICOM instances and their metadata
 included, so the file is created readable by its owner only.
+
+While recording, exchanges happen one at a time (`Recorder.one_at_a_time`): of two concurrent
+requests the file could not say which the server answered first, and a replay, which sends
+them in the file's order, depends on it. A recorded run is therefore slower than an unrecorded
+one.
 """
 
 from __future__ import annotations
@@ -60,6 +65,8 @@ class Recorder:
     def __init__(self, path: Path) -> None:
         self.path = path
         self._lock = threading.Lock()
+        self.one_at_a_time = threading.Lock()
+        """Held around each recorded exchange, from sending the request to recording it."""
 
     @classmethod
     def from_env(cls, environ: Mapping[str, str] | None = None) -> Recorder | None:
@@ -122,10 +129,11 @@ class RecordingHttp:
         headers: Mapping[str, str] | None = None,
         **kwargs: Any,
     ) -> Any:
-        response, content = self._http.request(
-            uri, method=method, body=body, headers=headers, **kwargs
-        )
-        self._recorder.record(method, uri, dict(headers or {}), body, response, content)
+        with self._recorder.one_at_a_time:
+            response, content = self._http.request(
+                uri, method=method, body=body, headers=headers, **kwargs
+            )
+            self._recorder.record(method, uri, dict(headers or {}), body, response, content)
         return response, content
 
     def __getattr__(self, name: str) -> Any:

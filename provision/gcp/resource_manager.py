@@ -17,6 +17,7 @@ Each client sends through its own `requests` session; a response hook on it writ
 
 from __future__ import annotations
 
+import contextlib
 import logging
 import threading
 import time
@@ -194,8 +195,10 @@ class ResourceManager:
         request = json_format.ParseDict(rpc.build(params), rpc.request())
         send = getattr(self._client(rpc.client), rpc.client_method)
         started = time.perf_counter()
+        exchange = self._recorder.one_at_a_time if self._recorder else contextlib.nullcontext()
         try:
-            answer = send(request=request, retry=None, timeout=self._timeout)
+            with exchange:  # the response hook records it, inside
+                answer = send(request=request, retry=None, timeout=self._timeout)
         except core_exceptions.GoogleAPICallError as error:
             raise _answered_error(error, method) from None
         except json_format.ParseError as error:
