@@ -157,7 +157,8 @@ class BigQueryDatasetKind(Kind):
         paths = {d.path.split(".", 1)[0] for d in change.diffs}
         body: JSON = {}
         if "labels" in paths:
-            body["labels"] = {**((change.before or {}).get("labels") or {}), **spec["labels"]}
+            fresh = get_dataset(ctx, change.address.name)
+            body["labels"] = ownership.labels_to_write(fresh, spec["labels"])
         if "description" in paths:
             body["description"] = spec["description"]
         if not body:

@@ -161,7 +161,8 @@ class DicomStoreKind(Kind):
             return None
         body: JSON = {}
         if "labels" in mask:
-            body["labels"] = {**((change.before or {}).get("labels") or {}), **spec["labels"]}
+            fresh = get_store(ctx, change.address.name)
+            body["labels"] = ownership.labels_to_write(fresh, spec["labels"])
         for key in CONFIG_FIELDS:
             if key in mask:
                 body[key] = spec.get(key) or []

@@ -135,7 +135,8 @@ class CryptoKeyKind(Kind):
         body: JSON = {}
         mask: list[str] = []
         if "labels" in paths:
-            body["labels"] = {**((change.before or {}).get("labels") or {}), **spec["labels"]}
+            fresh = kms.get(ctx, f"{CRYPTO_KEYS}.get", name=change.address.name)
+            body["labels"] = ownership.labels_to_write(fresh, spec["labels"])
             mask.append("labels")
         if "rotationPeriod" in paths:
             body["rotationPeriod"] = spec["rotationPeriod"]

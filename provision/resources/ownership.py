@@ -42,6 +42,13 @@ def with_label(labels: Mapping[str, str] | None) -> dict[str, str]:
     return {**dict(labels or {}), **LABEL}
 
 
+def labels_to_write(fresh: Mapping[str, Any] | None, wanted: Mapping[str, str]) -> dict[str, str]:
+    """The whole label map to write for additive labels: the object's labels as read right
+    before the write (`fresh`, the object or None; so a label set since the plan is kept) with
+    the blueprint's over them."""
+    return {**dict((fresh or {}).get("labels") or {}), **wanted}
+
+
 def without_ownership(labels: Mapping[str, str]) -> dict[str, str]:
     """`labels` without provision's own (`managed-by`, `deletion-protection`): what an adopted
     object is compared with."""

@@ -18,7 +18,7 @@ from typing import Any
 from provision.errors import ApplyError, GoogleApiError, PlanError
 from provision.gcp.methods import PROJECTS
 from provision.model import JSON, Action, Address, Change, Observed, Resource
-from provision.resources import addresses, resource_manager
+from provision.resources import addresses, ownership, resource_manager
 from provision.resources.addresses import project_name
 from provision.resources.base import (
     Context,
@@ -190,9 +190,8 @@ class ProjectKind(Kind):
         if "displayName" in masks:
             body["displayName"] = spec.get("displayName")
         if "labels" in masks:
-            current = dict((change.before or {}).get("labels") or {})
-            current.update(spec.get("labels") or {})
-            body["labels"] = current
+            fresh = ctx.api.call(f"{PROJECTS}.get", name=project_name(project_id))
+            body["labels"] = ownership.labels_to_write(fresh, spec.get("labels") or {})
         if not body:
             return None
         operation = ctx.api.call(

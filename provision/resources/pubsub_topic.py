@@ -118,7 +118,7 @@ class TopicKind(Kind):
         spec = change.after or {}
         if not change.diffs:
             return None
-        labels = {**((change.before or {}).get("labels") or {}), **spec["labels"]}
+        labels = ownership.labels_to_write(get_topic(ctx, change.address.name), spec["labels"])
         topic = ctx.api.call(
             f"{TOPICS}.patch",
             name=change.address.name,

@@ -1,0 +1,57 @@
+"""Additive labels are written over the labels the object has right before the write: a label
+set by someone else after the plan (here, between a saved plan's check and apply's write) is
+kept, not replaced by the map read when planning."""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Sequence
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from provision import saved_plan
+from provision.blueprint.loader import LoadedBlueprint
+from provision.emulator.server import RunningEmulator
+from provision.model import Plan, Resource
+from provision.resources.base import Context
+from tests.e2e.conftest import BILLING, PROJECT, CliFn, control
+
+Google = Callable[[str, str], Any]
+
+
+def test_a_label_set_after_the_plan_is_kept(
+    cli: CliFn,
+    blueprint: Path,
+    tmp_path: Path,
+    emulator: RunningEmulator,
+    google: Google,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    control(emulator, "projects", {"projectId": PROJECT, "billingAccountName": BILLING})
+    assert cli("apply", blueprint, "--yes").exit_code == 0
+    text = blueprint.read_text(encoding="utf-8")
+    blueprint.write_text(text.replace("    env: test\n", "    env: test\n    tier: gold\n"))
+    saved = tmp_path / "plan.json"
+    assert cli("plan", blueprint, "--out", saved).exit_code == 0
+    projects = google("cloudresourcemanager", "v3").projects()
+    name = f"projects/{PROJECT}"
+    recheck = saved_plan.replanned
+
+    def recheck_then_another_labeller(
+        saved: Plan,
+        loaded: LoadedBlueprint,
+        ctx: Context,
+        resources: Sequence[Resource] | None = None,
+    ) -> Plan:
+        fresh = recheck(saved, loaded, ctx, resources)
+        labels = projects.get(name=name).execute().get("labels", {})
+        body = {"labels": {**labels, "owner": "radiology"}}
+        projects.patch(name=name, updateMask="labels", body=body).execute()
+        return fresh
+
+    monkeypatch.setattr(saved_plan, "replanned", recheck_then_another_labeller)
+    applied = cli("apply", saved)
+    assert applied.exit_code == 0, applied.output
+    labels = projects.get(name=name).execute()["labels"]
+    assert labels == {"env": "test", "tier": "gold", "owner": "radiology"}
