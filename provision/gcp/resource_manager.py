@@ -194,10 +194,10 @@ class ResourceManager:
             raise TypeError(f"{method} got unexpected parameters: {', '.join(sorted(unknown))}")
         request = json_format.ParseDict(rpc.build(params), rpc.request())
         send = getattr(self._client(rpc.client), rpc.client_method)
-        started = time.perf_counter()
         exchange = self._recorder.one_at_a_time if self._recorder else contextlib.nullcontext()
         try:
             with exchange:  # the response hook records it, inside
+                started = time.perf_counter()
                 answer = send(request=request, retry=None, timeout=self._timeout)
         except core_exceptions.GoogleAPICallError as error:
             raise _answered_error(error, method) from None

@@ -51,3 +51,31 @@ def test_a_recording_is_readable_by_its_owner_only(tmp_path: Path) -> None:
     assert (recorder.path.stat().st_mode & 0o777) == 0o600
     text = recorder.path.read_text()
     assert "Bearer" not in text and "abc" not in text
+
+
+def test_recorded_exchanges_happen_one_at_a_time(tmp_path: Path) -> None:
+    """Two threads sending at once through a recording Http: the second exchange starts only
+    after the first was answered and written, so the file's order is the answering order."""
+    import threading
+    import time
+
+    events: list[str] = []
+
+    class Slow:
+        def request(self, uri: str, method: str = "GET", **_: object) -> tuple[object, bytes]:
+            events.append(f"start {uri}")
+            time.sleep(0.05)
+            events.append(f"end {uri}")
+            return {"status": 200, "content-type": "application/json"}, b"{}"
+
+    recorder = Recorder(tmp_path / "r.http.log")
+    http = recorder.wrap(Slow())
+    threads = [threading.Thread(target=http.request, args=(f"https://x/{n}",)) for n in ("a", "b")]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    first, second = events[0].split()[1], events[2].split()[1]
+    assert events == [f"start {first}", f"end {first}", f"start {second}", f"end {second}"]
+    text = recorder.path.read_text()
+    assert text.index(f"GET {first}") < text.index(f"GET {second}")

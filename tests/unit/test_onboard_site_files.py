@@ -185,3 +185,16 @@ def test_a_site_leaves_out_what_other_sites_share_with_it() -> None:
         assert any(a.kind == addresses.DATASET and site in a.name for a in chosen)
         shared = {a for a in chosen if site not in a.name}
         assert shared == set(), (site, sorted(map(str, shared)))
+
+
+def test_a_policy_does_not_take_in_the_object_it_is_on(tmp_path: Path) -> None:
+    """With one site left, the agent's grants on the topic, dataset and key are that site's
+    (nothing else needs them), but the topic, dataset and key themselves are the blueprint's."""
+    examples = tmp_path / "examples"
+    shutil.copytree(REPO / "blueprints" / "examples", examples)
+    (examples / "hospital-sites" / "st-marys.yaml").unlink()
+    loaded = load(examples / "hospital.yaml")
+    chosen = site_addresses(loaded, expand(loaded), "riverside")
+    kinds = {a.kind for a in chosen}
+    assert {"pubsub.topic_iam", "bigquery.dataset_iam", "kms.crypto_key_iam"} <= kinds
+    assert not kinds & {"pubsub.topic", "bigquery.dataset", "kms.crypto_key"}
