@@ -16,6 +16,8 @@ from provision.emulator.server import RunningEmulator
 from provision.model import Plan, Resource
 from provision.resources.base import Context
 from tests.e2e.conftest import BILLING, PROJECT, CliFn, control
+from tests.e2e.test_healthcare_storage import BLUEPRINT as STORE_BLUEPRINT
+from tests.e2e.test_healthcare_storage import STORE
 
 Google = Callable[[str, str], Any]
 
@@ -55,3 +57,42 @@ def test_a_label_set_after_the_plan_is_kept(
     assert applied.exit_code == 0, applied.output
     labels = projects.get(name=name).execute()["labels"]
     assert labels == {"env": "test", "tier": "gold", "owner": "radiology"}
+
+
+def test_a_store_label_set_after_the_plan_is_kept(
+    cli: CliFn,
+    tmp_path: Path,
+    emulator: RunningEmulator,
+    google: Google,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    blueprint = tmp_path / "imaging.yaml"
+    blueprint.write_text(STORE_BLUEPRINT, encoding="utf-8")
+    control(emulator, "projects", {"projectId": PROJECT, "billingAccountName": BILLING})
+    assert cli("apply", blueprint, "--yes").exit_code == 0
+    text = blueprint.read_text(encoding="utf-8")
+    blueprint.write_text(
+        text.replace("          env: test\n", "          env: test\n          tier: gold\n")
+    )
+    saved = tmp_path / "plan.json"
+    assert cli("plan", blueprint, "--out", saved).exit_code == 0
+    stores = google("healthcare", "v1").projects().locations().datasets().dicomStores()
+    recheck = saved_plan.replanned
+
+    def recheck_then_another_labeller(
+        saved: Plan,
+        loaded: LoadedBlueprint,
+        ctx: Context,
+        resources: Sequence[Resource] | None = None,
+    ) -> Plan:
+        fresh = recheck(saved, loaded, ctx, resources)
+        labels = stores.get(name=STORE).execute().get("labels", {})
+        body = {"labels": {**labels, "owner": "radiology"}}
+        stores.patch(name=STORE, updateMask="labels", body=body).execute()
+        return fresh
+
+    monkeypatch.setattr(saved_plan, "replanned", recheck_then_another_labeller)
+    applied = cli("apply", saved)
+    assert applied.exit_code == 0, applied.output
+    labels = stores.get(name=STORE).execute()["labels"]
+    assert {"env": "test", "tier": "gold", "owner": "radiology"}.items() <= labels.items()
