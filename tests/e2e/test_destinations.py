@@ -217,3 +217,18 @@ def test_a_concurrent_access_writer_and_a_conditional_entry_are_kept(
     assert late in final and CONDITIONAL in final
     assert final[: len(access)] == access  # entries provision did not change, as they were
     assert cli("plan", streams, "--detailed-exitcode").exit_code == 0
+
+
+def test_destroy_keeps_a_topic_unless_named_and_a_dataset_holding_tables(
+    cli: CliFn, streams: Path, emulator: RunningEmulator, google: Google
+) -> None:
+    assert cli("apply", streams, "--yes").exit_code == 0
+    stow(emulator, STORE, [samples.instance(seed=8, study=1, series=1, number=1).data])
+    destroyed = cli("destroy", streams, "--yes")
+    assert destroyed.exit_code == 0, destroyed.output
+    assert "only when named with --allow-delete" in destroyed.stdout
+    assert "provision never deletes BigQuery data" in destroyed.stdout
+    topics = google("pubsub", "v1").projects().topics()
+    assert topics.get(topic=TOPIC).execute()["name"] == TOPIC
+    bq = google("bigquery", "v2").datasets()
+    assert bq.get(projectId=PROJECT, datasetId="imaging_metadata").execute()["id"]
