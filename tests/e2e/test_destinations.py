@@ -75,17 +75,25 @@ def agent_email(google: Google) -> str:
 def test_topics_and_datasets_are_made_and_the_agent_can_use_them_before_the_store(
     cli: CliFn, streams: Path, emulator: RunningEmulator, google: Google
 ) -> None:
-    set_faults(emulator, iam_effect_delay_s=2.0, notification_topic_check=True)
+    # The BigQuery grant takes 2 s to take effect: the store create waits it out (Google's
+    # documented 403). The publisher grant is checked by order only: Google is not known to
+    # check a store's topics when it is created, so apply does not wait for that grant's effect.
+    set_faults(emulator, iam_effect_delay_s=2.0)
     applied = cli("apply", streams, "--yes")
     assert applied.exit_code == 0, applied.output
     calls = [(e["method"], e["path"]) for e in journal(emulator) if e["mutating"]]
     grant_at = next(
         i for i, (m, p) in enumerate(calls) if m == "PATCH" and p.endswith("/imaging_metadata")
     )
+    publisher_at = next(
+        i
+        for i, (m, p) in enumerate(calls)
+        if m == "POST" and p.endswith(":setIamPolicy") and "/topics/" in p
+    )
     store_at = next(
         i for i, (m, p) in enumerate(calls) if m == "POST" and p.endswith("/dicomStores")
     )
-    assert grant_at < store_at
+    assert grant_at < store_at and publisher_at < store_at
 
     agent = agent_email(google)
     topic = google("pubsub", "v1").projects().topics()
