@@ -110,15 +110,9 @@ class BigQueryDatasetKind(Kind):
                 observed_exists=False,
             )
         fields = observed.fields
-        reason = ""
-        if not ownership.is_managed(fields.get("labels")):
-            if not wanted["adopt"]:
-                where = str(resource.source) if resource.source else "its `bigqueryDatasets` entry"
-                raise ownership.not_ours(
-                    resource.address, "BigQuery dataset", where, "no managed-by: provision label"
-                )
-            reason = ownership.ADOPT_REASON.format(what="BigQuery dataset")
-            wanted = {**wanted, "labels": ownership.without_ownership(wanted["labels"])}
+        wanted, reason = ownership.managed_or_adopted(
+            resource, fields.get("labels"), wanted, "BigQuery dataset", "bigqueryDatasets"
+        )
         if fields.get("location") != wanted["location"]:
             raise PlanError(
                 f"{resource.address}: location: the dataset is in {fields.get('location')} but "

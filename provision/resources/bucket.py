@@ -127,15 +127,9 @@ class BucketKind(Kind):
                 f"(number {fields.get('projectNumber')}); bucket names are global, choose "
                 "another name"
             )
-        reason = ""
-        if not ownership.is_managed(fields.get("labels")):
-            if not wanted["adopt"]:
-                where = str(resource.source) if resource.source else "its `buckets` entry"
-                raise ownership.not_ours(
-                    resource.address, "bucket", where, "no managed-by: provision label"
-                )
-            reason = ownership.ADOPT_REASON.format(what="bucket")
-            wanted = {**wanted, "labels": ownership.without_ownership(wanted["labels"])}
+        wanted, reason = ownership.managed_or_adopted(
+            resource, fields.get("labels"), wanted, "bucket", "buckets"
+        )
         if fields.get("location") != wanted["location"]:
             raise PlanError(
                 f"{resource.address}: location: the bucket is in {fields.get('location')} but "

@@ -107,15 +107,9 @@ class DicomStoreKind(Kind):
             )
         fields = observed.fields
         current_labels = fields.get("labels") or {}
-        reason = ""
-        if not ownership.is_managed(current_labels):
-            if not wanted["adopt"]:
-                where = str(resource.source) if resource.source else "its `dicomStores` entry"
-                raise ownership.not_ours(
-                    resource.address, "DICOM store", where, "no managed-by: provision label"
-                )
-            reason = ownership.ADOPT_REASON.format(what="DICOM store")
-            wanted = {**wanted, "labels": ownership.without_ownership(wanted["labels"])}
+        wanted, reason = ownership.managed_or_adopted(
+            resource, current_labels, wanted, "DICOM store", "dicomStores"
+        )
         diffs = map_diffs("labels", current_labels, wanted["labels"])
         if fields.get(LEGACY_NOTIFICATION):
             diffs.append(FieldDiff(LEGACY_NOTIFICATION, fields[LEGACY_NOTIFICATION], None))

@@ -90,15 +90,9 @@ class CryptoKeyKind(Kind):
                 observed_exists=False,
             )
         fields = observed.fields
-        reason = ""
-        if not ownership.is_managed(fields.get("labels")):
-            if not wanted["adopt"]:
-                where = str(resource.source) if resource.source else "its `cryptoKeys` entry"
-                raise ownership.not_ours(
-                    resource.address, "crypto key", where, "no managed-by: provision label"
-                )
-            reason = ownership.ADOPT_REASON.format(what="crypto key")
-            wanted = {**wanted, "labels": ownership.without_ownership(wanted["labels"])}
+        wanted, reason = ownership.managed_or_adopted(
+            resource, fields.get("labels"), wanted, "crypto key", "cryptoKeys"
+        )
         if fields.get("purpose") != kms.PURPOSE:
             raise PlanError(
                 f"{resource.address}: purpose: the key's purpose is {fields.get('purpose')}, "

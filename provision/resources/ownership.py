@@ -16,7 +16,7 @@ from collections.abc import Mapping
 from typing import Any
 
 from provision.errors import PlanError
-from provision.model import Address
+from provision.model import JSON, Address, Resource
 
 LABEL_KEY = "managed-by"
 LABEL_VALUE = "provision"
@@ -72,6 +72,22 @@ def protected_error(address: Address, held_by: str) -> PlanError:
         "again with `deletionProtection: false`, apply, then remove it from the blueprint and "
         "run with --allow-delete"
     )
+
+
+def managed_or_adopted(
+    resource: Resource, labels: Mapping[str, Any] | None, wanted: JSON, what: str, entry: str
+) -> tuple[JSON, str]:
+    """For an existing object with `labels`: the spec to compare it with and the change's reason.
+    With provision's label it is `wanted` as declared (no reason); without it the blueprint must
+    say `adopt: true` (else `not_ours`, naming its `entry` list when the resource has no source),
+    and it is compared without provision's own labels (adopting writes none)."""
+    if is_managed(labels):
+        return wanted, ""
+    if not wanted["adopt"]:
+        where = str(resource.source) if resource.source else f"its `{entry}` entry"
+        raise not_ours(resource.address, what, where, "no managed-by: provision label")
+    adopted = {**wanted, "labels": without_ownership(wanted["labels"])}
+    return adopted, ADOPT_REASON.format(what=what)
 
 
 def not_ours(address: Address, what: str, where: str, detail: str = "") -> PlanError:

@@ -86,15 +86,9 @@ class TopicKind(Kind):
                 observed_exists=False,
             )
         labels = observed.fields.get("labels") or {}
-        reason = ""
-        if not ownership.is_managed(labels):
-            if not wanted["adopt"]:
-                where = str(resource.source) if resource.source else "its `topics` entry"
-                raise ownership.not_ours(
-                    resource.address, "Pub/Sub topic", where, "no managed-by: provision label"
-                )
-            reason = ownership.ADOPT_REASON.format(what="Pub/Sub topic")
-            wanted = {**wanted, "labels": ownership.without_ownership(wanted["labels"])}
+        wanted, reason = ownership.managed_or_adopted(
+            resource, labels, wanted, "Pub/Sub topic", "topics"
+        )
         diffs = map_diffs("labels", labels, wanted["labels"])
         return compared(resource, observed, wanted, diffs, reason)
 
