@@ -22,6 +22,26 @@ from tests.e2e.test_healthcare_storage import STORE
 Google = Callable[[str, str], Any]
 
 
+def label_after_the_check(monkeypatch: pytest.MonkeyPatch, collection: Any, name: str) -> None:
+    """Make another writer add the label `owner: radiology` to `name` (through the client
+    `collection`, with `get` and `patch(updateMask=labels)`) right after a saved plan's check."""
+    recheck = saved_plan.replanned
+
+    def recheck_then_another_labeller(
+        saved: Plan,
+        loaded: LoadedBlueprint,
+        ctx: Context,
+        resources: Sequence[Resource] | None = None,
+    ) -> Plan:
+        fresh = recheck(saved, loaded, ctx, resources)
+        labels = collection.get(name=name).execute().get("labels", {})
+        body = {"labels": {**labels, "owner": "radiology"}}
+        collection.patch(name=name, updateMask="labels", body=body).execute()
+        return fresh
+
+    monkeypatch.setattr(saved_plan, "replanned", recheck_then_another_labeller)
+
+
 def test_a_label_set_after_the_plan_is_kept(
     cli: CliFn,
     blueprint: Path,
@@ -38,21 +58,7 @@ def test_a_label_set_after_the_plan_is_kept(
     assert cli("plan", blueprint, "--out", saved).exit_code == 0
     projects = google("cloudresourcemanager", "v3").projects()
     name = f"projects/{PROJECT}"
-    recheck = saved_plan.replanned
-
-    def recheck_then_another_labeller(
-        saved: Plan,
-        loaded: LoadedBlueprint,
-        ctx: Context,
-        resources: Sequence[Resource] | None = None,
-    ) -> Plan:
-        fresh = recheck(saved, loaded, ctx, resources)
-        labels = projects.get(name=name).execute().get("labels", {})
-        body = {"labels": {**labels, "owner": "radiology"}}
-        projects.patch(name=name, updateMask="labels", body=body).execute()
-        return fresh
-
-    monkeypatch.setattr(saved_plan, "replanned", recheck_then_another_labeller)
+    label_after_the_check(monkeypatch, projects, name)
     applied = cli("apply", saved)
     assert applied.exit_code == 0, applied.output
     labels = projects.get(name=name).execute()["labels"]
@@ -77,21 +83,7 @@ def test_a_store_label_set_after_the_plan_is_kept(
     saved = tmp_path / "plan.json"
     assert cli("plan", blueprint, "--out", saved).exit_code == 0
     stores = google("healthcare", "v1").projects().locations().datasets().dicomStores()
-    recheck = saved_plan.replanned
-
-    def recheck_then_another_labeller(
-        saved: Plan,
-        loaded: LoadedBlueprint,
-        ctx: Context,
-        resources: Sequence[Resource] | None = None,
-    ) -> Plan:
-        fresh = recheck(saved, loaded, ctx, resources)
-        labels = stores.get(name=STORE).execute().get("labels", {})
-        body = {"labels": {**labels, "owner": "radiology"}}
-        stores.patch(name=STORE, updateMask="labels", body=body).execute()
-        return fresh
-
-    monkeypatch.setattr(saved_plan, "replanned", recheck_then_another_labeller)
+    label_after_the_check(monkeypatch, stores, STORE)
     applied = cli("apply", saved)
     assert applied.exit_code == 0, applied.output
     labels = stores.get(name=STORE).execute()["labels"]
