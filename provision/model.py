@@ -132,6 +132,11 @@ class Change:
     def is_mutation(self) -> bool:
         return self.action in (Action.CREATE, Action.UPDATE, Action.DELETE, Action.RUN)
 
+    @property
+    def fields_changed(self) -> frozenset[str]:
+        """The top-level fields its diffs touch (`labels` for `labels.env`): an update's mask."""
+        return frozenset(d.path.split(".", 1)[0] for d in self.diffs)
+
 
 PLAN_FORMAT_VERSION = 1
 

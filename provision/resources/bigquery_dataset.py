@@ -148,7 +148,7 @@ class BigQueryDatasetKind(Kind):
 
     def update(self, ctx: Context, change: Change) -> Observed | None:
         spec = change.after or {}
-        paths = {d.path.split(".", 1)[0] for d in change.diffs}
+        paths = change.fields_changed
         body: JSON = {}
         if "labels" in paths:
             fresh = get_dataset(ctx, change.address.name)

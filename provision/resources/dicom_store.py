@@ -147,7 +147,7 @@ class DicomStoreKind(Kind):
 
     def update(self, ctx: Context, change: Change) -> Observed | None:
         spec = change.after or {}
-        paths = {d.path.split(".", 1)[0] for d in change.diffs}
+        paths = set(change.fields_changed)
         if LEGACY_NOTIFICATION in paths:  # its config moves into the list, written whole
             paths.add("notificationConfigs")
         mask = sorted(paths)

@@ -125,7 +125,7 @@ class CryptoKeyKind(Kind):
 
     def update(self, ctx: Context, change: Change) -> Observed | None:
         spec = change.after or {}
-        paths = {d.path.split(".", 1)[0] for d in change.diffs}
+        paths = change.fields_changed
         body: JSON = {}
         mask: list[str] = []
         if "labels" in paths:

@@ -185,7 +185,7 @@ class ProjectKind(Kind):
     def update(self, ctx: Context, change: Change) -> Observed | None:
         spec = change.after or {}
         project_id = spec["projectId"]
-        masks = sorted({d.path.split(".", 1)[0] for d in change.diffs})
+        masks = sorted(change.fields_changed)
         body: JSON = {}
         if "displayName" in masks:
             body["displayName"] = spec.get("displayName")
