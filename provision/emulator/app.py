@@ -4,9 +4,10 @@ Each request: match a route, sleep the injected latency, maybe inject a fault, r
 one store transaction (so a failed request changes nothing), maybe replace the answer with an
 error after the commit, and record the exchange in the journal.
 
-A Cloud Storage batch (`POST /batch/storage/v1`, storage/batch.py) runs each of its calls the same
-way except for the latency, which the batch sleeps once after its calls; every call has its own
-journal entry, followed by the batch's own (`method_id` `batch`).
+A batch (Cloud Storage's `POST /batch/storage/v1`, Cloud Healthcare's `POST /batch`; see
+core/batch.py) runs each of its calls the same way except for the latency, which the batch sleeps
+once after its calls; every call has its own journal entry, followed by the batch's own
+(`method_id` `batch`).
 """
 
 from __future__ import annotations
@@ -18,13 +19,13 @@ import struct
 import sys
 import time
 from collections.abc import Iterable
-from typing import Any
+from typing import Any, Literal
 
 from werkzeug.exceptions import ClientDisconnected
 from werkzeug.wrappers import Request, Response
 
 from provision.emulator import control
-from provision.emulator.core import fields, lro
+from provision.emulator.core import batch, fields, lro
 from provision.emulator.core.answers import AnswerLog, Violation, check_answer
 from provision.emulator.core.errors import ApiError
 from provision.emulator.core.faults import RESET, Faults, injected_error
@@ -43,7 +44,8 @@ from provision.emulator.core.routing import (
     json_response,
 )
 from provision.emulator.core.world import World
-from provision.emulator.storage import batch
+from provision.emulator.healthcare import batch as healthcare_batch
+from provision.emulator.storage import batch as storage_batch
 
 BAD_GATEWAY_PAGE = (
     b"<!DOCTYPE html>\n<html lang=en>\n<meta charset=utf-8>\n<title>Error 502 (Server Error)!!1"
@@ -52,6 +54,10 @@ BAD_GATEWAY_PAGE = (
     b"<ins>That\xe2\x80\x99s all we know.</ins>\n"
 )
 """What Google's front end answers for a 502 (an HTML page, not an API error)."""
+BATCH_ENDPOINTS: dict[str, batch.Endpoint] = {
+    endpoint.path: endpoint for endpoint in (storage_batch.ENDPOINT, healthcare_batch.ENDPOINT)
+}
+"""The batch endpoints the emulator answers, by path."""
 CONNECTION_SOCKET = "provision.emulator.socket"
 """Environ key under which the server passes the request's connection socket (see server.py);
 absent when the app is called without a connection (werkzeug's test client)."""
@@ -93,22 +99,36 @@ class EmulatorApp:
             return control.handle(self.world, self.faults, request, raw_path)
         if request.method == "OPTIONS":
             return _with_cors(Response(status=204), request)
-        if request.method == "POST" and raw_path == batch.BATCH_PATH:
-            return _with_cors(self._batch(request, raw_path), request)
+        endpoint = BATCH_ENDPOINTS.get(raw_path) if request.method == "POST" else None
+        if endpoint is not None and self._answers(endpoint):
+            return _with_cors(self._batch(request, raw_path, endpoint), request)
         response, injected = self._serve(request, raw_path, in_batch=False)
         if injected.endswith("reset"):
             _reset_connection(request)
         return _with_cors(response, request)
 
-    def _serve(self, request: Request, raw_path: str, *, in_batch: bool) -> tuple[WsgiAnswer, str]:
+    def _match(self, request: Request, raw_path: str) -> tuple[Route, dict[str, str]] | None:
+        """The route (emulated or not) of a request, with its path parameters."""
+        return self.router.match(request.method, raw_path) or self.unserved.match(
+            request.method, raw_path
+        )
+
+    def _serve(
+        self,
+        request: Request,
+        raw_path: str,
+        *,
+        in_batch: bool,
+        matched: tuple[Route, dict[str, str]] | Literal[False] | None = False,
+    ) -> tuple[WsgiAnswer, str]:
         """Route, run and journal one API request; returns the answer and what was injected.
         `in_batch`: a call of a batch, which sleeps the latency once for all its calls.
+        `matched`: the request's route when already matched (False: match it here).
         An injected reset (`...reset`) is the caller's to do, once the exchange is journaled."""
         started = time.perf_counter()
         start_wall = time.time()
-        matched = self.router.match(request.method, raw_path) or self.unserved.match(
-            request.method, raw_path
-        )
+        if matched is False:
+            matched = self._match(request, raw_path)
         injected = ""
         if matched is None:
             error = ApiError("NOT_FOUND", f"The requested URL {raw_path} was not found.")
@@ -168,38 +188,37 @@ class EmulatorApp:
         for field, message in problems:
             self.answer_log.record(Violation(name, response.status_code, field, message, where))
 
-    def _batch(self, request: Request, raw_path: str) -> WsgiAnswer:
-        """A Cloud Storage batch: each call through `_serve` in order (without latency), the
-        latency once, then one multipart answer. A call whose fault resets the connection ends
-        the batch there (later calls do not run): the client sees a dropped connection. A fault
-        rule for `method_id="batch"` fails the batch as a whole, before any call runs."""
+    def _answers(self, endpoint: batch.Endpoint) -> bool:
+        """Whether the batch endpoint is on (its setting, when it has one)."""
+        return endpoint.setting is None or bool(getattr(self.world.settings, endpoint.setting))
+
+    def _batch(self, request: Request, raw_path: str, endpoint: batch.Endpoint) -> WsgiAnswer:
+        """A batch: each call through `_serve` in order (without latency), the latency once,
+        then one multipart answer. A call whose fault resets the connection ends the batch there
+        (later calls do not run): the client sees a dropped connection. A fault rule for
+        `method_id="batch"` (and the endpoint's api) fails the batch as a whole, before any call
+        runs."""
         started = time.perf_counter()
         start_wall = time.time()
         injected = ""
         response: WsgiAnswer
-        fault = self.faults.choose(self.world.settings, "storage", "batch", False)
+        settings = self.world.settings
+        fault = self.faults.choose(settings, endpoint.api, "batch", False)
         try:
             if fault is not None and fault.status != RESET:
                 injected = "before-commit"
-                raise injected_error(fault.status, "storage")
-            parts = batch.parse(request.get_data(), request.headers.get("Content-Type", ""))
+                raise injected_error(fault.status, endpoint.api)
+            parts = batch.parse(
+                request.get_data(), request.headers.get("Content-Type", ""), endpoint.max_calls
+            )
         except ApiError as error:
             if fault is not None and not injected:  # a reset chosen for an unreadable batch
                 self.faults.not_injected(fault)
-            self.faults.delay(self.world.settings, "storage.batch")
-            response = self._storage_error(error)
+            self.faults.delay(settings, f"{endpoint.api}.batch")
+            response = self._batch_error(error, endpoint)
         else:
-            answers: list[tuple[batch.Part, WsgiAnswer, dict[str, Any]]] = []
-            for part in [] if fault else parts:
-                inner = _overridden(Request(batch.part_environ(request.environ, part)))
-                if part.in_storage:
-                    answer, part_injected = self._serve(inner, part.path, in_batch=True)
-                else:
-                    answer, part_injected = self._rejected(inner, part.path, part), ""
-                if part_injected.endswith("reset"):
-                    break
-                answers.append((part, answer, inner.environ))
-            self.faults.delay(self.world.settings, "storage.batch")
+            answers = [] if fault else self._batch_calls(request, parts, endpoint)
+            self.faults.delay(settings, f"{endpoint.api}.batch")
             if fault or len(answers) < len(parts):
                 injected = "reset"
                 response = Response(status=500)
@@ -210,7 +229,7 @@ class EmulatorApp:
             request,
             raw_path,
             response.status_code,
-            ("storage", "batch", False),
+            (endpoint.api, "batch", False),
             started,
             start_wall,
             injected,
@@ -219,14 +238,34 @@ class EmulatorApp:
             _reset_connection(request)
         return response
 
-    def _rejected(self, request: Request, raw_path: str, part: batch.Part) -> WsgiAnswer:
-        """A batch call that is not a Cloud Storage call: answered 400, run nowhere, journaled
-        like a request no route matches."""
+    def _batch_calls(
+        self, request: Request, parts: list[batch.Part], endpoint: batch.Endpoint
+    ) -> list[tuple[batch.Part, WsgiAnswer, dict[str, Any]]]:
+        """Run a batch's calls in order, up to one whose fault resets the connection. The store
+        stays locked from the first call to the last: each call is still its own transaction,
+        but concurrent batches take turns instead of waking each other for every call."""
+        answers: list[tuple[batch.Part, WsgiAnswer, dict[str, Any]]] = []
+        with self.world.store.lock:
+            for part in parts:
+                inner = _overridden(Request(batch.part_environ(request.environ, part)))
+                matched = self._match(inner, part.path)
+                if _in_endpoint(endpoint, part, matched):
+                    answer, injected = self._serve(inner, part.path, in_batch=True, matched=matched)
+                else:
+                    answer, injected = self._rejected(inner, part, endpoint), ""
+                if injected.endswith("reset"):
+                    break
+                answers.append((part, answer, inner.environ))
+        return answers
+
+    def _rejected(self, request: Request, part: batch.Part, endpoint: batch.Endpoint) -> WsgiAnswer:
+        """A batch call of another API: answered 400, run nowhere, journaled like a request no
+        route matches."""
         started = time.perf_counter()
-        response = self._storage_error(batch.outside_storage(part))
+        response = self._batch_error(batch.outside(endpoint, part), endpoint)
         self._record(
             request,
-            raw_path,
+            part.path,
             response.status_code,
             ("unknown", "unknown", False),
             started,
@@ -343,10 +382,20 @@ class EmulatorApp:
             status_field=self.world.settings.storage_error_status_field,
         )
 
-    def _storage_error(self, error: ApiError) -> WsgiAnswer:
+    def _batch_error(self, error: ApiError, endpoint: batch.Endpoint) -> WsgiAnswer:
         return error_response(
-            error, "storage", status_field=self.world.settings.storage_error_status_field
+            error, endpoint.dialect, status_field=self.world.settings.storage_error_status_field
         )
+
+
+def _in_endpoint(
+    endpoint: batch.Endpoint, part: batch.Part, matched: tuple[Route, dict[str, str]] | None
+) -> bool:
+    """Whether a batch call is one of the endpoint's API: under its prefix, and not a path
+    another API serves (APIs share `/v1/`)."""
+    if not part.path.startswith(endpoint.prefix):
+        return False
+    return matched is None or matched[0].api == endpoint.api
 
 
 def _header(response: WsgiAnswer, name: str) -> str:

@@ -16,14 +16,10 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from provision.emulator.app import api_routes
+from provision.emulator.app import BATCH_ENDPOINTS, api_routes
 from provision.emulator.core import gate
 from provision.emulator.core.discovery import documents_dir, walk_methods
 from provision.emulator.core.routing import NotEmulated, Route, Router
-from provision.emulator.storage import batch
-
-BATCH_PATHS = frozenset({batch.BATCH_PATH})
-"""The batch endpoints the emulator answers (see `EmulatorApp.dispatch`)."""
 
 APIS: tuple[tuple[str, str, str], ...] = (
     ("cloudresourcemanager", "v3", "Cloud Resource Manager"),
@@ -108,12 +104,15 @@ def _serves(route: Route, method_id: str) -> bool:
 
 
 def batch_cell(document: dict[str, Any]) -> str:
-    """`/batch/...`: yes|— for a discovery document's batch endpoint ("—" without one)."""
+    """`/batch/...`: yes|— for a discovery document's batch endpoint ("—" without one): yes
+    when the emulator answers batches of that API there (`EmulatorApp.dispatch`)."""
     batch_path = document.get("batchPath")
     if not batch_path:
         return "—"
     path = "/" + str(batch_path).lstrip("/")
-    return f"`{path}`: {'yes' if path in BATCH_PATHS else '—'}"
+    endpoint = BATCH_ENDPOINTS.get(path)
+    answered = endpoint is not None and endpoint.api == document.get("name")
+    return f"`{path}`: {'yes' if answered else '—'}"
 
 
 GATE_SECTION = """\

@@ -54,10 +54,21 @@ VERSIONS: Mapping[str, str] = {
 }
 """The API version used for each API unless a call names another one."""
 
-BATCH_PATHS: Mapping[str, str] = {"storage": "batch/storage/v1"}
-"""APIs with a documented JSON batch endpoint (its path under the API's root URL)."""
+BATCH_PATHS: Mapping[str, str] = {"storage": "batch/storage/v1", "healthcare": "batch"}
+"""APIs with a JSON batch endpoint (its path under the API's root URL). Cloud Storage documents
+its own (storage/docs/batch). Cloud Healthcare's is its discovery document's `batchPath`, which
+the client libraries build batches for, but its guides do not describe batching: it is used only
+while `Timing.healthcare_batch` is on (`PROVISION_HEALTHCARE_BATCH`), and an endpoint that
+refuses a batch as a whole (400, 404, 405, 501) is not sent another in that run: its calls go
+one at a time (`batches_refused`)."""
 BATCH_LIMIT = 100
-"""Calls per batched HTTP request (Cloud Storage: "no more than 100 calls")."""
+"""Calls per batched HTTP request (Cloud Storage: "no more than 100 calls"; Healthcare's limit is
+not documented, Google's general batching guides say 1,000)."""
+BATCH_CONCURRENCY = 8
+"""Batched HTTP requests of one `batch` call in flight at once."""
+ENDPOINT_REFUSED = frozenset({400, 404, 405, 501})
+"""Statuses of a whole batch that mean the endpoint does not take batches (not a passing
+failure): that API's calls are then sent one at a time."""
 
 RESOURCE_MANAGER = "cloudresourcemanager."
 """Calls of this API (v3) go through google-cloud-resource-manager (`resource_manager.METHODS`);
@@ -102,6 +113,8 @@ class GoogleApi:
         self._propagation: dict[str, float] = {}
         self._recorder = Recorder.from_env()
         self._resource_manager: ResourceManager | None = None
+        self.batches_refused: set[str] = set()
+        """APIs whose batch endpoint refused a batch as a whole (see `BATCH_PATHS`)."""
 
     # -- identity and clients -------------------------------------------------------------
 
@@ -221,36 +234,83 @@ class GoogleApi:
 
         return self._retrying(attempt, method)
 
+    def can_batch(self, api: str) -> bool:
+        """Whether reads of `api` may go in batches now (see `BATCH_PATHS`)."""
+        if api not in BATCH_PATHS or api in self.batches_refused:
+            return False
+        return api != "healthcare" or self.timing.healthcare_batch
+
     def batch(
         self, method: str, calls: Sequence[Mapping[str, Any]], /
     ) -> list[JSON | GoogleApiError]:
         """Call the read `method` once per entry of `calls` (its params), sent as batched HTTP
-        requests of up to `BATCH_LIMIT` calls to the API's batch endpoint (`BATCH_PATHS`).
+        requests of up to `BATCH_LIMIT` calls (up to `BATCH_CONCURRENCY` at once) to the API's
+        batch endpoint (`BATCH_PATHS`).
 
         Answers in the order of `calls`: each call's JSON or its classified GoogleApiError. A
         call's own error is not retried here (only a 401 is sent again once, with refreshed
         credentials, by the client library); the caller may call it again on its own. A batch
         that fails as a whole is sent again per the classification table, which is why only
-        reads may be batched; if it still fails, each of its calls answers that error.
+        reads may be batched; if it still fails, each of its calls answers that error. Once the
+        endpoint refused a batch (`ENDPOINT_REFUSED`), the API's later batches are not sent:
+        their calls answer that refusal.
         """
         api, _, path = method.partition(".")
         if api not in BATCH_PATHS:
             raise ValueError(f"{api} has no batch endpoint")
         if not path.rpartition(".")[2].startswith(("get", "list")):
             raise ValueError(f"only reads are batched, not {method}")
-        answers: list[JSON | GoogleApiError] = []
-        for first in range(0, len(calls), BATCH_LIMIT):
-            chunk = calls[first : first + BATCH_LIMIT]
+        chunks = [calls[first : first + BATCH_LIMIT] for first in range(0, len(calls), BATCH_LIMIT)]
+        if len(chunks) == 1:
+            return self._batch_chunk(method, chunks[0])
+        from concurrent.futures import ThreadPoolExecutor
 
-            def attempt(chunk: Sequence[Mapping[str, Any]] = chunk) -> list[JSON | GoogleApiError]:
+        # Each chunk is built here, one after another, and leaves as soon as it is built: built
+        # side by side, every chunk would be ready (and sent) only when the last one is.
+        with ThreadPoolExecutor(min(len(chunks), BATCH_CONCURRENCY)) as pool:
+            sent = [
+                pool.submit(self._batch_chunk, method, chunk, self._requests(method, chunk))
+                for chunk in chunks
+            ]
+        return [answer for chunk in sent for answer in chunk.result()]
+
+    def _requests(self, method: str, chunk: Sequence[Mapping[str, Any]]) -> list[Any] | None:
+        """The discovery requests of one batch of `method`; None once the API's endpoint
+        refused a batch or the run was cancelled (the batch then answers why)."""
+        if method.partition(".")[0] in self.batches_refused or self.cancel.is_set():
+            return None
+        return [self._request(method, None, params) for params in chunk]
+
+    def _batch_chunk(
+        self, method: str, chunk: Sequence[Mapping[str, Any]], built: list[Any] | None = None
+    ) -> list[JSON | GoogleApiError]:
+        """One batched HTTP request of `method` (see `batch`), sending `built` (the chunk's
+        requests, already built) on its first attempt."""
+        api = method.partition(".")[0]
+        first = [built]
+
+        def attempt() -> list[JSON | GoogleApiError]:
+            if api in self.batches_refused:
+                raise GoogleApiError(
+                    501, "", f"{api}'s batch endpoint refused an earlier batch", method=method
+                )
+            requests = first.pop() if first and first[0] is not None else None
+            if requests is None:
                 requests = [self._request(method, None, params) for params in chunk]
-                return self._execute_batch(requests, method, self._batch_uri(api))
+            return self._execute_batch(requests, method, self._batch_uri(api))
 
-            try:
-                answers += self._retrying(attempt, method)
-            except GoogleApiError as error:
-                answers += [error] * len(chunk)
-        return answers
+        try:
+            return self._retrying(attempt, method)
+        except GoogleApiError as error:
+            if error.http_status in ENDPOINT_REFUSED and api not in self.batches_refused:
+                with self._lock:
+                    self.batches_refused.add(api)
+                log.info(
+                    "%s's batch endpoint refused a batch (%s); its calls go one at a time",
+                    api,
+                    error.http_status,
+                )
+            return [error] * len(chunk)
 
     def pages(self, method: str, items_key: str, /, **params: Any) -> Iterator[JSON]:
         """Every item of a paged list call, following `nextPageToken`."""

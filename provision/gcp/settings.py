@@ -14,6 +14,8 @@ can be overridden by environment variables so tests and demos run fast:
   PROVISION_POLL_MAX           poll delay cap (default 10)
   PROVISION_POLL_DEADLINE      seconds to wait for one operation (default 1200)
   PROVISION_PACING             `on` (default) or `off`: client-side quotas (writes and reads)
+  PROVISION_HEALTHCARE_BATCH   `on` (default) or `off`: plan reads of Cloud Healthcare in batches
+                               (its discovery document's `batchPath`; see gcp/api.BATCH_PATHS)
 """
 
 from __future__ import annotations
@@ -124,6 +126,9 @@ class Timing:
     poll: PollPolicy = field(default_factory=PollPolicy)
     pacing: PacingPolicy = field(default_factory=PacingPolicy)
     http_timeout: float = 60.0
+    healthcare_batch: bool = True
+    """Send Cloud Healthcare reads in batches where the plan reads many (whether Google serves
+    Healthcare's batch endpoint is not documented; one that refuses is not asked again)."""
 
     @classmethod
     def from_env(cls, environ: Mapping[str, str] | None = None) -> Timing:
@@ -151,9 +156,17 @@ class Timing:
             max_delay=number("PROVISION_POLL_MAX", 10.0),
             deadline=number("PROVISION_POLL_DEADLINE", 1200.0),
         )
-        pacing_flag = env.get("PROVISION_PACING", "on").strip().lower()
-        pacing = PacingPolicy(enabled=pacing_flag not in ("off", "0", "false", "no"))
-        return cls(retry=retry, poll=poll, pacing=pacing)
+
+        def flag(name: str) -> bool:
+            return env.get(name, "on").strip().lower() not in ("off", "0", "false", "no")
+
+        pacing = PacingPolicy(enabled=flag("PROVISION_PACING"))
+        return cls(
+            retry=retry,
+            poll=poll,
+            pacing=pacing,
+            healthcare_batch=flag("PROVISION_HEALTHCARE_BATCH"),
+        )
 
 
 FAST_TIMING = Timing(

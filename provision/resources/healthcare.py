@@ -105,15 +105,30 @@ def list_locations(ctx: Context, project: str) -> list[str]:
     return sorted(str(loc.get("locationId", "")) for loc in found if loc.get("locationId"))
 
 
+def stores_list_key(dataset: str) -> str:
+    """The plan-scoped read memo key of `dataset`'s DICOM store list (all its pages)."""
+    return f"{dataset}:dicomStores.list"
+
+
+def stores_list_params(dataset: str) -> dict[str, Any]:
+    """The first `dicomStores.list` call of `dataset`, read alone or in a batch."""
+    return {"parent": dataset, "pageSize": PAGE_SIZE}
+
+
 def list_dicom_stores(ctx: Context, dataset: str) -> list[JSON]:
     """`[{"id", "labels", "managed"}]` for every DICOM store in `dataset` (paged).
 
-    While planning, each listed store is remembered as its own read, so the store kinds and
-    their imports need no request of their own.
+    While planning, the list is read once (or taken from `prefetch_store_lists`) and each
+    listed store is remembered as its own read, so the store kinds and their imports need no
+    request of their own.
     """
+
+    def read() -> JSON:
+        pages = ctx.api.pages(f"{DICOM_STORES}.list", "dicomStores", **stores_list_params(dataset))
+        return {"dicomStores": list(pages)}
+
     stores = []
-    found = ctx.api.pages(f"{DICOM_STORES}.list", "dicomStores", parent=dataset, pageSize=PAGE_SIZE)
-    for store in found:
+    for store in ctx.read_once(stores_list_key(dataset), read).get("dicomStores") or []:
         ctx.remember(store_read_key(str(store.get("name"))), store)
         labels = dict(store.get("labels") or {})
         stores.append(
@@ -124,6 +139,21 @@ def list_dicom_stores(ctx: Context, dataset: str) -> list[JSON]:
             }
         )
     return sorted(stores, key=lambda s: str(s["id"]))
+
+
+def prefetch_store_lists(ctx: Context, datasets: Sequence[str]) -> None:
+    """While planning, list the DICOM stores of `datasets` in batched requests and remember
+    each list (and each store) as its own read would answer. A list that failed, or that has
+    more pages, is not remembered: its dataset then reads it alone, which reports any failure
+    against its own address."""
+    answers = ctx.api.batch(f"{DICOM_STORES}.list", [stores_list_params(d) for d in datasets])
+    for dataset, answer in zip(datasets, answers, strict=True):
+        if isinstance(answer, GoogleApiError) or answer.get("nextPageToken"):
+            continue
+        stores = list(answer.get("dicomStores") or [])
+        ctx.remember(stores_list_key(dataset), {"dicomStores": stores})
+        for store in stores:
+            ctx.remember(store_read_key(str(store.get("name"))), store)
 
 
 def dataset_contents(ctx: Context, dataset: str) -> Contents:

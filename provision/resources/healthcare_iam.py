@@ -7,13 +7,21 @@ with `{policy}`. Healthcare policies take no conditions: a binding with one is a
 
 from __future__ import annotations
 
-from provision.errors import PlanError
+from collections.abc import Collection
+from typing import Any
+
+from provision.errors import GoogleApiError, PlanError
 from provision.model import JSON, Change, Observed, Resource
 from provision.resources import healthcare
 from provision.resources.base import Context, Options, Probe
-from provision.resources.iam import IamKind
+from provision.resources.iam import IamKind, policy_read_key
 
 POLICY_VERSION = 3
+
+
+def policy_params(resource_name: str) -> dict[str, Any]:
+    """The `getIamPolicy` parameters of a dataset or DICOM store, read alone or in a batch."""
+    return {"resource": resource_name, "options_requestedPolicyVersion": POLICY_VERSION}
 
 
 class HealthcareIamKind(IamKind):
@@ -24,11 +32,21 @@ class HealthcareIamKind(IamKind):
     collection = ""
 
     def get_policy(self, ctx: Context, resource_name: str) -> JSON:
-        return ctx.api.call(
-            f"{self.collection}.getIamPolicy",
-            resource=resource_name,
-            options_requestedPolicyVersion=POLICY_VERSION,
-        )
+        return ctx.api.call(f"{self.collection}.getIamPolicy", **policy_params(resource_name))
+
+    def prefetch_policies(self, ctx: Context, found: Collection[str]) -> None:
+        """While planning, read the policies of the plan's objects of this kind whose dataset
+        or store is in `found` in batched requests and remember each as what its own read
+        would answer. A policy whose call failed is not remembered: that object then reads it
+        alone, which reports any failure (a 403 included) against its own address."""
+        targets = [a.name for a in ctx.planned(self.name) if a.name in found]
+        if len(targets) < 2:  # one call needs no batch
+            return
+        method = f"{self.collection}.getIamPolicy"
+        answers = ctx.api.batch(method, [policy_params(target) for target in targets])
+        for target, answer in zip(targets, answers, strict=True):
+            if not isinstance(answer, GoogleApiError):
+                ctx.remember(policy_read_key(target), answer)
 
     def set_policy(self, ctx: Context, resource_name: str, policy: JSON) -> JSON:
         return ctx.api.call(

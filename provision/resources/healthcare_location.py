@@ -9,20 +9,29 @@ of the blueprint's datasets there while planning (each listed dataset is remembe
 provision manages there that the blueprint no longer declares (a dataset is provision's when it
 holds a store labelled `managed-by: provision`; an empty one cannot be told apart, so it is not
 reported). They are planned `forget`, or `delete` with --allow-delete naming them.
+
+While planning many datasets here, with Healthcare batching on (`GoogleApi.can_batch`), the
+read also fetches in batches what the plan's datasets, DICOM stores and their IAM objects here
+would each read alone: the datasets' store lists with the datasets' policies, then the stores'
+policies. A plan of 300 sites then waits for three round trips here instead of 900 requests.
 """
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Collection, Iterable
+from concurrent.futures import ThreadPoolExecutor
 
 from provision.gcp.methods import DATASETS
 from provision.model import JSON, Address, Observed, Resource
 from provision.resources import addresses, healthcare
 from provision.resources.base import Context, ScanKind
+from provision.resources.dataset_iam import DatasetIamKind
+from provision.resources.dicom_store_iam import DicomStoreIamKind
 from provision.resources.healthcare import (
     PAGE_SIZE,
     dataset_read_key,
     list_dicom_stores,
+    prefetch_store_lists,
 )
 from provision.resources.healthcare_dataset import orphan_deletion
 from provision.resources.registry import register
@@ -38,12 +47,15 @@ class HealthcareLocationKind(ScanKind):
         project, location = resource.spec["projectId"], resource.spec["location"]
         parent = resource.address.name
         datasets = ctx.api.pages(f"{DATASETS}.list", "datasets", parent=parent, pageSize=PAGE_SIZE)
-        ids = []
+        ids, listed = [], set()
         for dataset in datasets:
             dataset_id = str(dataset.get("name", "")).rsplit("/", 1)[-1]
             name = addresses.dataset_name(project, location, dataset_id)
             ctx.remember(dataset_read_key(name), dataset)
             ids.append(dataset_id)
+            listed.add(name)
+        if ctx.api.can_batch(healthcare.API):
+            prefetch(ctx, listed)
         return Observed(exists=True, fields={"datasets": sorted(ids)})
 
     def orphans(
@@ -65,3 +77,26 @@ class HealthcareLocationKind(ScanKind):
                 fields.update(orphan_deletion(ctx, address, stores))
             found.append((address, Observed(exists=True, fields=fields)))
         return found
+
+
+def prefetch(ctx: Context, listed: Collection[str]) -> None:
+    """The batched reads of the plan's objects in the `listed` datasets (see the module
+    docstring), all at once; nothing when the plan covers fewer than two of those datasets. A
+    store's policy is asked for before its store is seen listed: where the store is missing,
+    that call answers 404, which is not remembered (the store is planned as a create)."""
+    datasets = [a.name for a in ctx.planned(addresses.DATASET) if a.name in listed]
+    if len(datasets) < 2:
+        return
+
+    def in_listed(store: str) -> bool:
+        return store.partition("/dicomStores/")[0] in listed
+
+    stores = {a.name for a in ctx.planned(addresses.DICOM_STORE_IAM) if in_listed(a.name)}
+    with ThreadPoolExecutor(2) as others:
+        reads = [
+            others.submit(DatasetIamKind().prefetch_policies, ctx, listed),
+            others.submit(DicomStoreIamKind().prefetch_policies, ctx, stores),
+        ]
+        prefetch_store_lists(ctx, datasets)
+        for read in reads:
+            read.result()

@@ -4,8 +4,10 @@ A location's `datasets.list` and the project's `buckets.list` (the scans for obj
 the blueprint) also answer the reads of the datasets and buckets they list: those cost no
 `datasets.get` / `buckets.get`. An object missing from its list is still read on its own, so
 absent stays absent (404) and unreadable (403) still fails the plan, naming the object. The
-listed buckets' IAM policies are read in Storage batches; a policy the batch did not answer is
-read on its own, with the same rule.
+listed buckets' IAM policies are read in Storage batches, and the DICOM store lists, dataset and
+store policies of a location's listed datasets in Healthcare batches; a read a batch did not
+answer is made on its own, with the same rule. A Healthcare batch endpoint that refuses batches
+(or `PROVISION_HEALTHCARE_BATCH=off`) leaves every read to its own request.
 """
 
 from __future__ import annotations
@@ -19,9 +21,13 @@ import pytest
 from benchmarks.generate import PROJECT, write_blueprint
 from provision.emulator.server import RunningEmulator
 from provision.gcp import api
-from provision.resources import healthcare_location, storage_project
+from provision.gcp.api import GoogleApi
+from provision.gcp.credentials import Target
+from provision.gcp.methods import DICOM_STORES
+from provision.gcp.settings import FAST_TIMING
+from provision.resources import healthcare, healthcare_location, storage_project
 from tests.e2e.cli import CliResult
-from tests.e2e.conftest import CliFn, clear_journal, journal, set_faults
+from tests.e2e.conftest import CliFn, clear_journal, control, journal, set_faults
 
 DATASET_GET = "projects.locations.datasets.get"
 DATASET_LIST = "projects.locations.datasets.list"
@@ -30,6 +36,10 @@ BUCKET_LIST = "buckets.list"
 BUCKET_IAM = "buckets.getIamPolicy"
 BATCH = "batch"
 EUROPE = "europe-west4"
+STORE_LIST = "projects.locations.datasets.dicomStores.list"
+DATASET_IAM = "projects.locations.datasets.getIamPolicy"
+STORE_IAM = "projects.locations.datasets.dicomStores.getIamPolicy"
+HEALTHCARE_READS = (STORE_LIST, DATASET_IAM, STORE_IAM)
 
 
 def dataset(site: str, location: str = "us-central1") -> str:
@@ -64,6 +74,11 @@ def count(entries: list[dict[str, Any]]) -> Counter[str]:
     return Counter(str(e["method_id"]) for e in entries)
 
 
+def batches(entries: list[dict[str, Any]]) -> Counter[str]:
+    """Batches by API."""
+    return Counter(str(e["api"]) for e in entries if e["method_id"] == BATCH)
+
+
 def test_listed_datasets_and_buckets_cost_no_get_even_over_several_pages(
     cli: CliFn, sites: Path, emulator: RunningEmulator, monkeypatch: pytest.MonkeyPatch
 ) -> None:
@@ -89,11 +104,13 @@ def test_listed_datasets_and_buckets_cost_no_get_even_over_several_pages(
     assert methods[BUCKET_GET] == 0
     assert methods[DATASET_LIST] == 2 + 1  # us-central1 in 2 pages, europe-west4 in 1
     assert methods[BUCKET_LIST] == 2
-    assert methods[BATCH] == 1  # the 4 bucket policies, batched
+    # the 4 bucket policies; us-central1's 3 store lists, dataset and store policies
+    # (europe-west4's one dataset reads its own)
+    assert batches(entries) == {"storage": 1, "healthcare": 3}
     # per site: its dataset's store list, dataset IAM, store IAM, bucket IAM; once for the
     # blueprint: project, billing, services, project IAM (shared with the service agent)
-    assert len(entries) == 4 * 4 + 4 + 3 + 2 + 1, sorted(methods.items())
-    keys = [(e["method"], e["path"], e["query"]) for e in entries]
+    assert len(entries) == 4 * 4 + 4 + 3 + 2 + 1 + 3, sorted(methods.items())
+    keys = [(e["method"], e["path"], e["query"]) for e in entries if e["method_id"] != BATCH]
     assert len(set(keys)) == len(keys)
 
 
@@ -186,7 +203,7 @@ def test_bucket_policies_are_read_in_batches_of_the_limit(
     assert plan.exit_code == 0, plan.output
     methods = count(reads(emulator))
     assert methods[BUCKET_IAM] == 4
-    assert methods[BATCH] == 2  # 3 + 1
+    assert batches(reads(emulator))["storage"] == 2  # 3 + 1
 
 
 def test_a_batch_refused_as_a_whole_leaves_each_policy_to_its_own_read(
@@ -224,3 +241,87 @@ def test_a_policy_refused_inside_a_batch_is_read_again_alone(
     alone = [e["path"] for e in policies if not e["in_batch"]]
     assert len(policies) == 4 + 1
     assert alone == refused and len(refused) == 1
+
+
+def alone_and_batched(entries: list[dict[str, Any]], method_id: str) -> tuple[int, int]:
+    """How many `method_id` calls were sent on their own, and inside batches."""
+    calls = [e for e in entries if e["method_id"] == method_id]
+    batched = sum(1 for e in calls if e["in_batch"])
+    return len(calls) - batched, batched
+
+
+def test_a_locations_datasets_stores_and_policies_are_read_in_healthcare_batches(
+    cli: CliFn, sites: Path, emulator: RunningEmulator
+) -> None:
+    plan = plan_applied(cli, sites, emulator)
+    assert plan.exit_code == 0, plan.output
+    assert plan.stdout.startswith("No changes.")
+    entries = reads(emulator)
+    # us-central1's three datasets in batches; europe-west4's one dataset on its own
+    for method_id in HEALTHCARE_READS:
+        assert alone_and_batched(entries, method_id) == (1, 3), method_id
+    envelopes = [e for e in entries if e["method_id"] == BATCH and e["api"] == "healthcare"]
+    assert [(e["path"], e["status"]) for e in envelopes] == [("/batch", 200)] * 3
+
+
+def test_healthcare_batches_off_reads_each_object_on_its_own(
+    cli: CliFn, sites: Path, emulator: RunningEmulator, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("PROVISION_HEALTHCARE_BATCH", "off")
+    plan = plan_applied(cli, sites, emulator)
+    assert plan.exit_code == 0, plan.output
+    entries = reads(emulator)
+    assert batches(entries) == {"storage": 1}
+    for method_id in HEALTHCARE_READS:
+        assert alone_and_batched(entries, method_id) == (4, 0), method_id
+
+
+def test_a_healthcare_endpoint_without_batches_is_read_one_call_at_a_time(
+    cli: CliFn, sites: Path, emulator: RunningEmulator
+) -> None:
+    """Whether Google serves Healthcare's `batchPath` is not documented: where it answers 404,
+    the plan is the same, each read made on its own, and no batch is sent after the refusal."""
+    assert cli("apply", sites, "--yes").exit_code == 0
+    control(emulator, "settings", {"healthcare_batch": False})
+    clear_journal(emulator)
+    plan = cli("plan", sites, "--detailed-exitcode")
+    assert plan.exit_code == 0, plan.output
+    assert plan.stdout.startswith("No changes.")
+    entries = reads(emulator)
+    refused = [e for e in entries if e["path"] == "/batch"]
+    # the three batches of the one prefetch may all be in flight before the first 404 returns
+    assert 1 <= len(refused) <= 3 and {e["status"] for e in refused} == {404}
+    for method_id in HEALTHCARE_READS:
+        assert alone_and_batched(entries, method_id) == (4, 0), method_id
+
+
+def test_a_403_on_batched_healthcare_policies_fails_the_plan_naming_each_object(
+    cli: CliFn, sites: Path, emulator: RunningEmulator
+) -> None:
+    refused = {"api": "healthcare", "method_id": DATASET_IAM, "status": 403}
+    plan = plan_applied(cli, sites, emulator, refused)
+    assert plan.exit_code == 1
+    assert "cannot plan: 4 object(s)" in plan.stderr
+    for site in ("site0000", "site0001", "site0002"):
+        assert f"healthcare.dataset_iam:{dataset(site)}" in plan.stderr
+    assert f"healthcare.dataset_iam:{dataset('site0003', EUROPE)}" in plan.stderr
+    assert alone_and_batched(reads(emulator), DATASET_IAM) == (4, 3)  # batched, then alone
+
+
+def test_a_store_list_with_more_pages_is_read_by_its_dataset(
+    cli: CliFn, sites: Path, emulator: RunningEmulator, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A batched first page that is not the last is not taken as the whole list."""
+    assert cli("apply", sites, "--yes").exit_code == 0
+    google = GoogleApi(Target(endpoint=emulator.base_url, label="emulator"), FAST_TIMING)
+    for site in ("site0000", "site0001", "site0002"):  # a second store in each
+        google.call(f"{DICOM_STORES}.create", parent=dataset(site), dicomStoreId="extra", body={})
+    monkeypatch.setattr(healthcare, "PAGE_SIZE", 1)
+    clear_journal(emulator)
+    plan = cli("plan", sites)
+    assert plan.exit_code == 0, plan.output
+    lists = [e for e in reads(emulator) if e["method_id"] == STORE_LIST]
+    # 3 first pages batched; then each of those datasets pages on its own (2 pages), and
+    # europe-west4's one dataset reads its one store
+    assert sum(1 for e in lists if e["in_batch"]) == 3
+    assert sum(1 for e in lists if not e["in_batch"]) == 3 * 2 + 1

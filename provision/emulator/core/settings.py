@@ -153,6 +153,9 @@ class EmulatorSettings:
     """What Cloud Storage does with a query parameter or JSON field its discovery document does
     not declare (`refuse`: 400 in Storage's envelope; `ignore`). Not recorded anywhere known;
     refusing is the stricter reading, so the tool never relies on Storage ignoring one."""
+    healthcare_batch: bool = True
+    """Answer Cloud Healthcare batches at `POST /batch` (see `healthcare/batch.py`: declared by
+    the discovery document, not described by the guides); off, that path answers 404."""
     storage_error_status_field: bool = False
     """Add `status` to Cloud Storage error bodies, as some newer responses do."""
     auto_grant_service_agent_role: bool = True
