@@ -20,6 +20,8 @@ from enum import StrEnum
 from types import FrameType
 from typing import Generic, TypeVar
 
+from provision.collector import collected_less_often
+
 K = TypeVar("K", bound=Hashable)
 T = TypeVar("T")
 
@@ -106,7 +108,7 @@ def run_graph(
     interrupted = False
     pool = _Pool(work, max(1, min(workers, len(schedule.order))))
     try:
-        with _ctrl_c_sets(stop):
+        with _ctrl_c_sets(stop), collected_less_often():
             try:
                 schedule.run(pool, workers, stop)
             except KeyboardInterrupt:  # not on the main thread, or a second Ctrl-C

@@ -241,11 +241,16 @@ class GoogleApi:
         return api != "healthcare" or self.timing.healthcare_batch
 
     def batch(
-        self, method: str, calls: Sequence[Mapping[str, Any]], /
+        self,
+        method: str,
+        calls: Sequence[Mapping[str, Any]],
+        /,
+        answered: Callable[[int, list[JSON | GoogleApiError]], None] | None = None,
     ) -> list[JSON | GoogleApiError]:
         """Call the read `method` once per entry of `calls` (its params), sent as batched HTTP
         requests of up to `BATCH_LIMIT` calls (up to `BATCH_CONCURRENCY` at once) to the API's
-        batch endpoint (`BATCH_PATHS`).
+        batch endpoint (`BATCH_PATHS`). `answered(first, answers)` is told each request's
+        answers as they arrive (`first`: the index in `calls` of its first call).
 
         Answers in the order of `calls`: each call's JSON or its classified GoogleApiError. A
         call's own error is not retried here (only a 401 is sent again once, with refreshed
@@ -260,17 +265,24 @@ class GoogleApi:
             raise ValueError(f"{api} has no batch endpoint")
         if not path.rpartition(".")[2].startswith(("get", "list")):
             raise ValueError(f"only reads are batched, not {method}")
-        chunks = [calls[first : first + BATCH_LIMIT] for first in range(0, len(calls), BATCH_LIMIT)]
-        if len(chunks) == 1:
-            return self._batch_chunk(method, chunks[0])
+        firsts = range(0, len(calls), BATCH_LIMIT)
+
+        def send(first: int, built: list[Any] | None = None) -> list[JSON | GoogleApiError]:
+            answers = self._batch_chunk(method, calls[first : first + BATCH_LIMIT], built)
+            if answered is not None:
+                answered(first, answers)
+            return answers
+
+        if len(firsts) == 1:
+            return send(0)
         from concurrent.futures import ThreadPoolExecutor
 
         # Each chunk is built here, one after another, and leaves as soon as it is built: built
         # side by side, every chunk would be ready (and sent) only when the last one is.
-        with ThreadPoolExecutor(min(len(chunks), BATCH_CONCURRENCY)) as pool:
+        with ThreadPoolExecutor(min(len(firsts), BATCH_CONCURRENCY)) as pool:
             sent = [
-                pool.submit(self._batch_chunk, method, chunk, self._requests(method, chunk))
-                for chunk in chunks
+                pool.submit(send, first, self._requests(method, calls[first : first + BATCH_LIMIT]))
+                for first in firsts
             ]
         return [answer for chunk in sent for answer in chunk.result()]
 

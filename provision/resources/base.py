@@ -57,12 +57,14 @@ class SharedReads:
     """Plan-scoped memo: each key is read once, even when several kinds ask at the same time.
 
     Only planning uses it (see `Context.read_once`); writes and their read-modify-write loops
-    always read afresh.
+    always read afresh. A read that another one answers in the background can be claimed
+    first (`claim`): its `get` then waits for that answer instead of reading.
     """
 
     def __init__(self) -> None:
         self._lock = threading.Lock()
         self._entries: dict[str, tuple[threading.Lock, list[Any]]] = {}
+        self._claimed: dict[str, threading.Lock] = {}
 
     def get(self, key: str, read: Callable[[], Any]) -> Any:
         with self._lock:
@@ -74,9 +76,32 @@ class SharedReads:
             return value[0]
 
     def remember(self, key: str, value: Any) -> None:
-        """Record what a read of `key` would answer, learned from another read (e.g. a list)."""
+        """Record what a read of `key` would answer, learned from another read (e.g. a list);
+        a `get` waiting on its claim returns it."""
         with self._lock:
-            self._entries.setdefault(key, (threading.Lock(), [value]))
+            known = self._entries.setdefault(key, (threading.Lock(), []))[1]
+            if not known:
+                known.append(value)
+            claimed = self._claimed.pop(key, None)
+        if claimed is not None:
+            claimed.release()
+
+    def claim(self, keys: Iterable[str]) -> None:
+        """Hold the reads of `keys` not known yet: a `get` of one waits until `remember`
+        answers it or `release` lets it go (that `get` then reads for itself). Whoever claims
+        must release what it has not answered."""
+        with self._lock:
+            for key in keys:
+                lock, known = self._entries.setdefault(key, (threading.Lock(), []))
+                if not known and key not in self._claimed and lock.acquire(blocking=False):
+                    self._claimed[key] = lock
+
+    def release(self, keys: Iterable[str]) -> None:
+        """Let go of the claims on `keys` that are still held."""
+        with self._lock:
+            held = [self._claimed.pop(key) for key in keys if key in self._claimed]
+        for lock in held:
+            lock.release()
 
 
 @dataclass
@@ -116,6 +141,16 @@ class Context:
         """While planning, let a later `read_once(key, ...)` answer `value` without a request."""
         if self.shared_reads is not None:
             self.shared_reads.remember(key, value)
+
+    def claim(self, keys: Iterable[str]) -> None:
+        """While planning, make reads of `keys` wait for `remember` (see `SharedReads.claim`)."""
+        if self.shared_reads is not None:
+            self.shared_reads.claim(keys)
+
+    def release(self, keys: Iterable[str]) -> None:
+        """Let go of the claims on `keys` not answered (their reads then read for themselves)."""
+        if self.shared_reads is not None:
+            self.shared_reads.release(keys)
 
     def read_once(self, key: str, read: Callable[[], JSON]) -> JSON:
         """`read()`, memoised under `key` while planning; a plain call otherwise."""

@@ -23,6 +23,7 @@ from provision.resources import addresses
 from provision.resources.base import Context, Needs
 from provision.resources.bucket import API, STORAGE
 from provision.resources.iam import IamKind, policy_read_key
+from provision.resources.prefetch import in_background
 from provision.resources.registry import register
 
 POLICY_VERSION = 3
@@ -66,8 +67,8 @@ class BucketIamKind(IamKind):
 
 def prefetch_policies(ctx: Context, listed: Collection[str]) -> None:
     """While planning, read the policies of the plan's bucket IAM objects whose bucket is in
-    `listed` in batched requests (up to 100 per request, see `GoogleApi.batch`) and remember
-    each as what its own read would answer.
+    `listed` in batched requests (up to 100 per request, see `GoogleApi.batch`), in the
+    background (`prefetch.in_background`), and remember each as what its own read would answer.
 
     A policy whose call failed (alone, or with its whole batch) is not remembered: that object
     then reads its own policy, which reports any failure (a 403 included) against its address.
@@ -76,7 +77,14 @@ def prefetch_policies(ctx: Context, listed: Collection[str]) -> None:
     targets = [a.name for a in ctx.planned(kind) if addresses.bucket_of(a.name) in listed]
     if len(targets) < 2:  # one call needs no batch
         return
-    answers = ctx.api.batch(GET_POLICY, [policy_params(target) for target in targets])
-    for target, answer in zip(targets, answers, strict=True):
-        if not isinstance(answer, GoogleApiError):
-            ctx.remember(policy_read_key(target), answer)
+
+    def answered(first: int, answers: list[JSON | GoogleApiError]) -> None:
+        for target, answer in zip(targets[first:], answers, strict=False):
+            if not isinstance(answer, GoogleApiError):
+                ctx.remember(policy_read_key(target), answer)
+
+    def read_all() -> None:
+        ctx.api.batch(GET_POLICY, [policy_params(target) for target in targets], answered)
+
+    keys = [policy_read_key(target) for target in targets]
+    in_background(ctx, keys, read_all, "bucket-policy-batches")

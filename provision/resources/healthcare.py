@@ -146,14 +146,17 @@ def prefetch_store_lists(ctx: Context, datasets: Sequence[str]) -> None:
     each list (and each store) as its own read would answer. A list that failed, or that has
     more pages, is not remembered: its dataset then reads it alone, which reports any failure
     against its own address."""
-    answers = ctx.api.batch(f"{DICOM_STORES}.list", [stores_list_params(d) for d in datasets])
-    for dataset, answer in zip(datasets, answers, strict=True):
-        if isinstance(answer, GoogleApiError) or answer.get("nextPageToken"):
-            continue
-        stores = list(answer.get("dicomStores") or [])
-        ctx.remember(stores_list_key(dataset), {"dicomStores": stores})
-        for store in stores:
-            ctx.remember(store_read_key(str(store.get("name"))), store)
+
+    def answered(first: int, answers: list[JSON | GoogleApiError]) -> None:
+        for dataset, answer in zip(datasets[first:], answers, strict=False):
+            if isinstance(answer, GoogleApiError) or answer.get("nextPageToken"):
+                continue
+            stores = list(answer.get("dicomStores") or [])
+            for store in stores:
+                ctx.remember(store_read_key(str(store.get("name"))), store)
+            ctx.remember(stores_list_key(dataset), {"dicomStores": stores})
+
+    ctx.api.batch(f"{DICOM_STORES}.list", [stores_list_params(d) for d in datasets], answered)
 
 
 def dataset_contents(ctx: Context, dataset: str) -> Contents:

@@ -7,7 +7,7 @@ with `{policy}`. Healthcare policies take no conditions: a binding with one is a
 
 from __future__ import annotations
 
-from collections.abc import Collection
+from collections.abc import Sequence
 from typing import Any
 
 from provision.errors import GoogleApiError, PlanError
@@ -34,19 +34,19 @@ class HealthcareIamKind(IamKind):
     def get_policy(self, ctx: Context, resource_name: str) -> JSON:
         return ctx.api.call(f"{self.collection}.getIamPolicy", **policy_params(resource_name))
 
-    def prefetch_policies(self, ctx: Context, found: Collection[str]) -> None:
-        """While planning, read the policies of the plan's objects of this kind whose dataset
-        or store is in `found` in batched requests and remember each as what its own read
-        would answer. A policy whose call failed is not remembered: that object then reads it
-        alone, which reports any failure (a 403 included) against its own address."""
-        targets = [a.name for a in ctx.planned(self.name) if a.name in found]
-        if len(targets) < 2:  # one call needs no batch
-            return
+    def prefetch_policies(self, ctx: Context, targets: Sequence[str]) -> None:
+        """While planning, read the policies of `targets` (datasets or stores of this kind's
+        collection) in batched requests and remember each as what its own read would answer.
+        A policy whose call failed is not remembered: its object then reads it alone, which
+        reports any failure (a 403 included) against its own address."""
+
+        def answered(first: int, answers: list[JSON | GoogleApiError]) -> None:
+            for target, answer in zip(targets[first:], answers, strict=False):
+                if not isinstance(answer, GoogleApiError):
+                    ctx.remember(policy_read_key(target), answer)
+
         method = f"{self.collection}.getIamPolicy"
-        answers = ctx.api.batch(method, [policy_params(target) for target in targets])
-        for target, answer in zip(targets, answers, strict=True):
-            if not isinstance(answer, GoogleApiError):
-                ctx.remember(policy_read_key(target), answer)
+        ctx.api.batch(method, [policy_params(target) for target in targets], answered)
 
     def set_policy(self, ctx: Context, resource_name: str, policy: JSON) -> JSON:
         return ctx.api.call(

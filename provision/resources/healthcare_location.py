@@ -11,9 +11,10 @@ holds a store labelled `managed-by: provision`; an empty one cannot be told apar
 reported). They are planned `forget`, or `delete` with --allow-delete naming them.
 
 While planning many datasets here, with Healthcare batching on (`GoogleApi.can_batch`), the
-read also fetches in batches what the plan's datasets, DICOM stores and their IAM objects here
-would each read alone: the datasets' store lists with the datasets' policies, then the stores'
-policies. A plan of 300 sites then waits for three round trips here instead of 900 requests.
+read also starts, in the background (`prefetch.in_background`), batched reads of what the
+plan's datasets and their IAM objects here would each read alone: the datasets' store lists
+and the datasets' and stores' policies, all at once. For 300 sites that is 9 requests of 100
+calls instead of 900 requests.
 """
 
 from __future__ import annotations
@@ -32,8 +33,11 @@ from provision.resources.healthcare import (
     dataset_read_key,
     list_dicom_stores,
     prefetch_store_lists,
+    stores_list_key,
 )
 from provision.resources.healthcare_dataset import orphan_deletion
+from provision.resources.iam import policy_read_key
+from provision.resources.prefetch import in_background
 from provision.resources.registry import register
 
 
@@ -80,23 +84,36 @@ class HealthcareLocationKind(ScanKind):
 
 
 def prefetch(ctx: Context, listed: Collection[str]) -> None:
-    """The batched reads of the plan's objects in the `listed` datasets (see the module
-    docstring), all at once; nothing when the plan covers fewer than two of those datasets. A
-    store's policy is asked for before its store is seen listed: where the store is missing,
-    that call answers 404, which is not remembered (the store is planned as a create)."""
+    """Start the batched reads of the plan's objects in the `listed` datasets (see the module
+    docstring), all at once and in the background: each object's read waits for its own answer
+    (`Context.claim`), not for the others'. Nothing when the plan covers fewer than two of those
+    datasets. A store's policy is asked for before its store is seen listed: where the store is
+    missing, that call answers 404, which is not remembered (the store is planned as a create).
+    """
     datasets = [a.name for a in ctx.planned(addresses.DATASET) if a.name in listed]
     if len(datasets) < 2:
         return
+    dataset_policies = [a.name for a in ctx.planned(addresses.DATASET_IAM) if a.name in listed]
+    store_policies = [
+        a.name
+        for a in ctx.planned(addresses.DICOM_STORE_IAM)
+        if a.name.partition("/dicomStores/")[0] in listed
+    ]
+    keys = [stores_list_key(d) for d in datasets]
+    keys += [policy_read_key(target) for target in dataset_policies + store_policies]
 
-    def in_listed(store: str) -> bool:
-        return store.partition("/dicomStores/")[0] in listed
+    def read_all() -> None:
+        with ThreadPoolExecutor(2) as others:
+            policies = [
+                others.submit(kind.prefetch_policies, ctx, targets)
+                for kind, targets in (
+                    (DatasetIamKind(), dataset_policies),
+                    (DicomStoreIamKind(), store_policies),
+                )
+                if targets
+            ]
+            prefetch_store_lists(ctx, datasets)
+            for read in policies:
+                read.result()
 
-    stores = {a.name for a in ctx.planned(addresses.DICOM_STORE_IAM) if in_listed(a.name)}
-    with ThreadPoolExecutor(2) as others:
-        reads = [
-            others.submit(DatasetIamKind().prefetch_policies, ctx, listed),
-            others.submit(DicomStoreIamKind().prefetch_policies, ctx, stores),
-        ]
-        prefetch_store_lists(ctx, datasets)
-        for read in reads:
-            read.result()
+    in_background(ctx, keys, read_all, "healthcare-batches")

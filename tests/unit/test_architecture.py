@@ -43,6 +43,7 @@ LAYERS: Mapping[str, tuple[str, ...]] = {
         "provision.errors",
         "provision.files",
         "provision.graph",
+        "provision.collector",
         "provision.blueprint.rules",
         "provision",
     ),
