@@ -123,7 +123,7 @@ def run_graph(
         cancel.set()
         raise
     finally:
-        pool.close()
+        pool.close(wait=len(schedule.outcomes) < len(schedule.order) or bool(schedule.running))
     return GraphResult({node: schedule.outcomes[node] for node in schedule.topo}, interrupted)
 
 
@@ -241,7 +241,7 @@ class _Pool(Generic[K, T]):
     start at once on a helper thread, ready before the graph widens, so the scheduler never
     waits for a thread to start (about a millisecond each while others run). If a thread cannot
     start, the pool stays as large as it got. After `stop()`, a node no thread has taken yet is
-    answered `NOT_STARTED`. `close` ends and joins the threads.
+    answered `NOT_STARTED`. `close` ends the threads.
     """
 
     def __init__(self, work: Callable[[K], T], size: int) -> None:
@@ -267,13 +267,16 @@ class _Pool(Generic[K, T]):
     def stop(self) -> None:
         self._stopped.set()
 
-    def close(self) -> None:
+    def close(self, *, wait: bool = True) -> None:
+        """Tell every thread to end; with `wait`, until they have (work still running
+        included). A finished graph has nothing running: its threads end on their own."""
         if self._starter is not None:
             self._starter.join()
         for _ in self._threads:
             self._tasks.put(_STOP)
-        for thread in self._threads:
-            thread.join()
+        if wait:
+            for thread in self._threads:
+                thread.join()
 
     def _start_the_rest(self) -> None:
         try:

@@ -245,9 +245,10 @@ class EmulatorApp:
         stays locked from the first call to the last: each call is still its own transaction,
         but concurrent batches take turns instead of waking each other for every call."""
         answers: list[tuple[batch.Part, WsgiAnswer, dict[str, Any]]] = []
+        shared = batch.shared_environ(request.environ)
         with self.world.store.lock:
             for part in parts:
-                inner = _overridden(Request(batch.part_environ(request.environ, part)))
+                inner = _overridden(Request(batch.part_environ(shared, part)))
                 matched = self._match(inner, part.path)
                 if _in_endpoint(endpoint, part, matched):
                     answer, injected = self._serve(inner, part.path, in_batch=True, matched=matched)

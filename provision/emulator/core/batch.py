@@ -179,7 +179,7 @@ def _part(number: int, chunk: bytes) -> Part:
     head, payload = _split_message(chunk)
     part_headers = _headers(head, number)
     part_type = _header(part_headers, "content-type") or ""
-    if content_type_params(part_type)[0] != "application/http":
+    if part_type.partition(";")[0].strip().lower() != "application/http":
         raise invalid(
             f"Part {number} of the batch request has Content-Type {part_type or 'none'}; every "
             "part must be application/http."
@@ -239,11 +239,18 @@ def _header(headers: Iterable[tuple[str, str]], wanted: str) -> str | None:
     return None
 
 
-def part_environ(outer: Mapping[str, Any], part: Part) -> dict[str, Any]:
-    """The WSGI environ of one call: the batch's connection, the call's own method, path,
-    query, headers and body, and the batch's headers the call does not set itself."""
+def shared_environ(outer: Mapping[str, Any]) -> dict[str, Any]:
+    """What every call's environ takes from the batch's: its connection and the headers its
+    calls inherit (see `part_environ`)."""
     environ = {key: outer[key] for key in CARRIED_ENVIRON if key in outer}
     environ.update({key: value for key, value in outer.items() if _inherited(key)})
+    return environ
+
+
+def part_environ(shared: Mapping[str, Any], part: Part) -> dict[str, Any]:
+    """The WSGI environ of one call: the batch's connection and headers (`shared`, from
+    `shared_environ`), overridden by the call's own method, path, query, headers and body."""
+    environ = dict(shared)
     own: dict[str, list[str]] = {}
     for name, value in part.headers:
         key = name.upper().replace("-", "_")
