@@ -158,18 +158,33 @@ def parse(body: bytes, content_type: str, max_calls: int) -> list[Part]:
 
 def _split(body: bytes, boundary: bytes) -> list[bytes]:
     """The parts between the boundary delimiters (RFC 2046: the line break before a delimiter
-    belongs to it). Without a close delimiter, the last part runs to the end of the body."""
-    delimiter = re.compile(
-        rb"(?:\A|\r?\n)--" + re.escape(boundary) + rb"(?P<close>--)?[ \t]*(?:\r?\n|\Z)"
-    )
+    belongs to it). Without a close delimiter, the last part runs to the end of the body.
+
+    A delimiter is `--BOUNDARY` at the start of the body or of a line, maybe `--` (the close
+    delimiter), maybe spaces or tabs, then a line end or the end of the body."""
+    marker = b"--" + boundary
     chunks: list[bytes] = []
     start: int | None = None
-    for match in delimiter.finditer(body):
-        if start is not None:
-            chunks.append(body[start : match.start()])
-        if match.group("close"):
-            return chunks
-        start = match.end()
+    found = body.find(marker)
+    while found >= 0:
+        after = found + len(marker)
+        close = body.startswith(b"--", after)
+        end = after + 2 if close else after
+        while body[end : end + 1] in (b" ", b"\t"):
+            end += 1
+        line_end = 2 if body.startswith(b"\r\n", end) else 1 if body.startswith(b"\n", end) else 0
+        # the line break before a delimiter is its own (not the previous delimiter's)
+        at_line_start = found == 0 or (body[found - 1] == 0x0A and found - 1 >= (start or 0))
+        if at_line_start and (line_end or end == len(body)):
+            if start is not None:
+                before = 2 if body[found - 2 : found] == b"\r\n" else 1 if found else 0
+                chunks.append(body[start : found - before])
+            if close:
+                return chunks
+            start = end + line_end
+            found = body.find(marker, start)
+        else:
+            found = body.find(marker, found + 1)
     if start is not None:
         chunks.append(body[start:])
     return chunks
@@ -226,7 +241,7 @@ def _headers(lines: Iterable[str], number: int) -> list[tuple[str, str]]:
             headers[-1] = (name, f"{value} {line.strip()}")
             continue
         name, colon, value = line.partition(":")
-        if not colon or not name.strip() or name != name.strip():
+        if not colon or not name or name != name.strip():
             raise invalid(f"Part {number} of the batch request has a malformed header: {line}")
         headers.append((name, value.strip()))
     return headers
