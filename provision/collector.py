@@ -11,6 +11,7 @@ every object the process holds, the client libraries' discovery documents includ
 from __future__ import annotations
 
 import gc
+import threading
 from collections.abc import Iterator
 from contextlib import contextmanager
 
@@ -19,18 +20,40 @@ THRESHOLDS = (20_000, 20, 20)
 ones before a full one (CPython's defaults: 700, 10, 10)."""
 
 
-def raise_thresholds() -> tuple[int, int, int]:
-    """Collect no more often than `THRESHOLDS`; returns the thresholds before."""
-    before = gc.get_threshold()
-    gc.set_threshold(*(max(now, wanted) for now, wanted in zip(before, THRESHOLDS, strict=True)))
-    return before
+class _Runs:
+    """How many runs want fewer collections now, and the thresholds found by the first."""
+
+    def __init__(self) -> None:
+        self.lock = threading.Lock()
+        self.count = 0
+        self.before: tuple[int, int, int] = gc.get_threshold()
+
+
+_RUNS = _Runs()
+
+
+def _raised(now: tuple[int, int, int]) -> tuple[int, int, int]:
+    """`now`, each threshold at least `THRESHOLDS`'s; a collector turned off (0) stays off."""
+    first, second, third = (
+        current if current == 0 else max(current, wanted)
+        for current, wanted in zip(now, THRESHOLDS, strict=True)
+    )
+    return first, second, third
 
 
 @contextmanager
 def collected_less_often() -> Iterator[None]:
-    """`THRESHOLDS` while the body runs, then the thresholds before."""
-    before = raise_thresholds()
+    """`THRESHOLDS` while the body runs. Runs may overlap (threads, nested graphs): the first
+    to start raises the thresholds, the last to end puts back what it found."""
+    with _RUNS.lock:
+        if _RUNS.count == 0:
+            _RUNS.before = gc.get_threshold()
+            gc.set_threshold(*_raised(_RUNS.before))
+        _RUNS.count += 1
     try:
         yield
     finally:
-        gc.set_threshold(*before)
+        with _RUNS.lock:
+            _RUNS.count -= 1
+            if _RUNS.count == 0:
+                gc.set_threshold(*_RUNS.before)

@@ -123,6 +123,8 @@ def run_graph(
         cancel.set()
         raise
     finally:
+        # Every node settled (or, after Ctrl-C, wound down): no work runs, so the threads end
+        # on their own. Only a scheduler that failed leaves work to wait for.
         pool.close(wait=len(schedule.outcomes) < len(schedule.order) or bool(schedule.running))
     return GraphResult({node: schedule.outcomes[node] for node in schedule.topo}, interrupted)
 

@@ -17,7 +17,7 @@ reads, and only an object missing from it is read on its own. A read failing wit
 from __future__ import annotations
 
 import threading
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from collections.abc import Set as AbstractSet
 from dataclasses import replace
 
@@ -26,7 +26,7 @@ from provision.blueprint.loader import LoadedBlueprint
 from provision.blueprint.oauth import manual_changes
 from provision.blueprint.warning_codes import ALLOW_DELETE_UNUSED, FORGET_UNMATCHED, tagged
 from provision.errors import PlanError, ProvisionError, RunInterruptedError
-from provision.graph import State, run_graph, topological
+from provision.graph import GraphResult, State, run_graph, topological
 from provision.model import Action, Address, Change, Observed, Plan, Resource
 from provision.resources import registry
 from provision.resources.base import Context, Kind
@@ -158,13 +158,7 @@ def plan_resources(
 
     order = list(by_address)
     containers = {a: read_after(r, by_address) for a, r in by_address.items()}
-    result = run_graph(
-        order,
-        containers,
-        work,
-        workers=workers,
-        cancel=ctx.cancel,
-    )
+    result = _run_reads(order, containers, work, workers, ctx)
     failed = result.where(State.FAILED)
     if result.interrupted or any(
         isinstance(result.outcomes[a].error, RunInterruptedError) for a in failed
@@ -184,6 +178,21 @@ def plan_resources(
         changes=tuple(ordered),
         warnings=tuple(notes),
     )
+
+
+def _run_reads(
+    order: Sequence[Address],
+    containers: Mapping[Address, Sequence[Address]],
+    work: Callable[[Address], None],
+    workers: int,
+    ctx: Context,
+) -> GraphResult[Address, None]:
+    """`work` over the graph, then the reads answered in the background (which end with it)."""
+    try:
+        return run_graph(order, containers, work, workers=workers, cancel=ctx.cancel)
+    finally:
+        if ctx.shared_reads is not None:
+            ctx.shared_reads.join()
 
 
 def _run_warnings(

@@ -27,7 +27,7 @@ from werkzeug.wrappers import Request, Response
 from provision.emulator import control
 from provision.emulator.core import batch, fields, lro
 from provision.emulator.core.answers import AnswerLog, Violation, check_answer
-from provision.emulator.core.errors import ApiError
+from provision.emulator.core.errors import ApiError, Dialect
 from provision.emulator.core.faults import RESET, Faults, injected_error
 from provision.emulator.core.gate import Gate, unserved_routes
 from provision.emulator.core.journal import Entry
@@ -243,7 +243,9 @@ class EmulatorApp:
     ) -> list[tuple[batch.Part, WsgiAnswer, dict[str, Any]]]:
         """Run a batch's calls in order, up to one whose fault resets the connection. The store
         stays locked from the first call to the last: each call is still its own transaction,
-        but concurrent batches take turns instead of waking each other for every call."""
+        but concurrent batches take turns instead of waking each other for every call. (More
+        orderly than Google promises: no other request's write lands between a batch's calls.
+        The tool batches only reads, and relies on no such order.)"""
         answers: list[tuple[batch.Part, WsgiAnswer, dict[str, Any]]] = []
         shared = batch.shared_environ(request.environ)
         with self.world.store.lock:
@@ -377,16 +379,14 @@ class EmulatorApp:
         return self._error(injected_error(status, route.api), route)
 
     def _error(self, error: ApiError, route: Route) -> WsgiAnswer:
-        return error_response(
-            error,
-            route.dialect,
-            status_field=self.world.settings.storage_error_status_field,
-        )
+        return self._in_dialect(error, route.dialect)
 
     def _batch_error(self, error: ApiError, endpoint: batch.Endpoint) -> WsgiAnswer:
-        return error_response(
-            error, endpoint.dialect, status_field=self.world.settings.storage_error_status_field
-        )
+        return self._in_dialect(error, endpoint.dialect)
+
+    def _in_dialect(self, error: ApiError, dialect: Dialect) -> WsgiAnswer:
+        status_field = self.world.settings.storage_error_status_field
+        return error_response(error, dialect, status_field=status_field)
 
 
 def _in_endpoint(

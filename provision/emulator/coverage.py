@@ -111,8 +111,11 @@ def batch_cell(document: dict[str, Any]) -> str:
         return "—"
     path = "/" + str(batch_path).lstrip("/")
     endpoint = BATCH_ENDPOINTS.get(path)
-    answered = endpoint is not None and endpoint.api == document.get("name")
-    return f"`{path}`: {'yes' if answered else '—'}"
+    if endpoint is None or endpoint.api != document.get("name"):
+        return f"`{path}`: —"
+    if endpoint.setting:  # Google's own guides do not describe it
+        return f"`{path}`: yes (*unverified*; setting `{endpoint.setting}`)"
+    return f"`{path}`: yes"
 
 
 GATE_SECTION = """\

@@ -47,7 +47,9 @@ SHUTDOWN_S = 2
 """`stop()` waits this long for requests in flight, then cuts their connections."""
 
 COLLECTOR_THRESHOLDS = (20_000, 20, 20)
-"""The cyclic collector's thresholds in `provision emulator serve` (CPython's: 700, 10, 10)."""
+"""The cyclic collector's thresholds in `provision emulator serve` (CPython's: 700, 10, 10);
+the tool's runs use the same (`provision.collector`, which the emulator, standing apart, does
+not import)."""
 
 SELECT_INTERVAL_S = 0.05
 """How often the connection loop wakes without traffic; bounds how long `stop()` waits for it."""

@@ -57,18 +57,21 @@ VERSIONS: Mapping[str, str] = {
 BATCH_PATHS: Mapping[str, str] = {"storage": "batch/storage/v1", "healthcare": "batch"}
 """APIs with a JSON batch endpoint (its path under the API's root URL). Cloud Storage documents
 its own (storage/docs/batch). Cloud Healthcare's is its discovery document's `batchPath`, which
-the client libraries build batches for, but its guides do not describe batching: it is used only
-while `Timing.healthcare_batch` is on (`PROVISION_HEALTHCARE_BATCH`), and an endpoint that
-refuses a batch as a whole (400, 404, 405, 501) is not sent another in that run: its calls go
-one at a time (`batches_refused`)."""
+the client libraries build batches for, but its guides do not describe batching (`UNVERIFIED`)."""
+UNVERIFIED_BATCHES = frozenset({"healthcare"})
+"""APIs whose batch endpoint Google does not document. Batches go there only while the setting
+is on (`Timing.healthcare_batch`, `PROVISION_HEALTHCARE_BATCH`), and once it refuses a batch as
+a whole (`ENDPOINT_REFUSED`) the run sends it no other: its calls go one at a time
+(`batches_refused`)."""
 BATCH_LIMIT = 100
 """Calls per batched HTTP request (Cloud Storage: "no more than 100 calls"; Healthcare's limit is
-not documented, Google's general batching guides say 1,000)."""
+not documented, Google's general batching guides say 1,000: the smaller is used for both)."""
 BATCH_CONCURRENCY = 8
 """Batched HTTP requests of one `batch` call in flight at once."""
 ENDPOINT_REFUSED = frozenset({400, 404, 405, 501})
-"""Statuses of a whole batch that mean the endpoint does not take batches (not a passing
-failure): that API's calls are then sent one at a time."""
+"""Statuses of a whole batch taken to mean that an undocumented endpoint does not take batches
+(what Google would answer there is not known): a path it does not serve (404, 405, 501), or a
+batch it cannot read (400)."""
 
 RESOURCE_MANAGER = "cloudresourcemanager."
 """Calls of this API (v3) go through google-cloud-resource-manager (`resource_manager.METHODS`);
@@ -238,7 +241,7 @@ class GoogleApi:
         """Whether reads of `api` may go in batches now (see `BATCH_PATHS`)."""
         if api not in BATCH_PATHS or api in self.batches_refused:
             return False
-        return api != "healthcare" or self.timing.healthcare_batch
+        return api not in UNVERIFIED_BATCHES or self.timing.healthcare_batch
 
     def batch(
         self,
@@ -249,16 +252,17 @@ class GoogleApi:
     ) -> list[JSON | GoogleApiError]:
         """Call the read `method` once per entry of `calls` (its params), sent as batched HTTP
         requests of up to `BATCH_LIMIT` calls (up to `BATCH_CONCURRENCY` at once) to the API's
-        batch endpoint (`BATCH_PATHS`). `answered(first, answers)` is told each request's
-        answers as they arrive (`first`: the index in `calls` of its first call).
+        batch endpoint (`BATCH_PATHS`).
 
-        Answers in the order of `calls`: each call's JSON or its classified GoogleApiError. A
-        call's own error is not retried here (only a 401 is sent again once, with refreshed
+        Answers in the order of `calls`: each call's JSON or its classified GoogleApiError.
+        `answered(first, answers)` is also told each request's answers as they arrive (`first`:
+        the index in `calls` of its first call), from the threads that sent them, concurrently.
+        A call's own error is not retried here (only a 401 is sent again once, with refreshed
         credentials, by the client library); the caller may call it again on its own. A batch
         that fails as a whole is sent again per the classification table, which is why only
-        reads may be batched; if it still fails, each of its calls answers that error. Once the
-        endpoint refused a batch (`ENDPOINT_REFUSED`), the API's later batches are not sent:
-        their calls answer that refusal.
+        reads may be batched; if it still fails, each of its calls answers that error. While
+        the API may not batch (`can_batch`), or once the run is cancelled, nothing more is sent
+        and every call not sent answers why (501, or RunInterruptedError's message as a 499).
         """
         api, _, path = method.partition(".")
         if api not in BATCH_PATHS:
@@ -273,8 +277,8 @@ class GoogleApi:
                 answered(first, answers)
             return answers
 
-        if len(firsts) == 1:
-            return send(0)
+        if len(firsts) <= 1:
+            return send(0) if calls else []
         from concurrent.futures import ThreadPoolExecutor
 
         # Each chunk is built here, one after another, and leaves as soon as it is built: built
@@ -287,11 +291,14 @@ class GoogleApi:
         return [answer for chunk in sent for answer in chunk.result()]
 
     def _requests(self, method: str, chunk: Sequence[Mapping[str, Any]]) -> list[Any] | None:
-        """The discovery requests of one batch of `method`; None once the API's endpoint
-        refused a batch or the run was cancelled (the batch then answers why)."""
-        if method.partition(".")[0] in self.batches_refused or self.cancel.is_set():
+        """The discovery requests of one batch of `method`; None when no batch is to be sent
+        (see `batch`), which its attempt then answers."""
+        if not self.can_batch(method.partition(".")[0]) or self.cancel.is_set():
             return None
-        return [self._request(method, None, params) for params in chunk]
+        try:
+            return [self._request(method, None, params) for params in chunk]
+        except RunInterruptedError:
+            return None
 
     def _batch_chunk(
         self, method: str, chunk: Sequence[Mapping[str, Any]], built: list[Any] | None = None
@@ -302,10 +309,10 @@ class GoogleApi:
         first = [built]
 
         def attempt() -> list[JSON | GoogleApiError]:
-            if api in self.batches_refused:
-                raise GoogleApiError(
-                    501, "", f"{api}'s batch endpoint refused an earlier batch", method=method
-                )
+            if self.cancel.is_set():
+                raise GoogleApiError(499, "CANCELLED", "interrupted", method=method)
+            if not self.can_batch(api):
+                raise GoogleApiError(501, "", f"{api}: no batch is sent", method=method)
             requests = first.pop() if first and first[0] is not None else None
             if requests is None:
                 requests = [self._request(method, None, params) for params in chunk]
@@ -313,15 +320,19 @@ class GoogleApi:
 
         try:
             return self._retrying(attempt, method)
+        except RunInterruptedError as error:
+            return [GoogleApiError(499, "CANCELLED", str(error), method=method)] * len(chunk)
         except GoogleApiError as error:
-            if error.http_status in ENDPOINT_REFUSED and api not in self.batches_refused:
+            if error.http_status in ENDPOINT_REFUSED and api in UNVERIFIED_BATCHES:
                 with self._lock:
+                    first_refusal = api not in self.batches_refused
                     self.batches_refused.add(api)
-                log.info(
-                    "%s's batch endpoint refused a batch (%s); its calls go one at a time",
-                    api,
-                    error.http_status,
-                )
+                if first_refusal:
+                    log.info(
+                        "%s's batch endpoint refused a batch (%s); its calls go one at a time",
+                        api,
+                        error.http_status,
+                    )
             return [error] * len(chunk)
 
     def pages(self, method: str, items_key: str, /, **params: Any) -> Iterator[JSON]:

@@ -58,13 +58,15 @@ class SharedReads:
 
     Only planning uses it (see `Context.read_once`); writes and their read-modify-write loops
     always read afresh. A read that another one answers in the background can be claimed
-    first (`claim`): its `get` then waits for that answer instead of reading.
+    first (`claim`): its `get` then waits for that answer instead of reading. The threads
+    answering claims are kept (`keep`) so that the plan ends only after them (`join`).
     """
 
     def __init__(self) -> None:
         self._lock = threading.Lock()
         self._entries: dict[str, tuple[threading.Lock, list[Any]]] = {}
         self._claimed: dict[str, threading.Lock] = {}
+        self._threads: list[threading.Thread] = []
 
     def get(self, key: str, read: Callable[[], Any]) -> Any:
         with self._lock:
@@ -86,22 +88,53 @@ class SharedReads:
         if claimed is not None:
             claimed.release()
 
-    def claim(self, keys: Iterable[str]) -> None:
-        """Hold the reads of `keys` not known yet: a `get` of one waits until `remember`
-        answers it or `release` lets it go (that `get` then reads for itself). Whoever claims
-        must release what it has not answered."""
+    def claim(self, keys: Iterable[str]) -> Claim:
+        """Hold the reads of `keys` that are neither known, being read nor claimed already; a
+        `get` of one waits until `remember` answers it or the claim lets it go (that `get`
+        then reads for itself). The caller must release the claim (`Claim.release`)."""
+        taken = set()
         with self._lock:
             for key in keys:
                 lock, known = self._entries.setdefault(key, (threading.Lock(), []))
                 if not known and key not in self._claimed and lock.acquire(blocking=False):
                     self._claimed[key] = lock
+                    taken.add(key)
+        return Claim(self, taken)
 
-    def release(self, keys: Iterable[str]) -> None:
-        """Let go of the claims on `keys` that are still held."""
+    def _release(self, keys: Iterable[str]) -> None:
         with self._lock:
             held = [self._claimed.pop(key) for key in keys if key in self._claimed]
         for lock in held:
             lock.release()
+
+    def keep(self, thread: threading.Thread) -> None:
+        """Remember a thread that answers claims, for `join`."""
+        with self._lock:
+            self._threads.append(thread)
+
+    def join(self) -> None:
+        """Wait for the threads kept (each releases its claims when it ends)."""
+        with self._lock:
+            threads, self._threads = self._threads, []
+        for thread in threads:
+            thread.join()
+
+
+class Claim:
+    """The keys one `SharedReads.claim` took."""
+
+    def __init__(self, shared: SharedReads, keys: set[str]) -> None:
+        self._shared = shared
+        self._keys = keys
+        self._lock = threading.Lock()
+
+    def release(self, keys: Iterable[str] | None = None) -> None:
+        """Let go of `keys` (default: all) of this claim's not answered yet; reads waiting on
+        them read for themselves. Keys it did not take are left alone."""
+        with self._lock:
+            mine = set(self._keys) if keys is None else self._keys.intersection(keys)
+            self._keys -= mine
+        self._shared._release(mine)
 
 
 @dataclass
@@ -141,16 +174,6 @@ class Context:
         """While planning, let a later `read_once(key, ...)` answer `value` without a request."""
         if self.shared_reads is not None:
             self.shared_reads.remember(key, value)
-
-    def claim(self, keys: Iterable[str]) -> None:
-        """While planning, make reads of `keys` wait for `remember` (see `SharedReads.claim`)."""
-        if self.shared_reads is not None:
-            self.shared_reads.claim(keys)
-
-    def release(self, keys: Iterable[str]) -> None:
-        """Let go of the claims on `keys` not answered (their reads then read for themselves)."""
-        if self.shared_reads is not None:
-            self.shared_reads.release(keys)
 
     def read_once(self, key: str, read: Callable[[], JSON]) -> JSON:
         """`read()`, memoised under `key` while planning; a plain call otherwise."""

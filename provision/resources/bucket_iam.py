@@ -16,14 +16,13 @@ from __future__ import annotations
 from collections.abc import Collection
 from typing import Any
 
-from provision.errors import GoogleApiError
 from provision.gcp.methods import BUCKETS
 from provision.model import JSON
 from provision.resources import addresses
-from provision.resources.base import Context, Needs
+from provision.resources.base import Claim, Context, Needs
 from provision.resources.bucket import API, STORAGE
 from provision.resources.iam import IamKind, policy_read_key
-from provision.resources.prefetch import in_background
+from provision.resources.prefetch import in_background, remembering
 from provision.resources.registry import register
 
 POLICY_VERSION = 3
@@ -73,18 +72,15 @@ def prefetch_policies(ctx: Context, listed: Collection[str]) -> None:
     A policy whose call failed (alone, or with its whole batch) is not remembered: that object
     then reads its own policy, which reports any failure (a 403 included) against its address.
     """
-    kind = BucketIamKind.name
-    targets = [a.name for a in ctx.planned(kind) if addresses.bucket_of(a.name) in listed]
-    if len(targets) < 2:  # one call needs no batch
+    targets = [
+        a.name for a in ctx.planned(BucketIamKind.name) if addresses.bucket_of(a.name) in listed
+    ]
+    if len(targets) < 2 or not ctx.api.can_batch(API):  # one call needs no batch
         return
-
-    def answered(first: int, answers: list[JSON | GoogleApiError]) -> None:
-        for target, answer in zip(targets[first:], answers, strict=False):
-            if not isinstance(answer, GoogleApiError):
-                ctx.remember(policy_read_key(target), answer)
-
-    def read_all() -> None:
-        ctx.api.batch(GET_POLICY, [policy_params(target) for target in targets], answered)
-
     keys = [policy_read_key(target) for target in targets]
+
+    def read_all(claim: Claim) -> None:
+        calls = [policy_params(target) for target in targets]
+        ctx.api.batch(GET_POLICY, calls, remembering(ctx, claim, keys))
+
     in_background(ctx, keys, read_all, "bucket-policy-batches")

@@ -20,7 +20,8 @@ from provision.gcp.methods import DATASETS, DICOM_STORES, HEALTHCARE_LOCATIONS
 from provision.model import JSON
 from provision.resources import ownership
 from provision.resources.addresses import project_name
-from provision.resources.base import Contents, Context
+from provision.resources.base import Claim, Contents, Context
+from provision.resources.prefetch import remembering
 
 SERVICE = "healthcare.googleapis.com"
 """The API as `services` enables it; Healthcare kinds answer only once it is enabled."""
@@ -141,22 +142,23 @@ def list_dicom_stores(ctx: Context, dataset: str) -> list[JSON]:
     return sorted(stores, key=lambda s: str(s["id"]))
 
 
-def prefetch_store_lists(ctx: Context, datasets: Sequence[str]) -> None:
+def prefetch_store_lists(ctx: Context, claim: Claim, datasets: Sequence[str]) -> None:
     """While planning, list the DICOM stores of `datasets` in batched requests and remember
     each list (and each store) as its own read would answer. A list that failed, or that has
     more pages, is not remembered: its dataset then reads it alone, which reports any failure
     against its own address."""
 
-    def answered(first: int, answers: list[JSON | GoogleApiError]) -> None:
-        for dataset, answer in zip(datasets[first:], answers, strict=False):
-            if isinstance(answer, GoogleApiError) or answer.get("nextPageToken"):
-                continue
-            stores = list(answer.get("dicomStores") or [])
-            for store in stores:
-                ctx.remember(store_read_key(str(store.get("name"))), store)
-            ctx.remember(stores_list_key(dataset), {"dicomStores": stores})
+    def whole_list(answer: JSON) -> JSON | None:
+        if answer.get("nextPageToken"):
+            return None
+        stores = list(answer.get("dicomStores") or [])
+        for store in stores:
+            ctx.remember(store_read_key(str(store.get("name"))), store)
+        return {"dicomStores": stores}
 
-    ctx.api.batch(f"{DICOM_STORES}.list", [stores_list_params(d) for d in datasets], answered)
+    keys = [stores_list_key(dataset) for dataset in datasets]
+    calls = [stores_list_params(dataset) for dataset in datasets]
+    ctx.api.batch(f"{DICOM_STORES}.list", calls, remembering(ctx, claim, keys, whole_list))
 
 
 def dataset_contents(ctx: Context, dataset: str) -> Contents:

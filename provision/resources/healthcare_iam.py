@@ -10,11 +10,12 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import Any
 
-from provision.errors import GoogleApiError, PlanError
+from provision.errors import PlanError
 from provision.model import JSON, Change, Observed, Resource
 from provision.resources import healthcare
-from provision.resources.base import Context, Options, Probe
+from provision.resources.base import Claim, Context, Options, Probe
 from provision.resources.iam import IamKind, policy_read_key
+from provision.resources.prefetch import remembering
 
 POLICY_VERSION = 3
 
@@ -22,6 +23,15 @@ POLICY_VERSION = 3
 def policy_params(resource_name: str) -> dict[str, Any]:
     """The `getIamPolicy` parameters of a dataset or DICOM store, read alone or in a batch."""
     return {"resource": resource_name, "options_requestedPolicyVersion": POLICY_VERSION}
+
+
+def prefetch_policies(ctx: Context, claim: Claim, collection: str, targets: Sequence[str]) -> None:
+    """While planning, read the policies of `targets` (datasets or stores of `collection`, e.g.
+    `DATASETS`) in batched requests and remember each as what its own read would answer (see
+    `prefetch.remembering`: a failed call is left to its object's own read, which reports it)."""
+    keys = [policy_read_key(target) for target in targets]
+    calls = [policy_params(target) for target in targets]
+    ctx.api.batch(f"{collection}.getIamPolicy", calls, remembering(ctx, claim, keys))
 
 
 class HealthcareIamKind(IamKind):
@@ -33,20 +43,6 @@ class HealthcareIamKind(IamKind):
 
     def get_policy(self, ctx: Context, resource_name: str) -> JSON:
         return ctx.api.call(f"{self.collection}.getIamPolicy", **policy_params(resource_name))
-
-    def prefetch_policies(self, ctx: Context, targets: Sequence[str]) -> None:
-        """While planning, read the policies of `targets` (datasets or stores of this kind's
-        collection) in batched requests and remember each as what its own read would answer.
-        A policy whose call failed is not remembered: its object then reads it alone, which
-        reports any failure (a 403 included) against its own address."""
-
-        def answered(first: int, answers: list[JSON | GoogleApiError]) -> None:
-            for target, answer in zip(targets[first:], answers, strict=False):
-                if not isinstance(answer, GoogleApiError):
-                    ctx.remember(policy_read_key(target), answer)
-
-        method = f"{self.collection}.getIamPolicy"
-        ctx.api.batch(method, [policy_params(target) for target in targets], answered)
 
     def set_policy(self, ctx: Context, resource_name: str, policy: JSON) -> JSON:
         return ctx.api.call(

@@ -13,8 +13,8 @@ reported). They are planned `forget`, or `delete` with --allow-delete naming the
 While planning many datasets here, with Healthcare batching on (`GoogleApi.can_batch`), the
 read also starts, in the background (`prefetch.in_background`), batched reads of what the
 plan's datasets and their IAM objects here would each read alone: the datasets' store lists
-and the datasets' and stores' policies, all at once. For 300 sites that is 9 requests of 100
-calls instead of 900 requests.
+and the datasets' and stores' policies, all at once. For 300 sites with a store each (the
+benchmark's) that is 9 requests of 100 calls instead of 900 requests.
 """
 
 from __future__ import annotations
@@ -22,12 +22,10 @@ from __future__ import annotations
 from collections.abc import Collection, Iterable
 from concurrent.futures import ThreadPoolExecutor
 
-from provision.gcp.methods import DATASETS
+from provision.gcp.methods import DATASETS, DICOM_STORES
 from provision.model import JSON, Address, Observed, Resource
 from provision.resources import addresses, healthcare
-from provision.resources.base import Context, ScanKind
-from provision.resources.dataset_iam import DatasetIamKind
-from provision.resources.dicom_store_iam import DicomStoreIamKind
+from provision.resources.base import Claim, Context, ScanKind
 from provision.resources.healthcare import (
     PAGE_SIZE,
     dataset_read_key,
@@ -36,6 +34,7 @@ from provision.resources.healthcare import (
     stores_list_key,
 )
 from provision.resources.healthcare_dataset import orphan_deletion
+from provision.resources.healthcare_iam import prefetch_policies
 from provision.resources.iam import policy_read_key
 from provision.resources.prefetch import in_background
 from provision.resources.registry import register
@@ -86,34 +85,36 @@ class HealthcareLocationKind(ScanKind):
 def prefetch(ctx: Context, listed: Collection[str]) -> None:
     """Start the batched reads of the plan's objects in the `listed` datasets (see the module
     docstring), all at once and in the background: each object's read waits for its own answer
-    (`Context.claim`), not for the others'. Nothing when the plan covers fewer than two of those
-    datasets. A store's policy is asked for before its store is seen listed: where the store is
-    missing, that call answers 404, which is not remembered (the store is planned as a create).
-    """
+    (`prefetch.in_background`), not for the others'. Nothing when the plan covers fewer than two
+    of those datasets; a kind of which it covers fewer than two reads on its own. A store's
+    policy is asked for before its store is seen listed: where the store is missing, that call
+    answers 404, which is not remembered (the store is planned as a create)."""
     datasets = [a.name for a in ctx.planned(addresses.DATASET) if a.name in listed]
     if len(datasets) < 2:
         return
-    dataset_policies = [a.name for a in ctx.planned(addresses.DATASET_IAM) if a.name in listed]
-    store_policies = [
-        a.name
-        for a in ctx.planned(addresses.DICOM_STORE_IAM)
-        if a.name.partition("/dicomStores/")[0] in listed
-    ]
-    keys = [stores_list_key(d) for d in datasets]
-    keys += [policy_read_key(target) for target in dataset_policies + store_policies]
+    in_listed = {
+        DATASETS: lambda name: name in listed,
+        DICOM_STORES: lambda name: name.partition("/dicomStores/")[0] in listed,
+    }
+    policies = {
+        collection: [a.name for a in ctx.planned(kind) if in_listed[collection](a.name)]
+        for collection, kind in (
+            (DATASETS, addresses.DATASET_IAM),
+            (DICOM_STORES, addresses.DICOM_STORE_IAM),
+        )
+    }
+    policies = {collection: names for collection, names in policies.items() if len(names) > 1}
+    keys = [stores_list_key(dataset) for dataset in datasets]
+    keys += [policy_read_key(name) for names in policies.values() for name in names]
 
-    def read_all() -> None:
-        with ThreadPoolExecutor(2) as others:
-            policies = [
-                others.submit(kind.prefetch_policies, ctx, targets)
-                for kind, targets in (
-                    (DatasetIamKind(), dataset_policies),
-                    (DicomStoreIamKind(), store_policies),
-                )
-                if targets
+    def read_all(claim: Claim) -> None:
+        with ThreadPoolExecutor(max(1, len(policies))) as others:
+            reading = [
+                others.submit(prefetch_policies, ctx, claim, collection, names)
+                for collection, names in policies.items()
             ]
-            prefetch_store_lists(ctx, datasets)
-            for read in policies:
+            prefetch_store_lists(ctx, claim, datasets)
+            for read in reading:
                 read.result()
 
     in_background(ctx, keys, read_all, "healthcare-batches")

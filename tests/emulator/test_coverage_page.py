@@ -53,6 +53,6 @@ def test_page_names_the_batch_endpoints_this_emulator_answers() -> None:
         if line.startswith("| [")
     }
     assert summary["Cloud Storage JSON"] == "`/batch/storage/v1`: yes"
-    assert summary["Cloud Healthcare"] == "`/batch`: yes"
+    assert summary["Cloud Healthcare"] == "`/batch`: yes (*unverified*; setting `healthcare_batch`)"
     assert summary["Cloud Pub/Sub"] == "`/batch`: —"
     assert "## Cloud Resource Manager v1 (" in render_page()

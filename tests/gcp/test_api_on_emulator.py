@@ -242,6 +242,47 @@ def test_a_batch_failing_as_a_whole_fails_only_its_own_calls(
             assert isinstance(answer, dict) and answer["resourceId"].endswith(f"{PID}-{name}")
 
 
+def test_an_empty_batch_sends_nothing(api: GoogleApi, emulator: RunningEmulator) -> None:
+    assert api.batch("storage.buckets.getIamPolicy", []) == []
+    assert entries(emulator, "batch") == []
+
+
+def test_a_cancelled_run_sends_no_batch(api: GoogleApi, emulator: RunningEmulator) -> None:
+    create_buckets(api, "a")
+    api.cancel.set()
+    answers = api.batch("storage.buckets.getIamPolicy", [{"bucket": f"{PID}-a"}] * 3)
+    assert [a.http_status for a in answers if isinstance(a, GoogleApiError)] == [499] * 3
+    assert entries(emulator, "batch") == []
+
+
+def test_a_refused_storage_batch_does_not_stop_later_ones(
+    api: GoogleApi, emulator: RunningEmulator
+) -> None:
+    """Storage documents its endpoint: a 404 of one batch is that batch's answer only."""
+    create_buckets(api, "a")
+    set_faults(emulator, rules=[{"method_id": "batch", "status": 404, "times": 1}])
+    calls = [{"bucket": f"{PID}-a"}] * 2
+    assert all(
+        isinstance(a, GoogleApiError) for a in api.batch("storage.buckets.getIamPolicy", calls)
+    )
+    assert all(isinstance(a, dict) for a in api.batch("storage.buckets.getIamPolicy", calls))
+    assert api.can_batch("storage")
+
+
+def test_a_healthcare_endpoint_that_refuses_is_not_sent_another_batch(
+    api: GoogleApi, emulator: RunningEmulator
+) -> None:
+    control(emulator, "settings", {"healthcare_batch": False})
+    calls = [{"name": f"projects/{PID}/locations/us-central1/datasets/d{n}"} for n in range(2)]
+    method = "healthcare.projects.locations.datasets.get"
+    first = api.batch(method, calls)
+    assert {a.http_status for a in first if isinstance(a, GoogleApiError)} == {404}
+    assert not api.can_batch("healthcare")
+    later = api.batch(method, calls)
+    assert {a.http_status for a in later if isinstance(a, GoogleApiError)} == {501}
+    assert [e["path"] for e in journal(emulator)] == ["/batch"]  # the one refused
+
+
 def test_only_reads_are_batched(api: GoogleApi) -> None:
     with pytest.raises(ValueError, match="only reads are batched"):
         api.batch("storage.buckets.setIamPolicy", [{"bucket": "b", "body": {}}])

@@ -169,3 +169,21 @@ def test_a_pool_that_cannot_grow_runs_on_the_threads_it_has(
     monkeypatch.setattr(threading.Thread, "start", start_none)
     with pytest.raises(RuntimeError, match="can't start new thread"):
         run_graph(list(range(8)), {}, work, workers=4)
+
+
+def test_a_graph_run_collects_less_often_then_restores_the_thresholds() -> None:
+    import gc
+
+    from provision.collector import THRESHOLDS
+
+    before = gc.get_threshold()
+    raised = tuple(max(a, b) for a, b in zip(before, THRESHOLDS, strict=True))
+
+    def nested(node: str) -> tuple[int, ...]:
+        inner = run_graph(["m"], {}, lambda _: gc.get_threshold(), workers=1)
+        assert inner.outcomes["m"].value == raised
+        return gc.get_threshold()  # still raised once the inner run ended
+
+    seen = run_graph(["n"], {}, nested, workers=1)
+    assert seen.outcomes["n"].value == raised
+    assert gc.get_threshold() == before

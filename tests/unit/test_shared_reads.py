@@ -3,19 +3,27 @@ or reads for itself once the claim is let go (`SharedReads`, `prefetch.in_backgr
 
 from __future__ import annotations
 
-import gc
 import threading
-import time
 
-from provision.collector import THRESHOLDS
-from provision.graph import run_graph
-from provision.resources.base import SharedReads
+import pytest
+
+from provision.errors import GoogleApiError
+from provision.resources import prefetch
+from provision.resources.base import Claim, Context, SharedReads
 
 
 def read_in_thread(reads: SharedReads, key: str, own: str) -> tuple[threading.Thread, list[str]]:
+    """A thread reading `key` (its own read answers `own`), started and already asking."""
     got: list[str] = []
-    thread = threading.Thread(target=lambda: got.append(reads.get(key, lambda: own)))
+    asking = threading.Event()
+
+    def read() -> None:
+        asking.set()
+        got.append(reads.get(key, lambda: own))
+
+    thread = threading.Thread(target=read)
     thread.start()
+    asking.wait(timeout=5)
     return thread, got
 
 
@@ -23,7 +31,7 @@ def test_a_claimed_read_waits_for_the_remembered_answer() -> None:
     reads = SharedReads()
     reads.claim(["a"])
     thread, got = read_in_thread(reads, "a", "own read")
-    time.sleep(0.05)
+    thread.join(timeout=0.1)
     assert thread.is_alive() and got == []  # waiting, not reading
     reads.remember("a", "batched")
     thread.join(timeout=5)
@@ -32,13 +40,26 @@ def test_a_claimed_read_waits_for_the_remembered_answer() -> None:
 
 def test_a_released_claim_lets_the_read_read_for_itself() -> None:
     reads = SharedReads()
-    reads.claim(["a", "b"])
+    claim = reads.claim(["a", "b"])
     reads.remember("a", "batched")
     thread, got = read_in_thread(reads, "b", "own read")
-    reads.release(["a", "b"])  # "a" was answered; only "b" is still held
+    claim.release()  # "a" was answered; only "b" is still held
     thread.join(timeout=5)
     assert got == ["own read"]
     assert reads.get("a", lambda: "unused") == "batched"
+
+
+def test_a_claim_releases_only_the_keys_it_took() -> None:
+    reads = SharedReads()
+    first = reads.claim(["a"])
+    second = reads.claim(["a", "b"])  # "a" is the first claim's
+    second.release()
+    thread, got = read_in_thread(reads, "a", "own read")
+    thread.join(timeout=0.1)
+    assert thread.is_alive()  # still the first claim's
+    first.release()
+    thread.join(timeout=5)
+    assert got == ["own read"]
 
 
 def test_a_known_key_is_not_claimed() -> None:
@@ -48,10 +69,30 @@ def test_a_known_key_is_not_claimed() -> None:
     assert reads.get("a", lambda: "own read") == "listed"  # would block if claimed
 
 
-def test_a_graph_run_collects_less_often_then_restores_the_thresholds() -> None:
-    before = gc.get_threshold()
-    seen = run_graph(["n"], {}, lambda node: gc.get_threshold(), workers=1)
-    assert seen.outcomes["n"].value == tuple(
-        max(a, b) for a, b in zip(before, THRESHOLDS, strict=True)
-    )
-    assert gc.get_threshold() == before
+def test_an_error_in_a_batch_lets_its_object_read_at_once() -> None:
+    reads = SharedReads()
+    ctx = Context(api=None, facts=None, shared_reads=reads)  # type: ignore[arg-type]
+    claim = reads.claim(["a", "b"])
+    answered = prefetch.remembering(ctx, claim, ["a", "b"])
+    answered(0, [{"etag": "x"}, GoogleApiError(403, "PERMISSION_DENIED", "no", method="m")])
+    assert reads.get("b", lambda: "own read") == "own read"  # released, not waiting for more
+    assert reads.get("a", lambda: "own read") == {"etag": "x"}
+
+
+def test_background_reads_that_cannot_get_a_thread_run_inline(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    reads = SharedReads()
+    ctx = Context(api=None, facts=None, shared_reads=reads)  # type: ignore[arg-type]
+
+    def no_thread(thread: threading.Thread) -> None:
+        raise RuntimeError("can't start new thread")
+
+    monkeypatch.setattr(threading.Thread, "start", no_thread)
+
+    def read_all(claim: Claim) -> None:
+        prefetch.remembering(ctx, claim, ["a"])(0, [{"etag": "x"}])
+
+    prefetch.in_background(ctx, ["a", "b"], read_all, "test")
+    assert reads.get("a", lambda: "own read") == {"etag": "x"}
+    assert reads.get("b", lambda: "own read") == "own read"  # released, not left claimed

@@ -23,7 +23,7 @@ class Entry:
     injected: str = ""
     """Which fault was injected, if any (`before-commit`, `after-commit`, `reset`, `quota`)."""
     in_batch: bool = False
-    """A call inside a Cloud Storage batch (the batch itself is journaled after its calls)."""
+    """A call inside a batch (the batch itself is journaled after its calls)."""
 
 
 _FIELDS = tuple(field.name for field in fields(Entry))
