@@ -140,31 +140,25 @@ _Branch = tuple[Route, list[tuple[str, str]]]
 class Router:
     """Finds the first route, in the order given, whose method and template match a request.
 
-    The templates of one method are tried in a single regex (`^(?:(?P<r0>t0$)|(?P<r1>t1$)|...)`):
-    an alternation tries its branches in order, each with all its backtracking, so the branch
-    that matches is the first route whose own regex matches.
+    The templates that could match are tried in a single regex (`^(?:(?P<r0>t0$)|...)`): an
+    alternation tries its branches in order, each with all its backtracking, so the branch that
+    matches is the first route whose own regex matches. Which could match is told by the path's
+    `/` count: a `{name}` never spans a `/`, so a template without `{name=**}` matches only paths
+    with as many `/` as it has, and one with it only paths with at least as many. One regex per
+    (method, count) is built on first use.
     """
 
     def __init__(self, routes: Iterable[Route]) -> None:
         self.routes = list(routes)
-        by_method: dict[str, list[tuple[int, Route]]] = {}
+        self._by_method: dict[str, list[tuple[int, Route]]] = {}
         for index, route in enumerate(self.routes):
-            by_method.setdefault(route.method, []).append((index, route))
-        self._tables: dict[str, tuple[re.Pattern[str], dict[str, _Branch]]] = {}
-        for method, indexed in by_method.items():
-            branches = []
-            found: dict[str, _Branch] = {}
-            for index, route in indexed:
-                branch = f"r{index}"
-                prefix = f"{branch}_"
-                branches.append(f"(?P<{branch}>{_template_pattern(route.template, prefix)}$)")
-                names = [(prefix + name, name) for name in route.regex.groupindex]
-                found[branch] = (route, names)
-            self._tables[method] = (re.compile("^(?:" + "|".join(branches) + ")"), found)
+            self._by_method.setdefault(route.method, []).append((index, route))
+        self._tables: dict[tuple[str, int], tuple[re.Pattern[str], dict[str, _Branch]] | None] = {}
 
     def match(self, method: str, raw_path: str) -> tuple[Route, dict[str, str]] | None:
         """The route for this request; raises 405-style errors never (Google answers 404)."""
-        table = self._tables.get(method)
+        key = (method, raw_path.count("/"))
+        table = self._tables[key] if key in self._tables else self._build(*key)
         if table is None:
             return None
         regex, found = table
@@ -173,6 +167,25 @@ class Router:
             return None
         route, names = found[matched.lastgroup]
         return route, {name: unquote(matched.group(group)) for group, name in names}
+
+    def _build(
+        self, method: str, slashes: int
+    ) -> tuple[re.Pattern[str], dict[str, _Branch]] | None:
+        """The combined regex of `method`'s routes that can match a path with `slashes` `/`s
+        (None: none can). Built concurrently at worst twice, alike."""
+        branches = []
+        found: dict[str, _Branch] = {}
+        for index, route in self._by_method.get(method, ()):
+            own = route.template.count("/")
+            if own != slashes and not ("=**}" in route.template and slashes > own):
+                continue
+            branch = f"r{index}"
+            prefix = f"{branch}_"
+            branches.append(f"(?P<{branch}>{_template_pattern(route.template, prefix)}$)")
+            found[branch] = (route, [(prefix + name, name) for name in route.regex.groupindex])
+        table = (re.compile("^(?:" + "|".join(branches) + ")"), found) if branches else None
+        self._tables[(method, slashes)] = table
+        return table
 
 
 CORS_HEADERS = (
