@@ -33,12 +33,12 @@ _RUNS = _Runs()
 
 
 def _raised(now: tuple[int, int, int]) -> tuple[int, int, int]:
-    """`now`, each threshold at least `THRESHOLDS`'s; a collector turned off (0) stays off."""
+    """`now`, each threshold at least `THRESHOLDS`'s; a collector turned off (a youngest
+    threshold of 0) stays off."""
     first, second, third = (
-        current if current == 0 else max(current, wanted)
-        for current, wanted in zip(now, THRESHOLDS, strict=True)
+        max(current, wanted) for current, wanted in zip(now, THRESHOLDS, strict=True)
     )
-    return first, second, third
+    return (0 if now[0] == 0 else first), second, third
 
 
 @contextmanager

@@ -187,12 +187,12 @@ def _run_reads(
     workers: int,
     ctx: Context,
 ) -> GraphResult[Address, None]:
-    """`work` over the graph, then the reads answered in the background (which end with it)."""
-    try:
-        return run_graph(order, containers, work, workers=workers, cancel=ctx.cancel)
-    finally:
-        if ctx.shared_reads is not None:
-            ctx.shared_reads.join()
+    """`work` over the graph, then the reads answered in the background (which end with it;
+    after Ctrl-C or a failure of the run, nothing waits for their HTTP exchanges in flight)."""
+    result = run_graph(order, containers, work, workers=workers, cancel=ctx.cancel)
+    if ctx.shared_reads is not None and not result.interrupted and not ctx.cancel.is_set():
+        ctx.shared_reads.join()
+    return result
 
 
 def _run_warnings(

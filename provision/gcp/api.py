@@ -68,6 +68,8 @@ BATCH_LIMIT = 100
 not documented, Google's general batching guides say 1,000: the smaller is used for both)."""
 BATCH_CONCURRENCY = 8
 """Batched HTTP requests of one `batch` call in flight at once."""
+NOT_SENT = "NOT_SENT"
+"""The status of the answer of a batched call that was not sent (the API may not batch now)."""
 ENDPOINT_REFUSED = frozenset({400, 404, 405, 501})
 """Statuses of a whole batch taken to mean that an undocumented endpoint does not take batches
 (what Google would answer there is not known): a path it does not serve (404, 405, 501), or a
@@ -312,7 +314,7 @@ class GoogleApi:
             if self.cancel.is_set():
                 raise GoogleApiError(499, "CANCELLED", "interrupted", method=method)
             if not self.can_batch(api):
-                raise GoogleApiError(501, "", f"{api}: no batch is sent", method=method)
+                raise GoogleApiError(501, NOT_SENT, f"{api}: no batch is sent", method=method)
             requests = first.pop() if first and first[0] is not None else None
             if requests is None:
                 requests = [self._request(method, None, params) for params in chunk]
@@ -323,7 +325,8 @@ class GoogleApi:
         except RunInterruptedError as error:
             return [GoogleApiError(499, "CANCELLED", str(error), method=method)] * len(chunk)
         except GoogleApiError as error:
-            if error.http_status in ENDPOINT_REFUSED and api in UNVERIFIED_BATCHES:
+            refused = error.http_status in ENDPOINT_REFUSED and error.status != NOT_SENT
+            if refused and api in UNVERIFIED_BATCHES:
                 with self._lock:
                     first_refusal = api not in self.batches_refused
                     self.batches_refused.add(api)

@@ -52,6 +52,9 @@ def in_background(
     except RuntimeError:  # e.g. "can't start new thread"
         run()
         return
+    except BaseException:
+        claim.release()
+        raise
     shared.keep(thread)
 
 

@@ -154,10 +154,14 @@ class Router:
         for index, route in enumerate(self.routes):
             self._by_method.setdefault(route.method, []).append((index, route))
         self._tables: dict[tuple[str, int], tuple[re.Pattern[str], dict[str, _Branch]] | None] = {}
+        self._most_slashes = max((route.template.count("/") for route in self.routes), default=0)
+        """Beyond this many `/`, the routes that can match are the same for any count."""
 
     def match(self, method: str, raw_path: str) -> tuple[Route, dict[str, str]] | None:
         """The route for this request; raises 405-style errors never (Google answers 404)."""
-        key = (method, raw_path.count("/"))
+        if method not in self._by_method:
+            return None
+        key = (method, min(raw_path.count("/"), self._most_slashes + 1))
         table = self._tables[key] if key in self._tables else self._build(*key)
         if table is None:
             return None
