@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import json
 import urllib.request
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import Any
 from urllib.parse import urlsplit
@@ -14,8 +14,12 @@ from google.auth.credentials import AnonymousCredentials
 from googleapiclient import discovery
 from googleapiclient.http import HttpRequest
 
+from provision import saved_plan
+from provision.blueprint.loader import LoadedBlueprint
 from provision.emulator.server import RunningEmulator
 from provision.gcp.api import SERVICE_PATHS, upload_uri
+from provision.model import Plan, Resource
+from provision.resources.base import Context
 
 # Needs the emulator's Resource Manager, Service Usage and Billing APIs.
 pytest.importorskip("provision.emulator.resourcemanager.routes")
@@ -131,3 +135,21 @@ def clear_journal(emulator: RunningEmulator) -> None:
 
 def set_faults(emulator: RunningEmulator, **settings: Any) -> None:
     control(emulator, "faults", settings)
+
+
+def write_after_the_check(monkeypatch: pytest.MonkeyPatch, write: Callable[[], None]) -> None:
+    """Make another writer run `write()` right after a saved plan's check (its re-plan) and
+    before apply's own writes: the race a check cannot see."""
+    recheck = saved_plan.replanned
+
+    def recheck_then_another_writer(
+        saved: Plan,
+        loaded: LoadedBlueprint,
+        ctx: Context,
+        resources: Sequence[Resource] | None = None,
+    ) -> Plan:
+        fresh = recheck(saved, loaded, ctx, resources)
+        write()
+        return fresh
+
+    monkeypatch.setattr(saved_plan, "replanned", recheck_then_another_writer)

@@ -5,19 +5,22 @@ created; out-of-band changes are made with the plain Google client libraries."""
 
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
 import pytest
 
-from provision import saved_plan
-from provision.blueprint.loader import LoadedBlueprint
 from provision.emulator import samples
 from provision.emulator.server import RunningEmulator
-from provision.model import Plan, Resource
-from provision.resources.base import Context
-from tests.e2e.conftest import BILLING, CliFn, clear_journal, journal, set_faults
+from tests.e2e.conftest import (
+    BILLING,
+    CliFn,
+    clear_journal,
+    journal,
+    set_faults,
+    write_after_the_check,
+)
 from tests.emulator.clients import control
 from tests.emulator.seeding import stow
 
@@ -199,21 +202,13 @@ def test_a_concurrent_access_writer_and_a_conditional_entry_are_kept(
     ]
     saved = tmp_path / "plan.json"
     assert cli("plan", streams, "--out", saved).exit_code == 0
-    recheck = saved_plan.replanned
     late = {"role": "READER", "userByEmail": "late@example.com"}
 
-    def recheck_then_another_writer(
-        saved: Plan,
-        loaded: LoadedBlueprint,
-        ctx: Context,
-        resources: Sequence[Resource] | None = None,
-    ) -> Plan:
-        fresh = recheck(saved, loaded, ctx, resources)
+    def grant_late() -> None:
         current = bq.get(**where, accessPolicyVersion=3).execute()["access"]
         bq.patch(**where, accessPolicyVersion=3, body={"access": [*current, late]}).execute()
-        return fresh
 
-    monkeypatch.setattr(saved_plan, "replanned", recheck_then_another_writer)
+    write_after_the_check(monkeypatch, grant_late)
     clear_journal(emulator)
     applied = cli("apply", saved)
     assert applied.exit_code == 0, applied.output

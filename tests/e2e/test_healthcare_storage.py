@@ -6,7 +6,7 @@ from __future__ import annotations
 
 import shutil
 import urllib.request
-from collections.abc import Callable, Sequence
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -14,12 +14,8 @@ import pytest
 from google.auth.credentials import AnonymousCredentials
 from google.cloud import storage
 
-from provision import saved_plan
-from provision.blueprint.loader import LoadedBlueprint
 from provision.emulator import samples
 from provision.emulator.server import RunningEmulator
-from provision.model import Plan, Resource
-from provision.resources.base import Context
 from tests.e2e.conftest import (
     BILLING,
     CliFn,
@@ -28,6 +24,7 @@ from tests.e2e.conftest import (
     journal,
     mutations,
     set_faults,
+    write_after_the_check,
 )
 
 REPO = Path(__file__).resolve().parents[2]
@@ -577,22 +574,14 @@ def test_a_concurrent_bucket_policy_writer_is_not_lost_on_412(
     saved = tmp_path / "plan.json"
     assert cli("plan", small, "--out", saved).exit_code == 0
     gcs = google("storage", "v1")
-    recheck = saved_plan.replanned
 
-    def recheck_then_another_writer(
-        saved: Plan,
-        loaded: LoadedBlueprint,
-        ctx: Context,
-        resources: Sequence[Resource] | None = None,
-    ) -> Plan:
-        fresh = recheck(saved, loaded, ctx, resources)
+    def grant_another() -> None:
         policy = gcs.buckets().getIamPolicy(bucket=BUCKET).execute()
         member = {"role": "roles/storage.objectViewer", "members": ["user:w@x.com"]}
         policy["bindings"].append(member)
         gcs.buckets().setIamPolicy(bucket=BUCKET, body=policy).execute()
-        return fresh
 
-    monkeypatch.setattr(saved_plan, "replanned", recheck_then_another_writer)
+    write_after_the_check(monkeypatch, grant_another)
     clear_journal(emulator)
     applied = cli("apply", saved)
     assert applied.exit_code == 0, applied.output

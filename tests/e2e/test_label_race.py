@@ -4,18 +4,14 @@ kept, not replaced by the map read when planning."""
 
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
 import pytest
 
-from provision import saved_plan
-from provision.blueprint.loader import LoadedBlueprint
 from provision.emulator.server import RunningEmulator
-from provision.model import Plan, Resource
-from provision.resources.base import Context
-from tests.e2e.conftest import BILLING, PROJECT, CliFn, control
+from tests.e2e.conftest import BILLING, PROJECT, CliFn, control, write_after_the_check
 from tests.e2e.test_healthcare_storage import BLUEPRINT as STORE_BLUEPRINT
 from tests.e2e.test_healthcare_storage import STORE
 
@@ -25,21 +21,13 @@ Google = Callable[[str, str], Any]
 def label_after_the_check(monkeypatch: pytest.MonkeyPatch, collection: Any, name: str) -> None:
     """Make another writer add the label `owner: radiology` to `name` (through the client
     `collection`, with `get` and `patch(updateMask=labels)`) right after a saved plan's check."""
-    recheck = saved_plan.replanned
 
-    def recheck_then_another_labeller(
-        saved: Plan,
-        loaded: LoadedBlueprint,
-        ctx: Context,
-        resources: Sequence[Resource] | None = None,
-    ) -> Plan:
-        fresh = recheck(saved, loaded, ctx, resources)
+    def label() -> None:
         labels = collection.get(name=name).execute().get("labels", {})
         body = {"labels": {**labels, "owner": "radiology"}}
         collection.patch(name=name, updateMask="labels", body=body).execute()
-        return fresh
 
-    monkeypatch.setattr(saved_plan, "replanned", recheck_then_another_labeller)
+    write_after_the_check(monkeypatch, label)
 
 
 def test_a_label_set_after_the_plan_is_kept(

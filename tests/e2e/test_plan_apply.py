@@ -3,17 +3,12 @@
 from __future__ import annotations
 
 import json
-from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
 import pytest
 
-from provision import saved_plan
-from provision.blueprint.loader import LoadedBlueprint
 from provision.emulator.server import RunningEmulator
-from provision.model import Plan, Resource
-from provision.resources.base import Context
 from tests.e2e.conftest import (
     BILLING,
     PROJECT,
@@ -22,6 +17,7 @@ from tests.e2e.conftest import (
     journal,
     mutations,
     set_faults,
+    write_after_the_check,
 )
 
 
@@ -193,23 +189,15 @@ def test_concurrent_writer_is_not_lost_on_409(
     )
     saved = tmp_path / "plan.json"
     assert cli("plan", blueprint, "--out", saved).exit_code == 0
-    recheck = saved_plan.replanned
 
-    def recheck_then_another_writer(
-        saved: Plan,
-        loaded: LoadedBlueprint,
-        ctx: Context,
-        resources: Sequence[Resource] | None = None,
-    ) -> Plan:
-        fresh = recheck(saved, loaded, ctx, resources)
+    def grant_another() -> None:
         policy = policy_of(google)
         policy["bindings"].append({"role": "roles/browser", "members": ["user:writer@example.com"]})
         crm = google("cloudresourcemanager", "v3")
         body = {"policy": policy}
         crm.projects().setIamPolicy(resource=f"projects/{PROJECT}", body=body).execute()
-        return fresh
 
-    monkeypatch.setattr(saved_plan, "replanned", recheck_then_another_writer)
+    write_after_the_check(monkeypatch, grant_another)
     clear_journal(emulator)
     applied = cli("apply", saved)
     assert applied.exit_code == 0, applied.output
