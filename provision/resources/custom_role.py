@@ -18,7 +18,7 @@ from provision.errors import ApplyError, GoogleApiError
 from provision.gcp.methods import ROLES
 from provision.model import JSON, Action, Address, Change, FieldDiff, Observed, Resource
 from provision.resources import addresses
-from provision.resources.base import Context, Kind, Needs, Options, field_diffs
+from provision.resources.base import Context, Kind, Needs, Options, compared, field_diffs
 from provision.resources.registry import register
 
 API = "iam"
@@ -91,17 +91,7 @@ class CustomRoleKind(Kind):
         if before.get("deleted"):
             changed.insert(0, FieldDiff("deleted", True, False))
             reason = "the role was deleted (Google keeps it 7 days); undeleting it"
-        return Change(
-            resource.address,
-            Action.UPDATE if changed else Action.NOOP,
-            before=before,
-            after=after,
-            diffs=tuple(changed),
-            reason=reason,
-            etag=observed.etag,
-            depends_on=resource.depends_on,
-            observed_exists=True,
-        )
+        return compared(resource, observed, after, changed, reason)
 
     def create(self, ctx: Context, change: Change) -> Observed | None:
         spec = change.after or {}
