@@ -19,7 +19,7 @@ import struct
 import sys
 import time
 from collections.abc import Iterable
-from typing import Any, Literal
+from typing import Any
 
 from werkzeug.exceptions import ClientDisconnected
 from werkzeug.wrappers import Request, Response
@@ -102,7 +102,8 @@ class EmulatorApp:
         endpoint = BATCH_ENDPOINTS.get(raw_path) if request.method == "POST" else None
         if endpoint is not None and self._answers(endpoint):
             return _with_cors(self._batch(request, raw_path, endpoint), request)
-        response, injected = self._serve(request, raw_path, in_batch=False)
+        matched = self._match(request, raw_path)
+        response, injected = self._serve(request, raw_path, matched, in_batch=False)
         if injected.endswith("reset"):
             _reset_connection(request)
         return _with_cors(response, request)
@@ -117,18 +118,16 @@ class EmulatorApp:
         self,
         request: Request,
         raw_path: str,
+        matched: tuple[Route, dict[str, str]] | None,
         *,
         in_batch: bool,
-        matched: tuple[Route, dict[str, str]] | Literal[False] | None = False,
     ) -> tuple[WsgiAnswer, str]:
-        """Route, run and journal one API request; returns the answer and what was injected.
-        `in_batch`: a call of a batch, which sleeps the latency once for all its calls.
-        `matched`: the request's route when already matched (False: match it here).
-        An injected reset (`...reset`) is the caller's to do, once the exchange is journaled."""
+        """Run and journal one API request of route `matched` (None: no route matched, 404);
+        returns the answer and what was injected. `in_batch`: a call of a batch, which sleeps
+        the latency once for all its calls. An injected reset (`...reset`) is the caller's to
+        do, once the exchange is journaled."""
         started = time.perf_counter()
         start_wall = time.time()
-        if matched is False:
-            matched = self._match(request, raw_path)
         injected = ""
         if matched is None:
             error = ApiError("NOT_FOUND", f"The requested URL {raw_path} was not found.")
@@ -253,7 +252,7 @@ class EmulatorApp:
                 inner = _overridden(Request(batch.part_environ(shared, part)))
                 matched = self._match(inner, part.path)
                 if _in_endpoint(endpoint, part, matched):
-                    answer, injected = self._serve(inner, part.path, in_batch=True, matched=matched)
+                    answer, injected = self._serve(inner, part.path, matched, in_batch=True)
                 else:
                     answer, injected = self._rejected(inner, part, endpoint), ""
                 if injected.endswith("reset"):
