@@ -298,9 +298,12 @@ class GoogleApi:
         if not self.can_batch(method.partition(".")[0]) or self.cancel.is_set():
             return None
         try:
-            return [self._request(method, None, params) for params in chunk]
+            return self._built_requests(method, chunk)
         except RunInterruptedError:
             return None
+
+    def _built_requests(self, method: str, chunk: Sequence[Mapping[str, Any]]) -> list[Any]:
+        return [self._request(method, None, params) for params in chunk]
 
     def _batch_chunk(
         self, method: str, chunk: Sequence[Mapping[str, Any]], built: list[Any] | None = None
@@ -308,16 +311,15 @@ class GoogleApi:
         """One batched HTTP request of `method` (see `batch`), sending `built` (the chunk's
         requests, already built) on its first attempt."""
         api = method.partition(".")[0]
-        first = [built]
+        unsent = built
 
         def attempt() -> list[JSON | GoogleApiError]:
+            nonlocal unsent
             if self.cancel.is_set():
                 raise GoogleApiError(499, "CANCELLED", "interrupted", method=method)
             if not self.can_batch(api):
                 raise GoogleApiError(501, NOT_SENT, f"{api}: no batch is sent", method=method)
-            requests = first.pop() if first and first[0] is not None else None
-            if requests is None:
-                requests = [self._request(method, None, params) for params in chunk]
+            requests, unsent = unsent or self._built_requests(method, chunk), None
             return self._execute_batch(requests, method, self._batch_uri(api))
 
         try:

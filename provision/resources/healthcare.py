@@ -144,17 +144,17 @@ def list_dicom_stores(ctx: Context, dataset: str) -> list[JSON]:
 
 def prefetch_store_lists(ctx: Context, claim: Claim, datasets: Sequence[str]) -> None:
     """While planning, list the DICOM stores of `datasets` in batched requests and remember
-    each list (and each store) as its own read would answer. A list that failed, or that has
-    more pages, is not remembered: its dataset then reads it alone, which reports any failure
-    against its own address."""
+    each list as its dataset's read would answer (which then remembers its stores). A list
+    that failed, or that has more pages, is not remembered: its dataset then reads it alone,
+    which reports any failure against its own address."""
 
     def whole_list(answer: JSON) -> JSON | None:
-        if answer.get("nextPageToken"):
-            return None
-        stores = list(answer.get("dicomStores") or [])
-        for store in stores:
-            ctx.remember(store_read_key(str(store.get("name"))), store)
-        return {"dicomStores": stores}
+        # its dataset's `list_dicom_stores` remembers each store, before any store is read
+        return (
+            None
+            if answer.get("nextPageToken")
+            else {"dicomStores": answer.get("dicomStores") or []}
+        )
 
     keys = [stores_list_key(dataset) for dataset in datasets]
     calls = [stores_list_params(dataset) for dataset in datasets]

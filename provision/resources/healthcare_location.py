@@ -92,18 +92,17 @@ def prefetch(ctx: Context, listed: Collection[str]) -> None:
     datasets = [a.name for a in ctx.planned(addresses.DATASET) if a.name in listed]
     if len(datasets) < 2:
         return
-    in_listed = {
-        DATASETS: lambda name: name in listed,
-        DICOM_STORES: lambda name: name.partition("/dicomStores/")[0] in listed,
-    }
+    dataset_policies = [a.name for a in ctx.planned(addresses.DATASET_IAM) if a.name in listed]
+    store_policies = [
+        a.name
+        for a in ctx.planned(addresses.DICOM_STORE_IAM)
+        if a.name.partition("/dicomStores/")[0] in listed
+    ]
     policies = {
-        collection: [a.name for a in ctx.planned(kind) if in_listed[collection](a.name)]
-        for collection, kind in (
-            (DATASETS, addresses.DATASET_IAM),
-            (DICOM_STORES, addresses.DICOM_STORE_IAM),
-        )
+        collection: names
+        for collection, names in ((DATASETS, dataset_policies), (DICOM_STORES, store_policies))
+        if len(names) > 1
     }
-    policies = {collection: names for collection, names in policies.items() if len(names) > 1}
     keys = [stores_list_key(dataset) for dataset in datasets]
     keys += [policy_read_key(name) for names in policies.values() for name in names]
 
