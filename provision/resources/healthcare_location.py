@@ -11,15 +11,16 @@ holds a store labelled `managed-by: provision`; an empty one cannot be told apar
 reported). They are planned `forget`, or `delete` with --allow-delete naming them.
 
 While planning many datasets here, with Healthcare batching on (`GoogleApi.can_batch`), the
-read also starts, in the background (`prefetch.in_background`), batched reads of what the
-plan's datasets and their IAM objects here would each read alone: the datasets' store lists
-and the datasets' and stores' policies, all at once. For 300 sites with a store each (the
-benchmark's) that is 9 requests of 100 calls instead of 900 requests.
+read also starts, in the background (`prefetch.in_background`) and alongside its
+`datasets.list`, batched reads of what the plan's datasets and their IAM objects here would each
+read alone: the datasets' store lists and the datasets' and stores' policies, all at once. For
+300 sites with a store each (the benchmark's) that is 9 requests of 100 calls instead of 900
+requests, and one round trip instead of two.
 """
 
 from __future__ import annotations
 
-from collections.abc import Collection, Iterable
+from collections.abc import Iterable
 from concurrent.futures import ThreadPoolExecutor
 
 from provision.gcp.methods import DATASETS, DICOM_STORES
@@ -49,16 +50,15 @@ class HealthcareLocationKind(ScanKind):
     def read(self, ctx: Context, resource: Resource) -> Observed:
         project, location = resource.spec["projectId"], resource.spec["location"]
         parent = resource.address.name
+        if ctx.api.can_batch(healthcare.API):
+            prefetch(ctx, parent)
         datasets = ctx.api.pages(f"{DATASETS}.list", "datasets", parent=parent, pageSize=PAGE_SIZE)
-        ids, listed = [], set()
+        ids = []
         for dataset in datasets:
             dataset_id = str(dataset.get("name", "")).rsplit("/", 1)[-1]
             name = addresses.dataset_name(project, location, dataset_id)
             ctx.remember(dataset_read_key(name), dataset)
             ids.append(dataset_id)
-            listed.add(name)
-        if ctx.api.can_batch(healthcare.API):
-            prefetch(ctx, listed)
         return Observed(exists=True, fields={"datasets": sorted(ids)})
 
     def orphans(
@@ -82,21 +82,26 @@ class HealthcareLocationKind(ScanKind):
         return found
 
 
-def prefetch(ctx: Context, listed: Collection[str]) -> None:
-    """Start the batched reads of the plan's objects in the `listed` datasets (see the module
-    docstring), all at once and in the background: each object's read waits for its own answer
-    (`prefetch.in_background`), not for the others'. Nothing when the plan covers fewer than two
-    of those datasets; a kind of which it covers fewer than two reads on its own. A store's
-    policy is asked for before its store is seen listed: where the store is missing, that call
-    answers 404, which is not remembered (the store is planned as a create)."""
-    datasets = [a.name for a in ctx.planned(addresses.DATASET) if a.name in listed]
+def prefetch(ctx: Context, location: str) -> None:
+    """Start the batched reads of the plan's objects in the datasets it plans in `location`
+    (`projects/{p}/locations/{l}`; see the module docstring), all at once and in the background:
+    each object's read waits for its own answer (`prefetch.in_background`), not for the others'.
+    Nothing when the plan covers fewer than two datasets there; a kind of which it covers fewer
+    than two reads on its own.
+
+    The batches go out with the location's `datasets.list`, not after it: that saves the plan a
+    round trip, at the cost of calls for datasets the list then lacks (or stores it lacks),
+    which answer 404 and are not remembered (those objects are planned as creates). A read is
+    only ever taken from an answer about its own object."""
+    within = f"{location}/datasets/"
+    datasets = [a.name for a in ctx.planned(addresses.DATASET) if a.name.startswith(within)]
     if len(datasets) < 2:
         return
-    dataset_policies = [a.name for a in ctx.planned(addresses.DATASET_IAM) if a.name in listed]
+    dataset_policies = [
+        a.name for a in ctx.planned(addresses.DATASET_IAM) if a.name.startswith(within)
+    ]
     store_policies = [
-        a.name
-        for a in ctx.planned(addresses.DICOM_STORE_IAM)
-        if a.name.partition("/dicomStores/")[0] in listed
+        a.name for a in ctx.planned(addresses.DICOM_STORE_IAM) if a.name.startswith(within)
     ]
     policies = {
         collection: names

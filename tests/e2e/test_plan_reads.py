@@ -5,7 +5,8 @@ the blueprint) also answer the reads of the datasets and buckets they list: thos
 `datasets.get` / `buckets.get`. An object missing from its list is still read on its own, so
 absent stays absent (404) and unreadable (403) still fails the plan, naming the object. The
 listed buckets' IAM policies are read in Storage batches, and the DICOM store lists, dataset and
-store policies of a location's listed datasets in Healthcare batches; a read a batch did not
+store policies of a location's declared datasets in Healthcare batches, sent alongside the
+location's list; a read a batch did not
 answer is made on its own, with the same rule. A Healthcare batch endpoint that refuses batches
 (or `PROVISION_HEALTHCARE_BATCH=off`) leaves every read to its own request.
 """
@@ -262,6 +263,41 @@ def test_a_locations_datasets_stores_and_policies_are_read_in_healthcare_batches
         assert alone_and_batched(entries, method_id) == (1, 3), method_id
     envelopes = [e for e in entries if e["method_id"] == BATCH and e["api"] == "healthcare"]
     assert [(e["path"], e["status"]) for e in envelopes] == [("/batch", 200)] * 3
+
+
+def test_healthcare_batches_go_out_while_the_locations_list_is_in_flight(
+    cli: CliFn, sites: Path, emulator: RunningEmulator
+) -> None:
+    """The batches do not wait for `datasets.list`: they ask for the datasets the plan declares
+    there, and the list's answer comes back alongside theirs (one round trip, not two)."""
+    assert cli("apply", sites, "--yes").exit_code == 0
+    control(emulator, "settings", {"method_latency_ms": {f"healthcare.{DATASET_LIST}": 400}})
+    clear_journal(emulator)
+    plan = cli("plan", sites, "--detailed-exitcode")
+    assert plan.exit_code == 0, plan.output
+    entries = reads(emulator)
+    (listed,) = [e for e in entries if e["method_id"] == DATASET_LIST and EUROPE not in e["path"]]
+    answered = float(listed["start"]) + float(listed["ms"]) / 1000
+    sent = [float(e["start"]) for e in entries if e["path"] == "/batch"]
+    assert len(sent) == 3 and max(sent) < answered, (sent, answered)
+
+
+def test_a_declared_dataset_its_location_lacks_is_asked_for_in_the_batches_and_created(
+    cli: CliFn, sites: Path, emulator: RunningEmulator
+) -> None:
+    assert cli("apply", sites, "--yes").exit_code == 0
+    add_site(sites, "site0004")
+    clear_journal(emulator)
+    plan = cli("plan", sites, "--detailed-exitcode")
+    assert plan.exit_code == 2, plan.output
+    for kind in ("dataset", "dataset_iam", "dicom_store", "dicom_store_iam"):
+        assert f"+ healthcare.{kind}:{dataset('site0004')}" in plan.stdout, kind
+    entries = reads(emulator)
+    new = [e for e in entries if dataset("site0004") in e["path"]]
+    # its store list and both policies in the batches (404), then its dataset's get (404)
+    assert sorted((e["method_id"], e["in_batch"], e["status"]) for e in new) == sorted(
+        [(m, True, 404) for m in HEALTHCARE_READS] + [(DATASET_GET, False, 404)]
+    )
 
 
 def test_healthcare_batches_off_reads_each_object_on_its_own(
