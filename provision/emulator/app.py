@@ -35,6 +35,7 @@ from provision.emulator.core.routing import (
     CORS_HEADERS,
     Answer,
     Ctx,
+    EmulatorRequest,
     Reply,
     Route,
     Router,
@@ -84,7 +85,7 @@ class EmulatorApp:
         self.log_requests = log_requests
 
     def __call__(self, environ: dict[str, Any], start_response: Any) -> Iterable[bytes]:
-        request = Request(environ)
+        request = EmulatorRequest(environ)
         response = self.dispatch(request)
         return response(environ, start_response)
 
@@ -249,7 +250,7 @@ class EmulatorApp:
         shared = batch.shared_environ(request.environ)
         with self.world.store.lock:
             for part in parts:
-                inner = _overridden(Request(batch.part_environ(shared, part)))
+                inner = _overridden(EmulatorRequest(batch.part_environ(shared, part)))
                 matched = self._match(inner, part.path)
                 if _in_endpoint(endpoint, part, matched):
                     answer, injected = self._serve(inner, part.path, matched, in_batch=True)
@@ -442,7 +443,7 @@ def _method_overridden(request: Request) -> Request:
         data = b""
     environ["wsgi.input"] = io.BytesIO(data)
     environ["CONTENT_LENGTH"] = str(len(data))
-    return Request(environ)
+    return EmulatorRequest(environ)
 
 
 def _consumer(world: World, params: dict[str, str], request: Request) -> str:

@@ -16,7 +16,7 @@ from functools import cache
 from typing import Any
 from urllib.parse import unquote
 
-from werkzeug.datastructures import MultiDict
+from werkzeug.datastructures import ImmutableMultiDict, MultiDict
 from werkzeug.wrappers import Request, Response
 
 from provision.emulator.core.errors import ApiError, Dialect, invalid_argument
@@ -25,6 +25,24 @@ from provision.emulator.core.world import World
 JSON = "application/json; charset=UTF-8"
 CANONICAL_BODY = "provision.emulator.canonical_body"
 """Environ key of a JSON body rewritten by the discovery gate with JSON field names."""
+
+
+class QueryArgs(ImmutableMultiDict[str, str]):
+    """A request's query (and form) parameters. `get` of a missing name answers its default
+    straight away: werkzeug's raises and catches a BadRequestKeyError (an HTTPException, slow to
+    build) for each one, and every call looks up names it was not sent (`fields`, `filter`,
+    page tokens): a twentieth of the emulator's time in a batch of reads."""
+
+    def get(self, key: str, default: Any = None, type: Any = None) -> Any:  # type: ignore[override]
+        if key not in self:
+            return default
+        return super().get(key, default, type)
+
+
+class EmulatorRequest(Request):
+    """The emulator's requests: werkzeug's, with `QueryArgs` for their parameters."""
+
+    parameter_storage_class = QueryArgs
 
 
 @dataclass(frozen=True)
