@@ -25,7 +25,6 @@ from provision.blueprint.expand import expand
 from provision.blueprint.loader import LoadedBlueprint
 from provision.blueprint.oauth import manual_changes
 from provision.blueprint.warning_codes import ALLOW_DELETE_UNUSED, FORGET_UNMATCHED, tagged
-from provision.collector import collected_less_often
 from provision.errors import PlanError, ProvisionError, RunInterruptedError
 from provision.graph import GraphResult, State, run_graph, topological
 from provision.model import Action, Address, Change, Observed, Plan, Resource
@@ -50,22 +49,21 @@ def plan_blueprint(
     `only`: plan just these addresses and what they depend on (see `with_dependencies`).
     The blueprint's manual OAuth steps (`oauth`) are appended as `manual` changes.
     """
-    with collected_less_often():  # the expansion allocates as much as the reads
-        resources = expand(loaded) if resources is None else resources
-        check_forgotten(loaded, resources)
-        result = plan_resources(
-            resources,
-            ctx,
-            blueprint_path=str(loaded.path),
-            blueprint_digest=loaded.digest,
-            warnings=[str(w) for w in loaded.warnings],
-            workers=workers,
-            only=only,
-            forgotten={
-                text: f"{loaded.locate(f'forget[{i}]')}: forget[{i}]"
-                for i, text in enumerate(loaded.blueprint.forget)
-            },
-        )
+    resources = expand(loaded) if resources is None else resources
+    check_forgotten(loaded, resources)
+    result = plan_resources(
+        resources,
+        ctx,
+        blueprint_path=str(loaded.path),
+        blueprint_digest=loaded.digest,
+        warnings=[str(w) for w in loaded.warnings],
+        workers=workers,
+        only=only,
+        forgotten={
+            text: f"{loaded.locate(f'forget[{i}]')}: forget[{i}]"
+            for i, text in enumerate(loaded.blueprint.forget)
+        },
+    )
     manual = tuple(manual_changes(loaded.blueprint))
     return replace(result, changes=result.changes + manual) if manual else result
 

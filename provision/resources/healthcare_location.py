@@ -90,9 +90,9 @@ def prefetch(ctx: Context, location: str) -> None:
     than two reads on its own.
 
     The batches go out with the location's `datasets.list`, not after it: that saves the plan a
-    round trip, at the cost of calls for datasets the list then lacks (or stores it lacks),
-    which answer 404 and are not remembered (those objects are planned as creates). A read is
-    only ever taken from an answer about its own object."""
+    round trip, at the cost of calls for datasets the list then lacks (or stores their datasets
+    lack), which answer 404 and are not remembered (those objects are planned as creates). A
+    read is only ever taken from an answer about its own object."""
     within = f"{location}/datasets/"
     datasets = [a.name for a in ctx.planned(addresses.DATASET) if a.name.startswith(within)]
     if len(datasets) < 2:

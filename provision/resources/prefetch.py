@@ -1,11 +1,13 @@
 """Reads a plan makes ahead, in the background, for the objects that would each make them.
 
-A scan that lists many of the plan's objects (a location's datasets, a project's buckets) can
-read what each of those objects will ask for next (their IAM policies, their store lists) in a
-few batched requests. `in_background` claims the memo keys of those reads first (see
-`SharedReads.claim`): each object's read then waits for its own answer, not for the whole
-batch, and reads for itself what the batches did not answer (an error included, which it then
-reports against its own address). The plan ends only once those reads have (`SharedReads.join`).
+A scan of many of the plan's objects (a location's datasets, a project's buckets) can read what each
+of those objects will ask for next (their IAM policies, their store lists) in a few batched
+requests: a location's as it sends its list, for the datasets the plan declares there; a project's
+buckets' after its list, for the listed ones (bucket names are global). `in_background` claims the
+memo keys of those reads first (see `SharedReads.claim`): each object's read then waits for its own
+answer, not for the whole batch, and reads for itself what the batches did not answer (an error
+included, which it then reports against its own address). The plan ends only once those reads have
+(`SharedReads.join`).
 """
 
 from __future__ import annotations

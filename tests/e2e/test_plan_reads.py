@@ -2,13 +2,12 @@
 
 A location's `datasets.list` and the project's `buckets.list` (the scans for objects dropped from
 the blueprint) also answer the reads of the datasets and buckets they list: those cost no
-`datasets.get` / `buckets.get`. An object missing from its list is still read on its own, so
-absent stays absent (404) and unreadable (403) still fails the plan, naming the object. The
-listed buckets' IAM policies are read in Storage batches, and the DICOM store lists, dataset and
-store policies of a location's declared datasets in Healthcare batches, sent alongside the
-location's list; a read a batch did not
-answer is made on its own, with the same rule. A Healthcare batch endpoint that refuses batches
-(or `PROVISION_HEALTHCARE_BATCH=off`) leaves every read to its own request.
+`datasets.get` / `buckets.get`. An object missing from its list is still read on its own, so absent
+stays absent (404) and unreadable (403) still fails the plan, naming the object. The listed buckets'
+IAM policies are read in Storage batches, and the DICOM store lists, dataset and store policies of a
+location's declared datasets in Healthcare batches, sent alongside the location's list; a read a
+batch did not answer is made on its own, with the same rule. A Healthcare batch endpoint that
+refuses batches (or `PROVISION_HEALTHCARE_BATCH=off`) leaves every read to its own request.
 """
 
 from __future__ import annotations

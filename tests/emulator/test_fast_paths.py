@@ -158,3 +158,14 @@ def test_query_args_answer_as_werkzeugs(query: str) -> None:
         assert ours.get(name, "default") == theirs.get(name, "default")
         assert ours.get(name, -1, type=int) == theirs.get(name, -1, type=int)
         assert ours.getlist(name) == theirs.getlist(name)
+
+
+def test_form_parameters_answer_as_werkzeugs() -> None:
+    def environ() -> dict[str, Any]:  # each request reads its own copy of the body
+        sent = {"a": ["1", "2"], "b": ""}
+        return EnvironBuilder(path="/v1/x", method="POST", data=sent).get_environ()
+
+    ours, theirs = EmulatorRequest(environ()).form, Request(environ()).form
+    assert list(ours.items(multi=True)) == list(theirs.items(multi=True)) != []
+    for name in ("a", "b", "missing"):
+        assert ours.get(name, "default") == theirs.get(name, "default")

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -216,3 +217,27 @@ def test_only_known_service_agents_are_managed(files: Files) -> None:
     )
     with pytest.raises(PlanError, match=r"bp.yaml:\d+: serviceAgents\[1\].service"):
         expand(load(files.write("bp.yaml", text)))
+
+
+def test_expansion_runs_with_the_collector_less_often(
+    files: Files, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Every caller's expansion (the CLI's workflows expand before they plan) allocates under
+    the raised thresholds, which it then puts back."""
+    import gc
+
+    from provision.blueprint import expand as expansion
+    from provision.collector import THRESHOLDS
+
+    before = gc.get_threshold()
+    seen: list[tuple[int, int, int]] = []
+    storage = expansion.storage_resources
+
+    def storage_resources(*args: Any) -> list[Resource]:
+        seen.append(gc.get_threshold())
+        return storage(*args)
+
+    monkeypatch.setattr(expansion, "storage_resources", storage_resources)
+    assert expanded(files.write("bp.yaml", VALID))
+    assert seen == [tuple(max(a, b) for a, b in zip(before, THRESHOLDS, strict=True))]
+    assert gc.get_threshold() == before
